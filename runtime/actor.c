@@ -1,0 +1,777 @@
+/*
+ * actor.c - actor cells: spawn, the mailbox run loop, stop, supervision,
+ * and local delivery (tell, reply, forward).
+ *
+ * Design notes
+ * ------------
+ * - A turn (cell_run) mirrors Akka's Mailbox.run: first the "system
+ *   messages" (pre_start still due, an escalated failure, a stop request),
+ *   then up to `throughput` user messages, re-checking the stop flag after
+ *   each one, then either re-queue the cell (more work) or clear
+ *   `scheduled`.  Only the thread holding the turn touches the actor's
+ *   state, so an actor never runs two messages at once.
+ * - Messages are decoded on the dispatcher thread into a per-thread arena
+ *   (protobuf-c's allocator hook): decoding costs no malloc in the common
+ *   case, and the arena is reset after each receive.
+ * - Supervision is one-for-one and decided on the failing actor's own
+ *   thread from the parent's props (the parent's strategy is immutable, so
+ *   no message round trip to the parent is needed).  Escalation posts the
+ *   failure to the parent as a pending system message.  A restart keeps
+ *   the mailbox and the children (Akka's default pre_restart stops the
+ *   children; ours leaves that to the actor's pre_restart hook).
+ * - Stop: the cell refuses new messages at once (state STOPPING), asks its
+ *   children to stop and waits for them (the last child to die re-queues
+ *   the parent), then calls post_stop, turns what is left in the mailbox
+ *   into dead letters, and frees the slot with its generation bumped.
+ * Locks: see internal.h (paths_mtx -> parent cell -> child cell ->
+ * dispatcher).  Dead letters are published with no lock held.
+ */
+#include "runtime/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- per-thread decode arena ------------------------------------------ */
+#define ARENA_BYTES (64 * 1024)
+static _Thread_local struct {
+	uint8_t *buf;
+	size_t   used;
+	bool     spilled; /* something went to malloc */
+} arena;
+
+static void *
+arena_alloc(void *data, size_t size)
+{
+	(void) data;
+	size = (size + 15) & ~(size_t) 15;
+	if (arena.buf == NULL) {
+		arena.buf = ar_xmalloc(ARENA_BYTES);
+	}
+	if (arena.used + size <= ARENA_BYTES) {
+		void *p = arena.buf + arena.used;
+		arena.used += size;
+		return (p);
+	}
+	arena.spilled = true;
+	return (malloc(size));
+}
+
+static void
+arena_free(void *data, void *p)
+{
+	(void) data;
+	if (p != NULL && ((uint8_t *) p < arena.buf ||
+	                     (uint8_t *) p >= arena.buf + ARENA_BYTES)) {
+		free(p);
+	}
+}
+
+static ProtobufCAllocator arena_allocator = { arena_alloc, arena_free, NULL };
+
+/* ---- cells ------------------------------------------------------------- */
+ar_cell *
+cell_at(ar_system *sys, uint32_t slot)
+{
+	if (slot >= __atomic_load_n(&sys->ncells, __ATOMIC_ACQUIRE)) {
+		return (NULL);
+	}
+	return (sys->chunks[slot / CHUNK_CELLS][slot % CHUNK_CELLS]);
+}
+
+static ar_cell *
+cell_alloc(ar_system *sys)
+{
+	ar_cell *c;
+	pthread_mutex_lock(&sys->cells_mtx);
+	if ((c = sys->free_cells) != NULL) {
+		sys->free_cells = c->free_next;
+	} else {
+		uint32_t slot = sys->ncells;
+		if (slot >= CHUNK_CELLS * MAX_CHUNKS) {
+			pthread_mutex_unlock(&sys->cells_mtx);
+			return (NULL);
+		}
+		if (sys->chunks[slot / CHUNK_CELLS] == NULL) {
+			sys->chunks[slot / CHUNK_CELLS] =
+			    ar_xcalloc(CHUNK_CELLS, sizeof(ar_cell *));
+		}
+		c       = ar_xcalloc(1, sizeof(*c));
+		c->slot = slot;
+		c->sys  = sys;
+		pthread_mutex_init(&c->mtx, NULL);
+		sys->chunks[slot / CHUNK_CELLS][slot % CHUNK_CELLS] = c;
+		__atomic_store_n(&sys->ncells, slot + 1, __ATOMIC_RELEASE);
+	}
+	atomic_fetch_add(&sys->live_cells, 1);
+	pthread_mutex_unlock(&sys->cells_mtx);
+	return (c);
+}
+
+static void
+cell_release(ar_cell *c)
+{
+	ar_system *sys = c->sys;
+	pthread_mutex_lock(&sys->cells_mtx);
+	c->free_next    = sys->free_cells;
+	sys->free_cells = c;
+	atomic_fetch_sub(&sys->live_cells, 1);
+	pthread_mutex_unlock(&sys->cells_mtx);
+}
+
+static bool
+valid_name(const char *name)
+{
+	size_t n = 0;
+	if (name == NULL) {
+		return (false);
+	}
+	for (const char *p = name; *p; p++, n++) {
+		char ch = *p;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		        (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+		        ch == '.' || ch == '$')) {
+			return (false);
+		}
+	}
+	return (n > 0 && n < 128);
+}
+
+static void
+schedule_cell(ar_cell *c)
+{
+	dispatcher_schedule(&c->sys->disp[c->props.dispatcher], c);
+}
+
+int
+ar_spawn(ar_system *sys, ar_ref parent, const char *name,
+    const ar_props *props, ar_ref *refp)
+{
+	ar_cell *pc = NULL, *c;
+	char     path[512];
+	uint64_t existing;
+
+	if (sys == NULL || props == NULL || props->behavior == NULL ||
+	    props->behavior->receive == NULL || !valid_name(name) ||
+	    props->dispatcher > AR_DISPATCHER_BLOCKING) {
+		return (AR_EINVAL);
+	}
+	if (atomic_load(&sys->stopping)) {
+		return (AR_ESTOPPED);
+	}
+	pthread_mutex_lock(&sys->paths_mtx);
+	if (!ar_ref_is_none(parent)) {
+		if (ref_kind(parent) != REF_LOCAL ||
+		    (pc = cell_at(sys, ref_slot(parent))) == NULL) {
+			pthread_mutex_unlock(&sys->paths_mtx);
+			return (AR_ENOENT);
+		}
+		pthread_mutex_lock(&pc->mtx);
+		if (pc->gen != ref_gen(parent) || pc->state != CELL_ALIVE ||
+		    pc->stop_req) {
+			pthread_mutex_unlock(&pc->mtx);
+			pthread_mutex_unlock(&sys->paths_mtx);
+			return (AR_ESTOPPED);
+		}
+		snprintf(path, sizeof(path), "%s/%s", pc->path, name);
+	} else {
+		snprintf(path, sizeof(path), "/user/%s", name);
+	}
+	if (strmap_get(&sys->paths, path, &existing)) {
+		if (pc != NULL) {
+			pthread_mutex_unlock(&pc->mtx);
+		}
+		pthread_mutex_unlock(&sys->paths_mtx);
+		return (AR_EEXIST);
+	}
+	if ((c = cell_alloc(sys)) == NULL) {
+		if (pc != NULL) {
+			pthread_mutex_unlock(&pc->mtx);
+		}
+		pthread_mutex_unlock(&sys->paths_mtx);
+		return (AR_EFULL);
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (++c->gen == 0) {
+		c->gen = 1;
+	}
+	c->state     = CELL_ALIVE;
+	c->props     = *props;
+	c->state_mem = ar_xcalloc(1, props->state_size ? props->state_size : 1);
+	c->path      = ar_xstrdup(path);
+	c->self      = ref_make(REF_LOCAL, c->slot, c->gen);
+	c->parent    = parent;
+	c->started = c->stop_req = false;
+	c->pending_failure       = 0;
+	c->restarts = c->window_restarts = 0;
+	c->window_start_ms                = ar_mono_ms();
+	c->processed                      = 0;
+	c->nchildren                      = 0;
+	mailbox_init(&c->mbox);
+	c->scheduled = true; /* the first turn runs pre_start */
+	pthread_mutex_unlock(&c->mtx);
+
+	if (pc != NULL) {
+		if (pc->nchildren == pc->capchildren) {
+			pc->capchildren = pc->capchildren ? pc->capchildren * 2 : 4;
+			pc->children    = ar_xrealloc(pc->children,
+                            pc->capchildren * sizeof(ar_ref));
+		}
+		pc->children[pc->nchildren++] = c->self;
+		pthread_mutex_unlock(&pc->mtx);
+	}
+	strmap_put(&sys->paths, path, c->self.id);
+	pthread_mutex_unlock(&sys->paths_mtx);
+
+	if (refp != NULL) {
+		*refp = c->self;
+	}
+	schedule_cell(c);
+	return (0);
+}
+
+/* ---- packing and delivery --------------------------------------------- */
+int
+pack_msg(ar_system *sys, const ProtobufCMessage *msg, ar_ref sender,
+    uint64_t corr, uint32_t flags, nng_msg **mp)
+{
+	msg_hdr  h;
+	size_t   size;
+	nng_msg *m;
+
+	if (msg == NULL || msg->descriptor == NULL) {
+		return (AR_EINVAL);
+	}
+	if (registry_index(msg->descriptor, &h.type) != 0) {
+		dead_letter_raw(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE,
+		    msg->descriptor->name, "", "", 0,
+		    "type not registered (call ar_registry_add)");
+		return (AR_ETYPE);
+	}
+	size = protobuf_c_message_get_packed_size(msg);
+	if (size > sys->cfg.max_message_bytes) {
+		char detail[96];
+		snprintf(detail, sizeof(detail), "%zu bytes > limit %zu", size,
+		    sys->cfg.max_message_bytes);
+		dead_letter_raw(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE,
+		    msg->descriptor->name, "", "", size, detail);
+		return (AR_ETOOBIG);
+	}
+	if (nng_msg_alloc(&m, size) != 0) {
+		abort(); /* out of memory: see ar_xmalloc */
+	}
+	protobuf_c_message_pack(msg, nng_msg_body(m));
+	h.sender = sender.id;
+	h.corr   = corr;
+	h.flags  = flags;
+	nng_msg_header_append(m, &h, sizeof(h));
+	*mp = m;
+	return (0);
+}
+
+static msg_hdr
+hdr_of(nng_msg *m)
+{
+	msg_hdr h;
+	memcpy(&h, nng_msg_header(m), sizeof(h));
+	return (h);
+}
+
+int
+deliver_local(ar_system *sys, ar_ref to, nng_msg *m)
+{
+	ar_cell *c = cell_at(sys, ref_slot(to));
+	int      reason, rv;
+	bool     sched = false;
+
+	if (c == NULL) {
+		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT;
+		rv     = AR_ENOENT;
+		goto dead;
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (c->gen != ref_gen(to) || c->state != CELL_ALIVE) {
+		pthread_mutex_unlock(&c->mtx);
+		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED;
+		rv     = AR_ESTOPPED;
+		goto dead;
+	}
+	if (c->props.mailbox_bound != 0 &&
+	    c->mbox.len >= c->props.mailbox_bound) {
+		pthread_mutex_unlock(&c->mtx);
+		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_MAILBOX_FULL;
+		rv     = AR_EFULL;
+		goto dead;
+	}
+	mailbox_push(&c->mbox, m);
+	if (!c->scheduled) {
+		c->scheduled = sched = true;
+	}
+	pthread_mutex_unlock(&c->mtx);
+	if (sched) {
+		schedule_cell(c);
+	}
+	return (0);
+dead:
+	dead_letter(sys, reason, to, NULL, m, NULL);
+	nng_msg_free(m);
+	return (rv);
+}
+
+int
+deliver(ar_system *sys, ar_ref to, nng_msg *m)
+{
+	switch (ref_kind(to)) {
+	case REF_LOCAL:
+		return (deliver_local(sys, to, m));
+	case REF_REMOTE: {
+		remote_ent *re = remote_at(sys, ref_slot(to));
+		if (re != NULL) {
+			return (remote_send(sys, re, m));
+		}
+		break;
+	}
+	case REF_TEMP:
+		return (ask_complete(sys, to.id, m));
+	}
+	dead_letter(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT, to,
+	    NULL, m, "no recipient");
+	nng_msg_free(m);
+	return (AR_ENOENT);
+}
+
+int
+ar_tell(ar_system *sys, ar_ref to, const ProtobufCMessage *msg, ar_ref sender)
+{
+	nng_msg *m;
+	int      rv;
+	if ((rv = pack_msg(sys, msg, sender, 0, 0, &m)) != 0) {
+		return (rv);
+	}
+	return (deliver(sys, to, m));
+}
+
+/* ---- inside receive ---------------------------------------------------- */
+ar_system *
+ar_ctx_system(ar_ctx *ctx)
+{
+	return (ctx->sys);
+}
+
+ar_ref
+ar_ctx_self(ar_ctx *ctx)
+{
+	return (ctx->cell->self);
+}
+
+ar_ref
+ar_ctx_sender(ar_ctx *ctx)
+{
+	ar_ref r = { ctx->hdr.sender };
+	return (r);
+}
+
+ar_ref
+ar_ctx_parent(ar_ctx *ctx)
+{
+	return (ctx->cell->parent);
+}
+
+const void *
+ar_ctx_init_arg(ar_ctx *ctx)
+{
+	return (ctx->cell->props.init_arg);
+}
+
+static int
+reply_flags(ar_ctx *ctx, const ProtobufCMessage *msg, uint32_t flags)
+{
+	nng_msg *m;
+	int      rv;
+	ar_ref   to = ar_ctx_sender(ctx);
+	if ((rv = pack_msg(ctx->sys, msg, ctx->cell->self, ctx->hdr.corr, flags,
+	         &m)) != 0) {
+		return (rv);
+	}
+	if (ar_ref_is_none(to)) {
+		dead_letter(ctx->sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT, to, NULL,
+		    m, "reply to a message that had no sender");
+		nng_msg_free(m);
+		return (AR_ENOENT);
+	}
+	return (deliver(ctx->sys, to, m));
+}
+
+int
+ar_reply(ar_ctx *ctx, const ProtobufCMessage *msg)
+{
+	return (reply_flags(ctx, msg, 0));
+}
+
+int
+ar_reply_failure(ar_ctx *ctx, int code, const char *message)
+{
+	Ar__AskFailure f = AR__ASK_FAILURE__INIT;
+	f.code           = code;
+	f.message        = (char *) (message ? message : "");
+	return (reply_flags(ctx, &f.base, HDR_FAILURE));
+}
+
+int
+ar_forward(ar_ctx *ctx, ar_ref to)
+{
+	nng_msg *m;
+	if (ctx->msg == NULL || nng_msg_dup(&m, ctx->msg) != 0) {
+		return (AR_EINVAL);
+	}
+	return (deliver(ctx->sys, to, m));
+}
+
+/* ---- stop -------------------------------------------------------------- */
+void
+cell_request_stop(ar_cell *c, uint32_t gen)
+{
+	bool sched = false;
+	pthread_mutex_lock(&c->mtx);
+	if (c->gen == gen && c->state == CELL_ALIVE && !c->stop_req) {
+		c->stop_req = true;
+		if (!c->scheduled) {
+			c->scheduled = sched = true;
+		}
+	}
+	pthread_mutex_unlock(&c->mtx);
+	if (sched) {
+		schedule_cell(c);
+	}
+}
+
+int
+ar_stop(ar_system *sys, ar_ref ref)
+{
+	ar_cell *c;
+	if (ref_kind(ref) != REF_LOCAL ||
+	    (c = cell_at(sys, ref_slot(ref))) == NULL) {
+		return (AR_ENOENT);
+	}
+	cell_request_stop(c, ref_gen(ref));
+	return (0);
+}
+
+/* Called with c->mtx held; returns with it released. */
+static void
+finish_stop(ar_cell *c)
+{
+	ar_system *sys = c->sys;
+	ar_ctx     ctx = { sys, c, NULL, { 0, 0, 0, 0 } };
+	mailbox    left;
+	nng_msg   *m;
+
+	if (c->state == CELL_ALIVE) {
+		uint32_t n    = c->nchildren;
+		ar_ref  *kids = NULL;
+		c->state      = CELL_STOPPING;
+		if (n > 0) {
+			kids = ar_xmalloc(n * sizeof(ar_ref));
+			memcpy(kids, c->children, n * sizeof(ar_ref));
+		}
+		pthread_mutex_unlock(&c->mtx);
+		for (uint32_t i = 0; i < n; i++) {
+			ar_cell *k = cell_at(sys, ref_slot(kids[i]));
+			if (k != NULL) {
+				cell_request_stop(k, ref_gen(kids[i]));
+			}
+		}
+		free(kids);
+		pthread_mutex_lock(&c->mtx);
+	}
+	if (c->nchildren > 0) {
+		/* the last child to die queues us again */
+		c->scheduled = false;
+		pthread_mutex_unlock(&c->mtx);
+		return;
+	}
+	pthread_mutex_unlock(&c->mtx);
+
+	if (c->started && c->props.behavior->post_stop != NULL) {
+		c->props.behavior->post_stop(&ctx, c->state_mem);
+	}
+
+	pthread_mutex_lock(&c->mtx);
+	left = c->mbox;
+	mailbox_init(&c->mbox);
+	c->state = CELL_DEAD;
+	pthread_mutex_unlock(&c->mtx);
+	while ((m = mailbox_pop(&left)) != NULL) {
+		dead_letter(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED,
+		    c->self, c->path, m, "actor stopped");
+		nng_msg_free(m);
+	}
+	mailbox_fini(&left);
+
+	pthread_mutex_lock(&sys->paths_mtx);
+	uint64_t id;
+	if (strmap_get(&sys->paths, c->path, &id) && id == c->self.id) {
+		strmap_del(&sys->paths, c->path);
+	}
+	pthread_mutex_unlock(&sys->paths_mtx);
+
+	/* tell the parent, which may be waiting for its last child */
+	if (!ar_ref_is_none(c->parent)) {
+		ar_cell *p     = cell_at(sys, ref_slot(c->parent));
+		bool     sched = false;
+		if (p != NULL) {
+			pthread_mutex_lock(&p->mtx);
+			if (p->gen == ref_gen(c->parent)) {
+				for (uint32_t i = 0; i < p->nchildren; i++) {
+					if (p->children[i].id == c->self.id) {
+						p->children[i] =
+						    p->children[--p->nchildren];
+						break;
+					}
+				}
+				if (p->state == CELL_STOPPING &&
+				    p->nchildren == 0 && !p->scheduled) {
+					p->scheduled = sched = true;
+				}
+			}
+			pthread_mutex_unlock(&p->mtx);
+			if (sched) {
+				schedule_cell(p);
+			}
+		}
+	}
+	ar_log(AR_LOG_DEBUG, "actor", "system=%s actor=%s stopped", sys->name,
+	    c->path);
+
+	pthread_mutex_lock(&c->mtx);
+	free(c->state_mem);
+	free(c->path);
+	free(c->children);
+	c->state_mem   = NULL;
+	c->path        = NULL;
+	c->children    = NULL;
+	c->capchildren = 0;
+	c->scheduled   = false;
+	c->state       = CELL_FREE;
+	pthread_mutex_unlock(&c->mtx);
+	cell_release(c);
+}
+
+/* ---- supervision ------------------------------------------------------- */
+static const char *
+directive_name(ar_directive d)
+{
+	switch (d) {
+	case AR_RESUME:
+		return ("resume");
+	case AR_RESTART:
+		return ("restart");
+	case AR_STOP:
+		return ("stop");
+	case AR_ESCALATE:
+		return ("escalate");
+	}
+	return ("?");
+}
+
+/* Runs on c's turn, no lock held. */
+static void
+handle_failure(ar_cell *c, int err)
+{
+	ar_system  *sys = c->sys;
+	ar_strategy st  = { NULL, 0, 0 };
+	ar_cell    *p   = NULL;
+	ar_directive d;
+
+	if (!ar_ref_is_none(c->parent) &&
+	    (p = cell_at(sys, ref_slot(c->parent))) != NULL) {
+		bool same;
+		pthread_mutex_lock(&p->mtx);
+		same = p->gen == ref_gen(c->parent);
+		if (same) {
+			st = p->props.child_strategy;
+		}
+		pthread_mutex_unlock(&p->mtx);
+		if (!same) {
+			p = NULL;
+		}
+	}
+	d = st.decider != NULL ? st.decider(err) : AR_RESTART;
+	if (d == AR_ESCALATE && p == NULL) {
+		d = AR_STOP; /* the /user guardian stops what escalates */
+	}
+	if (d == AR_RESTART && st.max_restarts > 0) {
+		int64_t now = ar_mono_ms();
+		if (st.within_ms > 0 && now - c->window_start_ms > st.within_ms) {
+			c->window_start_ms = now;
+			c->window_restarts = 0;
+		}
+		if (c->window_restarts >= (uint32_t) st.max_restarts) {
+			d = AR_STOP;
+		} else {
+			c->window_restarts++;
+		}
+	}
+	ar_log(AR_LOG_WARN, "actor",
+	    "system=%s actor=%s receive failed err=%d (%s): %s", sys->name,
+	    c->path, err, err > 0 && err <= AR_EPENDING ? ar_strerror(err) : "app",
+	    directive_name(d));
+	switch (d) {
+	case AR_RESUME:
+		break;
+	case AR_RESTART: {
+		ar_ctx ctx = { sys, c, NULL, { 0, 0, 0, 0 } };
+		if (c->props.behavior->pre_restart != NULL) {
+			c->props.behavior->pre_restart(&ctx, c->state_mem, err);
+		}
+		memset(c->state_mem, 0,
+		    c->props.state_size ? c->props.state_size : 1);
+		c->restarts++;
+		if (c->props.behavior->pre_start != NULL &&
+		    c->props.behavior->pre_start(&ctx, c->state_mem) != 0) {
+			cell_request_stop(c, c->gen);
+		}
+		break;
+	}
+	case AR_STOP:
+		cell_request_stop(c, c->gen);
+		break;
+	case AR_ESCALATE: {
+		bool sched = false;
+		pthread_mutex_lock(&p->mtx);
+		if (p->gen == ref_gen(c->parent) && p->state == CELL_ALIVE) {
+			p->pending_failure = err;
+			if (!p->scheduled) {
+				p->scheduled = sched = true;
+			}
+		}
+		pthread_mutex_unlock(&p->mtx);
+		if (sched) {
+			schedule_cell(p);
+		}
+		break;
+	}
+	}
+}
+
+/* ---- the turn ---------------------------------------------------------- */
+static void
+process(ar_cell *c, nng_msg *m)
+{
+	ar_system                        *sys = c->sys;
+	ar_ctx                            ctx;
+	const ProtobufCMessageDescriptor *desc;
+	ProtobufCMessage                 *msg;
+	int                               rv;
+
+	ctx.sys  = sys;
+	ctx.cell = c;
+	ctx.msg  = m;
+	ctx.hdr  = hdr_of(m);
+	if ((desc = registry_at(ctx.hdr.type)) == NULL) {
+		dead_letter(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE,
+		    c->self, c->path, m, "type index not registered");
+		nng_msg_free(m);
+		return;
+	}
+	arena.used    = 0;
+	arena.spilled = false;
+	msg           = protobuf_c_message_unpack(desc, &arena_allocator,
+                    nng_msg_len(m), nng_msg_body(m));
+	if (msg == NULL) {
+		dead_letter(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE,
+		    c->self, c->path, m, "body does not decode as its type");
+		nng_msg_free(m);
+		return;
+	}
+	rv = c->props.behavior->receive(&ctx, c->state_mem, desc, msg);
+	if (arena.spilled) {
+		protobuf_c_message_free_unpacked(msg, &arena_allocator);
+	}
+	arena.used = 0;
+	c->processed++;
+	nng_msg_free(m);
+	if (rv != 0) {
+		handle_failure(c, rv);
+	}
+}
+
+void
+cell_run(ar_cell *c)
+{
+	ar_system *sys = c->sys;
+	nng_msg   *batch[256];
+	int        tp  = sys->cfg.throughput;
+	int        n, i;
+
+	if (tp > 256) {
+		tp = 256;
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (!c->started && !c->stop_req) {
+		ar_ctx ctx = { sys, c, NULL, { 0, 0, 0, 0 } };
+		int    rv  = 0;
+		pthread_mutex_unlock(&c->mtx);
+		if (c->props.behavior->pre_start != NULL) {
+			rv = c->props.behavior->pre_start(&ctx, c->state_mem);
+		}
+		pthread_mutex_lock(&c->mtx);
+		c->started = true;
+		if (rv != 0) {
+			/* Akka: a failing constructor stops the actor */
+			ar_log(AR_LOG_WARN, "actor",
+			    "system=%s actor=%s pre_start failed err=%d: stop",
+			    sys->name, c->path, rv);
+			c->stop_req = true;
+		}
+	}
+	if (c->pending_failure != 0 && !c->stop_req) {
+		int err            = c->pending_failure;
+		c->pending_failure = 0;
+		pthread_mutex_unlock(&c->mtx);
+		handle_failure(c, err);
+		pthread_mutex_lock(&c->mtx);
+	}
+	if (c->stop_req) {
+		finish_stop(c);
+		return;
+	}
+	for (n = 0; n < tp; n++) {
+		if ((batch[n] = mailbox_pop(&c->mbox)) == NULL) {
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->mtx);
+
+	for (i = 0; i < n; i++) {
+		process(c, batch[i]);
+		if (__atomic_load_n(&c->stop_req, __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(&c->pending_failure, __ATOMIC_ACQUIRE)) {
+			i++;
+			break;
+		}
+	}
+	pthread_mutex_lock(&c->mtx);
+	/* put back what a stop or failure interrupted, in order */
+	if (i < n) {
+		mailbox  rest;
+		nng_msg *m;
+		mailbox_init(&rest);
+		for (int j = i; j < n; j++) {
+			mailbox_push(&rest, batch[j]);
+		}
+		while ((m = mailbox_pop(&c->mbox)) != NULL) {
+			mailbox_push(&rest, m);
+		}
+		mailbox_fini(&c->mbox);
+		c->mbox = rest;
+	}
+	if (c->mbox.len == 0 && !c->stop_req && c->pending_failure == 0) {
+		c->scheduled = false;
+		pthread_mutex_unlock(&c->mtx);
+		return;
+	}
+	pthread_mutex_unlock(&c->mtx);
+	schedule_cell(c);
+}

@@ -1,0 +1,280 @@
+/*
+ * internal.h - structures shared by the runtime's modules (not public).
+ *
+ * Design notes (threads and locks)
+ * --------------------------------
+ * Threads: N default-dispatcher threads, M blocking-dispatcher threads, one
+ * timer thread, and nng's own threads (its aio callbacks run the remote
+ * inbound path and outbound completions; they never block: they only push
+ * into mailboxes).
+ *
+ * Ownership: a cell (one per actor slot) is allocated once per slot and
+ * never freed before the system is: a ref (slot, generation) can therefore
+ * always be dereferenced, and the generation check under the cell's lock
+ * tells whether it still names the same actor (type-stable memory, as in
+ * the kernel's SLAB_TYPESAFE_BY_RCU).  An actor's state is freed when it
+ * stops; the cell goes back to the free list with its generation bumped.
+ *
+ * Lock order (never take a lock to the left while holding one to its
+ * right):  sys->paths_mtx -> cell->mtx (parent before child) ->
+ *          dispatcher->mtx.  ask_mtx, remote_mtx, assoc->mtx, timer->mtx,
+ *          dl_mtx and the registry lock are leaves: nothing else is taken
+ *          while they are held.  Dead letters are published after every
+ *          lock is released.
+ *
+ * An actor runs on one thread at a time: `scheduled` is set (under the
+ * cell's lock) by whoever makes the mailbox non-empty, and cleared only by
+ * the dispatcher thread that finds it empty at the end of a turn.
+ */
+#ifndef AR_INTERNAL_H
+#define AR_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "runtime/ar.h"
+#include "runtime/log.h"
+
+/* ---- ref encoding ------------------------------------------------------ */
+enum ref_kind { REF_NONE = 0, REF_LOCAL = 1, REF_REMOTE = 2, REF_TEMP = 3 };
+static inline int
+ref_kind(ar_ref r)
+{
+	return ((int) (r.id >> 62));
+}
+static inline uint32_t
+ref_slot(ar_ref r)
+{
+	return ((uint32_t) ((r.id >> 32) & 0x3fffffffu));
+}
+static inline uint32_t
+ref_gen(ar_ref r)
+{
+	return ((uint32_t) r.id);
+}
+static inline ar_ref
+ref_make(int kind, uint32_t slot, uint32_t gen)
+{
+	ar_ref r = { ((uint64_t) kind << 62) |
+		((uint64_t) (slot & 0x3fffffffu) << 32) | gen };
+	return (r);
+}
+
+/* ---- the local header every in-process message carries ---------------- */
+/* Stored in the nng_msg header (nng keeps 64 bytes inline, no allocation).*/
+typedef struct msg_hdr {
+	uint64_t sender;  /* ar_ref id */
+	uint64_t corr;    /* ask correlation id, 0 for tell */
+	uint32_t type;    /* registry index */
+	uint32_t flags;   /* HDR_* */
+} msg_hdr;
+#define HDR_DEAD_LETTER 0x1u /* a DeadLetter event: never re-dead-lettered */
+#define HDR_FAILURE     0x2u /* an AskFailure reply */
+
+/* ---- small maps -------------------------------------------------------- */
+typedef struct strmap_ent {
+	char    *key;
+	uint64_t val;
+} strmap_ent;
+typedef struct strmap {
+	strmap_ent *ents;
+	size_t      cap, n, tomb;
+} strmap;
+void strmap_init(strmap *m);
+void strmap_fini(strmap *m);
+bool strmap_get(const strmap *m, const char *key, uint64_t *valp);
+void strmap_put(strmap *m, const char *key, uint64_t val);
+bool strmap_del(strmap *m, const char *key);
+
+/* ---- registry ---------------------------------------------------------- */
+void     registry_init_once(void);
+int      registry_index(const ProtobufCMessageDescriptor *d, uint32_t *idxp);
+const ProtobufCMessageDescriptor *registry_at(uint32_t idx);
+
+/* ---- mailbox ----------------------------------------------------------- */
+typedef struct mailbox {
+	nng_msg **ring;
+	uint32_t  cap, head, len;
+} mailbox;
+void     mailbox_init(mailbox *mb);
+void     mailbox_fini(mailbox *mb);
+void     mailbox_push(mailbox *mb, nng_msg *m);
+nng_msg *mailbox_pop(mailbox *mb);
+
+/* ---- dispatcher -------------------------------------------------------- */
+typedef struct ar_cell ar_cell;
+typedef struct dispatcher {
+	const char     *name;
+	pthread_mutex_t mtx;
+	pthread_cond_t  cv;
+	ar_cell       **q;
+	uint32_t        cap, head, len;
+	int             nthreads, idle;
+	bool            stop;
+	pthread_t      *threads;
+	ar_system      *sys;
+} dispatcher;
+int  dispatcher_start(dispatcher *d, ar_system *sys, const char *name,
+     int nthreads);
+void dispatcher_stop(dispatcher *d);
+void dispatcher_schedule(dispatcher *d, ar_cell *c);
+
+/* ---- actor cells ------------------------------------------------------- */
+enum cell_state {
+	CELL_FREE = 0,
+	CELL_ALIVE,    /* accepting messages (pre_start may still be due) */
+	CELL_STOPPING, /* refusing messages, waiting for children */
+	CELL_DEAD,
+};
+
+struct ar_cell {
+	pthread_mutex_t mtx;
+	ar_system      *sys;
+	uint32_t        slot, gen;
+	int             state;
+	mailbox         mbox;
+	bool            scheduled;
+	bool            started;  /* pre_start ran */
+	bool            stop_req; /* a stop is pending */
+	int             pending_failure; /* escalated from a child */
+	ar_props        props;
+	void           *state_mem;
+	char           *path; /* "/user/a/b" */
+	ar_ref          self, parent;
+	ar_ref         *children;
+	uint32_t        nchildren, capchildren;
+	uint32_t        restarts, window_restarts;
+	int64_t         window_start_ms;
+	uint64_t        processed;
+	ar_cell        *free_next;
+};
+
+struct ar_ctx {
+	ar_system *sys;
+	ar_cell   *cell;
+	nng_msg   *msg; /* the message being processed (for forward) */
+	msg_hdr    hdr;
+};
+
+void cell_run(ar_cell *c); /* one turn on a dispatcher thread */
+
+/* ---- timers ------------------------------------------------------------ */
+typedef void (*timer_fn)(void *arg);
+typedef struct timer_ent timer_ent;
+typedef struct timer_wheel {
+	pthread_mutex_t mtx;
+	pthread_cond_t  cv;
+	timer_ent     **heap;
+	size_t          n, cap;
+	uint64_t        next_id;
+	struct timer_idmap {
+		uint64_t   *keys;
+		timer_ent **vals;
+		size_t      cap, n;
+	} ids;
+	bool      stop;
+	pthread_t thread;
+	ar_system *sys;
+} timer_wheel;
+int  timers_start(timer_wheel *t, ar_system *sys);
+void timers_stop(timer_wheel *t);
+/* Runs fn(arg) on the timer thread after delay_ms, then every interval_ms
+ * if that is > 0 (fn must not block); free_arg(arg) when the entry ends. */
+int  timers_add(timer_wheel *t, int64_t delay_ms, int64_t interval_ms,
+     timer_fn fn, void (*free_arg)(void *), void *arg, ar_timer_id *idp);
+int  timers_cancel(timer_wheel *t, ar_timer_id id);
+
+/* ---- remote ------------------------------------------------------------ */
+typedef struct remote_ent {
+	char *address;     /* "pj://sys@host:port" */
+	char *sysname;     /* "sys" */
+	char *hostport;    /* "host:port" */
+	char *path;        /* "/user/x" */
+	char *full;        /* address + path */
+	struct assoc *assoc;
+} remote_ent;
+
+typedef struct remote remote;
+int  remote_start(ar_system *sys);
+void remote_quiesce(ar_system *sys);  /* stop inbound */
+bool remote_idle(ar_system *sys);     /* nothing queued outbound */
+void remote_stop(ar_system *sys);
+/* Sends one message to a remote path; takes ownership of m. */
+int  remote_send(ar_system *sys, remote_ent *re, nng_msg *m);
+/* Parses a received frame (a Batch) and delivers each envelope. */
+void remote_deliver_frame(ar_system *sys, const uint8_t *buf, size_t len);
+
+/* ---- asks -------------------------------------------------------------- */
+typedef struct ask_slot {
+	uint32_t   gen;
+	ar_future *fut;
+	uint32_t   next_free;
+} ask_slot;
+/* A reply reached /temp (local or remote); takes ownership of m. */
+int  ask_complete(ar_system *sys, uint64_t corr, nng_msg *m);
+void asks_fail_all(ar_system *sys);
+
+/* ---- the system -------------------------------------------------------- */
+#define CHUNK_CELLS 1024u
+#define MAX_CHUNKS  1024u
+
+struct ar_system {
+	ar_config  cfg;
+	char      *name;
+	char      *address; /* pj://name@host:port */
+	char      *host;
+	int        port;
+	atomic_bool stopping;
+
+	dispatcher disp[2];
+	timer_wheel timers;
+
+	/* cells: two-level array so cell pointers never move */
+	pthread_mutex_t cells_mtx;
+	ar_cell       **chunks[MAX_CHUNKS];
+	uint32_t        ncells;
+	ar_cell        *free_cells;
+	atomic_uint     live_cells;
+
+	/* paths: "/user/a" -> ref id, and remote full addresses -> ref id */
+	pthread_mutex_t paths_mtx;
+	strmap          paths;
+	pthread_mutex_t remote_mtx;
+	strmap          remote_by_addr;
+	remote_ent    **remotes;
+	uint32_t        nremotes, capremotes;
+	remote         *rem;
+
+	/* asks */
+	pthread_mutex_t ask_mtx;
+	ask_slot       *asks;
+	uint32_t        nasks, capasks, ask_free;
+
+	/* dead letters and the event stream */
+	pthread_mutex_t dl_mtx;
+	ar_ref         *dl_subs;
+	uint32_t        ndl_subs, capdl_subs;
+	atomic_ullong   dl_total;
+	atomic_ullong   dl_dropped; /* dead letters no subscriber could take */
+};
+
+ar_cell *cell_at(ar_system *sys, uint32_t slot);
+/* Delivers a packed message to a local ref; takes ownership of m. */
+int  deliver_local(ar_system *sys, ar_ref to, nng_msg *m);
+/* Delivers to any ref kind; takes ownership of m. */
+int  deliver(ar_system *sys, ar_ref to, nng_msg *m);
+/* Packs msg with its header into a new nng_msg. */
+int  pack_msg(ar_system *sys, const ProtobufCMessage *msg, ar_ref sender,
+     uint64_t corr, uint32_t flags, nng_msg **mp);
+/* Publishes a dead letter about m (m is not consumed). */
+void dead_letter(ar_system *sys, int reason, ar_ref to, const char *to_path,
+     nng_msg *m, const char *detail);
+/* The same, for bytes that never became a message. */
+void dead_letter_raw(ar_system *sys, int reason, const char *type,
+     const char *sender, const char *recipient, size_t size,
+     const char *detail);
+remote_ent *remote_at(ar_system *sys, uint32_t slot);
+void        cell_request_stop(ar_cell *c, uint32_t gen);
+void        sys_stop_actors(ar_system *sys);
+
+#endif /* AR_INTERNAL_H */
