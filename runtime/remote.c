@@ -263,7 +263,8 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	assoc *a = arg;
 	(void) p;
 	/* only logging here: nng forbids most calls inside pipe callbacks */
-	ar_log(ev == NNG_PIPE_EV_ADD_POST ? AR_LOG_INFO : AR_LOG_WARN, "remote",
+	bool quiet = ev == NNG_PIPE_EV_ADD_POST || atomic_load(&a->sys->stopping);
+	ar_log(quiet ? AR_LOG_INFO : AR_LOG_WARN, "remote",
 	    "system=%s peer=%s %s", a->sys->name, a->hostport,
 	    ev == NNG_PIPE_EV_ADD_POST ? "connected" : "connection lost");
 }

@@ -1,0 +1,109 @@
+/*
+ * admin.c - AdminActor (see admin.h).  Holds no state of its own beyond
+ * the troubleshooting ref; the actor list comes from the runtime.
+ */
+#include "actors/admin.h"
+
+#include <stdlib.h>
+
+#include "actors/troubleshooting.h"
+
+#define MAX_LISTED 10000
+
+static int
+list_actors(ar_ctx *ctx)
+{
+	ar_system          *sys = ar_ctx_system(ctx);
+	Ar__ActorsReport    rep = AR__ACTORS_REPORT__INIT;
+	ar_actor_info      *infos;
+	Ar__ActorInfo      *ai;
+	Ar__ActorInfo     **ap;
+	size_t              n;
+	int                 rv;
+
+	infos = ar_xcalloc(MAX_LISTED, sizeof(*infos));
+	ar_system_actors(sys, infos, MAX_LISTED, &n);
+	if (n > MAX_LISTED) {
+		n = MAX_LISTED;
+	}
+	ai = ar_xcalloc(n, sizeof(*ai));
+	ap = ar_xcalloc(n, sizeof(*ap));
+	for (size_t i = 0; i < n; i++) {
+		ar__actor_info__init(&ai[i]);
+		ai[i].path          = infos[i].path;
+		ai[i].mailbox_depth = infos[i].mailbox_depth;
+		ai[i].restarts      = infos[i].restarts;
+		ai[i].processed     = infos[i].processed;
+		ai[i].dispatcher =
+		    infos[i].dispatcher == AR_DISPATCHER_BLOCKING ? "blocking"
+		                                                  : "default";
+		ap[i] = &ai[i];
+	}
+	rep.system             = (char *) ar_system_name(sys);
+	rep.address            = (char *) ar_system_address(sys);
+	rep.n_actors           = n;
+	rep.actors             = ap;
+	rep.dead_letters_total = ar_dead_letter_total(sys);
+	rv                     = ar_reply(ctx, &rep.base);
+	free(ai);
+	free(ap);
+	free(infos);
+	return (rv == AR_ENOENT ? 0 : rv);
+}
+
+static int
+admin_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
+    const ProtobufCMessage *msg)
+{
+	ar_ref *ts = state;
+	(void) msg;
+	if (type == &ar__actors_query__descriptor) {
+		return (list_actors(ctx));
+	}
+	if (type == &ar__dead_letter_query__descriptor) {
+		if (ar_ref_is_none(*ts)) {
+			ar_lookup(ar_ctx_system(ctx), "/user/" PJ_TROUBLESHOOTING_NAME,
+			    ts);
+		}
+		if (ar_forward(ctx, *ts) != 0) {
+			ar_reply_failure(ctx, AR_ENOENT,
+			    "admin: no troubleshooting actor on this system");
+		}
+		return (0);
+	}
+	if (type == &ar__ping__descriptor) {
+		Ar__Pong pong    = AR__PONG__INIT;
+		pong.sent_ms     = ((const Ar__Ping *) msg)->sent_ms;
+		pong.received_ms = ar_now_ms();
+		ar_reply(ctx, &pong.base);
+		return (0);
+	}
+	ar_reply_failure(ctx, AR_ETYPE, "admin: unexpected message type");
+	return (0);
+}
+
+static const ar_behavior admin_behavior = {
+	NULL,
+	admin_receive,
+	NULL,
+	NULL,
+};
+
+int
+pj_admin_spawn(ar_system *sys, ar_ref *refp)
+{
+	ar_props p   = { 0 };
+	p.behavior   = &admin_behavior;
+	p.state_size = sizeof(ar_ref); /* the troubleshooting ref, looked up once */
+	return (ar_spawn(sys, AR_REF_NONE, PJ_ADMIN_NAME, &p, refp));
+}
+
+int
+pj_admin_spawn_all(ar_system *sys, ar_ref *adminp)
+{
+	int rv;
+	if ((rv = pj_troubleshooting_spawn(sys, NULL)) != 0) {
+		return (rv);
+	}
+	return (pj_admin_spawn(sys, adminp));
+}
