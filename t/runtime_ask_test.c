@@ -1,0 +1,317 @@
+/*
+ * runtime_ask_test.c - ask, futures, timeouts and late replies; timers.
+ */
+#include <pthread.h>
+
+#include "t/testutil.h"
+
+static int delay_us; /* the responder sleeps this long before replying */
+
+static int
+responder(ar_ctx *ctx, void *st, const ProtobufCMessageDescriptor *t,
+    const ProtobufCMessage *m)
+{
+	(void) st;
+	if (delay_us) {
+		usleep(delay_us);
+	}
+	if (t == &artest__num__descriptor) {
+		Artest__Num r = ARTEST__NUM__INIT;
+		r.n           = ((const Artest__Num *) m)->n + 1;
+		ar_reply(ctx, &r.base);
+	} else if (t == &artest__text__descriptor) {
+		ar_reply_failure(ctx, 42, ((const Artest__Text *) m)->s);
+	}
+	/* artest.Fail: never answers */
+	return (0);
+}
+static const ar_behavior resp = { NULL, responder, NULL, NULL };
+
+static const ProtobufCMessage *
+num(int64_t n)
+{
+	static _Thread_local Artest__Num m;
+	artest__num__init(&m);
+	m.n = n;
+	return (&m.base);
+}
+
+START_TEST(ask_gets_the_reply)
+{
+	ar_system              *s = tu_start("a1", 0);
+	ar_ref                  a = tu_spawn(s, "r", &resp, 0);
+	ar_future              *f;
+	const ProtobufCMessage *r;
+	ck_assert_int_eq(ar_ask(s, a, num(41), 1000, &f), 0);
+	ck_assert_int_eq(ar_future_wait(f, -1, &r), 0);
+	ck_assert_ptr_eq(r->descriptor, &artest__num__descriptor);
+	ck_assert_int_eq(((const Artest__Num *) r)->n, 42);
+	/* waiting again returns the same result */
+	ck_assert_int_eq(ar_future_wait(f, 0, &r), 0);
+	ar_future_free(f);
+	ar_system_stop(s);
+}
+END_TEST
+
+static atomic_int cb_calls, cb_result = -1;
+static atomic_long cb_value;
+static void
+on_done(ar_future *f, int result, const ProtobufCMessage *reply, void *arg)
+{
+	(void) f;
+	(void) arg;
+	atomic_store(&cb_result, result);
+	if (reply != NULL && reply->descriptor == &artest__num__descriptor) {
+		atomic_store(&cb_value, ((const Artest__Num *) reply)->n);
+	}
+	atomic_fetch_add(&cb_calls, 1);
+}
+
+START_TEST(ask_callback_runs_once)
+{
+	ar_system *s = tu_start("a2", 0);
+	ar_ref     a = tu_spawn(s, "r", &resp, 0);
+	ar_future *f;
+	delay_us = 20000;
+	ck_assert_int_eq(ar_ask(s, a, num(1), 1000, &f), 0);
+	ar_future_on_complete(f, on_done, NULL);
+	ck_assert(WAIT_UNTIL(atomic_load(&cb_calls) == 1, 2000));
+	ck_assert_int_eq(atomic_load(&cb_result), 0);
+	ck_assert_int_eq(atomic_load(&cb_value), 2);
+	/* registering after completion calls back at once */
+	ar_future_on_complete(f, on_done, NULL);
+	ck_assert_int_eq(atomic_load(&cb_calls), 2);
+	usleep(50000);
+	ck_assert_int_eq(atomic_load(&cb_calls), 2);
+	ar_future_free(f);
+	ar_system_stop(s);
+}
+END_TEST
+
+START_TEST(ask_times_out_and_late_reply_is_a_dead_letter)
+{
+	ar_system              *s = tu_start("a3", 0);
+	ar_ref                  a = tu_spawn(s, "r", &resp, 0), ts;
+	ar_future              *f;
+	const ProtobufCMessage *r;
+	ck_assert_int_eq(pj_admin_spawn_all(s, NULL), 0);
+	ck_assert_int_eq(ar_lookup(s, "/user/troubleshooting", &ts), 0);
+	delay_us   = 300000;
+	int64_t t0 = ar_mono_ms();
+	ck_assert_int_eq(ar_ask(s, a, num(1), 100, &f), 0);
+	ck_assert_int_eq(ar_future_wait(f, -1, &r), AR_ETIMEDOUT);
+	int64_t took = ar_mono_ms() - t0;
+	ck_assert_int_ge(took, 99);
+	ck_assert_int_lt(took, 250);
+	ck_assert_ptr_null(r);
+	delay_us = 0;
+	/* the reply comes 200 ms later and must become a dead letter */
+	ck_assert(WAIT_UNTIL(ar_dead_letter_total(s) == 1, 2000));
+	Ar__DeadLetterReport *rep = tu_dead_letters(s, ts, 10);
+	ck_assert_uint_eq(tu_dl_count(rep,
+	                      AR__DEAD_LETTER_REASON__DEAD_LETTER_ASK_EXPIRED),
+	    1);
+	ck_assert_str_eq(rep->recent[0]->type, "artest.Num");
+	ar__dead_letter_report__free_unpacked(rep, NULL);
+	ar_future_free(f);
+	ar_system_stop(s);
+}
+END_TEST
+
+START_TEST(freed_future_turns_its_reply_into_a_dead_letter)
+{
+	ar_system *s = tu_start("a4", 0);
+	ar_ref     a = tu_spawn(s, "r", &resp, 0);
+	ar_future *f;
+	delay_us = 50000;
+	ck_assert_int_eq(ar_ask(s, a, num(1), 5000, &f), 0);
+	ar_future_free(f);
+	ck_assert(WAIT_UNTIL(ar_dead_letter_total(s) == 1, 2000));
+	ar_system_stop(s);
+}
+END_TEST
+
+START_TEST(failure_reply_fails_the_future)
+{
+	ar_system              *s = tu_start("a5", 0);
+	ar_ref                  a = tu_spawn(s, "r", &resp, 0);
+	ar_future              *f;
+	const ProtobufCMessage *r;
+	Artest__Text            t = ARTEST__TEXT__INIT;
+	t.s                       = "no such job";
+	ck_assert_int_eq(ar_ask(s, a, &t.base, 1000, &f), 0);
+	ck_assert_int_eq(ar_future_wait(f, -1, &r), AR_EFAILED);
+	ck_assert_int_eq(((const Ar__AskFailure *) r)->code, 42);
+	ck_assert_str_eq(((const Ar__AskFailure *) r)->message, "no such job");
+	ar_future_free(f);
+	ar_system_stop(s);
+}
+END_TEST
+
+START_TEST(ask_to_a_stopped_actor_fails_fast)
+{
+	ar_system              *s = tu_start("a6", 0);
+	ar_ref                  a = tu_spawn(s, "r", &resp, 0);
+	ar_future              *f;
+	const ProtobufCMessage *r;
+	ar_stop(s, a);
+	ck_assert(WAIT_UNTIL(!ar_ref_alive(s, a), 1000));
+	int64_t t0 = ar_mono_ms();
+	ck_assert_int_eq(ar_ask(s, a, num(1), 5000, &f), 0);
+	ck_assert_int_eq(ar_future_wait(f, -1, &r), AR_ESTOPPED);
+	ck_assert_int_lt(ar_mono_ms() - t0, 100);
+	ar_future_free(f);
+	ar_system_stop(s);
+}
+END_TEST
+
+START_TEST(pending_wait_and_many_concurrent_asks)
+{
+	ar_system              *s = tu_start("a7", 0);
+	ar_ref                  a = tu_spawn(s, "r", &resp, 0);
+	ar_future              *f, *many[10000];
+	const ProtobufCMessage *r;
+	delay_us = 100000;
+	ck_assert_int_eq(ar_ask(s, a, num(1), 2000, &f), 0);
+	ck_assert_int_eq(ar_future_wait(f, 10, &r), AR_EPENDING);
+	ck_assert_int_eq(ar_future_wait(f, -1, &r), 0);
+	ar_future_free(f);
+	delay_us = 0;
+	for (int i = 0; i < 10000; i++) {
+		ck_assert_int_eq(ar_ask(s, a, num(i), 10000, &many[i]), 0);
+	}
+	for (int i = 0; i < 10000; i++) {
+		ck_assert_int_eq(ar_future_wait(many[i], -1, &r), 0);
+		ck_assert_int_eq(((const Artest__Num *) r)->n, i + 1);
+		ar_future_free(many[i]);
+	}
+	ar_system_stop(s);
+}
+END_TEST
+
+START_TEST(system_stop_fails_pending_asks)
+{
+	ar_system              *s = tu_start("a8", 0);
+	ar_ref                  a = tu_spawn(s, "r", &resp, 0);
+	ar_future              *f;
+	const ProtobufCMessage *r;
+	Artest__Fail            silent = ARTEST__FAIL__INIT;
+	ck_assert_int_eq(ar_ask(s, a, &silent.base, 60000, &f), 0);
+	ar_system_stop(s);
+	ck_assert_int_eq(ar_future_wait(f, 0, &r), AR_ESTOPPED);
+	ar_future_free(f);
+}
+END_TEST
+
+/* ---- timers ------------------------------------------------------------ */
+static atomic_int  ticks;
+static atomic_long first_tick_ms;
+static int
+tick_receive(ar_ctx *ctx, void *st, const ProtobufCMessageDescriptor *t,
+    const ProtobufCMessage *m)
+{
+	(void) ctx;
+	(void) st;
+	(void) t;
+	(void) m;
+	long zero = 0;
+	atomic_compare_exchange_strong(&first_tick_ms, &zero, ar_mono_ms());
+	atomic_fetch_add(&ticks, 1);
+	return (0);
+}
+static const ar_behavior ticker = { NULL, tick_receive, NULL, NULL };
+
+START_TEST(timer_once_fires_on_time)
+{
+	ar_system  *s = tu_start("tm1", 0);
+	ar_ref      a = tu_spawn(s, "t", &ticker, 0);
+	ar_timer_id id;
+	int64_t     t0 = ar_mono_ms();
+	ck_assert_int_eq(ar_timer_once(s, a, num(1), 150, &id), 0);
+	ck_assert(WAIT_UNTIL(atomic_load(&ticks) == 1, 1000));
+	long late = atomic_load(&first_tick_ms) - t0;
+	ck_assert_int_ge(late, 150);
+	ck_assert_int_lt(late, 190);
+	ck_assert_int_eq(ar_timer_cancel(s, id), AR_ENOENT); /* already fired */
+	ar_system_stop(s);
+}
+END_TEST
+
+START_TEST(timer_every_repeats_until_cancelled)
+{
+	ar_system  *s = tu_start("tm2", 0);
+	ar_ref      a = tu_spawn(s, "t", &ticker, 0);
+	ar_timer_id id, never;
+	ck_assert_int_eq(ar_timer_every(s, a, num(1), 20, &id), 0);
+	ck_assert_int_eq(ar_timer_once(s, a, num(2), 300, &never), 0);
+	ck_assert_int_eq(ar_timer_cancel(s, never), 0);
+	usleep(210000);
+	ck_assert_int_eq(ar_timer_cancel(s, id), 0);
+	int n = atomic_load(&ticks);
+	ck_assert_int_ge(n, 8);
+	ck_assert_int_le(n, 11);
+	usleep(350000); /* neither the cancelled periodic nor the once fire */
+	ck_assert_int_le(atomic_load(&ticks) - n, 1);
+	ck_assert_int_eq(ar_timer_cancel(s, 987654321), AR_ENOENT);
+	ck_assert_int_eq(ar_timer_every(s, a, num(1), 0, &id), AR_EINVAL);
+	ar_system_stop(s);
+}
+END_TEST
+
+START_TEST(timer_holds_many_and_cancels_half)
+{
+	ar_system   *s = tu_start("tm3", 0);
+	ar_ref       a = tu_spawn(s, "t", &ticker, 0);
+	ar_timer_id *ids = malloc(200000 * sizeof(ar_timer_id));
+	for (int i = 0; i < 200000; i++) {
+		ck_assert_int_eq(
+		    ar_timer_once(s, a, num(i), 1500 + (i * 7919) % 300, &ids[i]),
+		    0);
+	}
+	for (int i = 0; i < 200000; i += 2) {
+		ck_assert_int_eq(ar_timer_cancel(s, ids[i]), 0);
+	}
+	ck_assert(WAIT_UNTIL(atomic_load(&ticks) == 100000, 5000));
+	usleep(100000);
+	ck_assert_int_eq(atomic_load(&ticks), 100000);
+	free(ids);
+	ar_system_stop(s);
+}
+END_TEST
+
+START_TEST(timer_to_a_stopped_actor_is_a_dead_letter)
+{
+	ar_system *s = tu_start("tm4", 0);
+	ar_ref     a = tu_spawn(s, "t", &ticker, 0);
+	ar_stop(s, a);
+	ck_assert(WAIT_UNTIL(!ar_ref_alive(s, a), 1000));
+	ck_assert_int_eq(ar_timer_once(s, a, num(1), 10, NULL), 0);
+	ck_assert(WAIT_UNTIL(ar_dead_letter_total(s) == 1, 1000));
+	ar_system_stop(s);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s  = suite_create("runtime_ask");
+	TCase *tc = tcase_create("ask");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, ask_gets_the_reply);
+	tcase_add_test(tc, ask_callback_runs_once);
+	tcase_add_test(tc, ask_times_out_and_late_reply_is_a_dead_letter);
+	tcase_add_test(tc, freed_future_turns_its_reply_into_a_dead_letter);
+	tcase_add_test(tc, failure_reply_fails_the_future);
+	tcase_add_test(tc, ask_to_a_stopped_actor_fails_fast);
+	tcase_add_test(tc, pending_wait_and_many_concurrent_asks);
+	tcase_add_test(tc, system_stop_fails_pending_asks);
+	suite_add_tcase(s, tc);
+	TCase *tt = tcase_create("timers");
+	tcase_set_timeout(tt, 30);
+	tcase_add_test(tt, timer_once_fires_on_time);
+	tcase_add_test(tt, timer_every_repeats_until_cancelled);
+	tcase_add_test(tt, timer_holds_many_and_cancels_half);
+	tcase_add_test(tt, timer_to_a_stopped_actor_is_a_dead_letter);
+	suite_add_tcase(s, tt);
+	return (tu_run(s));
+}
