@@ -198,6 +198,7 @@ ar_spawn(ar_system *sys, ar_ref parent, const char *name,
 	c->state     = CELL_ALIVE;
 	c->props     = *props;
 	c->state_mem = ar_xcalloc(1, props->state_size ? props->state_size : 1);
+	free(c->path); /* the previous incarnation's, kept for dead letters */
 	c->path      = ar_xstrdup(path);
 	c->self      = ref_make(REF_LOCAL, c->slot, c->gen);
 	c->parent    = parent;
@@ -297,7 +298,7 @@ deliver_local(ar_system *sys, ar_ref to, nng_msg *m)
 		goto dead;
 	}
 	if (c->props.mailbox_bound != 0 &&
-	    c->mbox.len >= c->props.mailbox_bound) {
+	    c->mbox.len + c->batch_left >= c->props.mailbox_bound) {
 		pthread_mutex_unlock(&c->mtx);
 		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_MAILBOX_FULL;
 		rv     = AR_EFULL;
@@ -546,10 +547,8 @@ finish_stop(ar_cell *c)
 
 	pthread_mutex_lock(&c->mtx);
 	free(c->state_mem);
-	free(c->path);
 	free(c->children);
-	c->state_mem   = NULL;
-	c->path        = NULL;
+	c->state_mem   = NULL; /* the path stays until the slot is reused */
 	c->children    = NULL;
 	c->capchildren = 0;
 	c->scheduled   = false;
@@ -742,9 +741,11 @@ cell_run(ar_cell *c)
 			break;
 		}
 	}
+	c->batch_left = (uint32_t) n;
 	pthread_mutex_unlock(&c->mtx);
 
 	for (i = 0; i < n; i++) {
+		__atomic_sub_fetch(&c->batch_left, 1, __ATOMIC_RELAXED);
 		process(c, batch[i]);
 		if (__atomic_load_n(&c->stop_req, __ATOMIC_ACQUIRE) ||
 		    __atomic_load_n(&c->pending_failure, __ATOMIC_ACQUIRE)) {
@@ -753,6 +754,7 @@ cell_run(ar_cell *c)
 		}
 	}
 	pthread_mutex_lock(&c->mtx);
+	c->batch_left = 0;
 	/* put back what a stop or failure interrupted, in order */
 	if (i < n) {
 		mailbox  rest;

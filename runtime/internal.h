@@ -146,6 +146,7 @@ struct ar_cell {
 	uint32_t        restarts, window_restarts;
 	int64_t         window_start_ms;
 	uint64_t        processed;
+	uint32_t        batch_left; /* taken for this turn, not yet run */
 	ar_cell        *free_next;
 };
 

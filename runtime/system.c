@@ -407,6 +407,9 @@ ar_ref_address(ar_system *sys, ar_ref ref, char *buf, size_t len)
 			pthread_mutex_lock(&c->mtx);
 			if (c->gen == ref_gen(ref) && c->path != NULL) {
 				snprintf(buf, len, "%s%s", sys->address, c->path);
+			} else {
+				snprintf(buf, len, "%s/(stopped actor)",
+				    sys->address);
 			}
 			pthread_mutex_unlock(&c->mtx);
 		}
@@ -453,7 +456,9 @@ ar_system_actors(ar_system *sys, ar_actor_info *out, size_t max, size_t *np)
 			if (k < max) {
 				snprintf(out[k].path, sizeof(out[k].path), "%s",
 				    c->path);
-				out[k].mailbox_depth = c->mbox.len;
+				out[k].mailbox_depth =
+				    c->mbox.len + __atomic_load_n(&c->batch_left,
+				                      __ATOMIC_RELAXED);
 				out[k].restarts      = c->restarts;
 				out[k].processed     = c->processed;
 				out[k].dispatcher    = c->props.dispatcher;
