@@ -69,6 +69,13 @@ arena_free(void *data, void *p)
 
 static ProtobufCAllocator arena_allocator = { arena_alloc, arena_free, NULL };
 
+void
+arena_thread_fini(void)
+{
+	free(arena.buf);
+	arena.buf = NULL;
+}
+
 /* ---- cells ------------------------------------------------------------- */
 ar_cell *
 cell_at(ar_system *sys, uint32_t slot)

@@ -61,6 +61,7 @@ worker(void *arg)
 		pthread_mutex_lock(&d->mtx);
 	}
 	pthread_mutex_unlock(&d->mtx);
+	arena_thread_fini();
 	return (NULL);
 }
 

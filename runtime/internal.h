@@ -158,6 +158,7 @@ struct ar_ctx {
 };
 
 void cell_run(ar_cell *c); /* one turn on a dispatcher thread */
+void arena_thread_fini(void); /* a dispatcher thread frees its arena */
 
 /* ---- timers ------------------------------------------------------------ */
 typedef void (*timer_fn)(void *arg);

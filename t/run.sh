@@ -21,6 +21,7 @@ export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-20}
 # Leak checks stay on under ASan; UBSan reports abort the test.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/t/lsan.supp:print_suppressions=0}
 
 cleanup() {
 	"$top/t/mariadb.sh" stop "$PJ_TEST_MARIADB_DIR" >/dev/null 2>&1 || true

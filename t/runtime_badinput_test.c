@@ -1,0 +1,254 @@
+/*
+ * runtime_badinput_test.c - bad bytes at the listening port never crash a
+ * system: each well-framed bad message becomes a dead letter with the
+ * right reason, raw garbage is dropped by the transport, and the system
+ * keeps serving throughout.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/push.h>
+#include <sys/socket.h>
+
+#include "t/testutil.h"
+
+static int
+echo_receive(ar_ctx *ctx, void *st, const ProtobufCMessageDescriptor *t,
+    const ProtobufCMessage *m)
+{
+	(void) st;
+	(void) t;
+	return (ar_reply(ctx, m) == AR_ENOENT ? 0 : 0);
+}
+static const ar_behavior echo = { NULL, echo_receive, NULL, NULL };
+
+typedef struct fixture {
+	ar_system *s, *client;
+	ar_ref     admin, echo_from_client;
+	nng_socket push;
+} fixture;
+
+static void
+setup(fixture *fx, size_t max_bytes)
+{
+	ar_config c;
+	char      url[64], addr[128];
+	ar_config_init(&c);
+	c.name              = "bad";
+	c.listen_url        = "tcp://127.0.0.1:0";
+	c.max_message_bytes = max_bytes;
+	c.log_dead_letters  = 0;
+	fx->s               = tu_start_cfg(&c);
+	ck_assert_int_eq(pj_admin_spawn_all(fx->s, &fx->admin), 0);
+	tu_spawn(fx->s, "echo", &echo, 0);
+	fx->client = tu_start("good", 1);
+	snprintf(addr, sizeof(addr), "%s/user/echo", ar_system_address(fx->s));
+	ck_assert_int_eq(ar_ref_resolve(fx->client, addr, &fx->echo_from_client),
+	    0);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", ar_system_port(fx->s));
+	ck_assert_int_eq(nng_push0_open(&fx->push), 0);
+	ck_assert_int_eq(nng_dial(fx->push, url, NULL, 0), 0);
+}
+
+static void
+teardown(fixture *fx)
+{
+	nng_close(fx->push);
+	ar_system_stop(fx->client);
+	ar_system_stop(fx->s);
+}
+
+/* The system still answers a proper ask from another system. */
+static void
+still_serving(fixture *fx)
+{
+	Artest__Num             n = ARTEST__NUM__INIT;
+	ar_future              *f;
+	const ProtobufCMessage *r;
+	n.n = 99;
+	ck_assert_int_eq(ar_ask(fx->client, fx->echo_from_client, &n.base, 3000,
+	                     &f),
+	    0);
+	ck_assert_int_eq(ar_future_wait(f, -1, &r), 0);
+	ck_assert_int_eq(((const Artest__Num *) r)->n, 99);
+	ar_future_free(f);
+}
+
+static void
+send_raw(fixture *fx, const void *buf, size_t len)
+{
+	ck_assert_int_eq(nng_send(fx->push, (void *) buf, len, 0), 0);
+}
+
+/* One envelope, framed as ar.Batch field 1. */
+static size_t
+frame_envelope(uint8_t *out, const Ar__Envelope *env)
+{
+	size_t n = ar__envelope__get_packed_size(env), k = 0;
+	out[k++] = 0x0a;
+	size_t v = n;
+	while (v >= 0x80) {
+		out[k++] = (uint8_t) (v | 0x80);
+		v >>= 7;
+	}
+	out[k++] = (uint8_t) v;
+	return (k + ar__envelope__pack(env, out + k));
+}
+
+static Ar__DeadLetterReport *
+wait_report(fixture *fx, uint64_t total)
+{
+	ck_assert_msg(WAIT_UNTIL(ar_dead_letter_total(fx->s) >= total, 3000),
+	    "expected %llu dead letters, have %llu",
+	    (unsigned long long) total,
+	    (unsigned long long) ar_dead_letter_total(fx->s));
+	usleep(20000);
+	return (tu_dead_letters(fx->s, fx->admin, 20));
+}
+
+START_TEST(framed_garbage_becomes_undecodable_dead_letters)
+{
+	fixture fx;
+	setup(&fx, 4096);
+	static const uint8_t not_batch[] = { 0xff, 0xff, 0xff, 0x01 };
+	static const uint8_t truncated[] = { 0x0a, 0x64, 1, 2, 3, 4, 5 };
+	static const uint8_t bad_env[]   = { 0x0a, 0x03, 0xff, 0xff, 0xff };
+	static const uint8_t cut_tag[]   = { 0x0a, 0x80 };
+	send_raw(&fx, not_batch, sizeof(not_batch));
+	send_raw(&fx, truncated, sizeof(truncated));
+	send_raw(&fx, bad_env, sizeof(bad_env));
+	send_raw(&fx, cut_tag, sizeof(cut_tag));
+	send_raw(&fx, "", 0);
+	Ar__DeadLetterReport *r = wait_report(&fx, 5);
+	ck_assert_uint_eq(r->total, 5);
+	ck_assert_uint_eq(
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE), 5);
+	ck_assert_ptr_nonnull(strstr(r->recent[0]->detail, "not Batch.envelopes"));
+	ck_assert_ptr_nonnull(strstr(r->recent[1]->detail, "truncated"));
+	ck_assert_ptr_nonnull(strstr(r->recent[2]->detail, "does not decode"));
+	ck_assert_ptr_nonnull(strstr(r->recent[3]->detail, "length"));
+	ck_assert_ptr_nonnull(strstr(r->recent[4]->detail, "empty frame"));
+	ar__dead_letter_report__free_unpacked(r, NULL);
+	still_serving(&fx);
+	teardown(&fx);
+}
+END_TEST
+
+START_TEST(well_framed_bad_envelopes_get_their_reasons)
+{
+	fixture      fx;
+	uint8_t      buf[20000], body[8000];
+	size_t       n;
+	Ar__Envelope e = AR__ENVELOPE__INIT;
+	setup(&fx, 4096);
+	memset(body, 0xff, sizeof(body));
+
+	e.recipient = "/user/echo"; /* unknown type */
+	e.type      = "no.such.Type";
+	n           = frame_envelope(buf, &e);
+	send_raw(&fx, buf, n);
+
+	e.type      = "artest.Num"; /* body that is not an artest.Num */
+	e.body.data = body;
+	e.body.len  = 16;
+	n           = frame_envelope(buf, &e);
+	send_raw(&fx, buf, n);
+
+	e.body.len = sizeof(body); /* over the 4096-byte limit */
+	n          = frame_envelope(buf, &e);
+	send_raw(&fx, buf, n);
+
+	e.body.len  = 0; /* nobody at that path */
+	e.recipient = "/user/nobody";
+	n           = frame_envelope(buf, &e);
+	send_raw(&fx, buf, n);
+
+	e.recipient        = "/user/echo"; /* meant for another system */
+	e.recipient_system = "other";
+	n                  = frame_envelope(buf, &e);
+	send_raw(&fx, buf, n);
+
+	e.recipient_system = "bad"; /* a reply to an ask nobody made */
+	e.recipient        = "/temp";
+	e.correlation_id   = 12345;
+	n                  = frame_envelope(buf, &e);
+	send_raw(&fx, buf, n);
+
+	Ar__DeadLetterReport *r = wait_report(&fx, 6);
+	ck_assert_uint_eq(r->total, 6);
+	ck_assert_uint_eq(
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE), 1);
+	ck_assert_uint_eq(
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE), 1);
+	ck_assert_uint_eq(
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE), 1);
+	ck_assert_uint_eq(
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT), 1);
+	ck_assert_uint_eq(
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_WRONG_SYSTEM), 1);
+	ck_assert_uint_eq(
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_ASK_EXPIRED), 1);
+	ck_assert_str_eq(r->recent[0]->type, "no.such.Type");
+	ar__dead_letter_report__free_unpacked(r, NULL);
+	still_serving(&fx);
+	teardown(&fx);
+}
+END_TEST
+
+static void
+raw_tcp(int port, const void *buf, size_t len)
+{
+	struct sockaddr_in sa;
+	int                fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family      = AF_INET;
+	sa.sin_port        = htons((uint16_t) port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	(void) !write(fd, buf, len);
+	usleep(20000);
+	close(fd);
+}
+
+START_TEST(raw_garbage_on_the_port_is_dropped_and_service_continues)
+{
+	fixture fx;
+	uint8_t junk[4096];
+	setup(&fx, 4096);
+	int port = ar_system_port(fx.s);
+	for (size_t i = 0; i < sizeof(junk); i++) {
+		junk[i] = (uint8_t) (i * 131 + 7);
+	}
+	raw_tcp(port, junk, sizeof(junk));          /* no SP handshake */
+	raw_tcp(port, "\0SP\0\0\x10\0\0", 8);        /* wrong protocol (pair) */
+	/* a valid PULL handshake, then a length of 2^40 and nothing */
+	static const uint8_t huge[] = { 0, 'S', 'P', 0, 0, 0x50, 0, 0, 0, 0, 1,
+		0, 0, 0, 0, 0, 'x' };
+	raw_tcp(port, huge, sizeof(huge));
+	raw_tcp(port, "", 0); /* connect and hang up */
+	for (int i = 0; i < 50; i++) {
+		raw_tcp(port, junk, (size_t) (i * 37) % sizeof(junk));
+	}
+	still_serving(&fx);
+	/* and the framed path still works after all of it */
+	send_raw(&fx, "\x0a\x05", 2);
+	Ar__DeadLetterReport *r = wait_report(&fx, 1);
+	ck_assert_uint_eq(
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE), 1);
+	ar__dead_letter_report__free_unpacked(r, NULL);
+	teardown(&fx);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s  = suite_create("runtime_badinput");
+	TCase *tc = tcase_create("badinput");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, framed_garbage_becomes_undecodable_dead_letters);
+	tcase_add_test(tc, well_framed_bad_envelopes_get_their_reasons);
+	tcase_add_test(tc, raw_garbage_on_the_port_is_dropped_and_service_continues);
+	suite_add_tcase(s, tc);
+	return (tu_run(s));
+}

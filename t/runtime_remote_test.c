@@ -1,0 +1,274 @@
+/*
+ * runtime_remote_test.c - two systems over real tcp on 127.0.0.1: order,
+ * ask, refs made before the remote side is up, wrong system names, bounded
+ * outbound queues, reconnect after the peer restarts.
+ */
+#include <pthread.h>
+
+#include "t/testutil.h"
+
+static atomic_long received, out_of_order;
+static int64_t     last[8];
+
+static int
+echo_receive(ar_ctx *ctx, void *st, const ProtobufCMessageDescriptor *t,
+    const ProtobufCMessage *m)
+{
+	(void) st;
+	if (t == &artest__num__descriptor) {
+		const Artest__Num *n = (const Artest__Num *) m;
+		if (!ar_ref_is_none(ar_ctx_sender(ctx))) {
+			Artest__Num r = ARTEST__NUM__INIT;
+			r.n           = n->n * 10;
+			ar_reply(ctx, &r.base);
+			return (0);
+		}
+		if (n->n != last[n->from % 8] + 1) {
+			atomic_fetch_add(&out_of_order, 1);
+		}
+		last[n->from % 8] = n->n;
+		atomic_fetch_add(&received, 1);
+	}
+	return (0);
+}
+static const ar_behavior echo = { NULL, echo_receive, NULL, NULL };
+
+static ar_ref
+remote_ref(ar_system *from, ar_system *to, const char *path)
+{
+	char   addr[300];
+	ar_ref r;
+	snprintf(addr, sizeof(addr), "%s%s", ar_system_address(to), path);
+	ck_assert_int_eq(ar_ref_resolve(from, addr, &r), 0);
+	return (r);
+}
+
+static int
+ask_num(ar_system *s, ar_ref to, int64_t n, int timeout, int64_t *out)
+{
+	Artest__Num             m = ARTEST__NUM__INIT;
+	ar_future              *f;
+	const ProtobufCMessage *r;
+	int                     rv;
+	m.n = n;
+	ck_assert_int_eq(ar_ask(s, to, &m.base, timeout, &f), 0);
+	rv = ar_future_wait(f, -1, &r);
+	if (rv == 0 && out != NULL) {
+		*out = ((const Artest__Num *) r)->n;
+	}
+	ar_future_free(f);
+	return (rv);
+}
+
+START_TEST(tell_order_and_ask_across_tcp)
+{
+	ar_system *a = tu_start("ra", 1), *b = tu_start("rb", 1);
+	tu_spawn(b, "echo", &echo, 0);
+	ar_ref  r = remote_ref(a, b, "/user/echo"), r2;
+	int64_t v;
+	/* resolving the same address twice gives the same ref */
+	r2 = remote_ref(a, b, "/user/echo");
+	ck_assert(ar_ref_eq(r, r2));
+	for (int i = 1; i <= 100000; i++) {
+		ck_assert_int_eq(tu_tell_num(a, r, i, 1), 0);
+	}
+	ck_assert(WAIT_UNTIL(atomic_load(&received) == 100000, 15000));
+	ck_assert_int_eq(atomic_load(&out_of_order), 0);
+	ck_assert_int_eq(ask_num(a, r, 7, 2000, &v), 0);
+	ck_assert_int_eq(v, 70);
+	ck_assert_uint_eq(ar_dead_letter_total(a), 0);
+	ck_assert_uint_eq(ar_dead_letter_total(b), 0);
+	ar_system_stop(a);
+	ar_system_stop(b);
+}
+END_TEST
+
+START_TEST(ask_to_missing_remote_path_times_out_and_is_recorded_there)
+{
+	ar_system *a = tu_start("rc", 1), *b = tu_start("rd", 1);
+	ar_ref     admin;
+	ck_assert_int_eq(pj_admin_spawn_all(b, &admin), 0);
+	ar_ref r = remote_ref(a, b, "/user/nobody");
+	ck_assert_int_eq(ask_num(a, r, 1, 300, NULL), AR_ETIMEDOUT);
+	Ar__DeadLetterReport *rep = tu_dead_letters(b, admin, 5);
+	ck_assert_uint_eq(
+	    tu_dl_count(rep, AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT), 1);
+	char want[300];
+	snprintf(want, sizeof(want), "%s/user/nobody", ar_system_address(b));
+	ck_assert_str_eq(rep->recent[0]->recipient, want);
+	ck_assert_str_eq(rep->recent[0]->type, "artest.Num");
+	ck_assert_str_ne(rep->recent[0]->sender, "");
+	ar__dead_letter_report__free_unpacked(rep, NULL);
+	ar_system_stop(a);
+	ar_system_stop(b);
+}
+END_TEST
+
+START_TEST(wrong_system_name_is_a_dead_letter)
+{
+	ar_system *a = tu_start("re", 1), *b = tu_start("rf", 1);
+	ar_ref     admin, r;
+	char       addr[300];
+	ck_assert_int_eq(pj_admin_spawn_all(b, &admin), 0);
+	snprintf(addr, sizeof(addr), "pj://notrf@127.0.0.1:%d/user/admin",
+	    ar_system_port(b));
+	ck_assert_int_eq(ar_ref_resolve(a, addr, &r), 0);
+	tu_tell_num(a, r, 1, 0);
+	ck_assert(WAIT_UNTIL(ar_dead_letter_total(b) == 1, 3000));
+	Ar__DeadLetterReport *rep = tu_dead_letters(b, admin, 5);
+	ck_assert_uint_eq(
+	    tu_dl_count(rep, AR__DEAD_LETTER_REASON__DEAD_LETTER_WRONG_SYSTEM), 1);
+	ar__dead_letter_report__free_unpacked(rep, NULL);
+	/* malformed addresses are refused, not guessed */
+	ck_assert_int_eq(ar_ref_resolve(a, "pj://x@127.0.0.1/user/a", &r),
+	    AR_EINVAL);
+	ck_assert_int_eq(ar_ref_resolve(a, "tcp://127.0.0.1:1/user/a", &r),
+	    AR_EINVAL);
+	ck_assert_int_eq(ar_ref_resolve(a, "pj://x@h:99999/user/a", &r),
+	    AR_EINVAL);
+	ck_assert_int_eq(ar_ref_resolve(a, "pj://x@h:1", &r), AR_EINVAL);
+	ar_system_stop(a);
+	ar_system_stop(b);
+}
+END_TEST
+
+static int
+free_port(void)
+{
+	ar_system *p    = tu_start("probe", 1);
+	int        port = ar_system_port(p);
+	ar_system_stop(p);
+	return (port);
+}
+
+START_TEST(ref_before_the_remote_is_up_and_reconnect)
+{
+	ar_system *a    = tu_start("rg", 1);
+	int        port = free_port();
+	char       addr[200], url[100];
+	ar_ref     r;
+	ar_config  c;
+	int64_t    v;
+	snprintf(addr, sizeof(addr), "pj://late@127.0.0.1:%d/user/echo", port);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	ck_assert_int_eq(ar_ref_resolve(a, addr, &r), 0);
+	/* nobody listens yet: the ask times out cleanly */
+	ck_assert_int_eq(ask_num(a, r, 1, 200, NULL), AR_ETIMEDOUT);
+
+	ar_config_init(&c);
+	c.name             = "late";
+	c.listen_url       = url;
+	c.log_dead_letters = 0;
+	ar_system *b       = tu_start_cfg(&c);
+	tu_spawn(b, "echo", &echo, 0);
+	/* the dialer retries with back-off; the link comes up by itself */
+	int rv = AR_ETIMEDOUT;
+	for (int i = 0; i < 30 && rv != 0; i++) {
+		rv = ask_num(a, r, 2, 300, &v);
+	}
+	ck_assert_int_eq(rv, 0);
+	ck_assert_int_eq(v, 20);
+
+	/* the peer goes away and comes back on the same port */
+	ar_system_stop(b);
+	ck_assert_int_eq(ask_num(a, r, 3, 200, NULL), AR_ETIMEDOUT);
+	b = tu_start_cfg(&c);
+	tu_spawn(b, "echo", &echo, 0);
+	rv = AR_ETIMEDOUT;
+	for (int i = 0; i < 40 && rv != 0; i++) {
+		rv = ask_num(a, r, 4, 300, &v);
+	}
+	ck_assert_int_eq(rv, 0);
+	ck_assert_int_eq(v, 40);
+	ar_system_stop(b);
+	ar_system_stop(a);
+}
+END_TEST
+
+START_TEST(unreachable_peer_bounds_the_outbound_queue)
+{
+	ar_config c;
+	ar_config_init(&c);
+	c.name               = "rh";
+	c.listen_url         = "tcp://127.0.0.1:0";
+	c.outbound_queue_max = 100;
+	c.log_dead_letters   = 0;
+	c.stop_drain_ms      = 100;
+	ar_system *a         = tu_start_cfg(&c);
+	ar_ref     admin, r;
+	char       addr[200];
+	int        full = 0;
+	ck_assert_int_eq(pj_admin_spawn_all(a, &admin), 0);
+	snprintf(addr, sizeof(addr), "pj://gone@127.0.0.1:%d/user/echo",
+	    free_port());
+	ck_assert_int_eq(ar_ref_resolve(a, addr, &r), 0);
+	for (int i = 0; i < 250; i++) {
+		if (tu_tell_num(a, r, i, 0) == AR_EFULL) {
+			full++;
+		}
+	}
+	/* at most one frame is in flight, the rest wait: >= 250-100-1 fail */
+	ck_assert_int_ge(full, 149);
+	ck_assert_int_le(full, 150);
+	Ar__DeadLetterReport *rep = tu_dead_letters(a, admin, 1);
+	ck_assert_uint_eq(
+	    tu_dl_count(rep, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNREACHABLE),
+	    (uint64_t) full);
+	ck_assert_str_eq(rep->recent[0]->recipient, addr);
+	ar__dead_letter_report__free_unpacked(rep, NULL);
+	ar_system_stop(a);
+}
+END_TEST
+
+typedef struct many_arg {
+	ar_system *s;
+	ar_ref     to;
+	uint32_t   from;
+} many_arg;
+
+static void *
+many_sender(void *p)
+{
+	many_arg *m = p;
+	for (int i = 1; i <= 25000; i++) {
+		tu_tell_num(m->s, m->to, i, m->from);
+	}
+	return (NULL);
+}
+
+START_TEST(order_holds_per_sender_with_concurrent_senders)
+{
+	ar_system *a = tu_start("ri", 1), *b = tu_start("rj", 1);
+	tu_spawn(b, "echo", &echo, 0);
+	ar_ref    r = remote_ref(a, b, "/user/echo");
+	pthread_t th[4];
+	many_arg  args[4];
+	for (int i = 0; i < 4; i++) {
+		args[i] = (many_arg) { a, r, (uint32_t) i + 1 };
+		pthread_create(&th[i], NULL, many_sender, &args[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+	}
+	ck_assert(WAIT_UNTIL(atomic_load(&received) == 100000, 15000));
+	ck_assert_int_eq(atomic_load(&out_of_order), 0);
+	ar_system_stop(a);
+	ar_system_stop(b);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s  = suite_create("runtime_remote");
+	TCase *tc = tcase_create("remote");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, tell_order_and_ask_across_tcp);
+	tcase_add_test(tc, ask_to_missing_remote_path_times_out_and_is_recorded_there);
+	tcase_add_test(tc, wrong_system_name_is_a_dead_letter);
+	tcase_add_test(tc, ref_before_the_remote_is_up_and_reconnect);
+	tcase_add_test(tc, unreachable_peer_bounds_the_outbound_queue);
+	tcase_add_test(tc, order_holds_per_sender_with_concurrent_senders);
+	suite_add_tcase(s, tc);
+	return (tu_run(s));
+}
