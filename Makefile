@@ -102,17 +102,19 @@ clean:
 # ---- generated protobuf-c code ---------------------------------------------
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
 	@mkdir -p $(BUILD)/gen
-	protoc-c --proto_path=. --c_out=$(BUILD)/gen $<
+	@echo '  PROTO  $<'
+	@protoc-c --proto_path=. --c_out=$(BUILD)/gen $<
 
 # Every object waits for every generated header (order-only).
 $(BUILD)/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+	@echo '  CC     $<'
+	@$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # generated code is not ours to warn about beyond the defaults
 $(BUILD)/obj/$(BUILD)/gen/%.o: $(BUILD)/gen/%.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 -O2 -g $(SANFLAGS) -c $< -o $@
+	@$(CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 -O2 -g $(SANFLAGS) -c $< -o $@
 
 $(LIB_PROTO):   $(call obj,$(PROTO_C))
 $(LIB_RUNTIME): $(call obj,$(RUNTIME_SRC))
@@ -121,28 +123,33 @@ $(LIB_SERVER):  $(call obj,$(SERVER_SRC))
 $(LIB_WORKER):  $(call obj,$(WORKER_SRC))
 $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/%: $(BUILD)/obj/programs/%.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+	@echo '  LD     $@'
+	@$(CC) $(CFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
 $(BUILD)/t/%_test: $(BUILD)/obj/t/%_test.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBS) $(CHECK_LIBS) $(LDLIBS)
+	@echo '  LD     $@'
+	@$(CC) $(CFLAGS) -o $@ $< $(LIBS) $(CHECK_LIBS) $(LDLIBS)
 
 $(BUILD)/t/%: $(BUILD)/obj/t/progs/%.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+	@echo '  LD     $@'
+	@$(CC) $(CFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+	@echo '  LD     $@'
+	@$(CC) $(CFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
 # CAF peers for the runtime benchmarks (C++17, never sanitized)
 $(BUILD)/bench/%: bench/%.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) -O2 -std=c++17 -o $@ $< -lcaf_core -pthread
+	@echo '  CXX    $<'
+	@$(CXX) -O2 -std=c++17 -o $@ $< -lcaf_core -pthread
 
 .SECONDARY:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

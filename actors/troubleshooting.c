@@ -148,10 +148,8 @@ ts_pre_start(ar_ctx *ctx, void *state)
 }
 
 static void
-ts_post_stop(ar_ctx *ctx, void *state)
+free_state(ts_state *s)
 {
-	ts_state *s = state;
-	ar_unsubscribe_dead_letters(ar_ctx_system(ctx), ar_ctx_self(ctx));
 	for (uint32_t i = 0; i < PJ_TROUBLESHOOTING_KEEP; i++) {
 		kept_clear(&s->ring[i]);
 	}
@@ -161,10 +159,18 @@ ts_post_stop(ar_ctx *ctx, void *state)
 }
 
 static void
+ts_post_stop(ar_ctx *ctx, void *state)
+{
+	ar_unsubscribe_dead_letters(ar_ctx_system(ctx), ar_ctx_self(ctx));
+	free_state(state);
+}
+
+static void
 ts_pre_restart(ar_ctx *ctx, void *state, int err)
 {
+	(void) ctx;
 	(void) err;
-	ts_post_stop(ctx, state);
+	free_state(state); /* stays subscribed: pre_start follows */
 }
 
 static int
@@ -196,5 +202,21 @@ pj_troubleshooting_spawn(ar_system *sys, ar_ref *refp)
 	ar_props p    = { 0 };
 	p.behavior    = &ts_behavior;
 	p.state_size  = sizeof(ts_state);
-	return (ar_spawn(sys, AR_REF_NONE, PJ_TROUBLESHOOTING_NAME, &p, refp));
+	ar_ref r;
+	int    rv;
+	if ((rv = ar_spawn(sys, AR_REF_NONE, PJ_TROUBLESHOOTING_NAME, &p, &r)) !=
+	    0) {
+		return (rv);
+	}
+	/* subscribed before spawn returns: no dead letter slips past while
+	 * pre_start waits for its turn (pre_start subscribes too, for restarts;
+	 * subscribing is idempotent) */
+	if ((rv = ar_subscribe_dead_letters(sys, r)) != 0) {
+		ar_stop(sys, r);
+		return (rv);
+	}
+	if (refp != NULL) {
+		*refp = r;
+	}
+	return (0);
 }

@@ -715,7 +715,9 @@ cell_run(ar_cell *c)
 		tp = 256;
 	}
 	pthread_mutex_lock(&c->mtx);
-	if (!c->started && !c->stop_req) {
+	/* Akka's Create comes first: pre_start runs even if a stop is already
+	 * pending, so post_stop always pairs with it */
+	if (!c->started) {
 		ar_ctx ctx = { sys, c, NULL, { 0, 0, 0, 0 } };
 		int    rv  = 0;
 		pthread_mutex_unlock(&c->mtx);

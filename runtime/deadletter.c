@@ -28,7 +28,7 @@ publish(ar_system *sys, Ar__DeadLetter *dl)
 {
 	ar_ref   subs[32];
 	uint32_t n;
-	uint64_t total = atomic_fetch_add(&sys->dl_total, 1) + 1;
+	uint64_t total = atomic_load(&sys->dl_total) + 1;
 
 	if (total <= (uint64_t) sys->cfg.log_dead_letters || total % 1000 == 0) {
 		ar_log(AR_LOG_INFO, "deadletter",
@@ -49,6 +49,9 @@ publish(ar_system *sys, Ar__DeadLetter *dl)
 			deliver_local(sys, subs[i], m);
 		}
 	}
+	/* counted after the subscribers have it queued: whoever sees the new
+	 * total and then asks a subscriber finds the letter counted there */
+	atomic_fetch_add(&sys->dl_total, 1);
 }
 
 void
@@ -100,6 +103,12 @@ ar_subscribe_dead_letters(ar_system *sys, ar_ref subscriber)
 		return (AR_EINVAL);
 	}
 	pthread_mutex_lock(&sys->dl_mtx);
+	for (uint32_t i = 0; i < sys->ndl_subs; i++) {
+		if (sys->dl_subs[i].id == subscriber.id) {
+			pthread_mutex_unlock(&sys->dl_mtx);
+			return (0); /* already subscribed */
+		}
+	}
 	if (sys->ndl_subs == 32) {
 		rv = AR_EFULL;
 	} else {

@@ -18,6 +18,7 @@ work=$(mktemp -d /tmp/pjcheck.XXXXXX)
 export PJ_TEST_BIN="$build/t" PJ_BIN="$build/bin" PJ_TOP="$top"
 export PJ_TEST_MARIADB_DIR="$work/mariadb"
 export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-20}
+export AR_LOG=${AR_LOG:-warn} # suites print failures, not every start/stop
 # Leak checks stay on under ASan; UBSan reports abort the test.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

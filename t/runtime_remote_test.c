@@ -90,6 +90,7 @@ START_TEST(ask_to_missing_remote_path_times_out_and_is_recorded_there)
 	ck_assert_int_eq(pj_admin_spawn_all(b, &admin), 0);
 	ar_ref r = remote_ref(a, b, "/user/nobody");
 	ck_assert_int_eq(ask_num(a, r, 1, 300, NULL), AR_ETIMEDOUT);
+	ck_assert(WAIT_UNTIL(ar_dead_letter_total(b) == 1, 5000));
 	Ar__DeadLetterReport *rep = tu_dead_letters(b, admin, 5);
 	ck_assert_uint_eq(
 	    tu_dl_count(rep, AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT), 1);
