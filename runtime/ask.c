@@ -259,7 +259,10 @@ ar_future_free(ar_future *f)
 	if (f == NULL) {
 		return;
 	}
-	ar_future *t = ask_take(f->sys, f->corr);
+	pthread_mutex_lock(&f->mtx);
+	bool done = f->done; /* a completed future left the table already */
+	pthread_mutex_unlock(&f->mtx);
+	ar_future *t = done ? NULL : ask_take(f->sys, f->corr);
 	if (t != NULL) {
 		/* still pending: a later reply becomes a dead letter */
 		if (f->timer != 0) {

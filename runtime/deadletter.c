@@ -40,7 +40,9 @@ publish(ar_system *sys, Ar__DeadLetter *dl)
 	}
 	pthread_mutex_lock(&sys->dl_mtx);
 	n = sys->ndl_subs < 32 ? sys->ndl_subs : 32;
-	memcpy(subs, sys->dl_subs, n * sizeof(ar_ref));
+	if (n > 0) {
+		memcpy(subs, sys->dl_subs, n * sizeof(ar_ref));
+	}
 	pthread_mutex_unlock(&sys->dl_mtx);
 	for (uint32_t i = 0; i < n; i++) {
 		nng_msg *m;

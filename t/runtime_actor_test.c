@@ -166,6 +166,7 @@ START_TEST(names_paths_and_lookup)
 	ar_props   p = { 0 };
 	char       buf[256], want[256];
 	p.behavior   = &rec;
+	p.state_size = sizeof(rec_state);
 	ck_assert_int_eq(ar_spawn(s, AR_REF_NONE, "alpha", &p, &b), AR_EEXIST);
 	ck_assert_int_eq(ar_spawn(s, AR_REF_NONE, "bad/name", &p, &b), AR_EINVAL);
 	ck_assert_int_eq(ar_spawn(s, AR_REF_NONE, "", &p, &b), AR_EINVAL);

@@ -19,10 +19,11 @@
 #define WAIT_UNTIL(cond, ms)                                                 \
 	({                                                                   \
 		int64_t _dl = ar_mono_ms() + (ms);                           \
-		while (!(cond) && ar_mono_ms() < _dl) {                      \
+		bool    _ok;                                                 \
+		while (!(_ok = (cond)) && ar_mono_ms() < _dl) {              \
 			usleep(1000);                                        \
 		}                                                            \
-		(cond);                                                      \
+		_ok;                                                         \
 	})
 
 static inline void
