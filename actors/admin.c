@@ -13,13 +13,13 @@
 static int
 list_actors(ar_ctx *ctx)
 {
-	ar_system          *sys = ar_ctx_system(ctx);
-	Ar__ActorsReport    rep = AR__ACTORS_REPORT__INIT;
-	ar_actor_info      *infos;
-	Ar__ActorInfo      *ai;
-	Ar__ActorInfo     **ap;
-	size_t              n;
-	int                 rv;
+	ar_system       *sys = ar_ctx_system(ctx);
+	Ar__ActorsReport rep = AR__ACTORS_REPORT__INIT;
+	ar_actor_info   *infos;
+	Ar__ActorInfo   *ai;
+	Ar__ActorInfo  **ap;
+	size_t           n;
+	int              rv;
 
 	infos = ar_xcalloc(MAX_LISTED, sizeof(*infos));
 	ar_system_actors(sys, infos, MAX_LISTED, &n);
@@ -34,9 +34,10 @@ list_actors(ar_ctx *ctx)
 		ai[i].mailbox_depth = infos[i].mailbox_depth;
 		ai[i].restarts      = infos[i].restarts;
 		ai[i].processed     = infos[i].processed;
-		ai[i].dispatcher =
-		    infos[i].dispatcher == AR_DISPATCHER_BLOCKING ? "blocking"
-		                                                  : "default";
+		ai[i].dispatcher
+		    = infos[i].dispatcher == AR_DISPATCHER_BLOCKING
+		    ? "blocking"
+		    : "default";
 		ap[i] = &ai[i];
 	}
 	rep.system             = (char *) ar_system_name(sys);
@@ -62,8 +63,8 @@ admin_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
 	}
 	if (type == &ar__dead_letter_query__descriptor) {
 		if (ar_ref_is_none(*ts)) {
-			ar_lookup(ar_ctx_system(ctx), "/user/" PJ_TROUBLESHOOTING_NAME,
-			    ts);
+			ar_lookup(ar_ctx_system(ctx),
+			    "/user/" PJ_TROUBLESHOOTING_NAME, ts);
 		}
 		if (ar_forward(ctx, *ts) != 0) {
 			ar_reply_failure(ctx, AR_ENOENT,
@@ -92,9 +93,10 @@ static const ar_behavior admin_behavior = {
 int
 pj_admin_spawn(ar_system *sys, ar_ref *refp)
 {
-	ar_props p   = { 0 };
-	p.behavior   = &admin_behavior;
-	p.state_size = sizeof(ar_ref); /* the troubleshooting ref, looked up once */
+	ar_props p = { 0 };
+	p.behavior = &admin_behavior;
+	p.state_size
+	    = sizeof(ar_ref); /* the troubleshooting ref, looked up once */
 	return (ar_spawn(sys, AR_REF_NONE, PJ_ADMIN_NAME, &p, refp));
 }
 

@@ -14,9 +14,9 @@
 #define MAX_KINDS 512 /* distinct (reason, type) pairs kept; then "other" */
 
 typedef struct kept {
-	int     reason;
-	char   *type, *sender, *recipient, *detail;
-	int64_t time_ms;
+	int      reason;
+	char    *type, *sender, *recipient, *detail;
+	int64_t  time_ms;
 	uint32_t size;
 } kept;
 
@@ -51,8 +51,8 @@ record(ts_state *s, const Ar__DeadLetter *dl)
 	s->total++;
 	uint32_t i;
 	for (i = 0; i < s->nkinds; i++) {
-		if (s->kinds[i].reason == (int) dl->reason &&
-		    strcmp(s->kinds[i].type, dl->type) == 0) {
+		if (s->kinds[i].reason == (int) dl->reason
+		    && strcmp(s->kinds[i].type, dl->type) == 0) {
 			s->kinds[i].count++;
 			break;
 		}
@@ -86,14 +86,14 @@ record(ts_state *s, const Ar__DeadLetter *dl)
 static int
 answer(ar_ctx *ctx, ts_state *s, const Ar__DeadLetterQuery *q)
 {
-	Ar__DeadLetterReport rep = AR__DEAD_LETTER_REPORT__INIT;
-	uint32_t             limit = q->recent_limit;
-	uint32_t             nk    = s->nkinds + (s->other ? 1 : 0);
-	Ar__DeadLetterCount *counts = ar_xcalloc(nk, sizeof(*counts));
-	Ar__DeadLetterCount **cp    = ar_xcalloc(nk, sizeof(*cp));
-	Ar__DeadLetter      *recent;
-	Ar__DeadLetter     **rp;
-	int                  rv;
+	Ar__DeadLetterReport  rep    = AR__DEAD_LETTER_REPORT__INIT;
+	uint32_t              limit  = q->recent_limit;
+	uint32_t              nk     = s->nkinds + (s->other ? 1 : 0);
+	Ar__DeadLetterCount  *counts = ar_xcalloc(nk, sizeof(*counts));
+	Ar__DeadLetterCount **cp     = ar_xcalloc(nk, sizeof(*cp));
+	Ar__DeadLetter       *recent;
+	Ar__DeadLetter      **rp;
+	int                   rv;
 
 	if (limit > s->len) {
 		limit = s->len;
@@ -115,8 +115,8 @@ answer(ar_ctx *ctx, ts_state *s, const Ar__DeadLetterQuery *q)
 	}
 	/* newest last: the last `limit` entries of the ring */
 	for (uint32_t i = 0; i < limit; i++) {
-		kept *k = &s->ring[(s->head + s->len - limit + i) %
-		    PJ_TROUBLESHOOTING_KEEP];
+		kept *k = &s->ring[(s->head + s->len - limit + i)
+		    % PJ_TROUBLESHOOTING_KEEP];
 		ar__dead_letter__init(&recent[i]);
 		recent[i].reason    = k->reason;
 		recent[i].type      = k->type;
@@ -144,7 +144,8 @@ static int
 ts_pre_start(ar_ctx *ctx, void *state)
 {
 	(void) state;
-	return (ar_subscribe_dead_letters(ar_ctx_system(ctx), ar_ctx_self(ctx)));
+	return (
+	    ar_subscribe_dead_letters(ar_ctx_system(ctx), ar_ctx_self(ctx)));
 }
 
 static void
@@ -199,18 +200,18 @@ static const ar_behavior ts_behavior = {
 int
 pj_troubleshooting_spawn(ar_system *sys, ar_ref *refp)
 {
-	ar_props p    = { 0 };
-	p.behavior    = &ts_behavior;
-	p.state_size  = sizeof(ts_state);
+	ar_props p   = { 0 };
+	p.behavior   = &ts_behavior;
+	p.state_size = sizeof(ts_state);
 	ar_ref r;
 	int    rv;
-	if ((rv = ar_spawn(sys, AR_REF_NONE, PJ_TROUBLESHOOTING_NAME, &p, &r)) !=
-	    0) {
+	if ((rv = ar_spawn(sys, AR_REF_NONE, PJ_TROUBLESHOOTING_NAME, &p, &r))
+	    != 0) {
 		return (rv);
 	}
 	/* subscribed before spawn returns: no dead letter slips past while
-	 * pre_start waits for its turn (pre_start subscribes too, for restarts;
-	 * subscribing is idempotent) */
+	 * pre_start waits for its turn (pre_start subscribes too, for
+	 * restarts; subscribing is idempotent) */
 	if ((rv = ar_subscribe_dead_letters(sys, r)) != 0) {
 		ar_stop(sys, r);
 		return (rv);

@@ -1,8 +1,9 @@
 /*
- * pj-node - a bare actor-system node: the runtime with its TroubleshootingActor
- * and AdminActor plus an echo actor.  It is what `make demo` shows at this
- * stage (two nodes exchanging tells and asks, a dead letter recorded and
- * queried with pjctl) and what the multi-process tests kill with SIGKILL.
+ * pj-node - a bare actor-system node: the runtime with its
+ * TroubleshootingActor and AdminActor plus an echo actor.  It is what `make
+ * demo` shows at this stage (two nodes exchanging tells and asks, a dead
+ * letter recorded and queried with pjctl) and what the multi-process tests
+ * kill with SIGKILL.
  *
  *   pj-node --name NAME [--listen URL] [--port-file FILE]
  *           [--peer ADDRESS] [--tells N] [--asks N] [--run-ms MS]
@@ -82,18 +83,19 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: pj-node --name NAME [--listen tcp://HOST:PORT] "
 	    "[--port-file FILE]\n"
-	    "               [--peer pj://NAME@HOST:PORT] [--tells N] [--asks N] "
+	    "               [--peer pj://NAME@HOST:PORT] [--tells N] [--asks "
+	    "N] "
 	    "[--run-ms MS]\n");
 }
 
 static int
 talk_to_peer(ar_system *sys, const char *peer, long tells, long asks)
 {
-	char       addr[512];
-	ar_ref     echo, nobody;
-	ar_future *f;
+	char                    addr[512];
+	ar_ref                  echo, nobody;
+	ar_future              *f;
 	const ProtobufCMessage *r;
-	int        rv;
+	int                     rv;
 
 	snprintf(addr, sizeof(addr), "%s/user/echo", peer);
 	if ((rv = ar_ref_resolve(sys, addr, &echo)) != 0) {
@@ -108,7 +110,7 @@ talk_to_peer(ar_system *sys, const char *peer, long tells, long asks)
 	}
 	printf("told %ld numbered messages to %s\n", tells, addr);
 	double total_us = 0, worst_us = 0;
-	long   ok       = 0;
+	long   ok = 0;
 	for (long i = 0; i < asks; i++) {
 		struct timespec a, b;
 		Artest__Num     n = ARTEST__NUM__INIT;
@@ -119,8 +121,8 @@ talk_to_peer(ar_system *sys, const char *peer, long tells, long asks)
 		rv = ar_future_wait(f, -1, &r);
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		if (rv == 0) {
-			double us = (double) (b.tv_sec - a.tv_sec) * 1e6 +
-			    (double) (b.tv_nsec - a.tv_nsec) / 1e3;
+			double us = (double) (b.tv_sec - a.tv_sec) * 1e6
+			    + (double) (b.tv_nsec - a.tv_nsec) / 1e3;
 			total_us += us;
 			worst_us = us > worst_us ? us : worst_us;
 			ok++;
@@ -130,8 +132,9 @@ talk_to_peer(ar_system *sys, const char *peer, long tells, long asks)
 		ar_future_free(f);
 	}
 	if (asks > 0) {
-		printf("asked %ld times: %ld answered, mean %.0f us, worst %.0f "
-		       "us\n",
+		printf(
+		    "asked %ld times: %ld answered, mean %.0f us, worst %.0f "
+		    "us\n",
 		    asks, ok, ok ? total_us / (double) ok : 0.0, worst_us);
 	}
 	Artest__Text stats = ARTEST__TEXT__INIT;
@@ -146,8 +149,9 @@ talk_to_peer(ar_system *sys, const char *peer, long tells, long asks)
 		Artest__Text t = ARTEST__TEXT__INIT;
 		t.s            = "is anybody there?";
 		ar_tell(sys, nobody, &t.base, AR_REF_NONE);
-		printf("told one message to %s (no such actor: the peer records "
-		       "a dead letter)\n",
+		printf(
+		    "told one message to %s (no such actor: the peer records "
+		    "a dead letter)\n",
 		    addr);
 	}
 	fflush(stdout);
@@ -173,7 +177,7 @@ main(int argc, char **argv)
 	ar_ref      echo;
 	const char *port_file = NULL, *peer = NULL;
 	long        tells = 0, asks = 0, run_ms = -1;
-	int         c, rv, status = 0;
+	int         c, rv, status               = 0;
 	sigset_t    sigs;
 
 	ar_config_init(&cfg);
@@ -221,15 +225,16 @@ main(int argc, char **argv)
 	ar_registry_add(&artest__blob__descriptor);
 	ar_registry_add(&artest__fail__descriptor);
 	if ((rv = ar_system_start(&cfg, &sys)) != 0) {
-		fprintf(stderr, "pj-node: cannot start system '%s' on %s: %s\n",
-		    cfg.name, cfg.listen_url, ar_strerror(rv));
+		fprintf(stderr,
+		    "pj-node: cannot start system '%s' on %s: %s\n", cfg.name,
+		    cfg.listen_url, ar_strerror(rv));
 		return (1);
 	}
 	ar_props p   = { 0 };
 	p.behavior   = &echo_behavior;
 	p.state_size = sizeof(echo_state);
-	if ((rv = pj_admin_spawn_all(sys, NULL)) != 0 ||
-	    (rv = ar_spawn(sys, AR_REF_NONE, "echo", &p, &echo)) != 0) {
+	if ((rv = pj_admin_spawn_all(sys, NULL)) != 0
+	    || (rv = ar_spawn(sys, AR_REF_NONE, "echo", &p, &echo)) != 0) {
 		fprintf(stderr, "pj-node: cannot spawn actors: %s\n",
 		    ar_strerror(rv));
 		ar_system_stop(sys);
@@ -244,15 +249,17 @@ main(int argc, char **argv)
 		if ((f = fopen(tmp, "w")) != NULL) {
 			fprintf(f, "%d\n", ar_system_port(sys));
 			fclose(f);
-			rename(tmp, port_file); /* readers never see half a file */
+			rename(tmp,
+			    port_file); /* readers never see half a file */
 		}
 	}
 	if (peer != NULL) {
 		status = talk_to_peer(sys, peer, tells, asks);
 	}
 	if (run_ms >= 0) {
-		struct timespec ts = { run_ms / 1000, (run_ms % 1000) * 1000000 };
-		siginfo_t       si;
+		struct timespec ts
+		    = { run_ms / 1000, (run_ms % 1000) * 1000000 };
+		siginfo_t si;
 		sigtimedwait(&sigs, &si, &ts);
 	} else {
 		int sig;

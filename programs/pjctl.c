@@ -22,11 +22,12 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: pjctl [--timeout MS] dead-letters ADDRESS "
-	           "[--recent N]\n"
-	           "       pjctl [--timeout MS] actors ADDRESS\n"
-	           "       pjctl [--timeout MS] ping ADDRESS\n"
-	           "ADDRESS is pj://NAME@HOST:PORT (a system's address)\n");
+	fprintf(f,
+	    "usage: pjctl [--timeout MS] dead-letters ADDRESS "
+	    "[--recent N]\n"
+	    "       pjctl [--timeout MS] actors ADDRESS\n"
+	    "       pjctl [--timeout MS] ping ADDRESS\n"
+	    "ADDRESS is pj://NAME@HOST:PORT (a system's address)\n");
 }
 
 static const char *
@@ -54,7 +55,8 @@ show_dead_letters(const Ar__DeadLetterReport *r)
 	printf("dead letters: %llu in total\n", (unsigned long long) r->total);
 	printf("%-14s %-36s %10s\n", "REASON", "TYPE", "COUNT");
 	for (size_t i = 0; i < r->n_counts; i++) {
-		printf("%-14s %-36s %10llu\n", reason_name(r->counts[i]->reason),
+		printf("%-14s %-36s %10llu\n",
+		    reason_name(r->counts[i]->reason),
 		    r->counts[i]->type[0] ? r->counts[i]->type : "-",
 		    (unsigned long long) r->counts[i]->count);
 	}
@@ -78,13 +80,15 @@ static int
 show_actors(const Ar__ActorsReport *r)
 {
 	printf("system %s at %s, %zu actors, %llu dead letters\n", r->system,
-	    r->address, r->n_actors, (unsigned long long) r->dead_letters_total);
+	    r->address, r->n_actors,
+	    (unsigned long long) r->dead_letters_total);
 	printf("%-40s %8s %8s %12s %s\n", "PATH", "MAILBOX", "RESTARTS",
 	    "PROCESSED", "DISPATCHER");
 	for (size_t i = 0; i < r->n_actors; i++) {
 		const Ar__ActorInfo *a = r->actors[i];
 		printf("%-40s %8u %8u %12llu %s\n", a->path, a->mailbox_depth,
-		    a->restarts, (unsigned long long) a->processed, a->dispatcher);
+		    a->restarts, (unsigned long long) a->processed,
+		    a->dispatcher);
 	}
 	return (0);
 }
@@ -98,13 +102,13 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int         timeout_ms = 3000, recent = 20, c, rv;
-	const char *cmd, *address;
-	char        admin[512];
-	ar_config   cfg;
-	ar_system  *sys;
-	ar_ref      to;
-	ar_future  *f;
+	int                     timeout_ms = 3000, recent = 20, c, rv;
+	const char             *cmd, *address;
+	char                    admin[512];
+	ar_config               cfg;
+	ar_system              *sys;
+	ar_ref                  to;
+	ar_future              *f;
 	const ProtobufCMessage *reply;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -129,8 +133,8 @@ main(int argc, char **argv)
 	}
 	cmd     = argv[optind];
 	address = argv[optind + 1];
-	if (strcmp(cmd, "dead-letters") != 0 && strcmp(cmd, "actors") != 0 &&
-	    strcmp(cmd, "ping") != 0) {
+	if (strcmp(cmd, "dead-letters") != 0 && strcmp(cmd, "actors") != 0
+	    && strcmp(cmd, "ping") != 0) {
 		fprintf(stderr, "pjctl: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return (2);
@@ -149,7 +153,8 @@ main(int argc, char **argv)
 	snprintf(admin, sizeof(admin), "%s/user/admin", address);
 	if ((rv = ar_ref_resolve(sys, admin, &to)) != 0) {
 		fprintf(stderr,
-		    "pjctl: '%s' is not a system address (pj://NAME@HOST:PORT)\n",
+		    "pjctl: '%s' is not a system address "
+		    "(pj://NAME@HOST:PORT)\n",
 		    address);
 		ar_system_stop(sys);
 		return (2);

@@ -61,8 +61,9 @@ static void
 arena_free(void *data, void *p)
 {
 	(void) data;
-	if (p != NULL && ((uint8_t *) p < arena.buf ||
-	                     (uint8_t *) p >= arena.buf + ARENA_BYTES)) {
+	if (p != NULL
+	    && ((uint8_t *) p < arena.buf
+	        || (uint8_t *) p >= arena.buf + ARENA_BYTES)) {
 		free(p);
 	}
 }
@@ -100,8 +101,8 @@ cell_alloc(ar_system *sys)
 			return (NULL);
 		}
 		if (sys->chunks[slot / CHUNK_CELLS] == NULL) {
-			sys->chunks[slot / CHUNK_CELLS] =
-			    ar_xcalloc(CHUNK_CELLS, sizeof(ar_cell *));
+			sys->chunks[slot / CHUNK_CELLS]
+			    = ar_xcalloc(CHUNK_CELLS, sizeof(ar_cell *));
 		}
 		c       = ar_xcalloc(1, sizeof(*c));
 		c->slot = slot;
@@ -135,9 +136,9 @@ valid_name(const char *name)
 	}
 	for (const char *p = name; *p; p++, n++) {
 		char ch = *p;
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		        (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
-		        ch == '.' || ch == '$')) {
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+		        || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'
+		        || ch == '.' || ch == '$')) {
 			return (false);
 		}
 	}
@@ -158,9 +159,9 @@ ar_spawn(ar_system *sys, ar_ref parent, const char *name,
 	char     path[512];
 	uint64_t existing;
 
-	if (sys == NULL || props == NULL || props->behavior == NULL ||
-	    props->behavior->receive == NULL || !valid_name(name) ||
-	    props->dispatcher > AR_DISPATCHER_BLOCKING) {
+	if (sys == NULL || props == NULL || props->behavior == NULL
+	    || props->behavior->receive == NULL || !valid_name(name)
+	    || props->dispatcher > AR_DISPATCHER_BLOCKING) {
 		return (AR_EINVAL);
 	}
 	if (atomic_load(&sys->stopping)) {
@@ -168,14 +169,14 @@ ar_spawn(ar_system *sys, ar_ref parent, const char *name,
 	}
 	pthread_mutex_lock(&sys->paths_mtx);
 	if (!ar_ref_is_none(parent)) {
-		if (ref_kind(parent) != REF_LOCAL ||
-		    (pc = cell_at(sys, ref_slot(parent))) == NULL) {
+		if (ref_kind(parent) != REF_LOCAL
+		    || (pc = cell_at(sys, ref_slot(parent))) == NULL) {
 			pthread_mutex_unlock(&sys->paths_mtx);
 			return (AR_ENOENT);
 		}
 		pthread_mutex_lock(&pc->mtx);
-		if (pc->gen != ref_gen(parent) || pc->state != CELL_ALIVE ||
-		    pc->stop_req) {
+		if (pc->gen != ref_gen(parent) || pc->state != CELL_ALIVE
+		    || pc->stop_req) {
 			pthread_mutex_unlock(&pc->mtx);
 			pthread_mutex_unlock(&sys->paths_mtx);
 			return (AR_ESTOPPED);
@@ -202,28 +203,30 @@ ar_spawn(ar_system *sys, ar_ref parent, const char *name,
 	if (++c->gen == 0) {
 		c->gen = 1;
 	}
-	c->state     = CELL_ALIVE;
-	c->props     = *props;
-	c->state_mem = ar_xcalloc(1, props->state_size ? props->state_size : 1);
+	c->state = CELL_ALIVE;
+	c->props = *props;
+	c->state_mem
+	    = ar_xcalloc(1, props->state_size ? props->state_size : 1);
 	free(c->path); /* the previous incarnation's, kept for dead letters */
-	c->path      = ar_xstrdup(path);
-	c->self      = ref_make(REF_LOCAL, c->slot, c->gen);
-	c->parent    = parent;
+	c->path    = ar_xstrdup(path);
+	c->self    = ref_make(REF_LOCAL, c->slot, c->gen);
+	c->parent  = parent;
 	c->started = c->stop_req = false;
 	c->pending_failure       = 0;
 	c->restarts = c->window_restarts = 0;
-	c->window_start_ms                = ar_mono_ms();
-	c->processed                      = 0;
-	c->nchildren                      = 0;
+	c->window_start_ms               = ar_mono_ms();
+	c->processed                     = 0;
+	c->nchildren                     = 0;
 	mailbox_init(&c->mbox);
 	c->scheduled = true; /* the first turn runs pre_start */
 	pthread_mutex_unlock(&c->mtx);
 
 	if (pc != NULL) {
 		if (pc->nchildren == pc->capchildren) {
-			pc->capchildren = pc->capchildren ? pc->capchildren * 2 : 4;
-			pc->children    = ar_xrealloc(pc->children,
-                            pc->capchildren * sizeof(ar_ref));
+			pc->capchildren
+			    = pc->capchildren ? pc->capchildren * 2 : 4;
+			pc->children = ar_xrealloc(
+			    pc->children, pc->capchildren * sizeof(ar_ref));
 		}
 		pc->children[pc->nchildren++] = c->self;
 		pthread_mutex_unlock(&pc->mtx);
@@ -251,7 +254,8 @@ pack_msg(ar_system *sys, const ProtobufCMessage *msg, ar_ref sender,
 		return (AR_EINVAL);
 	}
 	if (registry_index(msg->descriptor, &h.type) != 0) {
-		dead_letter_raw(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE,
+		dead_letter_raw(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE,
 		    msg->descriptor->name, "", "", 0,
 		    "type not registered (call ar_registry_add)");
 		return (AR_ETYPE);
@@ -261,7 +265,8 @@ pack_msg(ar_system *sys, const ProtobufCMessage *msg, ar_ref sender,
 		char detail[96];
 		snprintf(detail, sizeof(detail), "%zu bytes > limit %zu", size,
 		    sys->cfg.max_message_bytes);
-		dead_letter_raw(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE,
+		dead_letter_raw(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE,
 		    msg->descriptor->name, "", "", size, detail);
 		return (AR_ETOOBIG);
 	}
@@ -304,8 +309,8 @@ deliver_local(ar_system *sys, ar_ref to, nng_msg *m)
 		rv     = AR_ESTOPPED;
 		goto dead;
 	}
-	if (c->props.mailbox_bound != 0 &&
-	    c->mbox.len + c->batch_left >= c->props.mailbox_bound) {
+	if (c->props.mailbox_bound != 0
+	    && c->mbox.len + c->batch_left >= c->props.mailbox_bound) {
 		pthread_mutex_unlock(&c->mtx);
 		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_MAILBOX_FULL;
 		rv     = AR_EFULL;
@@ -397,8 +402,9 @@ reply_flags(ar_ctx *ctx, const ProtobufCMessage *msg, uint32_t flags)
 	nng_msg *m;
 	int      rv;
 	ar_ref   to = ar_ctx_sender(ctx);
-	if ((rv = pack_msg(ctx->sys, msg, ctx->cell->self, ctx->hdr.corr, flags,
-	         &m)) != 0) {
+	if ((rv = pack_msg(
+	         ctx->sys, msg, ctx->cell->self, ctx->hdr.corr, flags, &m))
+	    != 0) {
 		return (rv);
 	}
 	if (ar_ref_is_none(to)) {
@@ -458,8 +464,8 @@ int
 ar_stop(ar_system *sys, ar_ref ref)
 {
 	ar_cell *c;
-	if (ref_kind(ref) != REF_LOCAL ||
-	    (c = cell_at(sys, ref_slot(ref))) == NULL) {
+	if (ref_kind(ref) != REF_LOCAL
+	    || (c = cell_at(sys, ref_slot(ref))) == NULL) {
 		return (AR_ENOENT);
 	}
 	cell_request_stop(c, ref_gen(ref));
@@ -533,13 +539,14 @@ finish_stop(ar_cell *c)
 			if (p->gen == ref_gen(c->parent)) {
 				for (uint32_t i = 0; i < p->nchildren; i++) {
 					if (p->children[i].id == c->self.id) {
-						p->children[i] =
-						    p->children[--p->nchildren];
+						p->children[i]
+						    = p->children
+						          [--p->nchildren];
 						break;
 					}
 				}
-				if (p->state == CELL_STOPPING &&
-				    p->nchildren == 0 && !p->scheduled) {
+				if (p->state == CELL_STOPPING
+				    && p->nchildren == 0 && !p->scheduled) {
 					p->scheduled = sched = true;
 				}
 			}
@@ -585,13 +592,13 @@ directive_name(ar_directive d)
 static void
 handle_failure(ar_cell *c, int err)
 {
-	ar_system  *sys = c->sys;
-	ar_strategy st  = { NULL, 0, 0 };
-	ar_cell    *p   = NULL;
+	ar_system   *sys = c->sys;
+	ar_strategy  st  = { NULL, 0, 0 };
+	ar_cell     *p   = NULL;
 	ar_directive d;
 
-	if (!ar_ref_is_none(c->parent) &&
-	    (p = cell_at(sys, ref_slot(c->parent))) != NULL) {
+	if (!ar_ref_is_none(c->parent)
+	    && (p = cell_at(sys, ref_slot(c->parent))) != NULL) {
 		bool same;
 		pthread_mutex_lock(&p->mtx);
 		same = p->gen == ref_gen(c->parent);
@@ -609,7 +616,8 @@ handle_failure(ar_cell *c, int err)
 	}
 	if (d == AR_RESTART && st.max_restarts > 0) {
 		int64_t now = ar_mono_ms();
-		if (st.within_ms > 0 && now - c->window_start_ms > st.within_ms) {
+		if (st.within_ms > 0
+		    && now - c->window_start_ms > st.within_ms) {
 			c->window_start_ms = now;
 			c->window_restarts = 0;
 		}
@@ -621,7 +629,8 @@ handle_failure(ar_cell *c, int err)
 	}
 	ar_log(AR_LOG_WARN, "actor",
 	    "system=%s actor=%s receive failed err=%d (%s): %s", sys->name,
-	    c->path, err, err > 0 && err <= AR_EPENDING ? ar_strerror(err) : "app",
+	    c->path, err,
+	    err > 0 && err <= AR_EPENDING ? ar_strerror(err) : "app",
 	    directive_name(d));
 	switch (d) {
 	case AR_RESUME:
@@ -629,13 +638,14 @@ handle_failure(ar_cell *c, int err)
 	case AR_RESTART: {
 		ar_ctx ctx = { sys, c, NULL, { 0, 0, 0, 0 } };
 		if (c->props.behavior->pre_restart != NULL) {
-			c->props.behavior->pre_restart(&ctx, c->state_mem, err);
+			c->props.behavior->pre_restart(
+			    &ctx, c->state_mem, err);
 		}
 		memset(c->state_mem, 0,
 		    c->props.state_size ? c->props.state_size : 1);
 		c->restarts++;
-		if (c->props.behavior->pre_start != NULL &&
-		    c->props.behavior->pre_start(&ctx, c->state_mem) != 0) {
+		if (c->props.behavior->pre_start != NULL
+		    && c->props.behavior->pre_start(&ctx, c->state_mem) != 0) {
 			cell_request_stop(c, c->gen);
 		}
 		break;
@@ -676,18 +686,20 @@ process(ar_cell *c, nng_msg *m)
 	ctx.msg  = m;
 	ctx.hdr  = hdr_of(m);
 	if ((desc = registry_at(ctx.hdr.type)) == NULL) {
-		dead_letter(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE,
-		    c->self, c->path, m, "type index not registered");
+		dead_letter(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE, c->self,
+		    c->path, m, "type index not registered");
 		nng_msg_free(m);
 		return;
 	}
 	arena.used    = 0;
 	arena.spilled = false;
-	msg           = protobuf_c_message_unpack(desc, &arena_allocator,
-                    nng_msg_len(m), nng_msg_body(m));
+	msg           = protobuf_c_message_unpack(
+	              desc, &arena_allocator, nng_msg_len(m), nng_msg_body(m));
 	if (msg == NULL) {
-		dead_letter(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE,
-		    c->self, c->path, m, "body does not decode as its type");
+		dead_letter(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE, c->self,
+		    c->path, m, "body does not decode as its type");
 		nng_msg_free(m);
 		return;
 	}
@@ -708,7 +720,7 @@ cell_run(ar_cell *c)
 {
 	ar_system *sys = c->sys;
 	nng_msg   *batch[256];
-	int        tp  = sys->cfg.throughput;
+	int        tp = sys->cfg.throughput;
 	int        n, i;
 
 	if (tp > 256) {
@@ -756,8 +768,9 @@ cell_run(ar_cell *c)
 	for (i = 0; i < n; i++) {
 		__atomic_sub_fetch(&c->batch_left, 1, __ATOMIC_RELAXED);
 		process(c, batch[i]);
-		if (__atomic_load_n(&c->stop_req, __ATOMIC_ACQUIRE) ||
-		    __atomic_load_n(&c->pending_failure, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&c->stop_req, __ATOMIC_ACQUIRE)
+		    || __atomic_load_n(
+		        &c->pending_failure, __ATOMIC_ACQUIRE)) {
 			i++;
 			break;
 		}

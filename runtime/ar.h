@@ -51,18 +51,18 @@
 /* ---- errors ------------------------------------------------------------ */
 enum ar_err {
 	AR_OK = 0,
-	AR_EINVAL,     /* bad argument (path, URL, name, size) */
-	AR_ENOENT,     /* no such actor / type / timer */
-	AR_ESTOPPED,   /* actor or system stopped */
-	AR_EFULL,      /* bounded mailbox or outbound queue full */
-	AR_ETIMEDOUT,  /* ask or wait timed out */
-	AR_ETOOBIG,    /* over the system's max message size */
-	AR_EDECODE,    /* bytes that do not decode */
-	AR_ETYPE,      /* unknown or unexpected message type */
-	AR_EEXIST,     /* name already taken */
-	AR_ENNG,       /* an nng call failed (see log) */
-	AR_EFAILED,    /* the replier answered with an AskFailure */
-	AR_EPENDING,   /* future not completed yet */
+	AR_EINVAL,    /* bad argument (path, URL, name, size) */
+	AR_ENOENT,    /* no such actor / type / timer */
+	AR_ESTOPPED,  /* actor or system stopped */
+	AR_EFULL,     /* bounded mailbox or outbound queue full */
+	AR_ETIMEDOUT, /* ask or wait timed out */
+	AR_ETOOBIG,   /* over the system's max message size */
+	AR_EDECODE,   /* bytes that do not decode */
+	AR_ETYPE,     /* unknown or unexpected message type */
+	AR_EEXIST,    /* name already taken */
+	AR_ENNG,      /* an nng call failed (see log) */
+	AR_EFAILED,   /* the replier answered with an AskFailure */
+	AR_EPENDING,  /* future not completed yet */
 };
 const char *ar_strerror(int err);
 
@@ -94,24 +94,24 @@ typedef struct ar_future ar_future;
 
 /* ---- system ------------------------------------------------------------ */
 typedef struct ar_config {
-	const char *name;       /* system name, [A-Za-z0-9_-]+ */
-	const char *listen_url; /* "tcp://127.0.0.1:0" (port 0 = pick one);
-	                           NULL = no remoting (local only) */
+	const char *name;           /* system name, [A-Za-z0-9_-]+ */
+	const char *listen_url;     /* "tcp://127.0.0.1:0" (port 0 = pick one);
+	                               NULL = no remoting (local only) */
 	const char *advertise_host; /* host others use to reach us; NULL = the
 	                               listen URL's host */
-	int      dispatcher_threads;  /* default 2 */
-	int      blocking_threads;    /* blocking-I/O pool; default 4 */
-	int      throughput;          /* messages per actor turn; default 10 */
-	int      ask_timeout_ms;      /* default 5000 */
-	size_t   max_message_bytes;   /* default 4 MiB */
-	uint32_t outbound_queue_max;  /* envelopes queued per remote system
-	                                 before new ones become dead letters;
-	                                 default 100000 */
-	int      reconnect_max_ms;    /* outbound back-off ceiling; 5000 */
-	int      stop_drain_ms;       /* graceful stop waits this long for
-	                                 mailboxes to drain; default 2000 */
-	int      log_dead_letters;    /* log the first N dead letters (then
-	                                 one in 1000); default 10 */
+	int      dispatcher_threads; /* default 2 */
+	int      blocking_threads;   /* blocking-I/O pool; default 4 */
+	int      throughput;         /* messages per actor turn; default 10 */
+	int      ask_timeout_ms;     /* default 5000 */
+	size_t   max_message_bytes;  /* default 4 MiB */
+	uint32_t outbound_queue_max; /* envelopes queued per remote system
+	                                before new ones become dead letters;
+	                                default 100000 */
+	int reconnect_max_ms;        /* outbound back-off ceiling; 5000 */
+	int stop_drain_ms;           /* graceful stop waits this long for
+	                                mailboxes to drain; default 2000 */
+	int log_dead_letters;        /* log the first N dead letters (then
+	                                one in 1000); default 10 */
 } ar_config;
 
 /* Fills *cfg with the defaults above (name "pj", no listen URL). */
@@ -131,7 +131,7 @@ const char *ar_system_name(const ar_system *sys);
 /* "pj://name@host:port" (or "pj://name" without remoting). */
 const char *ar_system_address(const ar_system *sys);
 /* The bound tcp port (the real one when the URL said port 0); 0 if none. */
-int ar_system_port(const ar_system *sys);
+int              ar_system_port(const ar_system *sys);
 const ar_config *ar_system_config(const ar_system *sys);
 
 /* ---- message registry -------------------------------------------------- */
@@ -145,10 +145,10 @@ const ProtobufCMessageDescriptor *ar_registry_find(const char *full_name);
 
 /* ---- actors ------------------------------------------------------------ */
 typedef enum ar_directive {
-	AR_RESUME = 1,   /* keep state, continue with the next message */
-	AR_RESTART,      /* pre_restart, fresh state, pre_start; mailbox kept */
-	AR_STOP,         /* stop the child */
-	AR_ESCALATE,     /* fail the parent itself */
+	AR_RESUME = 1, /* keep state, continue with the next message */
+	AR_RESTART,    /* pre_restart, fresh state, pre_start; mailbox kept */
+	AR_STOP,       /* stop the child */
+	AR_ESCALATE,   /* fail the parent itself */
 } ar_directive;
 
 /* What a parent does when a child's receive fails (one-for-one). */
@@ -169,7 +169,8 @@ typedef struct ar_behavior {
 	/* all optional but receive; each returns 0 or an error */
 	int (*pre_start)(ar_ctx *ctx, void *state);
 	int (*receive)(ar_ctx *ctx, void *state,
-	    const ProtobufCMessageDescriptor *type, const ProtobufCMessage *msg);
+	    const ProtobufCMessageDescriptor *type,
+	    const ProtobufCMessage           *msg);
 	void (*post_stop)(ar_ctx *ctx, void *state);
 	void (*pre_restart)(ar_ctx *ctx, void *state, int err);
 } ar_behavior;
@@ -179,7 +180,7 @@ typedef struct ar_props {
 	size_t             state_size; /* zeroed before pre_start */
 	const void *init_arg; /* handed to pre_start via ar_ctx_init_arg() */
 	ar_dispatcher_kind dispatcher;
-	uint32_t           mailbox_bound; /* 0 = unbounded */
+	uint32_t           mailbox_bound;  /* 0 = unbounded */
 	ar_strategy        child_strategy; /* zero = restart, unlimited */
 } ar_props;
 
@@ -202,8 +203,7 @@ int ar_lookup(ar_system *sys, const char *path, ar_ref *refp);
  */
 int ar_ref_resolve(ar_system *sys, const char *address, ar_ref *refp);
 /* Full address of a ref into buf; returns buf ("" if unknown). */
-const char *ar_ref_address(ar_system *sys, ar_ref ref, char *buf,
-    size_t len);
+const char *ar_ref_address(ar_system *sys, ar_ref ref, char *buf, size_t len);
 /* True while the ref names a live local actor. */
 bool ar_ref_alive(ar_system *sys, ar_ref ref);
 
@@ -227,8 +227,8 @@ int ar_forward(ar_ctx *ctx, ar_ref to);
  * returns the reason (AR_ENOENT, AR_ESTOPPED, AR_EFULL, AR_ETOOBIG ...);
  * the message is never silently dropped.
  */
-int ar_tell(ar_system *sys, ar_ref to, const ProtobufCMessage *msg,
-    ar_ref sender);
+int ar_tell(
+    ar_system *sys, ar_ref to, const ProtobufCMessage *msg, ar_ref sender);
 
 /* ---- ask and futures --------------------------------------------------- */
 /* timeout_ms <= 0 means the system's ask_timeout_ms. */
@@ -246,8 +246,8 @@ int ar_future_wait(ar_future *f, int wait_ms, const ProtobufCMessage **replyp);
  * on the thread that completes it; cb must not block.  The future stays
  * owned by the caller.
  */
-typedef void (*ar_future_cb)(ar_future *f, int result,
-    const ProtobufCMessage *reply, void *arg);
+typedef void (*ar_future_cb)(
+    ar_future *f, int result, const ProtobufCMessage *reply, void *arg);
 void ar_future_on_complete(ar_future *f, ar_future_cb cb, void *arg);
 /* Frees the future; a reply that arrives later becomes a dead letter. */
 void ar_future_free(ar_future *f);
@@ -279,8 +279,8 @@ typedef struct ar_actor_info {
 	int      dispatcher;
 } ar_actor_info;
 /* Fills up to max entries, returns the number of live actors in *np. */
-int ar_system_actors(ar_system *sys, ar_actor_info *out, size_t max,
-    size_t *np);
+int ar_system_actors(
+    ar_system *sys, ar_actor_info *out, size_t max, size_t *np);
 
 /* ---- misc -------------------------------------------------------------- */
 int64_t ar_now_ms(void);      /* wall clock, ms since the epoch */

@@ -23,17 +23,17 @@
 #include <time.h>
 
 struct ar_future {
-	pthread_mutex_t  mtx;
-	pthread_cond_t   cv;
-	ar_system       *sys;
-	uint64_t         corr;
-	ar_timer_id      timer;
-	atomic_int       refs;
-	bool             done;
-	int              result;
+	pthread_mutex_t   mtx;
+	pthread_cond_t    cv;
+	ar_system        *sys;
+	uint64_t          corr;
+	ar_timer_id       timer;
+	atomic_int        refs;
+	bool              done;
+	int               result;
 	ProtobufCMessage *reply;
-	ar_future_cb     cb;
-	void            *cbarg;
+	ar_future_cb      cb;
+	void             *cbarg;
 };
 
 typedef struct ask_timeout_arg {
@@ -65,8 +65,8 @@ ask_take(ar_system *sys, uint64_t corr)
 		return (NULL);
 	}
 	pthread_mutex_lock(&sys->ask_mtx);
-	if (s < sys->nasks && sys->asks[s].fut != NULL &&
-	    sys->asks[s].gen == ref_gen(r)) {
+	if (s < sys->nasks && sys->asks[s].fut != NULL
+	    && sys->asks[s].gen == ref_gen(r)) {
 		f                      = sys->asks[s].fut;
 		sys->asks[s].fut       = NULL;
 		sys->asks[s].next_free = sys->ask_free;
@@ -119,25 +119,28 @@ ask_complete(ar_system *sys, uint64_t corr, nng_msg *m)
 	ar_ref                            temp = { corr };
 
 	if ((f = ask_take(sys, corr)) == NULL) {
-		dead_letter(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_ASK_EXPIRED,
-		    temp, "/temp", m, "reply after its ask completed or timed out");
+		dead_letter(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_ASK_EXPIRED, temp,
+		    "/temp", m, "reply after its ask completed or timed out");
 		nng_msg_free(m);
 		return (AR_ETIMEDOUT);
 	}
 	memcpy(&h, nng_msg_header(m), sizeof(h));
 	desc  = registry_at(h.type);
 	reply = desc == NULL ? NULL
-	                     : protobuf_c_message_unpack(desc, NULL,
-	                           nng_msg_len(m), nng_msg_body(m));
+	                     : protobuf_c_message_unpack(
+	                         desc, NULL, nng_msg_len(m), nng_msg_body(m));
 	if (reply == NULL) {
-		dead_letter(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE,
-		    temp, "/temp", m, "ask reply does not decode");
+		dead_letter(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE, temp,
+		    "/temp", m, "ask reply does not decode");
 		nng_msg_free(m);
 		finish(f, AR_EDECODE, NULL);
 		return (AR_EDECODE);
 	}
 	nng_msg_free(m);
-	finish(f, desc == &ar__ask_failure__descriptor ? AR_EFAILED : 0, reply);
+	finish(
+	    f, desc == &ar__ask_failure__descriptor ? AR_EFAILED : 0, reply);
 	return (0);
 }
 
@@ -171,8 +174,8 @@ ar_ask(ar_system *sys, ar_ref to, const ProtobufCMessage *msg, int timeout_ms,
 	} else {
 		if (sys->nasks == sys->capasks) {
 			sys->capasks = sys->capasks ? sys->capasks * 2 : 64;
-			sys->asks    = ar_xrealloc(sys->asks,
-                            sys->capasks * sizeof(ask_slot));
+			sys->asks    = ar_xrealloc(
+			       sys->asks, sys->capasks * sizeof(ask_slot));
 		}
 		s                = sys->nasks++;
 		sys->asks[s].gen = 0;
@@ -185,12 +188,13 @@ ar_ask(ar_system *sys, ar_ref to, const ProtobufCMessage *msg, int timeout_ms,
 	f->corr          = temp.id;
 	pthread_mutex_unlock(&sys->ask_mtx);
 
-	*futp = f;
-	ta    = ar_xmalloc(sizeof(*ta));
+	*futp    = f;
+	ta       = ar_xmalloc(sizeof(*ta));
 	ta->sys  = sys;
 	ta->corr = f->corr;
-	if ((rv = timers_add(&sys->timers, timeout_ms, 0, ask_timeout, free, ta,
-	         &f->timer)) != 0) {
+	if ((rv = timers_add(&sys->timers, timeout_ms, 0, ask_timeout, free,
+	         ta, &f->timer))
+	    != 0) {
 		if ((f = ask_take(sys, temp.id)) != NULL) {
 			finish(f, rv, NULL);
 		}
@@ -224,8 +228,8 @@ ar_future_wait(ar_future *f, int wait_ms, const ProtobufCMessage **replyp)
 	while (!f->done) {
 		if (wait_ms < 0) {
 			pthread_cond_wait(&f->cv, &f->mtx);
-		} else if (pthread_cond_timedwait(&f->cv, &f->mtx, &dl) ==
-		    ETIMEDOUT) {
+		} else if (pthread_cond_timedwait(&f->cv, &f->mtx, &dl)
+		    == ETIMEDOUT) {
 			break;
 		}
 	}
@@ -281,7 +285,8 @@ asks_fail_all(ar_system *sys)
 		pthread_mutex_lock(&sys->ask_mtx);
 		for (uint32_t s = 0; s < sys->nasks; s++) {
 			if (sys->asks[s].fut != NULL) {
-				ar_ref r = ref_make(REF_TEMP, s, sys->asks[s].gen);
+				ar_ref r
+				    = ref_make(REF_TEMP, s, sys->asks[s].gen);
 				pthread_mutex_unlock(&sys->ask_mtx);
 				f = ask_take(sys, r.id);
 				pthread_mutex_lock(&sys->ask_mtx);

@@ -30,9 +30,11 @@ publish(ar_system *sys, Ar__DeadLetter *dl)
 	uint32_t n;
 	uint64_t total = atomic_load(&sys->dl_total) + 1;
 
-	if (total <= (uint64_t) sys->cfg.log_dead_letters || total % 1000 == 0) {
+	if (total <= (uint64_t) sys->cfg.log_dead_letters
+	    || total % 1000 == 0) {
 		ar_log(AR_LOG_INFO, "deadletter",
-		    "system=%s reason=%s type=%s sender=%s recipient=%s size=%u "
+		    "system=%s reason=%s type=%s sender=%s recipient=%s "
+		    "size=%u "
 		    "total=%llu%s%s",
 		    sys->name, reason_name(dl->reason), dl->type, dl->sender,
 		    dl->recipient, dl->size, (unsigned long long) total,
@@ -46,8 +48,9 @@ publish(ar_system *sys, Ar__DeadLetter *dl)
 	pthread_mutex_unlock(&sys->dl_mtx);
 	for (uint32_t i = 0; i < n; i++) {
 		nng_msg *m;
-		if (pack_msg(sys, &dl->base, AR_REF_NONE, 0, HDR_DEAD_LETTER,
-		        &m) == 0) {
+		if (pack_msg(
+		        sys, &dl->base, AR_REF_NONE, 0, HDR_DEAD_LETTER, &m)
+		    == 0) {
 			deliver_local(sys, subs[i], m);
 		}
 	}
@@ -58,8 +61,7 @@ publish(ar_system *sys, Ar__DeadLetter *dl)
 
 void
 dead_letter_raw(ar_system *sys, int reason, const char *type,
-    const char *sender, const char *recipient, size_t size,
-    const char *detail)
+    const char *sender, const char *recipient, size_t size, const char *detail)
 {
 	Ar__DeadLetter dl = AR__DEAD_LETTER__INIT;
 	dl.reason         = reason;
@@ -115,9 +117,10 @@ ar_subscribe_dead_letters(ar_system *sys, ar_ref subscriber)
 		rv = AR_EFULL;
 	} else {
 		if (sys->ndl_subs == sys->capdl_subs) {
-			sys->capdl_subs = sys->capdl_subs ? sys->capdl_subs * 2 : 4;
-			sys->dl_subs    = ar_xrealloc(sys->dl_subs,
-                            sys->capdl_subs * sizeof(ar_ref));
+			sys->capdl_subs
+			    = sys->capdl_subs ? sys->capdl_subs * 2 : 4;
+			sys->dl_subs = ar_xrealloc(
+			    sys->dl_subs, sys->capdl_subs * sizeof(ar_ref));
 		}
 		sys->dl_subs[sys->ndl_subs++] = subscriber;
 	}

@@ -39,9 +39,8 @@ worker(void *arg)
 	for (;;) {
 		if (d->len == 0 && !d->stop) {
 			/* spin a little before paying for a futex sleep */
-			for (int i = 0; i < SPIN_ROUNDS && d->len == 0 &&
-			     !d->stop;
-			     i++) {
+			for (int i = 0;
+			     i < SPIN_ROUNDS && d->len == 0 && !d->stop; i++) {
 				pthread_mutex_unlock(&d->mtx);
 				sched_yield();
 				pthread_mutex_lock(&d->mtx);
@@ -66,8 +65,7 @@ worker(void *arg)
 }
 
 int
-dispatcher_start(dispatcher *d, ar_system *sys, const char *name,
-    int nthreads)
+dispatcher_start(dispatcher *d, ar_system *sys, const char *name, int nthreads)
 {
 	memset(d, 0, sizeof(*d));
 	d->name     = name;

@@ -55,21 +55,21 @@ ref_gen(ar_ref r)
 static inline ar_ref
 ref_make(int kind, uint32_t slot, uint32_t gen)
 {
-	ar_ref r = { ((uint64_t) kind << 62) |
-		((uint64_t) (slot & 0x3fffffffu) << 32) | gen };
+	ar_ref r = { ((uint64_t) kind << 62)
+		| ((uint64_t) (slot & 0x3fffffffu) << 32) | gen };
 	return (r);
 }
 
 /* ---- the local header every in-process message carries ---------------- */
 /* Stored in the nng_msg header (nng keeps 64 bytes inline, no allocation).*/
 typedef struct msg_hdr {
-	uint64_t sender;  /* ar_ref id */
-	uint64_t corr;    /* ask correlation id, 0 for tell */
-	uint32_t type;    /* registry index */
-	uint32_t flags;   /* HDR_* */
+	uint64_t sender; /* ar_ref id */
+	uint64_t corr;   /* ask correlation id, 0 for tell */
+	uint32_t type;   /* registry index */
+	uint32_t flags;  /* HDR_* */
 } msg_hdr;
 #define HDR_DEAD_LETTER 0x1u /* a DeadLetter event: never re-dead-lettered */
-#define HDR_FAILURE     0x2u /* an AskFailure reply */
+#define HDR_FAILURE 0x2u     /* an AskFailure reply */
 
 /* ---- small maps -------------------------------------------------------- */
 typedef struct strmap_ent {
@@ -87,8 +87,8 @@ void strmap_put(strmap *m, const char *key, uint64_t val);
 bool strmap_del(strmap *m, const char *key);
 
 /* ---- registry ---------------------------------------------------------- */
-void     registry_init_once(void);
-int      registry_index(const ProtobufCMessageDescriptor *d, uint32_t *idxp);
+void registry_init_once(void);
+int  registry_index(const ProtobufCMessageDescriptor *d, uint32_t *idxp);
 const ProtobufCMessageDescriptor *registry_at(uint32_t idx);
 
 /* ---- mailbox ----------------------------------------------------------- */
@@ -114,8 +114,8 @@ typedef struct dispatcher {
 	pthread_t      *threads;
 	ar_system      *sys;
 } dispatcher;
-int  dispatcher_start(dispatcher *d, ar_system *sys, const char *name,
-     int nthreads);
+int dispatcher_start(
+    dispatcher *d, ar_system *sys, const char *name, int nthreads);
 void dispatcher_stop(dispatcher *d);
 void dispatcher_schedule(dispatcher *d, ar_cell *c);
 
@@ -134,8 +134,8 @@ struct ar_cell {
 	int             state;
 	mailbox         mbox;
 	bool            scheduled;
-	bool            started;  /* pre_start ran */
-	bool            stop_req; /* a stop is pending */
+	bool            started;         /* pre_start ran */
+	bool            stop_req;        /* a stop is pending */
 	int             pending_failure; /* escalated from a child */
 	ar_props        props;
 	void           *state_mem;
@@ -157,7 +157,7 @@ struct ar_ctx {
 	msg_hdr    hdr;
 };
 
-void cell_run(ar_cell *c); /* one turn on a dispatcher thread */
+void cell_run(ar_cell *c);    /* one turn on a dispatcher thread */
 void arena_thread_fini(void); /* a dispatcher thread frees its arena */
 
 /* ---- timers ------------------------------------------------------------ */
@@ -174,35 +174,35 @@ typedef struct timer_wheel {
 		timer_ent **vals;
 		size_t      cap, n;
 	} ids;
-	bool      stop;
-	pthread_t thread;
+	bool       stop;
+	pthread_t  thread;
 	ar_system *sys;
 } timer_wheel;
 int  timers_start(timer_wheel *t, ar_system *sys);
 void timers_stop(timer_wheel *t);
 /* Runs fn(arg) on the timer thread after delay_ms, then every interval_ms
  * if that is > 0 (fn must not block); free_arg(arg) when the entry ends. */
-int  timers_add(timer_wheel *t, int64_t delay_ms, int64_t interval_ms,
-     timer_fn fn, void (*free_arg)(void *), void *arg, ar_timer_id *idp);
-int  timers_cancel(timer_wheel *t, ar_timer_id id);
+int timers_add(timer_wheel *t, int64_t delay_ms, int64_t interval_ms,
+    timer_fn fn, void (*free_arg)(void *), void *arg, ar_timer_id *idp);
+int timers_cancel(timer_wheel *t, ar_timer_id id);
 
 /* ---- remote ------------------------------------------------------------ */
 typedef struct remote_ent {
-	char *address;     /* "pj://sys@host:port" */
-	char *sysname;     /* "sys" */
-	char *hostport;    /* "host:port" */
-	char *path;        /* "/user/x" */
-	char *full;        /* address + path */
+	char         *address;  /* "pj://sys@host:port" */
+	char         *sysname;  /* "sys" */
+	char         *hostport; /* "host:port" */
+	char         *path;     /* "/user/x" */
+	char         *full;     /* address + path */
 	struct assoc *assoc;
 } remote_ent;
 
 typedef struct remote remote;
-int  remote_start(ar_system *sys);
-void remote_quiesce(ar_system *sys);  /* stop inbound */
-bool remote_idle(ar_system *sys);     /* nothing queued outbound */
+int                   remote_start(ar_system *sys);
+void                  remote_quiesce(ar_system *sys); /* stop inbound */
+bool remote_idle(ar_system *sys); /* nothing queued outbound */
 void remote_stop(ar_system *sys);
 /* Sends one message to a remote path; takes ownership of m. */
-int  remote_send(ar_system *sys, remote_ent *re, nng_msg *m);
+int remote_send(ar_system *sys, remote_ent *re, nng_msg *m);
 /* Parses a received frame (a Batch) and delivers each envelope. */
 void remote_deliver_frame(ar_system *sys, const uint8_t *buf, size_t len);
 
@@ -218,17 +218,17 @@ void asks_fail_all(ar_system *sys);
 
 /* ---- the system -------------------------------------------------------- */
 #define CHUNK_CELLS 1024u
-#define MAX_CHUNKS  1024u
+#define MAX_CHUNKS 1024u
 
 struct ar_system {
-	ar_config  cfg;
-	char      *name;
-	char      *address; /* pj://name@host:port */
-	char      *host;
-	int        port;
+	ar_config   cfg;
+	char       *name;
+	char       *address; /* pj://name@host:port */
+	char       *host;
+	int         port;
 	atomic_bool stopping;
 
-	dispatcher disp[2];
+	dispatcher  disp[2];
 	timer_wheel timers;
 
 	/* cells: two-level array so cell pointers never move */
@@ -262,19 +262,19 @@ struct ar_system {
 
 ar_cell *cell_at(ar_system *sys, uint32_t slot);
 /* Delivers a packed message to a local ref; takes ownership of m. */
-int  deliver_local(ar_system *sys, ar_ref to, nng_msg *m);
+int deliver_local(ar_system *sys, ar_ref to, nng_msg *m);
 /* Delivers to any ref kind; takes ownership of m. */
-int  deliver(ar_system *sys, ar_ref to, nng_msg *m);
+int deliver(ar_system *sys, ar_ref to, nng_msg *m);
 /* Packs msg with its header into a new nng_msg. */
-int  pack_msg(ar_system *sys, const ProtobufCMessage *msg, ar_ref sender,
-     uint64_t corr, uint32_t flags, nng_msg **mp);
+int pack_msg(ar_system *sys, const ProtobufCMessage *msg, ar_ref sender,
+    uint64_t corr, uint32_t flags, nng_msg **mp);
 /* Publishes a dead letter about m (m is not consumed). */
 void dead_letter(ar_system *sys, int reason, ar_ref to, const char *to_path,
-     nng_msg *m, const char *detail);
+    nng_msg *m, const char *detail);
 /* The same, for bytes that never became a message. */
-void dead_letter_raw(ar_system *sys, int reason, const char *type,
-     const char *sender, const char *recipient, size_t size,
-     const char *detail);
+void        dead_letter_raw(ar_system *sys, int reason, const char *type,
+           const char *sender, const char *recipient, size_t size,
+           const char *detail);
 remote_ent *remote_at(ar_system *sys, uint32_t slot);
 void        cell_request_stop(ar_cell *c, uint32_t gen);
 void        sys_stop_actors(ar_system *sys);

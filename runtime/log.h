@@ -11,6 +11,6 @@ enum ar_log_level { AR_LOG_DEBUG, AR_LOG_INFO, AR_LOG_WARN, AR_LOG_ERROR };
 
 void ar_log(int level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int  ar_log_enabled(int level);
+int ar_log_enabled(int level);
 
 #endif

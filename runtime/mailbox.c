@@ -32,7 +32,7 @@ mailbox_push(mailbox *mb, nng_msg *m)
 {
 	if (mb->len == mb->cap) {
 		uint32_t  ncap = mb->cap ? mb->cap * 2 : 16;
-		nng_msg **nr = ar_xmalloc(ncap * sizeof(nng_msg *));
+		nng_msg **nr   = ar_xmalloc(ncap * sizeof(nng_msg *));
 		for (uint32_t i = 0; i < mb->len; i++) {
 			nr[i] = mb->ring[(mb->head + i) & (mb->cap - 1)];
 		}

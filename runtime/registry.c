@@ -14,8 +14,8 @@
 #define MAX_TYPES 1024u
 
 static const ProtobufCMessageDescriptor *_Atomic types[MAX_TYPES];
-static atomic_uint                              ntypes;
-static pthread_mutex_t reg_mtx = PTHREAD_MUTEX_INITIALIZER;
+static atomic_uint                               ntypes;
+static pthread_mutex_t reg_mtx  = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t  reg_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -66,7 +66,8 @@ ar_registry_add(const ProtobufCMessageDescriptor *desc)
 {
 	uint32_t idx;
 	int      rv = 0;
-	if (desc == NULL || desc->magic != PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC) {
+	if (desc == NULL
+	    || desc->magic != PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC) {
 		return (AR_EINVAL);
 	}
 	registry_init_once();

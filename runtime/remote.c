@@ -113,31 +113,35 @@ deliver_envelope(ar_system *sys, Ar__Envelope *env)
 
 	snprintf(recipient, sizeof(recipient), "%s%s", sys->address,
 	    env->recipient);
-	if (env->recipient_system[0] != '\0' &&
-	    strcmp(env->recipient_system, sys->name) != 0) {
+	if (env->recipient_system[0] != '\0'
+	    && strcmp(env->recipient_system, sys->name) != 0) {
 		char detail[128];
 		snprintf(detail, sizeof(detail), "meant for system '%.64s'",
 		    env->recipient_system);
-		dead_letter_raw(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_WRONG_SYSTEM,
+		dead_letter_raw(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_WRONG_SYSTEM,
 		    env->type, env->sender, recipient, env->body.len, detail);
 		return;
 	}
 	if (env->body.len > sys->cfg.max_message_bytes) {
-		dead_letter_raw(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE,
-		    env->type, env->sender, recipient, env->body.len,
+		dead_letter_raw(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE, env->type,
+		    env->sender, recipient, env->body.len,
 		    "inbound body over max_message_bytes");
 		return;
 	}
-	if ((d = ar_registry_find(env->type)) == NULL ||
-	    registry_index(d, &h.type) != 0) {
-		dead_letter_raw(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE,
+	if ((d = ar_registry_find(env->type)) == NULL
+	    || registry_index(d, &h.type) != 0) {
+		dead_letter_raw(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE,
 		    env->type, env->sender, recipient, env->body.len,
 		    "type name not in this system's registry");
 		return;
 	}
-	if (env->sender[0] != '\0' &&
-	    ar_ref_resolve(sys, env->sender, &sender) != 0) {
-		sender = AR_REF_NONE; /* unparsable sender: replies dead-letter */
+	if (env->sender[0] != '\0'
+	    && ar_ref_resolve(sys, env->sender, &sender) != 0) {
+		sender
+		    = AR_REF_NONE; /* unparsable sender: replies dead-letter */
 	}
 	h.sender = sender.id;
 	h.corr   = env->correlation_id;
@@ -157,7 +161,8 @@ deliver_envelope(ar_system *sys, Ar__Envelope *env)
 	found = strmap_get(&sys->paths, env->recipient, &id);
 	pthread_mutex_unlock(&sys->paths_mtx);
 	if (!found) {
-		dead_letter(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT,
+		dead_letter(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT,
 		    AR_REF_NONE, recipient, m, "no actor at that path");
 		nng_msg_free(m);
 		return;
@@ -207,8 +212,9 @@ inbound_env(ar_system *sys, const uint8_t *p, size_t n, void *arg)
 	Ar__Envelope *env = ar__envelope__unpack(NULL, n, p);
 	(void) arg;
 	if (env == NULL) {
-		dead_letter_raw(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE,
-		    "", "", sys->address, n, "envelope does not decode");
+		dead_letter_raw(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE, "", "",
+		    sys->address, n, "envelope does not decode");
 		return;
 	}
 	deliver_envelope(sys, env);
@@ -222,15 +228,17 @@ remote_deliver_frame(ar_system *sys, const uint8_t *buf, size_t len)
 	size_t      at  = 0;
 	char        detail[160];
 	if (len == 0) {
-		dead_letter_raw(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE,
-		    "", "", sys->address, 0, "empty frame");
+		dead_letter_raw(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE, "", "",
+		    sys->address, 0, "empty frame");
 		return;
 	}
 	if (!walk_frame(sys, buf, len, inbound_env, NULL, &why, &at)) {
-		snprintf(detail, sizeof(detail), "%s at byte %zu of %zu", why, at,
-		    len);
-		dead_letter_raw(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE,
-		    "", "", sys->address, len - at, detail);
+		snprintf(detail, sizeof(detail), "%s at byte %zu of %zu", why,
+		    at, len);
+		dead_letter_raw(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE, "", "",
+		    sys->address, len - at, detail);
 	}
 }
 
@@ -263,7 +271,8 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	assoc *a = arg;
 	(void) p;
 	/* only logging here: nng forbids most calls inside pipe callbacks */
-	bool quiet = ev == NNG_PIPE_EV_ADD_POST || atomic_load(&a->sys->stopping);
+	bool quiet
+	    = ev == NNG_PIPE_EV_ADD_POST || atomic_load(&a->sys->stopping);
 	ar_log(quiet ? AR_LOG_INFO : AR_LOG_WARN, "remote",
 	    "system=%s peer=%s %s", a->sys->name, a->hostport,
 	    ev == NNG_PIPE_EV_ADD_POST ? "connected" : "connection lost");
@@ -281,23 +290,25 @@ assoc_open(ar_system *sys, const char *hostport, assoc **ap)
 	a->sys      = sys;
 	a->hostport = ar_xstrdup(hostport);
 	snprintf(url, sizeof(url), "tcp://%s", hostport);
-	if ((rv = nng_push0_open(&a->sock)) != 0 ||
-	    (rv = nng_aio_alloc(&a->aio, send_cb, a)) != 0) {
+	if ((rv = nng_push0_open(&a->sock)) != 0
+	    || (rv = nng_aio_alloc(&a->aio, send_cb, a)) != 0) {
 		goto fail;
 	}
 	nng_pipe_notify(a->sock, NNG_PIPE_EV_ADD_POST, pipe_event, a);
 	nng_pipe_notify(a->sock, NNG_PIPE_EV_REM_POST, pipe_event, a);
 	nng_socket_set_ms(a->sock, NNG_OPT_RECONNMINT, 100);
-	nng_socket_set_ms(a->sock, NNG_OPT_RECONNMAXT, sys->cfg.reconnect_max_ms);
+	nng_socket_set_ms(
+	    a->sock, NNG_OPT_RECONNMAXT, sys->cfg.reconnect_max_ms);
 	nng_socket_set_bool(a->sock, NNG_OPT_TCP_KEEPALIVE, true);
-	if ((rv = nng_dial(a->sock, url, &a->dialer, NNG_FLAG_NONBLOCK)) != 0) {
+	if ((rv = nng_dial(a->sock, url, &a->dialer, NNG_FLAG_NONBLOCK))
+	    != 0) {
 		goto fail;
 	}
 	*ap = a;
 	return (0);
 fail:
-	ar_log(AR_LOG_WARN, "remote", "system=%s cannot dial %s: %s", sys->name,
-	    url, nng_strerror(rv));
+	ar_log(AR_LOG_WARN, "remote", "system=%s cannot dial %s: %s",
+	    sys->name, url, nng_strerror(rv));
 	if (a->aio != NULL) {
 		nng_aio_free(a->aio);
 	}
@@ -319,12 +330,12 @@ assoc_get(ar_system *sys, const char *hostport)
 			break;
 		}
 	}
-	if (a == NULL && !atomic_load(&sys->stopping) &&
-	    assoc_open(sys, hostport, &a) == 0) {
+	if (a == NULL && !atomic_load(&sys->stopping)
+	    && assoc_open(sys, hostport, &a) == 0) {
 		if (r->nassocs == r->capassocs) {
 			r->capassocs = r->capassocs ? r->capassocs * 2 : 8;
-			r->assocs    = ar_xrealloc(r->assocs,
-                            r->capassocs * sizeof(assoc *));
+			r->assocs    = ar_xrealloc(
+			       r->assocs, r->capassocs * sizeof(assoc *));
 		}
 		r->assocs[r->nassocs++] = a;
 	}
@@ -397,8 +408,9 @@ send_cb(void *arg)
 		nng_msg *m = nng_aio_get_msg(a->aio);
 		if (m != NULL) {
 			frame_lost(a->sys, a, nng_msg_body(m), nng_msg_len(m),
-			    a->closed ? AR__DEAD_LETTER_REASON__DEAD_LETTER_SYSTEM_STOPPING
-			              : AR__DEAD_LETTER_REASON__DEAD_LETTER_UNREACHABLE,
+			    a->closed
+			        ? AR__DEAD_LETTER_REASON__DEAD_LETTER_SYSTEM_STOPPING
+			        : AR__DEAD_LETTER_REASON__DEAD_LETTER_UNREACHABLE,
 			    nng_strerror(rv));
 			nng_msg_free(m);
 		}
@@ -418,15 +430,15 @@ send_cb(void *arg)
 int
 remote_send(ar_system *sys, remote_ent *re, nng_msg *m)
 {
-	Ar__Envelope env = AR__ENVELOPE__INIT;
-	msg_hdr      h;
-	char         sender[600];
+	Ar__Envelope                      env = AR__ENVELOPE__INIT;
+	msg_hdr                           h;
+	char                              sender[600];
 	const ProtobufCMessageDescriptor *d;
-	assoc       *a;
-	obuf        *b;
-	size_t       elen, need;
-	nng_msg     *start = NULL;
-	int          reason;
+	assoc                            *a;
+	obuf                             *b;
+	size_t                            elen, need;
+	nng_msg                          *start = NULL;
+	int                               reason;
 
 	memcpy(&h, nng_msg_header(m), sizeof(h));
 	d = registry_at(h.type);
@@ -536,10 +548,11 @@ remote_start(ar_system *sys)
 		sys->address = ar_xstrdup(addr);
 		sys->host    = ar_xstrdup("");
 		/* outbound still works: replies to us are then dead letters */
-	} else if (split_url_host(sys->cfg.listen_url, host, sizeof(host)) != 0) {
+	} else if (split_url_host(sys->cfg.listen_url, host, sizeof(host))
+	    != 0) {
 		ar_log(AR_LOG_ERROR, "remote",
-		    "system=%s listen URL '%s' is not tcp://HOST:PORT", sys->name,
-		    sys->cfg.listen_url);
+		    "system=%s listen URL '%s' is not tcp://HOST:PORT",
+		    sys->name, sys->cfg.listen_url);
 		return (AR_EINVAL);
 	}
 	r = ar_xcalloc(1, sizeof(*r));
@@ -555,17 +568,19 @@ remote_start(ar_system *sys)
 	r->in_open = true;
 	nng_socket_set_size(r->in, NNG_OPT_RECVMAXSZ,
 	    sys->cfg.max_message_bytes + FRAME_MAX + 65536);
-	if ((rv = nng_listen(r->in, sys->cfg.listen_url, &r->listener, 0)) != 0) {
+	if ((rv = nng_listen(r->in, sys->cfg.listen_url, &r->listener, 0))
+	    != 0) {
 		goto fail;
 	}
 	nng_listener_get_int(r->listener, NNG_OPT_TCP_BOUND_PORT, &port);
 	sys->port = port;
 	if (sys->cfg.advertise_host != NULL) {
 		snprintf(host, sizeof(host), "%s", sys->cfg.advertise_host);
-	} else if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 ||
-	    strcmp(host, "*") == 0) {
+	} else if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0
+	    || strcmp(host, "*") == 0) {
 		ar_log(AR_LOG_WARN, "remote",
-		    "system=%s listens on all interfaces without advertise_host: "
+		    "system=%s listens on all interfaces without "
+		    "advertise_host: "
 		    "others are told 127.0.0.1",
 		    sys->name);
 		snprintf(host, sizeof(host), "127.0.0.1");

@@ -48,8 +48,9 @@ valid_sysname(const char *s)
 {
 	size_t n = 0;
 	for (; s && *s; s++, n++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		        (*s >= '0' && *s <= '9') || *s == '_' || *s == '-')) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
+		        || (*s >= '0' && *s <= '9') || *s == '_'
+		        || *s == '-')) {
 			return (false);
 		}
 	}
@@ -62,8 +63,8 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 	ar_system *sys;
 	int        rv;
 
-	if (cfg == NULL || sysp == NULL || !valid_sysname(cfg->name) ||
-	    cfg->throughput < 1 || cfg->max_message_bytes < 64) {
+	if (cfg == NULL || sysp == NULL || !valid_sysname(cfg->name)
+	    || cfg->throughput < 1 || cfg->max_message_bytes < 64) {
 		return (AR_EINVAL);
 	}
 	registry_init_once();
@@ -78,9 +79,9 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 	if (sys->cfg.ask_timeout_ms <= 0) {
 		sys->cfg.ask_timeout_ms = 5000;
 	}
-	sys->name         = ar_xstrdup(cfg->name);
-	sys->cfg.name     = sys->name;
-	sys->cfg.listen_url = NULL;
+	sys->name               = ar_xstrdup(cfg->name);
+	sys->cfg.name           = sys->name;
+	sys->cfg.listen_url     = NULL;
 	sys->cfg.advertise_host = NULL;
 	pthread_mutex_init(&sys->cells_mtx, NULL);
 	pthread_mutex_init(&sys->paths_mtx, NULL);
@@ -90,12 +91,14 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 	strmap_init(&sys->paths);
 	strmap_init(&sys->remote_by_addr);
 
-	if ((rv = dispatcher_start(&sys->disp[0], sys, "default",
-	         sys->cfg.dispatcher_threads)) != 0) {
+	if ((rv = dispatcher_start(
+	         &sys->disp[0], sys, "default", sys->cfg.dispatcher_threads))
+	    != 0) {
 		goto fail0;
 	}
-	if ((rv = dispatcher_start(&sys->disp[1], sys, "blocking",
-	         sys->cfg.blocking_threads)) != 0) {
+	if ((rv = dispatcher_start(
+	         &sys->disp[1], sys, "blocking", sys->cfg.blocking_threads))
+	    != 0) {
 		goto fail1;
 	}
 	if ((rv = timers_start(&sys->timers, sys)) != 0) {
@@ -108,8 +111,9 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 	}
 	sys->cfg.listen_url     = NULL; /* the caller's strings are not kept */
 	sys->cfg.advertise_host = NULL;
-	ar_log(AR_LOG_INFO, "system", "system=%s started address=%s threads=%d+%d",
-	    sys->name, sys->address, sys->cfg.dispatcher_threads,
+	ar_log(AR_LOG_INFO, "system",
+	    "system=%s started address=%s threads=%d+%d", sys->name,
+	    sys->address, sys->cfg.dispatcher_threads,
 	    sys->cfg.blocking_threads);
 	*sysp = sys;
 	return (0);
@@ -135,7 +139,8 @@ mailboxes_empty(ar_system *sys)
 		ar_cell *c = cell_at(sys, i);
 		bool     busy;
 		pthread_mutex_lock(&c->mtx);
-		busy = c->state == CELL_ALIVE && (c->mbox.len > 0 || c->scheduled);
+		busy = c->state == CELL_ALIVE
+		    && (c->mbox.len > 0 || c->scheduled);
 		pthread_mutex_unlock(&c->mtx);
 		if (busy) {
 			return (false);
@@ -174,8 +179,8 @@ ar_system_stop(ar_system *sys)
 	remote_quiesce(sys);
 
 	deadline = ar_mono_ms() + sys->cfg.stop_drain_ms;
-	while (ar_mono_ms() < deadline &&
-	    !(mailboxes_empty(sys) && remote_idle(sys))) {
+	while (ar_mono_ms() < deadline
+	    && !(mailboxes_empty(sys) && remote_idle(sys))) {
 		usleep(1000);
 	}
 	sys_stop_actors(sys);
@@ -185,7 +190,8 @@ ar_system_stop(ar_system *sys)
 	}
 	if (atomic_load(&sys->live_cells) > 0) {
 		ar_log(AR_LOG_WARN, "system",
-		    "system=%s %u actors still running at stop (a receive that "
+		    "system=%s %u actors still running at stop (a receive "
+		    "that "
 		    "does not return?)",
 		    sys->name, atomic_load(&sys->live_cells));
 	}
@@ -291,8 +297,8 @@ parse_address(const char *a, char *sysname, size_t ns, char *hostport,
 		return (AR_EINVAL);
 	}
 	a += 5;
-	if ((at = strchr(a, '@')) == NULL || (size_t) (at - a) >= ns ||
-	    at == a) {
+	if ((at = strchr(a, '@')) == NULL || (size_t) (at - a) >= ns
+	    || at == a) {
 		return (AR_EINVAL);
 	}
 	memcpy(sysname, a, (size_t) (at - a));
@@ -342,7 +348,8 @@ ar_ref_resolve(ar_system *sys, const char *address, ar_ref *refp)
 		return (ar_lookup(sys, address, refp));
 	}
 	if ((rv = parse_address(address, sysname, sizeof(sysname), hostport,
-	         sizeof(hostport), &path)) != 0) {
+	         sizeof(hostport), &path))
+	    != 0) {
 		return (rv);
 	}
 	if (path[0] == '\0' || strlen(path) > 255) {
@@ -367,15 +374,15 @@ ar_ref_resolve(ar_system *sys, const char *address, ar_ref *refp)
 	}
 	if (sys->nremotes == sys->capremotes) {
 		sys->capremotes = sys->capremotes ? sys->capremotes * 2 : 16;
-		sys->remotes    = ar_xrealloc(sys->remotes,
-                    sys->capremotes * sizeof(remote_ent *));
+		sys->remotes    = ar_xrealloc(
+		       sys->remotes, sys->capremotes * sizeof(remote_ent *));
 	}
-	remote_ent *re = ar_xcalloc(1, sizeof(*re));
-	re->address    = ar_xstrdup(own);
-	re->sysname    = ar_xstrdup(sysname);
-	re->hostport   = ar_xstrdup(hostport);
-	re->path       = ar_xstrdup(path);
-	re->full       = ar_xstrdup(address);
+	remote_ent *re              = ar_xcalloc(1, sizeof(*re));
+	re->address                 = ar_xstrdup(own);
+	re->sysname                 = ar_xstrdup(sysname);
+	re->hostport                = ar_xstrdup(hostport);
+	re->path                    = ar_xstrdup(path);
+	re->full                    = ar_xstrdup(address);
 	sys->remotes[sys->nremotes] = re;
 	refp->id = ref_make(REF_REMOTE, sys->nremotes, 1).id;
 	sys->nremotes++;
@@ -406,7 +413,8 @@ ar_ref_address(ar_system *sys, ar_ref ref, char *buf, size_t len)
 		if (c != NULL) {
 			pthread_mutex_lock(&c->mtx);
 			if (c->gen == ref_gen(ref) && c->path != NULL) {
-				snprintf(buf, len, "%s%s", sys->address, c->path);
+				snprintf(
+				    buf, len, "%s%s", sys->address, c->path);
 			} else {
 				snprintf(buf, len, "%s/(stopped actor)",
 				    sys->address);
@@ -434,8 +442,8 @@ ar_ref_alive(ar_system *sys, ar_ref ref)
 {
 	ar_cell *c;
 	bool     alive = false;
-	if (ref_kind(ref) != REF_LOCAL ||
-	    (c = cell_at(sys, ref_slot(ref))) == NULL) {
+	if (ref_kind(ref) != REF_LOCAL
+	    || (c = cell_at(sys, ref_slot(ref))) == NULL) {
 		return (false);
 	}
 	pthread_mutex_lock(&c->mtx);
@@ -454,14 +462,14 @@ ar_system_actors(ar_system *sys, ar_actor_info *out, size_t max, size_t *np)
 		pthread_mutex_lock(&c->mtx);
 		if (c->state == CELL_ALIVE) {
 			if (k < max) {
-				snprintf(out[k].path, sizeof(out[k].path), "%s",
-				    c->path);
-				out[k].mailbox_depth =
-				    c->mbox.len + __atomic_load_n(&c->batch_left,
-				                      __ATOMIC_RELAXED);
-				out[k].restarts      = c->restarts;
-				out[k].processed     = c->processed;
-				out[k].dispatcher    = c->props.dispatcher;
+				snprintf(out[k].path, sizeof(out[k].path),
+				    "%s", c->path);
+				out[k].mailbox_depth = c->mbox.len
+				    + __atomic_load_n(
+				        &c->batch_left, __ATOMIC_RELAXED);
+				out[k].restarts   = c->restarts;
+				out[k].processed  = c->processed;
+				out[k].dispatcher = c->props.dispatcher;
 			}
 			k++;
 		}

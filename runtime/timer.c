@@ -82,7 +82,8 @@ idmap_get(struct timer_idmap *m, uint64_t id, bool del)
 		if (m->keys[i] == id) {
 			timer_ent *e = m->vals[i];
 			if (del) {
-				/* rehash the cluster after i to drop tombstones */
+				/* rehash the cluster after i to drop
+				 * tombstones */
 				m->keys[i] = 0;
 				m->n--;
 				size_t j = (i + 1) & (m->cap - 1);
@@ -130,7 +131,7 @@ sift_down(timer_wheel *t, size_t i)
 {
 	timer_ent *e = t->heap[i];
 	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
+		size_t  l = 2 * i + 1, r = l + 1, m = i;
 		int64_t md = e->due;
 		if (l < t->n && t->heap[l]->due < md) {
 			m  = l;
@@ -198,8 +199,8 @@ timer_main(void *arg)
 			pthread_cond_wait(&t->cv, &t->mtx);
 			continue;
 		}
-		int64_t now = ar_mono_ms();
-		timer_ent *e = t->heap[0];
+		int64_t    now = ar_mono_ms();
+		timer_ent *e   = t->heap[0];
 		if (e->due > now) {
 			struct timespec ts;
 			abs_deadline(e->due, &ts);
@@ -264,8 +265,8 @@ timers_stop(timer_wheel *t)
 }
 
 int
-timers_add(timer_wheel *t, int64_t delay_ms, int64_t interval_ms,
-    timer_fn fn, void (*free_arg)(void *), void *arg, ar_timer_id *idp)
+timers_add(timer_wheel *t, int64_t delay_ms, int64_t interval_ms, timer_fn fn,
+    void (*free_arg)(void *), void *arg, ar_timer_id *idp)
 {
 	timer_ent *e = ar_xcalloc(1, sizeof(*e));
 	e->interval  = interval_ms > 0 ? interval_ms : 0;

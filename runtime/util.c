@@ -185,9 +185,9 @@ strmap_put(strmap *m, const char *key, uint64_t val)
 		return;
 	}
 	if ((m->n + m->tomb + 1) * 2 > m->cap) {
-		strmap_ent *old = m->ents;
+		strmap_ent *old  = m->ents;
 		size_t      ocap = m->cap;
-		m->cap = ocap ? ocap * 2 : 16;
+		m->cap           = ocap ? ocap * 2 : 16;
 		while ((m->n + 1) * 2 > m->cap) {
 			m->cap *= 2;
 		}

@@ -43,9 +43,10 @@ setup(fixture *fx, size_t max_bytes)
 	tu_spawn(fx->s, "echo", &echo, 0);
 	fx->client = tu_start("good", 1);
 	snprintf(addr, sizeof(addr), "%s/user/echo", ar_system_address(fx->s));
-	ck_assert_int_eq(ar_ref_resolve(fx->client, addr, &fx->echo_from_client),
-	    0);
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", ar_system_port(fx->s));
+	ck_assert_int_eq(
+	    ar_ref_resolve(fx->client, addr, &fx->echo_from_client), 0);
+	snprintf(
+	    url, sizeof(url), "tcp://127.0.0.1:%d", ar_system_port(fx->s));
 	ck_assert_int_eq(nng_push0_open(&fx->push), 0);
 	ck_assert_int_eq(nng_dial(fx->push, url, NULL, 0), 0);
 }
@@ -66,9 +67,8 @@ still_serving(fixture *fx)
 	ar_future              *f;
 	const ProtobufCMessage *r;
 	n.n = 99;
-	ck_assert_int_eq(ar_ask(fx->client, fx->echo_from_client, &n.base, 3000,
-	                     &f),
-	    0);
+	ck_assert_int_eq(
+	    ar_ask(fx->client, fx->echo_from_client, &n.base, 3000, &f), 0);
 	ck_assert_int_eq(ar_future_wait(f, -1, &r), 0);
 	ck_assert_int_eq(((const Artest__Num *) r)->n, 99);
 	ar_future_free(f);
@@ -122,8 +122,10 @@ START_TEST(framed_garbage_becomes_undecodable_dead_letters)
 	Ar__DeadLetterReport *r = wait_report(&fx, 5);
 	ck_assert_uint_eq(r->total, 5);
 	ck_assert_uint_eq(
-	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE), 5);
-	ck_assert_ptr_nonnull(strstr(r->recent[0]->detail, "not Batch.envelopes"));
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE),
+	    5);
+	ck_assert_ptr_nonnull(
+	    strstr(r->recent[0]->detail, "not Batch.envelopes"));
 	ck_assert_ptr_nonnull(strstr(r->recent[1]->detail, "truncated"));
 	ck_assert_ptr_nonnull(strstr(r->recent[2]->detail, "does not decode"));
 	ck_assert_ptr_nonnull(strstr(r->recent[3]->detail, "length"));
@@ -177,17 +179,22 @@ START_TEST(well_framed_bad_envelopes_get_their_reasons)
 	Ar__DeadLetterReport *r = wait_report(&fx, 6);
 	ck_assert_uint_eq(r->total, 6);
 	ck_assert_uint_eq(
-	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE), 1);
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE),
+	    1);
 	ck_assert_uint_eq(
-	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE), 1);
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE),
+	    1);
 	ck_assert_uint_eq(
 	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE), 1);
 	ck_assert_uint_eq(
-	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT), 1);
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT),
+	    1);
 	ck_assert_uint_eq(
-	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_WRONG_SYSTEM), 1);
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_WRONG_SYSTEM),
+	    1);
 	ck_assert_uint_eq(
-	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_ASK_EXPIRED), 1);
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_ASK_EXPIRED),
+	    1);
 	ck_assert_str_eq(r->recent[0]->type, "no.such.Type");
 	ar__dead_letter_report__free_unpacked(r, NULL);
 	still_serving(&fx);
@@ -219,11 +226,11 @@ START_TEST(raw_garbage_on_the_port_is_dropped_and_service_continues)
 	for (size_t i = 0; i < sizeof(junk); i++) {
 		junk[i] = (uint8_t) (i * 131 + 7);
 	}
-	raw_tcp(port, junk, sizeof(junk));          /* no SP handshake */
-	raw_tcp(port, "\0SP\0\0\x10\0\0", 8);        /* wrong protocol (pair) */
+	raw_tcp(port, junk, sizeof(junk));    /* no SP handshake */
+	raw_tcp(port, "\0SP\0\0\x10\0\0", 8); /* wrong protocol (pair) */
 	/* a valid PULL handshake, then a length of 2^40 and nothing */
-	static const uint8_t huge[] = { 0, 'S', 'P', 0, 0, 0x50, 0, 0, 0, 0, 1,
-		0, 0, 0, 0, 0, 'x' };
+	static const uint8_t huge[]
+	    = { 0, 'S', 'P', 0, 0, 0x50, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 'x' };
 	raw_tcp(port, huge, sizeof(huge));
 	raw_tcp(port, "", 0); /* connect and hang up */
 	for (int i = 0; i < 50; i++) {
@@ -234,7 +241,8 @@ START_TEST(raw_garbage_on_the_port_is_dropped_and_service_continues)
 	send_raw(&fx, "\x0a\x05", 2);
 	Ar__DeadLetterReport *r = wait_report(&fx, 1);
 	ck_assert_uint_eq(
-	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE), 1);
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE),
+	    1);
 	ar__dead_letter_report__free_unpacked(r, NULL);
 	teardown(&fx);
 }
@@ -248,7 +256,8 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, framed_garbage_becomes_undecodable_dead_letters);
 	tcase_add_test(tc, well_framed_bad_envelopes_get_their_reasons);
-	tcase_add_test(tc, raw_garbage_on_the_port_is_dropped_and_service_continues);
+	tcase_add_test(
+	    tc, raw_garbage_on_the_port_is_dropped_and_service_continues);
 	suite_add_tcase(s, tc);
 	return (tu_run(s));
 }

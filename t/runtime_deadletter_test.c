@@ -69,17 +69,20 @@ START_TEST(each_reason_is_recorded)
 	ck_assert_uint_eq(
 	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED), 1);
 	ck_assert_uint_eq(
-	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT), 1);
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT),
+	    1);
 	ck_assert_uint_eq(
-	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_MAILBOX_FULL), 1);
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_MAILBOX_FULL),
+	    1);
 	ck_assert_uint_eq(
 	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE), 1);
 	ck_assert_uint_eq(
-	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE), 1);
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE),
+	    1);
 	ck_assert_uint_eq(r->n_recent, 5);
 	/* the stopped actor's entry names it and the message type */
-	ck_assert_int_eq(r->recent[0]->reason,
-	    AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED);
+	ck_assert_int_eq(
+	    r->recent[0]->reason, AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED);
 	ck_assert_str_eq(r->recent[0]->type, "artest.Num");
 	ck_assert_str_eq(r->recent[0]->recipient, "pj://dl1/user/gone");
 	ck_assert_int_gt(r->recent[0]->time_ms, ar_now_ms() - 10000);
@@ -107,10 +110,10 @@ START_TEST(troubleshooting_keeps_the_latest_thousand)
 	}
 	ck_assert(WAIT_UNTIL(ar_dead_letter_total(s) == 1500, 2000));
 	Ar__DeadLetterReport *r;
-	ck_assert(WAIT_UNTIL(
-	    (r = tu_dead_letters(s, admin, 5000))->total == 1500 ||
-	        (ar__dead_letter_report__free_unpacked(r, NULL), 0),
-	    2000));
+	ck_assert(
+	    WAIT_UNTIL((r = tu_dead_letters(s, admin, 5000))->total == 1500
+	            || (ar__dead_letter_report__free_unpacked(r, NULL), 0),
+	        2000));
 	ck_assert_uint_eq(r->n_recent, 1000);
 	ck_assert_uint_eq(r->n_counts, 2);
 	uint64_t texts = 0, nums = 0;
@@ -125,7 +128,8 @@ START_TEST(troubleshooting_keeps_the_latest_thousand)
 	ck_assert_uint_eq(nums, 1000);
 	/* newest last, and in time order */
 	for (size_t i = 1; i < r->n_recent; i++) {
-		ck_assert_int_ge(r->recent[i]->time_ms, r->recent[i - 1]->time_ms);
+		ck_assert_int_ge(
+		    r->recent[i]->time_ms, r->recent[i - 1]->time_ms);
 	}
 	ck_assert_str_eq(r->recent[999]->type, "artest.Num"); /* i = 1499 */
 	ar__dead_letter_report__free_unpacked(r, NULL);

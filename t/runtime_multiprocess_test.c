@@ -27,15 +27,16 @@ start_node(const char *name, int port, int *portp)
 	pid_t pid;
 	snprintf(exe, sizeof(exe), "%s/pj-node", bin_dir);
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
-	snprintf(pf, sizeof(pf), "/tmp/pjnode.%d.%s.port", (int) getpid(), name);
+	snprintf(
+	    pf, sizeof(pf), "/tmp/pjnode.%d.%s.port", (int) getpid(), name);
 	unlink(pf);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		freopen("/dev/null", "w", stdout);
 		setenv("AR_LOG", "warn", 1);
-		execl(exe, exe, "--name", name, "--listen", url, "--port-file", pf,
-		    (char *) NULL);
+		execl(exe, exe, "--name", name, "--listen", url, "--port-file",
+		    pf, (char *) NULL);
 		_exit(127);
 	}
 	FILE *f = NULL;
@@ -60,7 +61,8 @@ ask(ar_system *s, ar_ref to, const ProtobufCMessage *m, int timeout,
 	int                     rv;
 	ck_assert_int_eq(ar_ask(s, to, m, timeout, &f), 0);
 	rv = ar_future_wait(f, -1, &r);
-	if (rv == 0 && text != NULL && r->descriptor == &artest__text__descriptor) {
+	if (rv == 0 && text != NULL
+	    && r->descriptor == &artest__text__descriptor) {
 		snprintf(text, n, "%s", ((const Artest__Text *) r)->s);
 	}
 	ar_future_free(f);
@@ -97,7 +99,8 @@ START_TEST(peer_killed_with_sigkill_this_side_keeps_running)
 	ar_system *s         = tu_start_cfg(&c);
 	ck_assert_int_eq(pj_admin_spawn_all(s, &admin), 0);
 	mine = tu_spawn(s, "mine", &local_beh, 0);
-	snprintf(addr, sizeof(addr), "pj://nodea@127.0.0.1:%d/user/echo", port);
+	snprintf(
+	    addr, sizeof(addr), "pj://nodea@127.0.0.1:%d/user/echo", port);
 	ck_assert_int_eq(ar_ref_resolve(s, addr, &echo), 0);
 
 	/* tell 20000 in order, then ask the node what it saw */
@@ -106,10 +109,10 @@ START_TEST(peer_killed_with_sigkill_this_side_keeps_running)
 	}
 	Artest__Text q = ARTEST__TEXT__INIT;
 	q.s            = "stats";
-	ck_assert(WAIT_UNTIL(ask(s, echo, &q.base, 2000, stats, sizeof(stats)) ==
-	                  0 &&
-	        strcmp(stats, "received=20000 out_of_order=0") == 0,
-	    10000));
+	ck_assert(
+	    WAIT_UNTIL(ask(s, echo, &q.base, 2000, stats, sizeof(stats)) == 0
+	            && strcmp(stats, "received=20000 out_of_order=0") == 0,
+	        10000));
 	Artest__Num n = ARTEST__NUM__INIT;
 	n.n           = 5;
 	n.from        = 7;
@@ -141,7 +144,7 @@ START_TEST(peer_killed_with_sigkill_this_side_keeps_running)
 	ar__dead_letter_report__free_unpacked(rep, NULL);
 
 	/* the node comes back on the same port: the link heals by itself */
-	node = start_node("nodea", port, &port);
+	node       = start_node("nodea", port, &port);
 	int     rv = AR_ETIMEDOUT;
 	int64_t dl = ar_mono_ms() + 15000;
 	while (rv != 0 && ar_mono_ms() < dl) {
@@ -178,17 +181,18 @@ START_TEST(pjctl_queries_a_running_node)
 	char   cmd[1024], out[8192], addr[200];
 	ar_ref nobody;
 	find_bins();
-	pid_t node = start_node("nodeb", 0, &port);
-	ar_system *s = tu_start("pokes", 1);
-	snprintf(addr, sizeof(addr), "pj://nodeb@127.0.0.1:%d/user/nobody", port);
+	pid_t      node = start_node("nodeb", 0, &port);
+	ar_system *s    = tu_start("pokes", 1);
+	snprintf(
+	    addr, sizeof(addr), "pj://nodeb@127.0.0.1:%d/user/nobody", port);
 	ck_assert_int_eq(ar_ref_resolve(s, addr, &nobody), 0);
 	tu_tell_num(s, nobody, 1, 0);
 
 	snprintf(cmd, sizeof(cmd),
 	    "AR_LOG=error %s/pjctl dead-letters pj://nodeb@127.0.0.1:%d",
 	    bin_dir, port);
-	ck_assert(WAIT_UNTIL(run(cmd, out, sizeof(out)) == 0 &&
-	        strstr(out, "NO_RECIPIENT") != NULL,
+	ck_assert(WAIT_UNTIL(run(cmd, out, sizeof(out)) == 0
+	        && strstr(out, "NO_RECIPIENT") != NULL,
 	    5000));
 	ck_assert_ptr_nonnull(strstr(out, "artest.Num"));
 	ck_assert_ptr_nonnull(strstr(out, addr));
@@ -208,7 +212,8 @@ START_TEST(pjctl_queries_a_running_node)
 	    bin_dir, port);
 	ck_assert_int_eq(run(cmd, out, sizeof(out)), 1);
 	ck_assert_ptr_nonnull(strstr(out, "no answer"));
-	snprintf(cmd, sizeof(cmd), "%s/pjctl ping not-an-address 2>&1", bin_dir);
+	snprintf(
+	    cmd, sizeof(cmd), "%s/pjctl ping not-an-address 2>&1", bin_dir);
 	ck_assert_int_eq(run(cmd, out, sizeof(out)), 2);
 	ar_system_stop(s);
 }

@@ -93,7 +93,8 @@ START_TEST(ask_to_missing_remote_path_times_out_and_is_recorded_there)
 	ck_assert(WAIT_UNTIL(ar_dead_letter_total(b) == 1, 5000));
 	Ar__DeadLetterReport *rep = tu_dead_letters(b, admin, 5);
 	ck_assert_uint_eq(
-	    tu_dl_count(rep, AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT), 1);
+	    tu_dl_count(rep, AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT),
+	    1);
 	char want[300];
 	snprintf(want, sizeof(want), "%s/user/nobody", ar_system_address(b));
 	ck_assert_str_eq(rep->recent[0]->recipient, want);
@@ -118,15 +119,16 @@ START_TEST(wrong_system_name_is_a_dead_letter)
 	ck_assert(WAIT_UNTIL(ar_dead_letter_total(b) == 1, 3000));
 	Ar__DeadLetterReport *rep = tu_dead_letters(b, admin, 5);
 	ck_assert_uint_eq(
-	    tu_dl_count(rep, AR__DEAD_LETTER_REASON__DEAD_LETTER_WRONG_SYSTEM), 1);
+	    tu_dl_count(rep, AR__DEAD_LETTER_REASON__DEAD_LETTER_WRONG_SYSTEM),
+	    1);
 	ar__dead_letter_report__free_unpacked(rep, NULL);
 	/* malformed addresses are refused, not guessed */
-	ck_assert_int_eq(ar_ref_resolve(a, "pj://x@127.0.0.1/user/a", &r),
-	    AR_EINVAL);
-	ck_assert_int_eq(ar_ref_resolve(a, "tcp://127.0.0.1:1/user/a", &r),
-	    AR_EINVAL);
-	ck_assert_int_eq(ar_ref_resolve(a, "pj://x@h:99999/user/a", &r),
-	    AR_EINVAL);
+	ck_assert_int_eq(
+	    ar_ref_resolve(a, "pj://x@127.0.0.1/user/a", &r), AR_EINVAL);
+	ck_assert_int_eq(
+	    ar_ref_resolve(a, "tcp://127.0.0.1:1/user/a", &r), AR_EINVAL);
+	ck_assert_int_eq(
+	    ar_ref_resolve(a, "pj://x@h:99999/user/a", &r), AR_EINVAL);
 	ck_assert_int_eq(ar_ref_resolve(a, "pj://x@h:1", &r), AR_EINVAL);
 	ar_system_stop(a);
 	ar_system_stop(b);
@@ -265,7 +267,8 @@ main(void)
 	TCase *tc = tcase_create("remote");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, tell_order_and_ask_across_tcp);
-	tcase_add_test(tc, ask_to_missing_remote_path_times_out_and_is_recorded_there);
+	tcase_add_test(
+	    tc, ask_to_missing_remote_path_times_out_and_is_recorded_there);
 	tcase_add_test(tc, wrong_system_name_is_a_dead_letter);
 	tcase_add_test(tc, ref_before_the_remote_is_up_and_reconnect);
 	tcase_add_test(tc, unreachable_peer_bounds_the_outbound_queue);

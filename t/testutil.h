@@ -16,14 +16,14 @@
 #include "runtime/ar.h"
 
 /* Polls cond every millisecond for up to ms; evaluates to its last value. */
-#define WAIT_UNTIL(cond, ms)                                                 \
-	({                                                                   \
-		int64_t _dl = ar_mono_ms() + (ms);                           \
-		bool    _ok;                                                 \
-		while (!(_ok = (cond)) && ar_mono_ms() < _dl) {              \
-			usleep(1000);                                        \
-		}                                                            \
-		_ok;                                                         \
+#define WAIT_UNTIL(cond, ms)                                                  \
+	({                                                                    \
+		int64_t _dl = ar_mono_ms() + (ms);                            \
+		bool    _ok;                                                  \
+		while (!(_ok = (cond)) && ar_mono_ms() < _dl) {               \
+			usleep(1000);                                         \
+		}                                                             \
+		_ok;                                                          \
 	})
 
 static inline void
@@ -60,7 +60,7 @@ tu_start_cfg(ar_config *c)
 static inline ar_ref
 tu_spawn(ar_system *s, const char *name, const ar_behavior *b, size_t state)
 {
-	ar_props p   = { 0 };
+	ar_props p = { 0 };
 	ar_ref   r;
 	p.behavior   = b;
 	p.state_size = state;
