@@ -270,9 +270,7 @@ pack_msg(ar_system *sys, const ProtobufCMessage *msg, ar_ref sender,
 		    msg->descriptor->name, "", "", size, detail);
 		return (AR_ETOOBIG);
 	}
-	if (nng_msg_alloc(&m, size) != 0) {
-		abort(); /* out of memory: see ar_xmalloc */
-	}
+	m = msgpool_get(size);
 	protobuf_c_message_pack(msg, nng_msg_body(m));
 	h.sender = sender.id;
 	h.corr   = corr;
@@ -709,14 +707,19 @@ process(ar_cell *c, nng_msg *m)
 	}
 	arena.used = 0;
 	c->processed++;
-	nng_msg_free(m);
+	msgpool_put(m);
 	if (rv != 0) {
 		handle_failure(c, rv);
 	}
 }
 
-void
-cell_run(ar_cell *c)
+/*
+ * One turn; returns true when the cell has more to do and is still
+ * scheduled (the caller runs or re-queues it), false when it went idle or
+ * stopped (the cell must not be touched after that).
+ */
+static bool
+cell_turn(ar_cell *c)
 {
 	ar_system *sys = c->sys;
 	nng_msg   *batch[256];
@@ -755,7 +758,7 @@ cell_run(ar_cell *c)
 	}
 	if (c->stop_req) {
 		finish_stop(c);
-		return;
+		return (false);
 	}
 	for (n = 0; n < tp; n++) {
 		if ((batch[n] = mailbox_pop(&c->mbox)) == NULL) {
@@ -794,8 +797,26 @@ cell_run(ar_cell *c)
 	if (c->mbox.len == 0 && !c->stop_req && c->pending_failure == 0) {
 		c->scheduled = false;
 		pthread_mutex_unlock(&c->mtx);
-		return;
+		return (false);
 	}
 	pthread_mutex_unlock(&c->mtx);
-	schedule_cell(c);
+	return (true);
+}
+
+/*
+ * Runs turns while the cell has work.  Between turns it yields to other
+ * actors only if some are waiting: re-queueing when nobody waits would
+ * just wake an idle thread to run the same actor (a cross-CPU wake-up
+ * costs ~20 us here, a message well under 1 us).
+ */
+void
+cell_run(ar_cell *c)
+{
+	dispatcher *d = &c->sys->disp[c->props.dispatcher];
+	while (cell_turn(c)) {
+		if (__atomic_load_n(&d->len, __ATOMIC_RELAXED) > 0) {
+			dispatcher_schedule(d, c);
+			return;
+		}
+	}
 }

@@ -101,6 +101,10 @@ void     mailbox_fini(mailbox *mb);
 void     mailbox_push(mailbox *mb, nng_msg *m);
 nng_msg *mailbox_pop(mailbox *mb);
 
+/* ---- message pool (msgpool.c) ---------------------------------------- */
+nng_msg *msgpool_get(size_t size); /* a cleared message of `size` bytes */
+void     msgpool_put(nng_msg *m);  /* instead of nng_msg_free */
+
 /* ---- dispatcher -------------------------------------------------------- */
 typedef struct ar_cell ar_cell;
 typedef struct dispatcher {

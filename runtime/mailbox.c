@@ -55,8 +55,10 @@ mailbox_pop(mailbox *mb)
 	m        = mb->ring[mb->head];
 	mb->head = (mb->head + 1) & (mb->cap - 1);
 	mb->len--;
-	if (mb->len == 0 && mb->cap > 1024) {
-		/* give back memory after a burst */
+	if (mb->len == 0 && mb->cap > 65536) {
+		/* give back memory after a large burst (small rings stay:
+		 * freeing and regrowing them on every drain costs more than
+		 * they weigh) */
 		free(mb->ring);
 		mb->ring = NULL;
 		mb->cap = mb->head = 0;
