@@ -125,7 +125,7 @@ ask_complete(ar_system *sys, uint64_t corr, nng_msg *m)
 		nng_msg_free(m);
 		return (AR_ETIMEDOUT);
 	}
-	memcpy(&h, nng_msg_header(m), sizeof(h));
+	h = hdr_of(m);
 	desc  = registry_at(h.type);
 	reply = desc == NULL ? NULL
 	                     : protobuf_c_message_unpack(

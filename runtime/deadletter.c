@@ -82,7 +82,7 @@ dead_letter(ar_system *sys, int reason, ar_ref to, const char *to_path,
 	const ProtobufCMessageDescriptor *d;
 	char                              sender[512], recipient[512];
 
-	memcpy(&h, nng_msg_header(m), sizeof(h));
+	h = hdr_of(m);
 	if (h.flags & HDR_DEAD_LETTER) {
 		atomic_fetch_add(&sys->dl_dropped, 1);
 		return;

@@ -31,6 +31,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "runtime/ar.h"
 #include "runtime/log.h"
@@ -161,7 +162,16 @@ struct ar_ctx {
 	msg_hdr    hdr;
 };
 
-void cell_run(ar_cell *c);    /* one turn on a dispatcher thread */
+void cell_run(ar_cell *c);      /* one turn on a dispatcher thread */
+void schedule_cell(ar_cell *c); /* queue it on its dispatcher */
+
+static inline msg_hdr
+hdr_of(nng_msg *m)
+{
+	msg_hdr h;
+	memcpy(&h, nng_msg_header(m), sizeof(h));
+	return (h);
+}
 void arena_thread_fini(void); /* a dispatcher thread frees its arena */
 
 /* ---- timers ------------------------------------------------------------ */

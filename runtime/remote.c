@@ -440,7 +440,7 @@ remote_send(ar_system *sys, remote_ent *re, nng_msg *m)
 	nng_msg                          *start = NULL;
 	int                               reason;
 
-	memcpy(&h, nng_msg_header(m), sizeof(h));
+	h = hdr_of(m);
 	d = registry_at(h.type);
 	if (sys->rem == NULL || d == NULL) {
 		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_UNREACHABLE;

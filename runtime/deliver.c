@@ -1,0 +1,208 @@
+/*
+ * deliver.c - packing a message into an nng_msg, delivering it to a local
+ * mailbox, a remote system or an ask's reply slot, and the receive context
+ * (sender, self, reply, forward).
+ *
+ * Design notes: delivery takes only the receiving cell's lock (a short
+ * critical section: generation and state check, bound check, push); the
+ * cell is handed to its dispatcher after the lock is released, and only by
+ * the sender that found it idle, so it is queued at most once.  Every
+ * failure is a dead letter published with no lock held, and the caller
+ * gets the reason.  See internal.h for the lock order.
+ */
+#include "runtime/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- packing and delivery --------------------------------------------- */
+int
+pack_msg(ar_system *sys, const ProtobufCMessage *msg, ar_ref sender,
+    uint64_t corr, uint32_t flags, nng_msg **mp)
+{
+	msg_hdr  h;
+	size_t   size;
+	nng_msg *m;
+
+	if (msg == NULL || msg->descriptor == NULL) {
+		return (AR_EINVAL);
+	}
+	if (registry_index(msg->descriptor, &h.type) != 0) {
+		dead_letter_raw(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE,
+		    msg->descriptor->name, "", "", 0,
+		    "type not registered (call ar_registry_add)");
+		return (AR_ETYPE);
+	}
+	size = protobuf_c_message_get_packed_size(msg);
+	if (size > sys->cfg.max_message_bytes) {
+		char detail[96];
+		snprintf(detail, sizeof(detail), "%zu bytes > limit %zu", size,
+		    sys->cfg.max_message_bytes);
+		dead_letter_raw(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE,
+		    msg->descriptor->name, "", "", size, detail);
+		return (AR_ETOOBIG);
+	}
+	m = msgpool_get(size);
+	protobuf_c_message_pack(msg, nng_msg_body(m));
+	h.sender = sender.id;
+	h.corr   = corr;
+	h.flags  = flags;
+	nng_msg_header_append(m, &h, sizeof(h));
+	*mp = m;
+	return (0);
+}
+
+int
+deliver_local(ar_system *sys, ar_ref to, nng_msg *m)
+{
+	ar_cell *c = cell_at(sys, ref_slot(to));
+	int      reason, rv;
+	bool     sched = false;
+
+	if (c == NULL) {
+		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT;
+		rv     = AR_ENOENT;
+		goto dead;
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (c->gen != ref_gen(to) || c->state != CELL_ALIVE) {
+		pthread_mutex_unlock(&c->mtx);
+		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED;
+		rv     = AR_ESTOPPED;
+		goto dead;
+	}
+	if (c->props.mailbox_bound != 0
+	    && c->mbox.len + c->batch_left >= c->props.mailbox_bound) {
+		pthread_mutex_unlock(&c->mtx);
+		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_MAILBOX_FULL;
+		rv     = AR_EFULL;
+		goto dead;
+	}
+	mailbox_push(&c->mbox, m);
+	if (!c->scheduled) {
+		c->scheduled = sched = true;
+	}
+	pthread_mutex_unlock(&c->mtx);
+	if (sched) {
+		schedule_cell(c);
+	}
+	return (0);
+dead:
+	dead_letter(sys, reason, to, NULL, m, NULL);
+	nng_msg_free(m);
+	return (rv);
+}
+
+int
+deliver(ar_system *sys, ar_ref to, nng_msg *m)
+{
+	switch (ref_kind(to)) {
+	case REF_LOCAL:
+		return (deliver_local(sys, to, m));
+	case REF_REMOTE: {
+		remote_ent *re = remote_at(sys, ref_slot(to));
+		if (re != NULL) {
+			return (remote_send(sys, re, m));
+		}
+		break;
+	}
+	case REF_TEMP:
+		return (ask_complete(sys, to.id, m));
+	}
+	dead_letter(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT, to,
+	    NULL, m, "no recipient");
+	nng_msg_free(m);
+	return (AR_ENOENT);
+}
+
+int
+ar_tell(ar_system *sys, ar_ref to, const ProtobufCMessage *msg, ar_ref sender)
+{
+	nng_msg *m;
+	int      rv;
+	if ((rv = pack_msg(sys, msg, sender, 0, 0, &m)) != 0) {
+		return (rv);
+	}
+	return (deliver(sys, to, m));
+}
+
+/* ---- inside receive ---------------------------------------------------- */
+ar_system *
+ar_ctx_system(ar_ctx *ctx)
+{
+	return (ctx->sys);
+}
+
+ar_ref
+ar_ctx_self(ar_ctx *ctx)
+{
+	return (ctx->cell->self);
+}
+
+ar_ref
+ar_ctx_sender(ar_ctx *ctx)
+{
+	ar_ref r = { ctx->hdr.sender };
+	return (r);
+}
+
+ar_ref
+ar_ctx_parent(ar_ctx *ctx)
+{
+	return (ctx->cell->parent);
+}
+
+const void *
+ar_ctx_init_arg(ar_ctx *ctx)
+{
+	return (ctx->cell->props.init_arg);
+}
+
+static int
+reply_flags(ar_ctx *ctx, const ProtobufCMessage *msg, uint32_t flags)
+{
+	nng_msg *m;
+	int      rv;
+	ar_ref   to = ar_ctx_sender(ctx);
+	if ((rv = pack_msg(
+	         ctx->sys, msg, ctx->cell->self, ctx->hdr.corr, flags, &m))
+	    != 0) {
+		return (rv);
+	}
+	if (ar_ref_is_none(to)) {
+		dead_letter(ctx->sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT, to, NULL,
+		    m, "reply to a message that had no sender");
+		nng_msg_free(m);
+		return (AR_ENOENT);
+	}
+	return (deliver(ctx->sys, to, m));
+}
+
+int
+ar_reply(ar_ctx *ctx, const ProtobufCMessage *msg)
+{
+	return (reply_flags(ctx, msg, 0));
+}
+
+int
+ar_reply_failure(ar_ctx *ctx, int code, const char *message)
+{
+	Ar__AskFailure f = AR__ASK_FAILURE__INIT;
+	f.code           = code;
+	f.message        = (char *) (message ? message : "");
+	return (reply_flags(ctx, &f.base, HDR_FAILURE));
+}
+
+int
+ar_forward(ar_ctx *ctx, ar_ref to)
+{
+	nng_msg *m;
+	if (ctx->msg == NULL || nng_msg_dup(&m, ctx->msg) != 0) {
+		return (AR_EINVAL);
+	}
+	return (deliver(ctx->sys, to, m));
+}
