@@ -3,8 +3,10 @@
 # in one run: CAF 0.17.6 (local tell/ask, memory) and raw nng 1.5.2
 # (remote tell vs PUSH/PULL, remote ask vs REQ/REP).  Runs only what `make`
 # built (BUILD/bench/rt_local, rt_local_caf, rt_remote) and prints markdown
-# tables.  Throughput runs are repeated (RUNS, default 3) and the median is
-# shown: the 2-core machine is shared and noisy.  Takes about a minute.
+# tables.  Throughput and local ask runs are repeated (RUNS, default 3),
+# ours and the peer alternating so both see the same background load, and
+# the medians are shown: the 2-core machine is shared and noisy.  Takes
+# about a minute (the raw nng PUSH/PULL runs are most of it).
 set -eu
 build=${1:-build}
 b="$build/bench"
@@ -21,22 +23,26 @@ for p in rt_local rt_local_caf rt_remote; do
 done
 export AR_LOG=${AR_LOG:-error}
 
-# median of RUNS runs of a one-number command
-med() {
+# pair N OURS MODE PEER MODE: runs ours and the peer alternately RUNS times
+# (so both see the same background load); prints "median_ours median_peer"
+pair() {
 	i=0
 	while [ $i -lt "$RUNS" ]; do
-		"$@" 2>/dev/null | tail -1
+		echo "o $("$b/$2" "$3" "$1" 2>/dev/null | tail -1)"
+		echo "p $("$b/$4" "$5" "$1" 2>/dev/null | tail -1)"
 		i=$((i + 1))
-	done | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+	done | sort -k1,1 -k2g | awk '
+		{ v[$1, ++n[$1]] = $2 }
+		END { print v["o", int((n["o"] + 1) / 2)], v["p", int((n["p"] + 1) / 2)] }'
 }
 one() { "$@" 2>/dev/null | tail -1; }
 # ratio a/b with 2 decimals
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
-fmt() { awk -v a="$1" 'BEGIN { printf "%\047.0f", a }'; }
+fmt() { awk -v a="$1" 'BEGIN { printf "%.0f", a }'; }
 
-t1o=$(med "$b/rt_local" tell1 "$TELL_N");   t1c=$(med "$b/rt_local_caf" tell1 "$TELL_N")
-t4o=$(med "$b/rt_local" tell4 "$TELL_N");   t4c=$(med "$b/rt_local_caf" tell4 "$TELL_N")
-ako=$(med "$b/rt_local" ask "$ASK_N");      akc=$(med "$b/rt_local_caf" ask "$ASK_N")
+set -- $(pair "$TELL_N" rt_local tell1 rt_local_caf tell1); t1o=$1 t1c=$2
+set -- $(pair "$TELL_N" rt_local tell4 rt_local_caf tell4); t4o=$1 t4c=$2
+set -- $(pair "$ASK_N" rt_local ask rt_local_caf ask);      ako=$1 akc=$2
 
 echo "### Local (one process): ours vs CAF 0.17.6"
 echo
@@ -47,10 +53,10 @@ echo "| tell 4 senders -> 1 actor, $(fmt "$TELL_N") msgs (msgs/s) | $(fmt "$t4o"
 echo "| ask round trip, $(fmt "$ASK_N") sequential (us) | $ako | $akc | $(ratio "$akc" "$ako") | >= 1.0 |"
 echo
 echo "Senders: plain threads calling ar_tell (ours), one scoped_actor per thread (CAF)."
-echo "Speed ratio for ask is CAF us / ours us. Median of $RUNS runs."
+echo "Speed ratio for ask is CAF us / ours us. Median of $RUNS runs, ours and CAF alternating."
 echo
 
-rto=$(med "$b/rt_remote" tell "$REMOTE_N");  rtn=$(med "$b/rt_remote" nng "$REMOTE_N")
+set -- $(pair "$REMOTE_N" rt_remote tell rt_remote nng); rto=$1 rtn=$2
 set -- $(one "$b/rt_remote" ask "$RASK_N");    rao50=$1 rao99=$2
 set -- $(one "$b/rt_remote" nngreq "$RASK_N"); ran50=$1 ran99=$2
 
@@ -63,7 +69,7 @@ echo "| ask round trip p50, $(fmt "$RASK_N") sequential (us); nng: REQ/REP | $ra
 echo "| ask round trip p99 (us) | $rao99 | $ran99 | $(ratio "$ran99" "$rao99") | - |"
 echo
 echo "Throughput: the sender's first send to the receiver's last receive (CLOCK_MONOTONIC across"
-echo "the two processes), median of $RUNS runs. Ask: one run, after 500 warm-up round trips."
+echo "the two processes), median of $RUNS runs, alternating. Ask: one run, after 500 warm-up round trips."
 echo
 
 aco=$(one "$b/rt_local" actors "$ACTORS_N"); acc=$(one "$b/rt_local_caf" actors "$ACTORS_N")
