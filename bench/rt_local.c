@@ -143,15 +143,13 @@ typedef struct sender_arg {
 	ar_system *sys;
 	ar_ref     to;
 	long       n;
-	uint32_t   from;
 } sender_arg;
 
 static void *
 sender(void *arg)
 {
 	sender_arg *a = arg;
-	Artest__Num m = ARTEST__NUM__INIT;
-	m.from        = a->from;
+	Artest__Num m = ARTEST__NUM__INIT; /* one int64, like CAF's */
 	for (long i = 0; i < a->n; i++) {
 		m.n = i;
 		if (ar_tell(a->sys, a->to, &m.base, AR_REF_NONE) != 0) {
@@ -174,7 +172,7 @@ bench_tell(long n, int nsenders)
 	expected = (n / nsenders) * nsenders;
 	t0       = now_s();
 	for (int i = 0; i < nsenders; i++) {
-		a[i] = (sender_arg) { sys, r, n / nsenders, (uint32_t) i };
+		a[i] = (sender_arg) { sys, r, n / nsenders };
 		pthread_create(&th[i], NULL, sender, &a[i]);
 	}
 	for (int i = 0; i < nsenders; i++) {
