@@ -107,7 +107,7 @@ cell_alloc(ar_system *sys)
 		c       = ar_xcalloc(1, sizeof(*c));
 		c->slot = slot;
 		c->sys  = sys;
-		pthread_mutex_init(&c->mtx, NULL);
+		ar_mutex_init(&c->mtx);
 		sys->chunks[slot / CHUNK_CELLS][slot % CHUNK_CELLS] = c;
 		__atomic_store_n(&sys->ncells, slot + 1, __ATOMIC_RELEASE);
 	}

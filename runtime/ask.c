@@ -18,6 +18,7 @@
 #include "runtime/internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -125,7 +126,7 @@ ask_complete(ar_system *sys, uint64_t corr, nng_msg *m)
 		nng_msg_free(m);
 		return (AR_ETIMEDOUT);
 	}
-	h = hdr_of(m);
+	h     = hdr_of(m);
 	desc  = registry_at(h.type);
 	reply = desc == NULL ? NULL
 	                     : protobuf_c_message_unpack(
@@ -223,6 +224,13 @@ ar_future_wait(ar_future *f, int wait_ms, const ProtobufCMessage **replyp)
 			dl.tv_sec++;
 			dl.tv_nsec -= 1000000000;
 		}
+	}
+	/* a reply usually comes within tens of microseconds: look a few times
+	 * before paying for a futex sleep and wake-up (~20 us each here) */
+	for (int i = 0; i < 100 && wait_ms != 0
+	     && !__atomic_load_n(&f->done, __ATOMIC_ACQUIRE);
+	     i++) {
+		sched_yield();
 	}
 	pthread_mutex_lock(&f->mtx);
 	while (!f->done) {

@@ -74,7 +74,7 @@ dispatcher_start(dispatcher *d, ar_system *sys, const char *name, int nthreads)
 	d->cap      = 64;
 	d->q        = ar_xmalloc(d->cap * sizeof(ar_cell *));
 	d->threads  = ar_xcalloc((size_t) d->nthreads, sizeof(pthread_t));
-	pthread_mutex_init(&d->mtx, NULL);
+	ar_mutex_init(&d->mtx);
 	pthread_cond_init(&d->cv, NULL);
 	for (int i = 0; i < d->nthreads; i++) {
 		if (pthread_create(&d->threads[i], NULL, worker, d) != 0) {

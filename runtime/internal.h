@@ -36,6 +36,10 @@
 #include "runtime/ar.h"
 #include "runtime/log.h"
 
+/* A mutex that spins briefly before sleeping (glibc's adaptive kind): the
+ * runtime's critical sections are a few dozen instructions. */
+void ar_mutex_init(pthread_mutex_t *m);
+
 /* ---- ref encoding ------------------------------------------------------ */
 enum ref_kind { REF_NONE = 0, REF_LOCAL = 1, REF_REMOTE = 2, REF_TEMP = 3 };
 static inline int
@@ -188,8 +192,9 @@ typedef struct timer_wheel {
 		timer_ent **vals;
 		size_t      cap, n;
 	} ids;
-	bool       stop;
-	pthread_t  thread;
+	bool      stop;
+	int64_t   sleep_due; /* deadline the thread sleeps toward; 0 = awake */
+	pthread_t thread;
 	ar_system *sys;
 } timer_wheel;
 int  timers_start(timer_wheel *t, ar_system *sys);

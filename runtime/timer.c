@@ -191,22 +191,35 @@ abs_deadline(int64_t mono_ms, struct timespec *ts)
 static void *
 timer_main(void *arg)
 {
-	timer_wheel *t = arg;
+	timer_wheel *t    = arg;
+	int64_t      last = 0; /* the last deadline slept toward */
 	pthread_setname_np(pthread_self(), "ar:timer");
 	pthread_mutex_lock(&t->mtx);
 	while (!t->stop) {
-		if (t->n == 0) {
-			pthread_cond_wait(&t->cv, &t->mtx);
+		int64_t         now = ar_mono_ms();
+		struct timespec ts;
+		if (t->n == 0 || t->heap[0]->due > now) {
+			/*
+			 * Sleep toward the top's due time.  With nothing
+			 * queued, keep the last deadline while it is ahead, so
+			 * timers added later than it (the next ask's timeout)
+			 * need no wake-up: timers_add signals only for an
+			 * earlier due.
+			 */
+			int64_t due = t->n > 0 ? t->heap[0]->due : last;
+			if (due > now) {
+				last         = due;
+				t->sleep_due = due;
+				abs_deadline(due, &ts);
+				pthread_cond_timedwait(&t->cv, &t->mtx, &ts);
+			} else {
+				t->sleep_due = INT64_MAX;
+				pthread_cond_wait(&t->cv, &t->mtx);
+			}
+			t->sleep_due = 0; /* awake: adds need no signal */
 			continue;
 		}
-		int64_t    now = ar_mono_ms();
-		timer_ent *e   = t->heap[0];
-		if (e->due > now) {
-			struct timespec ts;
-			abs_deadline(e->due, &ts);
-			pthread_cond_timedwait(&t->cv, &t->mtx, &ts);
-			continue;
-		}
+		timer_ent *e = t->heap[0];
 		heap_remove(t, 0);
 		e->running = true;
 		pthread_mutex_unlock(&t->mtx);
@@ -283,7 +296,9 @@ timers_add(timer_wheel *t, int64_t delay_ms, int64_t interval_ms, timer_fn fn,
 	e->id = ++t->next_id; /* ids start at 2: 0 and 1 mark the map */
 	idmap_put(&t->ids, e->id, e);
 	heap_push(t, e);
-	if (e->hidx == 0) {
+	if (e->due < t->sleep_due) {
+		/* the thread sleeps toward a later deadline (or forever) */
+		t->sleep_due = e->due;
 		pthread_cond_signal(&t->cv);
 	}
 	if (idp != NULL) {

@@ -49,6 +49,16 @@ ar_xstrdup(const char *s)
 	return (memcpy(ar_xmalloc(n), s, n));
 }
 
+void
+ar_mutex_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
 int64_t
 ar_now_ms(void)
 {
