@@ -225,12 +225,15 @@ ar_future_wait(ar_future *f, int wait_ms, const ProtobufCMessage **replyp)
 			dl.tv_nsec -= 1000000000;
 		}
 	}
-	/* a reply usually comes within tens of microseconds: look a few times
-	 * before paying for a futex sleep and wake-up (~20 us each here) */
-	for (int i = 0; i < 100 && wait_ms != 0
-	     && !__atomic_load_n(&f->done, __ATOMIC_ACQUIRE);
-	     i++) {
-		sched_yield();
+	/* a reply usually comes within tens (local) or a couple of hundred
+	 * (remote) microseconds: look for it before paying for a futex sleep
+	 * and wake-up (~20 us each here) */
+	if (wait_ms != 0) {
+		int64_t until = ar_mono_ms() + 1;
+		while (!__atomic_load_n(&f->done, __ATOMIC_ACQUIRE)
+		    && ar_mono_ms() <= until) {
+			sched_yield();
+		}
 	}
 	pthread_mutex_lock(&f->mtx);
 	while (!f->done) {

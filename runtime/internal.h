@@ -120,11 +120,12 @@ typedef struct dispatcher {
 	uint32_t        cap, head, len;
 	int             nthreads, idle;
 	bool            stop;
+	long            spin_ns; /* how long it looks before it sleeps */
 	pthread_t      *threads;
 	ar_system      *sys;
 } dispatcher;
-int dispatcher_start(
-    dispatcher *d, ar_system *sys, const char *name, int nthreads);
+int  dispatcher_start(dispatcher *d, ar_system *sys, const char *name,
+     int nthreads, long spin_ns);
 void dispatcher_stop(dispatcher *d);
 void dispatcher_schedule(dispatcher *d, ar_cell *c);
 

@@ -91,13 +91,15 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 	strmap_init(&sys->paths);
 	strmap_init(&sys->remote_by_addr);
 
-	if ((rv = dispatcher_start(
-	         &sys->disp[0], sys, "default", sys->cfg.dispatcher_threads))
+	/* the default pool spins up to 300 us before sleeping; the blocking
+	 * pool waits on I/O anyway and does not spin */
+	if ((rv = dispatcher_start(&sys->disp[0], sys, "default",
+	         sys->cfg.dispatcher_threads, 300000))
 	    != 0) {
 		goto fail0;
 	}
 	if ((rv = dispatcher_start(
-	         &sys->disp[1], sys, "blocking", sys->cfg.blocking_threads))
+	         &sys->disp[1], sys, "blocking", sys->cfg.blocking_threads, 0))
 	    != 0) {
 		goto fail1;
 	}
