@@ -30,14 +30,6 @@ usage(FILE *f)
 	    "ADDRESS is pj://NAME@HOST:PORT (a system's address)\n");
 }
 
-static const char *
-reason_name(int reason)
-{
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-	    &ar__dead_letter_reason__descriptor, reason);
-	return (v != NULL ? v->name + strlen("DEAD_LETTER_") : "?");
-}
-
 static void
 print_time(int64_t ms)
 {
@@ -56,7 +48,7 @@ show_dead_letters(const Ar__DeadLetterReport *r)
 	printf("%-14s %-36s %10s\n", "REASON", "TYPE", "COUNT");
 	for (size_t i = 0; i < r->n_counts; i++) {
 		printf("%-14s %-36s %10llu\n",
-		    reason_name(r->counts[i]->reason),
+		    ar_dead_letter_reason(r->counts[i]->reason),
 		    r->counts[i]->type[0] ? r->counts[i]->type : "-",
 		    (unsigned long long) r->counts[i]->count);
 	}
@@ -68,7 +60,7 @@ show_dead_letters(const Ar__DeadLetterReport *r)
 		printf("  ");
 		print_time(d->time_ms);
 		printf(" %s type=%s recipient=%s sender=%s size=%u%s%s\n",
-		    reason_name(d->reason), d->type[0] ? d->type : "-",
+		    ar_dead_letter_reason(d->reason), d->type[0] ? d->type : "-",
 		    d->recipient[0] ? d->recipient : "-",
 		    d->sender[0] ? d->sender : "-", d->size,
 		    d->detail[0] ? " detail=" : "", d->detail);

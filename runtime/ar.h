@@ -267,6 +267,8 @@ int ar_timer_cancel(ar_system *sys, ar_timer_id id);
 /* Subscribes an actor to dead letters: it receives ar.DeadLetter messages.*/
 int ar_subscribe_dead_letters(ar_system *sys, ar_ref subscriber);
 int ar_unsubscribe_dead_letters(ar_system *sys, ar_ref subscriber);
+/* "STOPPED", "NO_RECIPIENT", ... for an ar.DeadLetterReason value. */
+const char *ar_dead_letter_reason(int reason);
 /* Total dead letters published by this system since start. */
 uint64_t ar_dead_letter_total(ar_system *sys);
 

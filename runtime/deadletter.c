@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *
-reason_name(int reason)
+const char *
+ar_dead_letter_reason(int reason)
 {
 	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
 	    &ar__dead_letter_reason__descriptor, reason);
@@ -36,7 +36,7 @@ publish(ar_system *sys, Ar__DeadLetter *dl)
 		    "system=%s reason=%s type=%s sender=%s recipient=%s "
 		    "size=%u "
 		    "total=%llu%s%s",
-		    sys->name, reason_name(dl->reason), dl->type, dl->sender,
+		    sys->name, ar_dead_letter_reason(dl->reason), dl->type, dl->sender,
 		    dl->recipient, dl->size, (unsigned long long) total,
 		    dl->detail[0] ? " detail=" : "", dl->detail);
 	}
