@@ -28,6 +28,7 @@
  */
 #include "runtime/internal.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,8 @@ cell_alloc(ar_system *sys)
 		c       = ar_xcalloc(1, sizeof(*c));
 		c->slot = slot;
 		c->sys  = sys;
+		mailbox_init(&c->mbox);
+		atomic_init(&c->pending, 0);
 		ar_mutex_init(&c->mtx);
 		sys->chunks[slot / CHUNK_CELLS][slot % CHUNK_CELLS] = c;
 		__atomic_store_n(&sys->ncells, slot + 1, __ATOMIC_RELEASE);
@@ -143,6 +146,18 @@ valid_name(const char *name)
 		}
 	}
 	return (n > 0 && n < 128);
+}
+
+/*
+ * Records a signal (start, stop, a child's death, an escalated failure)
+ * with c->mtx held; true when the caller must queue the cell once it has
+ * released the lock.
+ */
+bool
+cell_signal(ar_cell *c)
+{
+	c->signals++;
+	return (atomic_fetch_add(&c->pending, 1) == 0);
 }
 
 void
@@ -200,10 +215,8 @@ ar_spawn(ar_system *sys, ar_ref parent, const char *name,
 		return (AR_EFULL);
 	}
 	pthread_mutex_lock(&c->mtx);
-	if (++c->gen == 0) {
-		c->gen = 1;
-	}
-	c->state = CELL_ALIVE;
+	uint32_t gen = c->gen + 1 ? c->gen + 1 : 1;
+	__atomic_store_n(&c->gen, gen, __ATOMIC_RELEASE);
 	c->props = *props;
 	c->state_mem
 	    = ar_xcalloc(1, props->state_size ? props->state_size : 1);
@@ -217,8 +230,9 @@ ar_spawn(ar_system *sys, ar_ref parent, const char *name,
 	c->window_start_ms               = ar_mono_ms();
 	c->processed                     = 0;
 	c->nchildren                     = 0;
-	mailbox_init(&c->mbox);
-	c->scheduled = true; /* the first turn runs pre_start */
+	/* alive last: producers check the state without the lock */
+	__atomic_store_n(&c->state, CELL_ALIVE, __ATOMIC_RELEASE);
+	bool sched = cell_signal(c); /* the first turn runs pre_start */
 	pthread_mutex_unlock(&c->mtx);
 
 	if (pc != NULL) {
@@ -237,7 +251,9 @@ ar_spawn(ar_system *sys, ar_ref parent, const char *name,
 	if (refp != NULL) {
 		*refp = c->self;
 	}
-	schedule_cell(c);
+	if (sched) {
+		schedule_cell(c);
+	}
 	return (0);
 }
 
@@ -248,10 +264,8 @@ cell_request_stop(ar_cell *c, uint32_t gen)
 	bool sched = false;
 	pthread_mutex_lock(&c->mtx);
 	if (c->gen == gen && c->state == CELL_ALIVE && !c->stop_req) {
-		c->stop_req = true;
-		if (!c->scheduled) {
-			c->scheduled = sched = true;
-		}
+		__atomic_store_n(&c->stop_req, true, __ATOMIC_RELEASE);
+		sched = cell_signal(c);
 	}
 	pthread_mutex_unlock(&c->mtx);
 	if (sched) {
@@ -271,19 +285,34 @@ ar_stop(ar_system *sys, ar_ref ref)
 	return (0);
 }
 
-/* Called with c->mtx held; returns with it released. */
+/* Turns what is queued into dead letters (the actor is stopping). */
 static void
-finish_stop(ar_cell *c)
+drain_stopped(ar_cell *c, int64_t *taken)
+{
+	nng_msg *m;
+	while ((m = mailbox_pop(&c->mbox)) != NULL) {
+		(*taken)++;
+		dead_letter(c->sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED, c->self,
+		    c->path, m, "actor stopped");
+		nng_msg_free(m);
+	}
+}
+
+/*
+ * Called on the cell's turn with c->mtx held; returns with it released.
+ * *taken counts the messages it drained.
+ */
+static void
+finish_stop(ar_cell *c, int64_t *taken)
 {
 	ar_system *sys = c->sys;
-	ar_ctx     ctx = { sys, c, NULL, { 0, 0, 0, 0 } };
-	mailbox    left;
-	nng_msg   *m;
+	ar_ctx     ctx = { sys, c, NULL, { 0, 0, 0, 0, 0, 0 } };
 
 	if (c->state == CELL_ALIVE) {
 		uint32_t n    = c->nchildren;
 		ar_ref  *kids = NULL;
-		c->state      = CELL_STOPPING;
+		__atomic_store_n(&c->state, CELL_STOPPING, __ATOMIC_RELEASE);
 		if (n > 0) {
 			kids = ar_xmalloc(n * sizeof(ar_ref));
 			memcpy(kids, c->children, n * sizeof(ar_ref));
@@ -298,29 +327,20 @@ finish_stop(ar_cell *c)
 		free(kids);
 		pthread_mutex_lock(&c->mtx);
 	}
-	if (c->nchildren > 0) {
-		/* the last child to die queues us again */
-		c->scheduled = false;
-		pthread_mutex_unlock(&c->mtx);
-		return;
-	}
+	bool waiting = c->nchildren > 0;
 	pthread_mutex_unlock(&c->mtx);
+	drain_stopped(c, taken);
+	if (waiting) {
+		return; /* the last child to die signals us again */
+	}
 
 	if (c->started && c->props.behavior->post_stop != NULL) {
 		c->props.behavior->post_stop(&ctx, c->state_mem);
 	}
-
 	pthread_mutex_lock(&c->mtx);
-	left = c->mbox;
-	mailbox_init(&c->mbox);
-	c->state = CELL_DEAD;
+	__atomic_store_n(&c->state, CELL_DEAD, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&c->mtx);
-	while ((m = mailbox_pop(&left)) != NULL) {
-		dead_letter(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED,
-		    c->self, c->path, m, "actor stopped");
-		nng_msg_free(m);
-	}
-	mailbox_fini(&left);
+	drain_stopped(c, taken); /* what slipped in before DEAD was seen */
 
 	pthread_mutex_lock(&sys->paths_mtx);
 	uint64_t id;
@@ -345,8 +365,8 @@ finish_stop(ar_cell *c)
 					}
 				}
 				if (p->state == CELL_STOPPING
-				    && p->nchildren == 0 && !p->scheduled) {
-					p->scheduled = sched = true;
+				    && p->nchildren == 0) {
+					sched = cell_signal(p);
 				}
 			}
 			pthread_mutex_unlock(&p->mtx);
@@ -364,8 +384,7 @@ finish_stop(ar_cell *c)
 	c->state_mem   = NULL; /* the path stays until the slot is reused */
 	c->children    = NULL;
 	c->capchildren = 0;
-	c->scheduled   = false;
-	c->state       = CELL_FREE;
+	__atomic_store_n(&c->state, CELL_FREE, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&c->mtx);
 	cell_release(c);
 }
@@ -435,7 +454,7 @@ handle_failure(ar_cell *c, int err)
 	case AR_RESUME:
 		break;
 	case AR_RESTART: {
-		ar_ctx ctx = { sys, c, NULL, { 0, 0, 0, 0 } };
+		ar_ctx ctx = { sys, c, NULL, { 0, 0, 0, 0, 0, 0 } };
 		if (c->props.behavior->pre_restart != NULL) {
 			c->props.behavior->pre_restart(
 			    &ctx, c->state_mem, err);
@@ -456,10 +475,9 @@ handle_failure(ar_cell *c, int err)
 		bool sched = false;
 		pthread_mutex_lock(&p->mtx);
 		if (p->gen == ref_gen(c->parent) && p->state == CELL_ALIVE) {
-			p->pending_failure = err;
-			if (!p->scheduled) {
-				p->scheduled = sched = true;
-			}
+			__atomic_store_n(
+			    &p->pending_failure, err, __ATOMIC_RELEASE);
+			sched = cell_signal(p);
 		}
 		pthread_mutex_unlock(&p->mtx);
 		if (sched) {
@@ -515,26 +533,57 @@ process(ar_cell *c, nng_msg *m)
 }
 
 /*
- * One turn; returns true when the cell has more to do and is still
- * scheduled (the caller runs or re-queues it), false when it went idle or
- * stopped (the cell must not be touched after that).
+ * A slot that holds no actor (its actor stopped, maybe a new one is being
+ * spawned into it): what was queued for an old incarnation is a dead
+ * letter; a message for the current one is kept for the next turn.
  */
-static bool
+static void
+drain_free(ar_cell *c, int64_t *taken)
+{
+	nng_msg *m;
+	while ((m = mailbox_pop(&c->mbox)) != NULL) {
+		msg_hdr h = hdr_of(m);
+		if (h.gen == __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE)
+		    && __atomic_load_n(&c->state, __ATOMIC_ACQUIRE)
+		        == CELL_ALIVE) {
+			mailbox_keep(&c->mbox, m);
+			return;
+		}
+		(*taken)++;
+		dead_letter(c->sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED, AR_REF_NONE,
+		    "/(stopped actor)", m, "actor stopped");
+		nng_msg_free(m);
+	}
+}
+
+/*
+ * One turn; returns TURN_MORE when the cell still has something to do (the
+ * caller runs another turn or re-queues it), TURN_WAIT when it has but took
+ * nothing (a producer is between its push and its count), TURN_IDLE when
+ * its pending count reached 0 (the cell must not be touched after that).
+ */
+enum { TURN_IDLE, TURN_MORE, TURN_WAIT };
+
+static int
 cell_turn(ar_cell *c)
 {
-	ar_system *sys = c->sys;
-	nng_msg   *batch[256];
-	int        tp = sys->cfg.throughput;
-	int        n, i;
+	ar_system *sys   = c->sys;
+	int64_t    taken = 0;
+	int        tp    = sys->cfg.throughput;
 
-	if (tp > 256) {
-		tp = 256;
-	}
 	pthread_mutex_lock(&c->mtx);
+	taken += c->signals;
+	c->signals = 0;
+	if (c->state == CELL_FREE) {
+		pthread_mutex_unlock(&c->mtx);
+		drain_free(c, &taken);
+		goto account;
+	}
 	/* Akka's Create comes first: pre_start runs even if a stop is already
 	 * pending, so post_stop always pairs with it */
 	if (!c->started) {
-		ar_ctx ctx = { sys, c, NULL, { 0, 0, 0, 0 } };
+		ar_ctx ctx = { sys, c, NULL, { 0, 0, 0, 0, 0, 0 } };
 		int    rv  = 0;
 		pthread_mutex_unlock(&c->mtx);
 		if (c->props.behavior->pre_start != NULL) {
@@ -547,61 +596,49 @@ cell_turn(ar_cell *c)
 			ar_log(AR_LOG_WARN, "actor",
 			    "system=%s actor=%s pre_start failed err=%d: stop",
 			    sys->name, c->path, rv);
-			c->stop_req = true;
+			__atomic_store_n(&c->stop_req, true, __ATOMIC_RELEASE);
 		}
 	}
 	if (c->pending_failure != 0 && !c->stop_req) {
-		int err            = c->pending_failure;
-		c->pending_failure = 0;
+		int err = c->pending_failure;
+		__atomic_store_n(&c->pending_failure, 0, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&c->mtx);
 		handle_failure(c, err);
 		pthread_mutex_lock(&c->mtx);
 	}
 	if (c->stop_req) {
-		finish_stop(c);
-		return (false);
+		c->pending_failure = 0;
+		finish_stop(c, &taken);
+		goto account;
 	}
-	for (n = 0; n < tp; n++) {
-		if ((batch[n] = mailbox_pop(&c->mbox)) == NULL) {
-			break;
-		}
-	}
-	c->batch_left = (uint32_t) n;
 	pthread_mutex_unlock(&c->mtx);
 
-	for (i = 0; i < n; i++) {
-		__atomic_sub_fetch(&c->batch_left, 1, __ATOMIC_RELAXED);
-		process(c, batch[i]);
+	for (int i = 0; i < tp; i++) {
+		nng_msg *m;
 		if (__atomic_load_n(&c->stop_req, __ATOMIC_ACQUIRE)
 		    || __atomic_load_n(
 		        &c->pending_failure, __ATOMIC_ACQUIRE)) {
-			i++;
-			break;
+			break; /* system work first, next turn */
 		}
-	}
-	pthread_mutex_lock(&c->mtx);
-	c->batch_left = 0;
-	/* put back what a stop or failure interrupted, in order */
-	if (i < n) {
-		mailbox  rest;
-		nng_msg *m;
-		mailbox_init(&rest);
-		for (int j = i; j < n; j++) {
-			mailbox_push(&rest, batch[j]);
+		if ((m = mailbox_pop(&c->mbox)) == NULL) {
+			break; /* or a producer is mid-push: pending says so */
 		}
-		while ((m = mailbox_pop(&c->mbox)) != NULL) {
-			mailbox_push(&rest, m);
+		taken++;
+		if (hdr_of(m).gen != c->gen) {
+			dead_letter(sys,
+			    AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED,
+			    c->self, c->path, m,
+			    "queued for an earlier incarnation");
+			nng_msg_free(m);
+			continue;
 		}
-		mailbox_fini(&c->mbox);
-		c->mbox = rest;
+		process(c, m);
 	}
-	if (c->mbox.len == 0 && !c->stop_req && c->pending_failure == 0) {
-		c->scheduled = false;
-		pthread_mutex_unlock(&c->mtx);
-		return (false);
+account:
+	if (atomic_fetch_sub(&c->pending, taken) - taken <= 0) {
+		return (TURN_IDLE);
 	}
-	pthread_mutex_unlock(&c->mtx);
-	return (true);
+	return (taken > 0 ? TURN_MORE : TURN_WAIT);
 }
 
 /*
@@ -611,13 +648,21 @@ cell_turn(ar_cell *c)
  * costs ~20 us here, a message well under 1 us).
  */
 void
-cell_run(ar_cell *c)
+cell_run(ar_cell *c, dispatcher *on)
 {
-	dispatcher *d = &c->sys->disp[c->props.dispatcher];
-	while (cell_turn(c)) {
-		if (__atomic_load_n(&d->len, __ATOMIC_RELAXED) > 0) {
+	int r;
+	while ((r = cell_turn(c)) != TURN_IDLE) {
+		dispatcher *d = &c->sys->disp[c->props.dispatcher];
+		if (d != on
+		    || __atomic_load_n(&d->len, __ATOMIC_RELAXED) > 0) {
+			/* others wait, or the slot now holds an actor of the
+			 * other pool */
 			dispatcher_schedule(d, c);
 			return;
+		}
+		if (r == TURN_WAIT) {
+			sched_yield(); /* a producer is between push and count
+			                */
 		}
 	}
 }

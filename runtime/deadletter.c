@@ -36,8 +36,9 @@ publish(ar_system *sys, Ar__DeadLetter *dl)
 		    "system=%s reason=%s type=%s sender=%s recipient=%s "
 		    "size=%u "
 		    "total=%llu%s%s",
-		    sys->name, ar_dead_letter_reason(dl->reason), dl->type, dl->sender,
-		    dl->recipient, dl->size, (unsigned long long) total,
+		    sys->name, ar_dead_letter_reason(dl->reason), dl->type,
+		    dl->sender, dl->recipient, dl->size,
+		    (unsigned long long) total,
 		    dl->detail[0] ? " detail=" : "", dl->detail);
 	}
 	pthread_mutex_lock(&sys->dl_mtx);

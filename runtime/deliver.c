@@ -50,7 +50,9 @@ pack_msg(ar_system *sys, const ProtobufCMessage *msg, ar_ref sender,
 	h.sender = sender.id;
 	h.corr   = corr;
 	h.flags  = flags;
-	nng_msg_header_append(m, &h, sizeof(h));
+	h.gen    = 0;
+	h.pad    = 0;
+	hdr_append(m, &h);
 	*mp = m;
 	return (0);
 }
@@ -60,33 +62,29 @@ deliver_local(ar_system *sys, ar_ref to, nng_msg *m)
 {
 	ar_cell *c = cell_at(sys, ref_slot(to));
 	int      reason, rv;
-	bool     sched = false;
 
 	if (c == NULL) {
 		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT;
 		rv     = AR_ENOENT;
 		goto dead;
 	}
-	pthread_mutex_lock(&c->mtx);
-	if (c->gen != ref_gen(to) || c->state != CELL_ALIVE) {
-		pthread_mutex_unlock(&c->mtx);
+	/* lock-free: state is stored last (release) when an actor is spawned,
+	 * so props are visible once ALIVE is; see internal.h */
+	if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CELL_ALIVE
+	    || __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE) != ref_gen(to)) {
 		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED;
 		rv     = AR_ESTOPPED;
 		goto dead;
 	}
 	if (c->props.mailbox_bound != 0
-	    && c->mbox.len + c->batch_left >= c->props.mailbox_bound) {
-		pthread_mutex_unlock(&c->mtx);
+	    && mailbox_len(&c->mbox) >= c->props.mailbox_bound) {
 		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_MAILBOX_FULL;
 		rv     = AR_EFULL;
 		goto dead;
 	}
+	hdr_set_gen(m, ref_gen(to));
 	mailbox_push(&c->mbox, m);
-	if (!c->scheduled) {
-		c->scheduled = sched = true;
-	}
-	pthread_mutex_unlock(&c->mtx);
-	if (sched) {
+	if (atomic_fetch_add(&c->pending, 1) == 0) {
 		schedule_cell(c);
 	}
 	return (0);

@@ -67,7 +67,7 @@ worker(void *arg)
 		}
 		ar_cell *c = take(d);
 		pthread_mutex_unlock(&d->mtx);
-		cell_run(c);
+		cell_run(c, d);
 		pthread_mutex_lock(&d->mtx);
 	}
 	pthread_mutex_unlock(&d->mtx);

@@ -22,15 +22,25 @@
  *          while they are held.  Dead letters are published after every
  *          lock is released.
  *
- * An actor runs on one thread at a time: `scheduled` is set (under the
- * cell's lock) by whoever makes the mailbox non-empty, and cleared only by
- * the dispatcher thread that finds it empty at the end of a turn.
+ * An actor runs on one thread at a time.  `pending` counts what the actor
+ * has to do: every message pushed (counted after the push) and every signal
+ * (start, stop, a child's death, an escalated failure; counted under the
+ * cell's lock).  Whoever raises it from 0 to 1 queues the cell; the thread
+ * running the turn subtracts what it took and stops when the count reaches
+ * 0 (it may dip below 0 while a producer has pushed but not yet counted:
+ * that producer's count then brings it back to 0 and it queues nothing, as
+ * its message is already done).  So a cell is queued at most once, and never
+ * forgotten.  Producers check the generation and state without the lock
+ * (both are written under it with release stores); a message that slips in
+ * as the actor stops is stamped with the generation it was meant for and
+ * becomes a dead letter when popped by a later incarnation.
  */
 #ifndef AR_INTERNAL_H
 #define AR_INTERNAL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "runtime/ar.h"
@@ -66,15 +76,58 @@ ref_make(int kind, uint32_t slot, uint32_t gen)
 }
 
 /* ---- the local header every in-process message carries ---------------- */
-/* Stored in the nng_msg header (nng keeps 64 bytes inline, no allocation).*/
+/*
+ * Stored in the nng_msg header, which nng 1.5.2 keeps inline (64 bytes at
+ * offset 0 of the message: no allocation, and a stable address while the
+ * message lives): the routing fields, then the mailbox's queue node.
+ */
 typedef struct msg_hdr {
 	uint64_t sender; /* ar_ref id */
 	uint64_t corr;   /* ask correlation id, 0 for tell */
 	uint32_t type;   /* registry index */
 	uint32_t flags;  /* HDR_* */
+	uint32_t gen;    /* the recipient incarnation it was queued for */
+	uint32_t pad;
 } msg_hdr;
 #define HDR_DEAD_LETTER 0x1u /* a DeadLetter event: never re-dead-lettered */
 #define HDR_FAILURE 0x2u     /* an AskFailure reply */
+
+typedef struct mq_node {
+	struct mq_node *_Atomic next;
+	nng_msg                *msg;
+} mq_node;
+
+#define HDR_BYTES (sizeof(msg_hdr) + sizeof(mq_node))
+
+static inline void
+hdr_append(nng_msg *m, const msg_hdr *h)
+{
+	uint8_t buf[HDR_BYTES];
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, h, sizeof(*h));
+	nng_msg_header_append(m, buf, sizeof(buf));
+}
+
+static inline msg_hdr
+hdr_of(nng_msg *m)
+{
+	msg_hdr h;
+	memcpy(&h, nng_msg_header(m), sizeof(h));
+	return (h);
+}
+
+static inline void
+hdr_set_gen(nng_msg *m, uint32_t gen)
+{
+	memcpy((uint8_t *) nng_msg_header(m) + offsetof(msg_hdr, gen), &gen,
+	    sizeof(gen));
+}
+
+static inline mq_node *
+node_of(nng_msg *m)
+{
+	return ((mq_node *) ((uint8_t *) nng_msg_header(m) + sizeof(msg_hdr)));
+}
 
 /* ---- small maps -------------------------------------------------------- */
 typedef struct strmap_ent {
@@ -96,15 +149,21 @@ void registry_init_once(void);
 int  registry_index(const ProtobufCMessageDescriptor *d, uint32_t *idxp);
 const ProtobufCMessageDescriptor *registry_at(uint32_t idx);
 
-/* ---- mailbox ----------------------------------------------------------- */
+/* ---- mailbox (mailbox.c) ---------------------------------------------- */
 typedef struct mailbox {
-	nng_msg **ring;
-	uint32_t  cap, head, len;
+	mq_node *_Atomic head; /* producers */
+	mq_node         *tail; /* the consumer */
+	mq_node          stub;
+	atomic_int       len;
+	nng_msg        **front; /* consumer-private: kept for the next pop */
+	uint32_t         nfront, capfront;
 } mailbox;
 void     mailbox_init(mailbox *mb);
-void     mailbox_fini(mailbox *mb);
-void     mailbox_push(mailbox *mb, nng_msg *m);
-nng_msg *mailbox_pop(mailbox *mb);
+void     mailbox_fini(mailbox *mb);             /* consumer (or no one) */
+void     mailbox_push(mailbox *mb, nng_msg *m); /* any thread */
+nng_msg *mailbox_pop(mailbox *mb);              /* consumer */
+void     mailbox_keep(mailbox *mb, nng_msg *m); /* consumer */
+uint32_t mailbox_len(mailbox *mb);
 
 /* ---- message pool (msgpool.c) ---------------------------------------- */
 nng_msg *msgpool_get(size_t size); /* a cleared message of `size` bytes */
@@ -143,9 +202,10 @@ struct ar_cell {
 	uint32_t        slot, gen;
 	int             state;
 	mailbox         mbox;
-	bool            scheduled;
-	bool            started;         /* pre_start ran */
-	bool            stop_req;        /* a stop is pending */
+	atomic_llong    pending;  /* queued messages + signals: see below */
+	uint32_t        signals;  /* signals not yet taken by a turn */
+	bool            started;  /* pre_start ran */
+	bool            stop_req; /* a stop is pending */
 	int             pending_failure; /* escalated from a child */
 	ar_props        props;
 	void           *state_mem;
@@ -156,7 +216,6 @@ struct ar_cell {
 	uint32_t        restarts, window_restarts;
 	int64_t         window_start_ms;
 	uint64_t        processed;
-	uint32_t        batch_left; /* taken for this turn, not yet run */
 	ar_cell        *free_next;
 };
 
@@ -167,16 +226,11 @@ struct ar_ctx {
 	msg_hdr    hdr;
 };
 
-void cell_run(ar_cell *c);      /* one turn on a dispatcher thread */
+/* Runs the cell's turns on a thread of pool `on`. */
+void cell_run(ar_cell *c, struct dispatcher *on);
 void schedule_cell(ar_cell *c); /* queue it on its dispatcher */
+bool cell_signal(ar_cell *c);   /* c->mtx held; true: schedule it */
 
-static inline msg_hdr
-hdr_of(nng_msg *m)
-{
-	msg_hdr h;
-	memcpy(&h, nng_msg_header(m), sizeof(h));
-	return (h);
-}
 void arena_thread_fini(void); /* a dispatcher thread frees its arena */
 
 /* ---- timers ------------------------------------------------------------ */

@@ -152,7 +152,9 @@ deliver_envelope(ar_system *sys, Ar__Envelope *env)
 	if (env->body.len > 0) {
 		memcpy(nng_msg_body(m), env->body.data, env->body.len);
 	}
-	nng_msg_header_append(m, &h, sizeof(h));
+	h.gen = 0;
+	h.pad = 0;
+	hdr_append(m, &h);
 	if (strcmp(env->recipient, "/temp") == 0) {
 		ask_complete(sys, env->correlation_id, m);
 		return;

@@ -142,7 +142,8 @@ mailboxes_empty(ar_system *sys)
 		bool     busy;
 		pthread_mutex_lock(&c->mtx);
 		busy = c->state == CELL_ALIVE
-		    && (c->mbox.len > 0 || c->scheduled);
+		    && (mailbox_len(&c->mbox) > 0
+		        || atomic_load(&c->pending) > 0);
 		pthread_mutex_unlock(&c->mtx);
 		if (busy) {
 			return (false);
@@ -466,12 +467,10 @@ ar_system_actors(ar_system *sys, ar_actor_info *out, size_t max, size_t *np)
 			if (k < max) {
 				snprintf(out[k].path, sizeof(out[k].path),
 				    "%s", c->path);
-				out[k].mailbox_depth = c->mbox.len
-				    + __atomic_load_n(
-				        &c->batch_left, __ATOMIC_RELAXED);
-				out[k].restarts   = c->restarts;
-				out[k].processed  = c->processed;
-				out[k].dispatcher = c->props.dispatcher;
+				out[k].mailbox_depth = mailbox_len(&c->mbox);
+				out[k].restarts      = c->restarts;
+				out[k].processed     = c->processed;
+				out[k].dispatcher    = c->props.dispatcher;
 			}
 			k++;
 		}
