@@ -201,9 +201,10 @@ parse_query(struct pj_store_url *u, const char *q, char *err, size_t errlen)
 			u->socket = v;
 		} else if (kn == 4 && strncmp(q, "pool", 4) == 0) {
 			char *end;
-			long  p = strtol(v, &end, 10);
+			long  p   = strtol(v, &end, 10);
+			int   bad = *end != 0 || end == v;
 			free(v);
-			if (*end || p < 1 || p > PJ_STORE_POOL_MAX) {
+			if (bad || p < 1 || p > PJ_STORE_POOL_MAX) {
 				snprintf(err, errlen,
 				    "URL option pool must be 1..%d",
 				    PJ_STORE_POOL_MAX);

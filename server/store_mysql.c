@@ -178,6 +178,8 @@ my_prepare(struct my_conn *c, const char *sql, unsigned *eno, char *err,
 	MYSQL_STMT *st = mysql_stmt_init(c->db);
 	if (st == NULL)
 		abort(); /* OOM policy */
+	my_bool on = 1;  /* max_length after store_result sizes buffers */
+	mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
 	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
 		*eno = mysql_stmt_errno(st);
 		snprintf(err, errlen, "%s", mysql_stmt_error(st));

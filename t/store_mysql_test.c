@@ -1,0 +1,134 @@
+/*
+ * t/store_mysql_test.c - the store contract suite (t/store_contract.inc)
+ * on MariaDB/MySQL. Needs PJ_TEST_MYSQL_URL (mysql://user@host:port/, set
+ * by t/run.sh, which starts a private server) and PJ_TEST_MARIADB_DIR for
+ * the restart test; every test creates database pjtest_<pid> and drops it.
+ *
+ * Design notes: the restart test runs `t/mariadb.sh restart DIR` through
+ * system() between two uses of one store handle, so the pool must notice
+ * dead connections and reconnect by itself.
+ */
+#define BACKEND_NAME "mysql"
+#include <check.h>
+#include <mysql.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dbname[64];
+
+static MYSQL *
+admin(void)
+{
+	const char *u         = getenv("PJ_TEST_MYSQL_URL");
+	char        user[128] = "", host[128] = "";
+	int         port = 0;
+	ck_assert_msg(u && *u,
+	    "PJ_TEST_MYSQL_URL is not set: run this suite through `make "
+	    "check` (t/run.sh starts a private MariaDB), or set it to "
+	    "mysql://user@host:port/");
+	ck_assert_msg(
+	    sscanf(u, "mysql://%127[^@]@%127[^:]:%d", user, host, &port) == 3,
+	    "PJ_TEST_MYSQL_URL '%s' is not mysql://user@host:port/", u);
+	MYSQL *m = mysql_init(NULL);
+	ck_assert_msg(mysql_real_connect(
+	                  m, host, user, NULL, NULL, (unsigned) port, NULL, 0),
+	    "cannot reach %s: %s", u, mysql_error(m));
+	return m;
+}
+
+static void
+admin_sql(const char *fmt)
+{
+	char   sql[256];
+	MYSQL *m = admin();
+	snprintf(sql, sizeof(sql), fmt, dbname);
+	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
+	mysql_close(m);
+}
+
+static void
+backend_setup(char *url, size_t n)
+{
+	/* the name is ours (digits only), never user text */
+	snprintf(dbname, sizeof(dbname), "pjtest_%d", (int) getpid());
+	admin_sql("DROP DATABASE IF EXISTS %s");
+	admin_sql("CREATE DATABASE %s");
+	snprintf(url, n, "%s%s", getenv("PJ_TEST_MYSQL_URL"), dbname);
+}
+
+static void
+backend_teardown(void)
+{
+	admin_sql("DROP DATABASE IF EXISTS %s");
+	mysql_library_end();
+}
+
+static void
+backend_restart(void)
+{
+	const char *dir = getenv("PJ_TEST_MARIADB_DIR");
+	const char *top = getenv("PJ_TOP");
+	char        cmd[1024];
+	ck_assert_msg(dir && top,
+	    "PJ_TEST_MARIADB_DIR / PJ_TOP not set: run through make check");
+	snprintf(cmd, sizeof(cmd), "'%s/t/mariadb.sh' restart '%s' >/dev/null",
+	    top, dir);
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+}
+
+static void backend_extra(TCase *tc);
+
+#include "t/store_contract.inc"
+
+/* the unix-socket URL form reaches the same database */
+START_TEST(mysql_socket_url)
+{
+	const char *sock = getenv("PJ_TEST_MYSQL_SOCK");
+	char        url[1024];
+	ck_assert_msg(sock != NULL, "PJ_TEST_MYSQL_SOCK not set");
+	snprintf(url, sizeof(url),
+	    "mysql://root@localhost/%s?socket=%s&pool=2", dbname, sock);
+	struct pj_store *s;
+	int              rv = pj_store_open(url, &s);
+	ck_assert_msg(rv == 0, "%s: %s", url, pj_store_errmsg(NULL));
+	int64_t id = 0;
+	ck_assert_int_eq(
+	    pj_store_app_create(s, "via-sock", "pw", "", T0, &id), 0);
+	struct pj_app a;
+	OK(pj_store_app_get(S, id, &a)); /* seen over TCP */
+	ck_assert_str_eq(a.app_name, "via-sock");
+	pj_app_fini(&a);
+	pj_store_close(s);
+}
+END_TEST
+
+/* bad credentials or an unknown database fail at open, with a message,
+ * instead of being retried as if the server were restarting */
+START_TEST(mysql_wrong_credentials_fail_fast)
+{
+	char url[1024];
+	int  port = 0;
+	ck_assert_int_eq(
+	    sscanf(strrchr(getenv("PJ_TEST_MYSQL_URL"), ':') + 1, "%d", &port),
+	    1);
+	snprintf(url, sizeof(url), "mysql://nobody:bad@127.0.0.1:%d/%s", port,
+	    dbname);
+	struct pj_store *s  = NULL;
+	int              rv = pj_store_open(url, &s);
+	ck_assert_int_eq(rv, PJ_STORE_EBACKEND);
+	ck_assert_ptr_nonnull(strstr(pj_store_errmsg(NULL), "nobody"));
+	snprintf(
+	    url, sizeof(url), "mysql://root@127.0.0.1:%d/no_such_db_x", port);
+	ck_assert_int_ne(pj_store_open(url, &s), 0);
+	ck_assert_ptr_nonnull(strstr(pj_store_errmsg(NULL), "no_such_db_x"));
+}
+END_TEST
+
+static void
+backend_extra(TCase *tc)
+{
+	tcase_add_test(tc, mysql_socket_url);
+	tcase_add_test(tc, mysql_wrong_credentials_fail_fast);
+}
