@@ -11,6 +11,7 @@
 #define BACKEND_NAME "mysql"
 #include <check.h>
 #include <mysql.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,9 +127,46 @@ START_TEST(mysql_wrong_credentials_fail_fast)
 }
 END_TEST
 
+struct inflight {
+	unsigned flags;
+	int      rv;
+};
+
+static void *
+inflight_main(void *arg)
+{
+	struct inflight *f = arg;
+	int64_t          v = -1;
+	f->rv = pj_sq_exec(S, NULL, f->flags, "test", -1, "SELECT SLEEP(3)",
+	    NULL, 0, pj_row_i64, &v, NULL);
+	return NULL;
+}
+
+/* a statement in flight when the server goes down: a safe one (a read) is
+ * retried on a new connection once the server is back; an unsafe one
+ * reports PJ_STORE_ECONN ("outcome unknown"); the handle keeps working */
+START_TEST(mysql_statement_in_flight_during_restart)
+{
+	struct inflight safe = { .flags = PJ_Q_SAFE }, unsafe = { .flags = 0 };
+	pthread_t       a, b;
+	pthread_create(&a, NULL, inflight_main, &safe);
+	pthread_create(&b, NULL, inflight_main, &unsafe);
+	usleep(500 * 1000);
+	backend_restart();
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	ck_assert_msg(safe.rv == 0, "safe statement: %d", safe.rv);
+	ck_assert_int_eq(unsafe.rv, PJ_STORE_ECONN);
+	int64_t id = 0;
+	OK(pj_store_app_create(S, "after", "pw", "", T0, &id));
+	ck_assert_int_gt(id, 0);
+}
+END_TEST
+
 static void
 backend_extra(TCase *tc)
 {
+	tcase_add_test(tc, mysql_statement_in_flight_during_restart);
 	tcase_add_test(tc, mysql_socket_url);
 	tcase_add_test(tc, mysql_wrong_credentials_fail_fast);
 }
