@@ -32,6 +32,33 @@ run() { # backend mode n -> rate
 	"$bin" "$url" "$2" "$3" "$batch" | awk '{print $4}'
 }
 
+# Peer: the database's own command-line client running N autocommitted
+# single-row INSERTs into an indexed table (no store code involved), so the
+# single-row figures can be read against what the database itself does on
+# this machine at this moment.
+now() { date +%s.%N; }
+raw_sql() {
+	i=0
+	while [ $i -lt "$n_raw" ]; do
+		echo "INSERT INTO t (a, b) VALUES ($i, 'x');"
+		i=$((i + 1))
+	done
+}
+n_raw=${N_RAW:-3000}
+raw_sql >"$work/raw.sql"
+t0=$(now)
+{
+	echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	echo "CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b TEXT);"
+	echo "CREATE INDEX ta ON t (a);"
+	cat "$work/raw.sql"
+} | sqlite3 "$work/raw.db" >/dev/null
+raw_sqlite=$(awk -v a="$t0" -v b="$(now)" -v n="$n_raw" 'BEGIN{printf "%.0f", n/(b-a)}')
+mdb "CREATE DATABASE raw; CREATE TABLE raw.t (id BIGINT AUTO_INCREMENT PRIMARY KEY, a BIGINT, b VARCHAR(50), KEY (a))"
+t0=$(now)
+mariadb --no-defaults -h127.0.0.1 -P"$port" -uroot raw <"$work/raw.sql"
+raw_mysql=$(awk -v a="$t0" -v b="$(now)" -v n="$n_raw" 'BEGIN{printf "%.0f", n/(b-a)}')
+
 echo "| backend | single-row lifecycles/s | batched ($batch/call) lifecycles/s | batched/single | goal | goal met |"
 echo "|---|---:|---:|---:|---:|---|"
 for be in sqlite mysql; do
@@ -48,5 +75,10 @@ for be in sqlite mysql; do
 		else print "no"}')
 	echo "| $name | $s | $b | ${ratio}x | ≥$goal/s | $met |"
 done
+echo
+echo "| peer: the database's own client, autocommitted single-row INSERTs | statements/s |"
+echo "|---|---:|"
+echo "| sqlite3 CLI (WAL, synchronous=NORMAL) | $raw_sqlite |"
+echo "| mariadb CLI (same server) | $raw_mysql |"
 echo
 echo "Each lifecycle is four store calls: create, WAITING_DISPATCH→WAITING_WORKER_RECEIVE, →RUNNING, →SUCCEED ($n_single single-row lifecycles, $n_batch batched)."
