@@ -25,12 +25,20 @@
  *    job_info.misfire_policy (PJ_MISFIRE_*), which PowerJob lacks.
  *  - app secrets are stored as a salted slow hash (PBKDF2-HMAC-SHA256,
  *    OpenSSL libcrypto, random 16-byte salt, PJ_STORE_PBKDF2_ITER rounds),
- *    never in clear text; verification is constant-time.
+ *    never in clear text; verification is constant-time. The round count
+ *    is stored in each hash, so raising it later keeps old hashes valid;
+ *    callers that verify often (worker or OpenAPI auth) should cache the
+ *    result rather than lower the count.
  *  - server ids are allocated without the global server_init_lock: the
  *    UNIQUE key on server_info.server_id arbitrates (insert the smallest
  *    free id, retry on a duplicate).
- *  - an index exists for every query the scheduler and the status checks
- *    run (see the migrations), and every paged list is keyset-paged on the
+ *  - an index serves every query the scheduler and the status checks run:
+ *    job_info (app_id, status, time_expression_type, next_trigger_time) for
+ *    the schedule pass; instance_info keeps PowerJob's (job_id, status) and
+ *    (app_id, status), which the checks use (live states are few rows per
+ *    app; the time column is filtered on those) - one index per check time
+ *    column made every transition rewrite five indexes and cost 3-5x in
+ *    bench/store_bench.sh. Every paged list is keyset-paged on the
  *    surrogate id, so pages neither skip nor repeat while rows are added.
  *  - app_info.current_server is '' (not NULL) when no server owns the app,
  *    so compare-and-set is one portable `current_server = ?`.
