@@ -315,7 +315,9 @@ int
 pj_store_lock_unlock(struct pj_store *s, const char *name)
 {
 	struct pj_val p = pj_p_text(name);
-	return pj_sq_exec(s, NULL, PJ_Q_SAFE, "oms_lock", -1,
+	/* not retried: after a lost connection the lock may already belong
+	 * to somebody else, and deleting by name again would free theirs */
+	return pj_sq_exec(s, NULL, 0, "oms_lock", -1,
 	    "DELETE FROM oms_lock WHERE lock_name = ?", &p, 1, NULL, NULL,
 	    NULL);
 }

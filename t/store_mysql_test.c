@@ -151,7 +151,23 @@ START_TEST(mysql_statement_in_flight_during_restart)
 	pthread_t       a, b;
 	pthread_create(&a, NULL, inflight_main, &safe);
 	pthread_create(&b, NULL, inflight_main, &unsafe);
-	usleep(500 * 1000);
+	/* restart only once both statements are running on the server */
+	MYSQL *m       = admin();
+	int    running = 0;
+	for (int i = 0; i < 200 && running < 2; i++) {
+		usleep(50 * 1000);
+		ck_assert_int_eq(mysql_query(m,
+		                     "SELECT COUNT(*) FROM "
+		                     "information_schema.processlist WHERE "
+		                     "info = 'SELECT SLEEP(3)'"),
+		    0);
+		MYSQL_RES *r   = mysql_store_result(m);
+		MYSQL_ROW  row = mysql_fetch_row(r);
+		running        = row && row[0] ? atoi(row[0]) : 0;
+		mysql_free_result(r);
+	}
+	mysql_close(m);
+	ck_assert_int_eq(running, 2);
 	backend_restart();
 	pthread_join(a, NULL);
 	pthread_join(b, NULL);
