@@ -244,6 +244,9 @@ struct pj_job_query {
 	const char      *name_eq, *name_like, *description_like;
 	const char      *processor_info_eq, *processor_info_like;
 	const char      *notify_user_ids_like;
+	const char      *job_params_like, *tag_eq; /* PowerJob's extras */
+	int              has_dispatch_strategy_eq;
+	int              dispatch_strategy_eq;
 	int              time_expression_type_in[PJ_QUERY_IN_MAX];
 	int              n_time_expression_type_in;
 	int              execute_type_in[PJ_QUERY_IN_MAX];

@@ -337,6 +337,14 @@ pj_store_job_query(
 	if (qq->notify_user_ids_like)
 		add_cmp(&q, &pp, "notify_user_ids LIKE ? ESCAPE '!'",
 		    pj_p_text(qq->notify_user_ids_like));
+	if (qq->job_params_like)
+		add_cmp(&q, &pp, "job_params LIKE ? ESCAPE '!'",
+		    pj_p_text(qq->job_params_like));
+	if (qq->tag_eq)
+		add_cmp(&q, &pp, "tag = ?", pj_p_text(qq->tag_eq));
+	if (qq->has_dispatch_strategy_eq)
+		add_cmp(&q, &pp, "dispatch_strategy = ?",
+		    pj_p_int(qq->dispatch_strategy_eq));
 	if (qq->n_time_expression_type_in > 0)
 		add_in(&q, &pp, "time_expression_type",
 		    qq->time_expression_type_in,
