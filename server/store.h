@@ -22,7 +22,10 @@
  *    NULLs never collide), so one fire time is recorded once whatever fails
  *    over; the second insert gets PJ_STORE_EDUP.
  *  - job_info.time_zone (IANA name, "" = the server's zone) and
- *    job_info.misfire_policy (PJ_MISFIRE_*), which PowerJob lacks.
+ *    job_info.misfire_policy, which PowerJob lacks. The store keeps the
+ *    policy as the integer code of server/timing.h's pj_misfire_policy
+ *    (0 = fire once now, PowerJob's behaviour and the column default;
+ *    1 = skip; 2 = fire all) and does not interpret it.
  *  - app secrets are stored as a salted slow hash (PBKDF2-HMAC-SHA256,
  *    OpenSSL libcrypto, random 16-byte salt, PJ_STORE_PBKDF2_ITER rounds),
  *    never in clear text; verification is constant-time. The round count
@@ -117,11 +120,6 @@ enum pj_switchable_status {
 	PJ_STATUS_DISABLE = 2,
 	PJ_STATUS_DELETED = 99,
 };
-enum pj_misfire_policy {
-	PJ_MISFIRE_FIRE_ONCE = 1, /* fire once now for all missed fire times */
-	PJ_MISFIRE_SKIP      = 2, /* skip missed fire times */
-	PJ_MISFIRE_FIRE_ALL  = 3, /* fire every missed fire time */
-};
 
 #define PJ_STORE_SERVER_ID_MAX 10000
 #define PJ_STORE_PBKDF2_ITER 20000
@@ -183,8 +181,8 @@ struct pj_job {
 	char   *job_params;
 	int     time_expression_type;
 	char   *time_expression;
-	char   *time_zone; /* IANA name; "" = server's zone */
-	int     misfire_policy;
+	char   *time_zone;      /* IANA name; "" = server's zone */
+	int     misfire_policy; /* server/timing.h pj_misfire_policy code */
 	int     execute_type;
 	int     processor_type;
 	char   *processor_info;

@@ -51,8 +51,7 @@ job_bind(const struct pj_job *j, struct pj_val *p)
 	p[i++] = pj_p_int(j->time_expression_type);
 	p[i++] = pj_p_text(j->time_expression);
 	p[i++] = pj_p_text(j->time_zone);
-	p[i++] = pj_p_int(
-	    j->misfire_policy ? j->misfire_policy : PJ_MISFIRE_FIRE_ONCE);
+	p[i++] = pj_p_int(j->misfire_policy);
 	p[i++] = pj_p_int(j->execute_type);
 	p[i++] = pj_p_int(j->processor_type);
 	p[i++] = pj_p_text(j->processor_info);

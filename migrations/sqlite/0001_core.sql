@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS job_info (
 	time_expression_type INT NOT NULL,
 	time_expression TEXT,
 	time_zone VARCHAR(64) NOT NULL DEFAULT '',
-	misfire_policy INT NOT NULL DEFAULT 1,
+	misfire_policy INT NOT NULL DEFAULT 0,
 	execute_type INT NOT NULL,
 	processor_type INT NOT NULL,
 	processor_info TEXT,
