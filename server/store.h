@@ -127,7 +127,8 @@ enum pj_switchable_status {
 struct pj_store;
 
 /* ---- open / close / errors / migrations -------------------------------- */
-int         pj_store_open(const char *url, struct pj_store **out);
+int pj_store_open(const char *url, struct pj_store **out);
+/* Closes every pooled connection; no call on s may still be running. */
 void        pj_store_close(struct pj_store *s);
 const char *pj_store_errmsg(struct pj_store *s);
 const char *pj_store_backend(struct pj_store *s); /* "sqlite" / "mysql" */
