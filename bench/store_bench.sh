@@ -15,7 +15,7 @@ cleanup() {
 	"$top/t/mariadb.sh" stop "$work/mariadb" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT INT TERM HUP PIPE
 
 set -- $("$top/t/mariadb.sh" start "$work/mariadb")
 port=$1
