@@ -28,7 +28,7 @@ endif
 
 CC       ?= cc
 CXX      ?= g++
-PKGS     := libprotobuf-c mysqlclient sqlite3
+PKGS     := libprotobuf-c mysqlclient sqlite3 libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
@@ -51,6 +51,9 @@ TPROG_SRC   := $(wildcard t/progs/*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
 BENCH_CXX   := $(wildcard bench/*.cpp)
 FUZZ_SRC    := $(wildcard t/fuzz/*_fuzz.c)
+# SQL migrations, embedded into libpjserver (scripts/embed_migrations.sh)
+MIGRATIONS   := $(sort $(wildcard migrations/*/[0-9][0-9][0-9][0-9]_*.sql))
+MIGRATIONS_C := $(if $(SERVER_SRC),$(BUILD)/gen/migrations.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -105,6 +108,10 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
 	@echo '  PROTO  $<'
 	@protoc-c --proto_path=. --c_out=$(BUILD)/gen $<
 
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed_migrations.sh
+	@mkdir -p $(BUILD)/gen
+	scripts/embed_migrations.sh $(MIGRATIONS) >$@.tmp && mv $@.tmp $@
+
 # Every object waits for every generated header (order-only).
 $(BUILD)/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
@@ -119,7 +126,7 @@ $(BUILD)/obj/$(BUILD)/gen/%.o: $(BUILD)/gen/%.c | $(PROTO_H)
 $(LIB_PROTO):   $(call obj,$(PROTO_C))
 $(LIB_RUNTIME): $(call obj,$(RUNTIME_SRC))
 $(LIB_ACTORS):  $(call obj,$(ACTORS_SRC))
-$(LIB_SERVER):  $(call obj,$(SERVER_SRC))
+$(LIB_SERVER):  $(call obj,$(SERVER_SRC)) $(call obj,$(MIGRATIONS_C))
 $(LIB_WORKER):  $(call obj,$(WORKER_SRC))
 $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)

@@ -42,7 +42,9 @@ start() {
 	fi
 	port=$(cat "$dir/port" 2>/dev/null || free_port)
 	echo "$port" >"$dir/port"
-	mariadbd --no-defaults --datadir="$dir/data" --user=root \
+	# setsid: a test that restarts the server from a Check fork must not
+	# take it down when Check kills the test's process group afterwards
+	setsid mariadbd --no-defaults --datadir="$dir/data" --user=root \
 		--socket="$dir/sock" --port="$port" --bind-address=127.0.0.1 \
 		--skip-name-resolve --pid-file="$dir/pid" --log-error="$dir/err.log" \
 		--innodb-buffer-pool-size=64M --max-connections=500 \

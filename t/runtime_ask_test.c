@@ -268,7 +268,8 @@ START_TEST(timer_holds_many_and_cancels_half)
 	/* 200k far-away timers, cancelled in a scrambled order: every cancel
 	 * finds its timer (the id map and the heap stay consistent) */
 	for (int i = 0; i < 200000; i++) {
-		ck_assert_int_eq(ar_timer_once(s, a, num(i), 60000, &ids[i]), 0);
+		ck_assert_int_eq(
+		    ar_timer_once(s, a, num(i), 60000, &ids[i]), 0);
 	}
 	for (int k = 0; k < 200000; k++) {
 		int i = (int) (((int64_t) k * 7919) % 200000);
@@ -278,8 +279,8 @@ START_TEST(timer_holds_many_and_cancels_half)
 	/* 200k near timers, every other one cancelled right after the next is
 	 * made: exactly the other half fires */
 	for (int i = 0; i < 200000; i++) {
-		ck_assert_int_eq(
-		    ar_timer_once(s, a, num(i), 300 + (i * 7919) % 300, &ids[i]),
+		ck_assert_int_eq(ar_timer_once(s, a, num(i),
+		                     300 + (i * 7919) % 300, &ids[i]),
 		    0);
 		if (i % 2 == 1) {
 			ck_assert_int_eq(ar_timer_cancel(s, ids[i - 1]), 0);

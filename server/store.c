@@ -1,0 +1,663 @@
+/*
+ * server/store.c - store handle: URL parsing, the connection pool, the one
+ * statement runner (retry after a lost connection), per-thread error text.
+ *
+ * Design notes
+ * ------------
+ * PowerJob uses a Hikari pool (max 20) and Spring's retry; here the pool is
+ * a fixed array of slots guarded by one mutex and a condition variable. A
+ * caller borrows a slot for one statement (or one transaction); opening a
+ * connection happens outside the mutex. Lock order: only s->mtx, never held
+ * across a backend call. A slot whose connection fails the backend's cheap
+ * liveness check (MySQL: the socket shows a hang-up) is reopened before use,
+ * so a server restart costs nothing but the reconnect; reconnects are
+ * retried for up to PJ_STORE_RECONNECT_MS while the server comes back.
+ * Errors live in a thread-local buffer tagged with the store they belong to.
+ * OOM policy: the x* wrappers abort.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/store_impl.h"
+
+#define PJ_STORE_RECONNECT_MS 10000
+#define PJ_STORE_RECONNECT_STEP_MS 100
+#define PJ_STORE_POOL_DEFAULT 4
+
+static __thread const struct pj_store *err_store;
+static __thread char                   err_buf[PJ_STORE_ERRLEN];
+
+void *
+pj_store_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+void *
+pj_store_xcalloc(size_t n, size_t m)
+{
+	void *p = calloc(n ? n : 1, m ? m : 1);
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+void *
+pj_store_xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+char *
+pj_store_xstrndup(const char *s, size_t n)
+{
+	char *p = pj_store_xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+char *
+pj_store_xstrdup(const char *s)
+{
+	return pj_store_xstrndup(s ? s : "", s ? strlen(s) : 0);
+}
+
+int
+pj_store_fail(struct pj_store *s, int rv, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	va_end(ap);
+	err_store = s;
+	return rv;
+}
+
+const char *
+pj_store_errmsg(struct pj_store *s)
+{
+	if (err_store != s || (s == NULL && err_buf[0] == 0))
+		return "no error";
+	return err_buf;
+}
+
+const char *
+pj_store_strerror(int rv)
+{
+	switch (rv) {
+	case PJ_STORE_OK:
+		return "ok";
+	case PJ_STORE_EINVAL:
+		return "invalid argument";
+	case PJ_STORE_ENOTFOUND:
+		return "not found";
+	case PJ_STORE_EDUP:
+		return "duplicate key";
+	case PJ_STORE_ECONFLICT:
+		return "row changed by somebody else";
+	case PJ_STORE_ECONN:
+		return "database connection lost";
+	case PJ_STORE_EBACKEND:
+		return "database error";
+	case PJ_STORE_ESCHEMA:
+		return "schema version mismatch";
+	case PJ_STORE_EFULL:
+		return "no free server id";
+	case PJ_STORE_EAUTH:
+		return "wrong secret";
+	}
+	return "unknown store error";
+}
+
+const char *
+pj_store_backend(struct pj_store *s)
+{
+	return s->ops->name;
+}
+
+/* ---- URL ---------------------------------------------------------------- */
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* percent-decodes [p, p+n) into a new string; NULL on a bad escape */
+static char *
+pct_decode(const char *p, size_t n)
+{
+	char  *o = pj_store_xmalloc(n + 1);
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '%') {
+			int h, l;
+			if (i + 2 >= n + 0 || (h = hexval(p[i + 1])) < 0
+			    || (l = hexval(p[i + 2])) < 0
+			    || (h == 0 && l == 0)) {
+				free(o);
+				return NULL;
+			}
+			o[j++] = (char) (h * 16 + l);
+			i += 2;
+		} else {
+			o[j++] = p[i];
+		}
+	}
+	o[j] = 0;
+	return o;
+}
+
+static void
+url_fini(struct pj_store_url *u)
+{
+	free(u->backend);
+	free(u->path);
+	free(u->user);
+	free(u->pass);
+	free(u->host);
+	free(u->db);
+	free(u->socket);
+	memset(u, 0, sizeof(*u));
+}
+
+static int
+parse_query(struct pj_store_url *u, const char *q, char *err, size_t errlen)
+{
+	while (q && *q) {
+		const char *amp = strchr(q, '&');
+		size_t      n   = amp ? (size_t) (amp - q) : strlen(q);
+		const char *eq  = memchr(q, '=', n);
+		if (eq == NULL) {
+			snprintf(err, errlen, "URL option '%.*s' has no '='",
+			    (int) n, q);
+			return PJ_STORE_EINVAL;
+		}
+		size_t kn = (size_t) (eq - q);
+		char  *v  = pct_decode(eq + 1, n - kn - 1);
+		if (v == NULL) {
+			snprintf(err, errlen,
+			    "URL option '%.*s': bad %%-escape", (int) n, q);
+			return PJ_STORE_EINVAL;
+		}
+		if (kn == 6 && strncmp(q, "socket", 6) == 0) {
+			free(u->socket);
+			u->socket = v;
+		} else if (kn == 4 && strncmp(q, "pool", 4) == 0) {
+			char *end;
+			long  p   = strtol(v, &end, 10);
+			int   bad = *end != 0 || end == v;
+			free(v);
+			if (bad || p < 1 || p > PJ_STORE_POOL_MAX) {
+				snprintf(err, errlen,
+				    "URL option pool must be 1..%d",
+				    PJ_STORE_POOL_MAX);
+				return PJ_STORE_EINVAL;
+			}
+			u->pool = (int) p;
+		} else {
+			free(v);
+			snprintf(err, errlen,
+			    "unknown URL option '%.*s' (known: socket, pool)",
+			    (int) kn, q);
+			return PJ_STORE_EINVAL;
+		}
+		q = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+static int
+parse_url(const char *url, struct pj_store_url *u, char *err, size_t errlen)
+{
+	static const char usage[]
+	    = "expected sqlite:///path/file.db or "
+	      "mysql://user:pass@host:port/db[?socket=/path]";
+	memset(u, 0, sizeof(*u));
+	u->pool = PJ_STORE_POOL_DEFAULT;
+	if (url == NULL || *url == 0) {
+		snprintf(err, errlen, "empty database URL; %s", usage);
+		return PJ_STORE_EINVAL;
+	}
+	const char *q       = strchr(url, '?');
+	size_t      mainlen = q ? (size_t) (q - url) : strlen(url);
+	if (strncmp(url, "sqlite://", 9) == 0) {
+		u->backend = pj_store_xstrdup("sqlite");
+		if (mainlen <= 9) {
+			snprintf(
+			    err, errlen, "'%s' names no file; %s", url, usage);
+			goto fail;
+		}
+		u->path = pct_decode(url + 9, mainlen - 9);
+		if (u->path == NULL) {
+			snprintf(err, errlen, "'%s': bad %%-escape", url);
+			goto fail;
+		}
+	} else if (strncmp(url, "mysql://", 8) == 0) {
+		u->backend        = pj_store_xstrdup("mysql");
+		const char *p     = url + 8;
+		const char *end   = url + mainlen;
+		const char *slash = memchr(p, '/', (size_t) (end - p));
+		const char *hend  = slash ? slash : end;
+		const char *at    = NULL;
+		for (const char *x = p; x < hend; x++)
+			if (*x == '@')
+				at = x;
+		if (at) {
+			const char *colon = memchr(p, ':', (size_t) (at - p));
+			u->user           = pct_decode(
+			              p, (size_t) ((colon ? colon : at) - p));
+			if (colon)
+				u->pass = pct_decode(
+				    colon + 1, (size_t) (at - colon - 1));
+			if (u->user == NULL || (colon && u->pass == NULL)) {
+				snprintf(err, errlen,
+				    "bad %%-escape in the URL's user or "
+				    "password");
+				goto fail;
+			}
+			p = at + 1;
+		}
+		const char *colon = memchr(p, ':', (size_t) (hend - p));
+		u->host           = pj_store_xstrndup(
+		              p, (size_t) ((colon ? colon : hend) - p));
+		if (colon) {
+			char *e;
+			long  port = strtol(colon + 1, &e, 10);
+			if (e != hend || port < 1 || port > 65535) {
+				snprintf(err, errlen,
+				    "'%s': port must be 1..65535; %s", url,
+				    usage);
+				goto fail;
+			}
+			u->port = (int) port;
+		}
+		if (u->host[0] == 0) {
+			snprintf(
+			    err, errlen, "'%s' names no host; %s", url, usage);
+			goto fail;
+		}
+		if (slash)
+			u->db = pct_decode(
+			    slash + 1, (size_t) (end - slash - 1));
+		else
+			u->db = pj_store_xstrdup("");
+		if (u->db == NULL) {
+			snprintf(err, errlen, "'%s': bad %%-escape", url);
+			goto fail;
+		}
+	} else {
+		snprintf(
+		    err, errlen, "unknown database URL '%s'; %s", url, usage);
+		goto fail;
+	}
+	if (q && parse_query(u, q + 1, err, errlen) != 0)
+		goto fail;
+	return 0;
+fail:
+	url_fini(u);
+	return PJ_STORE_EINVAL;
+}
+
+/* ---- open / close ----------------------------------------------------------
+ */
+
+int
+pj_store_open(const char *url, struct pj_store **out)
+{
+	char             err[PJ_STORE_ERRLEN] = "";
+	struct pj_store *s = pj_store_xcalloc(1, sizeof(*s));
+	int              rv;
+
+	*out = NULL;
+	if ((rv = parse_url(url, &s->url, err, sizeof(err))) != 0)
+		goto fail;
+	if (strcmp(s->url.backend, "sqlite") == 0)
+		s->ops = &pj_store_sqlite_ops;
+	else
+		s->ops = &pj_store_mysql_ops;
+	if (s->url.backend[0] == 'm' && s->url.db[0] == 0) {
+		snprintf(err, sizeof(err),
+		    "'%s' names no database (mysql://user@host:port/DB)", url);
+		rv = PJ_STORE_EINVAL;
+		goto fail;
+	}
+	s->nslots = s->url.pool;
+	pthread_mutex_init(&s->mtx, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	/* the first connection proves the URL and credentials now */
+	if ((rv = s->ops->conn_open(
+	         &s->url, &s->slots[0].conn, err, sizeof(err)))
+	    != 0) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mtx);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	pj_store_fail(NULL, rv, "store open: %s", err);
+	url_fini(&s->url);
+	free(s);
+	return rv;
+}
+
+void
+pj_store_close(struct pj_store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < s->nslots; i++)
+		if (s->slots[i].conn)
+			s->ops->conn_close(s->slots[i].conn);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mtx);
+	url_fini(&s->url);
+	if (err_store == s)
+		err_store = NULL;
+	free(s);
+}
+
+/* ---- pool ------------------------------------------------------------------
+ */
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int
+pj_conn_get(struct pj_store *s, struct pj_conn *c)
+{
+	int slot = -1;
+	pthread_mutex_lock(&s->mtx);
+	for (;;) {
+		/* prefer an open idle connection, then any idle slot */
+		for (int i = 0; i < s->nslots && slot < 0; i++)
+			if (!s->slots[i].busy && s->slots[i].conn)
+				slot = i;
+		for (int i = 0; i < s->nslots && slot < 0; i++)
+			if (!s->slots[i].busy)
+				slot = i;
+		if (slot >= 0)
+			break;
+		pthread_cond_wait(&s->cv, &s->mtx);
+	}
+	s->slots[slot].busy = 1;
+	pthread_mutex_unlock(&s->mtx);
+
+	c->s        = s;
+	c->slot     = slot;
+	void **conn = &s->slots[slot].conn;
+	if (*conn && !s->ops->conn_alive(*conn)) {
+		s->ops->conn_close(*conn);
+		*conn = NULL;
+	}
+	if (*conn == NULL) {
+		char err[PJ_STORE_ERRLEN] = "";
+		int  rv                   = 0;
+		for (int waited = 0;; waited += PJ_STORE_RECONNECT_STEP_MS) {
+			rv = s->ops->conn_open(
+			    &s->url, conn, err, sizeof(err));
+			if (rv == 0 || rv != PJ_STORE_ECONN
+			    || waited >= PJ_STORE_RECONNECT_MS)
+				break;
+			sleep_ms(PJ_STORE_RECONNECT_STEP_MS);
+		}
+		if (rv != 0) {
+			pj_conn_put(c, 1);
+			return pj_store_fail(s, rv, "%s: reconnect failed: %s",
+			    s->ops->name, err);
+		}
+	}
+	return 0;
+}
+
+void
+pj_conn_put(struct pj_conn *c, int broken)
+{
+	struct pj_store *s = c->s;
+	if (broken && s->slots[c->slot].conn) {
+		s->ops->conn_close(s->slots[c->slot].conn);
+		s->slots[c->slot].conn = NULL;
+	}
+	pthread_mutex_lock(&s->mtx);
+	s->slots[c->slot].busy = 0;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mtx);
+}
+
+/* ---- statements ------------------------------------------------------------
+ */
+
+static int
+report(
+    struct pj_store *s, int rv, const char *table, int64_t id, const char *err)
+{
+	if (id >= 0)
+		return pj_store_fail(s, rv, "%s (id %lld): %s: %s: %s", table,
+		    (long long) id, s->ops->name, pj_store_strerror(rv), err);
+	return pj_store_fail(s, rv, "%s: %s: %s: %s", table, s->ops->name,
+	    pj_store_strerror(rv), err);
+}
+
+int
+pj_sq_exec(struct pj_store *s, struct pj_conn *c, unsigned flags,
+    const char *table, int64_t id, const char *sql,
+    const struct pj_val *params, int np, pj_row_fn fn, void *arg,
+    int64_t *affected)
+{
+	char    err[PJ_STORE_ERRLEN];
+	int64_t aff = 0;
+	int     rv;
+
+	for (int attempt = 0;; attempt++) {
+		struct pj_conn  own;
+		struct pj_conn *cc   = c;
+		int             sent = 0;
+		err[0]               = 0;
+		if (cc == NULL) {
+			if ((rv = pj_conn_get(s, &own)) != 0)
+				return rv;
+			cc = &own;
+		}
+		rv = s->ops->exec(s->slots[cc->slot].conn, sql, params, np, fn,
+		    arg, &aff, &sent, err, sizeof(err));
+		if (rv == PJ_STORE_ECONN) {
+			if (c != NULL) {
+				/* inside a transaction: the caller decides */
+				s->ops->conn_close(s->slots[c->slot].conn);
+				s->slots[c->slot].conn = NULL;
+				return report(s, rv, table, id, err);
+			}
+			pj_conn_put(cc, 1);
+			if (attempt == 0 && (!sent || (flags & PJ_Q_SAFE)))
+				continue;
+			return report(s, rv, table, id, err);
+		}
+		if (c == NULL)
+			pj_conn_put(cc, 0);
+		break;
+	}
+	if (rv == PJ_STORE_EDUP || rv == PJ_STORE_EBACKEND)
+		return report(s, rv, table, id, err);
+	if (rv != 0)
+		return rv; /* from the row callback, message already set */
+	if (affected)
+		*affected = aff;
+	return 0;
+}
+
+int
+pj_sq_insert_id(struct pj_store *s, const char *table, const char *sql,
+    const struct pj_val *params, int np, int64_t *id)
+{
+	struct pj_conn c;
+	int            rv;
+	if ((rv = pj_conn_get(s, &c)) != 0)
+		return rv;
+	rv = pj_sq_exec(
+	    s, &c, 0, table, -1, sql, params, np, NULL, NULL, NULL);
+	if (rv == 0)
+		rv = pj_sq_exec(s, &c, 0, table, -1, s->ops->last_id_sql, NULL,
+		    0, pj_row_i64, id, NULL);
+	pj_conn_put(&c, s->slots[c.slot].conn == NULL);
+	return rv;
+}
+
+int
+pj_sq_begin(struct pj_store *s, struct pj_conn *c)
+{
+	int rv;
+	if ((rv = pj_conn_get(s, c)) != 0)
+		return rv;
+	rv = pj_sq_exec(s, c, 0, "transaction", -1, s->ops->begin_sql, NULL, 0,
+	    NULL, NULL, NULL);
+	if (rv != 0)
+		pj_conn_put(c, s->slots[c->slot].conn == NULL);
+	return rv;
+}
+
+int
+pj_sq_commit(struct pj_store *s, struct pj_conn *c)
+{
+	int rv = pj_sq_exec(
+	    s, c, 0, "transaction", -1, "COMMIT", NULL, 0, NULL, NULL, NULL);
+	if (rv != 0 && s->slots[c->slot].conn) {
+		/* a failed COMMIT leaves nothing open that we want */
+		pj_sq_exec(s, c, 0, "transaction", -1, "ROLLBACK", NULL, 0,
+		    NULL, NULL, NULL);
+	}
+	pj_conn_put(c, s->slots[c->slot].conn == NULL);
+	return rv;
+}
+
+void
+pj_sq_rollback(struct pj_store *s, struct pj_conn *c)
+{
+	if (s->slots[c->slot].conn) {
+		/* keep the caller's error message: save and restore it */
+		char saved[PJ_STORE_ERRLEN];
+		memcpy(saved, err_buf, sizeof(saved));
+		const struct pj_store *saved_s = err_store;
+		if (pj_sq_exec(s, c, 0, "transaction", -1, "ROLLBACK", NULL, 0,
+		        NULL, NULL, NULL)
+		        != 0
+		    && s->slots[c->slot].conn) {
+			s->ops->conn_close(s->slots[c->slot].conn);
+			s->slots[c->slot].conn = NULL;
+		}
+		memcpy(err_buf, saved, sizeof(saved));
+		err_store = saved_s;
+	}
+	pj_conn_put(c, s->slots[c->slot].conn == NULL);
+}
+
+int
+pj_row_i64(void *arg, const struct pj_val *cols, int ncols)
+{
+	if (ncols > 0)
+		*(int64_t *) arg = pj_c_i64(&cols[0]);
+	return 0;
+}
+
+struct pj_val
+pj_p_text(const char *v)
+{
+	struct pj_val p = { .type = PJ_VAL_TEXT };
+	p.s             = v ? v : "";
+	p.len           = strlen(p.s);
+	return p;
+}
+
+char *
+pj_c_str(const struct pj_val *c)
+{
+	if (c->type == PJ_VAL_TEXT)
+		return pj_store_xstrndup(c->s, c->len);
+	if (c->type == PJ_VAL_INT) {
+		char b[32];
+		snprintf(b, sizeof(b), "%lld", (long long) c->i);
+		return pj_store_xstrdup(b);
+	}
+	return pj_store_xstrdup("");
+}
+
+/* ---- SQL text and parameter builders
+ * ---------------------------------------- */
+
+void
+pj_sql_add(struct pj_sql *q, const char *frag)
+{
+	size_t n = strlen(frag);
+	if (q->n + n + 1 > q->cap) {
+		q->cap = (q->n + n + 1) * 2;
+		q->b   = pj_store_xrealloc(q->b, q->cap);
+	}
+	memcpy(q->b + q->n, frag, n + 1);
+	q->n += n;
+}
+
+void
+pj_sql_addf(struct pj_sql *q, const char *fmt, ...)
+{
+	char    buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	pj_sql_add(q, buf);
+}
+
+void
+pj_sql_marks(struct pj_sql *q, size_t n)
+{
+	pj_sql_add(q, "(");
+	for (size_t i = 0; i < n; i++)
+		pj_sql_add(q, i ? ",?" : "?");
+	pj_sql_add(q, ")");
+}
+
+void
+pj_sql_fini(struct pj_sql *q)
+{
+	free(q->b);
+	memset(q, 0, sizeof(*q));
+}
+
+void
+pj_params_add(struct pj_params *p, struct pj_val v)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 16;
+		p->v
+		    = pj_store_xrealloc(p->v, sizeof(*p->v) * (size_t) p->cap);
+	}
+	p->v[p->n++] = v;
+}
+
+void
+pj_params_fini(struct pj_params *p)
+{
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}

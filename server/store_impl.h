@@ -1,0 +1,142 @@
+/*
+ * server/store_impl.h - internals shared by the store's files: the handle,
+ * its connection pool, the one statement runner every query goes through
+ * and small helpers to bind parameters and read columns.
+ *
+ * Design notes: see server/store.h. Queries are written once here and in
+ * store_{app,job,instance,workflow}.c; the backends only run statements.
+ * OOM policy: pj_store_xmalloc and friends abort on allocation failure.
+ */
+#ifndef PJ_SERVER_STORE_IMPL_H
+#define PJ_SERVER_STORE_IMPL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+
+#include "server/store.h"
+
+#define PJ_STORE_POOL_MAX 64
+#define PJ_STORE_ERRLEN 512
+
+struct pj_pool_slot {
+	void *conn;
+	int   busy;
+};
+
+struct pj_store {
+	const struct pj_store_ops *ops;
+	struct pj_store_url        url;
+	pthread_mutex_t            mtx;
+	pthread_cond_t             cv;
+	int                        nslots;
+	struct pj_pool_slot        slots[PJ_STORE_POOL_MAX];
+};
+
+/* A borrowed connection (for transactions and multi-statement calls). */
+struct pj_conn {
+	struct pj_store *s;
+	int              slot;
+};
+
+/* statement flags */
+enum {
+	PJ_Q_SAFE = 1, /* safe to retry after a lost connection */
+};
+
+void *pj_store_xmalloc(size_t n);
+void *pj_store_xcalloc(size_t n, size_t m);
+void *pj_store_xrealloc(void *p, size_t n);
+char *pj_store_xstrdup(const char *s);
+char *pj_store_xstrndup(const char *s, size_t n);
+
+/* Records the calling thread's error for s; returns rv. */
+int pj_store_fail(struct pj_store *s, int rv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+int  pj_conn_get(struct pj_store *s, struct pj_conn *c);
+void pj_conn_put(struct pj_conn *c, int broken);
+
+/* Runs one statement. c == NULL borrows a connection for the call (and
+ * retries once on a fresh one when allowed). On failure the error names
+ * `table` and `id` (id < 0 = none). */
+int pj_sq_exec(struct pj_store *s, struct pj_conn *c, unsigned flags,
+    const char *table, int64_t id, const char *sql,
+    const struct pj_val *params, int np, pj_row_fn fn, void *arg,
+    int64_t *affected);
+/* Runs an INSERT and reads the new row's id on the same connection. */
+int  pj_sq_insert_id(struct pj_store *s, const char *table, const char *sql,
+     const struct pj_val *params, int np, int64_t *id);
+int  pj_sq_begin(struct pj_store *s, struct pj_conn *c);
+int  pj_sq_commit(struct pj_store *s, struct pj_conn *c);
+void pj_sq_rollback(struct pj_store *s, struct pj_conn *c);
+
+/* single-value readers (rows callback helpers) */
+int pj_row_i64(void *arg, const struct pj_val *cols, int ncols);
+
+static inline struct pj_val
+pj_p_int(int64_t v)
+{
+	struct pj_val p = { .type = PJ_VAL_INT, .i = v };
+	return p;
+}
+static inline struct pj_val
+pj_p_dbl(double v)
+{
+	struct pj_val p = { .type = PJ_VAL_DBL, .d = v };
+	return p;
+}
+/* NULL pointers bind as "" (text columns are NOT NULL DEFAULT '') */
+struct pj_val pj_p_text(const char *v);
+/* 0 binds as SQL NULL (optional times and ids) */
+static inline struct pj_val
+pj_p_int_or_null(int64_t v)
+{
+	struct pj_val p = { .type = v ? PJ_VAL_INT : PJ_VAL_NULL, .i = v };
+	return p;
+}
+
+static inline int64_t
+pj_c_i64(const struct pj_val *c)
+{
+	if (c->type == PJ_VAL_INT)
+		return c->i;
+	if (c->type == PJ_VAL_DBL)
+		return (int64_t) c->d;
+	return 0;
+}
+static inline double
+pj_c_dbl(const struct pj_val *c)
+{
+	if (c->type == PJ_VAL_DBL)
+		return c->d;
+	if (c->type == PJ_VAL_INT)
+		return (double) c->i;
+	return 0;
+}
+char *pj_c_str(const struct pj_val *c);
+
+/* growable SQL text built only from the store's own fragments */
+struct pj_sql {
+	char  *b;
+	size_t n, cap;
+};
+void pj_sql_add(struct pj_sql *q, const char *frag);
+void pj_sql_addf(struct pj_sql *q, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* appends "(?,?,...,?)" with n marks */
+void pj_sql_marks(struct pj_sql *q, size_t n);
+void pj_sql_fini(struct pj_sql *q);
+
+/* growable parameter array */
+struct pj_params {
+	struct pj_val *v;
+	int            n, cap;
+};
+void pj_params_add(struct pj_params *p, struct pj_val v);
+void pj_params_fini(struct pj_params *p);
+
+/* password hashing (store_app.c) */
+int pj_secret_hash(const char *secret, char *out, size_t outlen);
+int pj_secret_check(const char *secret, const char *stored);
+
+#endif /* PJ_SERVER_STORE_IMPL_H */

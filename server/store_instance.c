@@ -1,0 +1,543 @@
+/*
+ * server/store_instance.c - instance_info (batched creation, conditional
+ * transitions, live counts, the status-check selections, paged lists) and
+ * the local instance-log table.
+ *
+ * Design notes
+ * ------------
+ * Kept from PowerJob (§5.5-5.8, §10.2): the columns, status codes, the
+ * conditional update `... WHERE instance_id = ? AND status = ?` that makes
+ * dispatch and status reports race-safe, the live count over {2,3}, the
+ * status checker's three selections (WAITING_DISPATCH by expected trigger
+ * time, WAITING_WORKER_RECEIVE by actual trigger time, RUNNING by
+ * gmt_modified), its batch move back to WAITING_DISPATCH, and the local log
+ * table read in log_time order.
+ * Changed: instances and log lines are inserted as multi-row INSERTs (one
+ * round trip per INSERT_CHUNK rows; several chunks share one transaction so
+ * a batch is all or nothing); fire_time + UNIQUE (job_id, fire_time) makes a
+ * second record of one fire time fail with PJ_STORE_EDUP; lists page by
+ * keyset on id (logs on (log_time, id)) so they neither skip nor repeat
+ * while rows are added.
+ * OOM policy: pj_store_xmalloc aborts.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/store_impl.h"
+
+#define INSERT_CHUNK 100
+#define LOG_CHUNK 200
+#define LIST_LIMIT_MAX 5000
+#define LIST_LIMIT_DEFAULT 10
+
+#define INST_COLS                                                             \
+	"instance_id, job_id, app_id, type, wf_instance_id, status, "         \
+	"job_params, instance_params, result, fire_time, "                    \
+	"expected_trigger_time, actual_trigger_time, finished_time, "         \
+	"last_report_time, task_tracker_address, running_times, "             \
+	"gmt_create, gmt_modified"
+#define INST_NCOLS 18
+#define INST_SELECT "SELECT id, " INST_COLS " FROM instance_info "
+
+static void
+inst_read(struct pj_instance *i, const struct pj_val *c)
+{
+	int k                    = 0;
+	i->id                    = pj_c_i64(&c[k++]);
+	i->instance_id           = pj_c_i64(&c[k++]);
+	i->job_id                = pj_c_i64(&c[k++]);
+	i->app_id                = pj_c_i64(&c[k++]);
+	i->type                  = (int) pj_c_i64(&c[k++]);
+	i->wf_instance_id        = pj_c_i64(&c[k++]);
+	i->status                = (int) pj_c_i64(&c[k++]);
+	i->job_params            = pj_c_str(&c[k++]);
+	i->instance_params       = pj_c_str(&c[k++]);
+	i->result                = pj_c_str(&c[k++]);
+	i->fire_time             = pj_c_i64(&c[k++]);
+	i->expected_trigger_time = pj_c_i64(&c[k++]);
+	i->actual_trigger_time   = pj_c_i64(&c[k++]);
+	i->finished_time         = pj_c_i64(&c[k++]);
+	i->last_report_time      = pj_c_i64(&c[k++]);
+	i->task_tracker_address  = pj_c_str(&c[k++]);
+	i->running_times         = pj_c_i64(&c[k++]);
+	i->gmt_create            = pj_c_i64(&c[k++]);
+	i->gmt_modified          = pj_c_i64(&c[k++]);
+}
+
+void
+pj_instance_fini(struct pj_instance *i)
+{
+	free(i->job_params);
+	free(i->instance_params);
+	free(i->result);
+	free(i->task_tracker_address);
+	memset(i, 0, sizeof(*i));
+}
+
+void
+pj_instance_list_fini(struct pj_instance_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		pj_instance_fini(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int
+inst_list_row(void *arg, const struct pj_val *c, int n)
+{
+	struct pj_instance_list *l = arg;
+	(void) n;
+	l->v = pj_store_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
+	memset(&l->v[l->n], 0, sizeof(l->v[0]));
+	inst_read(&l->v[l->n++], c);
+	return 0;
+}
+
+static int
+insert_chunk(struct pj_store *s, struct pj_conn *c,
+    const struct pj_instance *v, size_t n, int64_t now_ms)
+{
+	struct pj_sql    q  = { 0 };
+	struct pj_params pp = { 0 };
+	int              rv;
+	pj_sql_add(&q, "INSERT INTO instance_info (" INST_COLS ") VALUES ");
+	for (size_t k = 0; k < n; k++) {
+		const struct pj_instance *i = &v[k];
+		if (k)
+			pj_sql_add(&q, ",");
+		pj_sql_marks(&q, INST_NCOLS);
+		pj_params_add(&pp, pj_p_int(i->instance_id));
+		pj_params_add(&pp, pj_p_int(i->job_id));
+		pj_params_add(&pp, pj_p_int(i->app_id));
+		pj_params_add(&pp, pj_p_int(i->type ? i->type : 1));
+		pj_params_add(&pp, pj_p_int_or_null(i->wf_instance_id));
+		pj_params_add(&pp,
+		    pj_p_int(
+		        i->status ? i->status : PJ_INST_WAITING_DISPATCH));
+		pj_params_add(&pp, pj_p_text(i->job_params));
+		pj_params_add(&pp, pj_p_text(i->instance_params));
+		pj_params_add(&pp, pj_p_text(i->result));
+		pj_params_add(&pp, pj_p_int_or_null(i->fire_time));
+		pj_params_add(&pp, pj_p_int(i->expected_trigger_time));
+		pj_params_add(&pp, pj_p_int(i->actual_trigger_time));
+		pj_params_add(&pp, pj_p_int(i->finished_time));
+		pj_params_add(&pp,
+		    pj_p_int(i->last_report_time ? i->last_report_time : -1));
+		pj_params_add(&pp, pj_p_text(i->task_tracker_address));
+		pj_params_add(&pp, pj_p_int(i->running_times));
+		pj_params_add(&pp, pj_p_int(now_ms));
+		pj_params_add(&pp, pj_p_int(now_ms));
+	}
+	rv = pj_sq_exec(s, c, 0, "instance_info", v[0].instance_id, q.b, pp.v,
+	    pp.n, NULL, NULL, NULL);
+	if (rv == PJ_STORE_EDUP)
+		rv = pj_store_fail(s, rv,
+		    "instance_info (batch of %zu from instance_id %lld): an "
+		    "instance_id or a (job_id, fire_time) is already "
+		    "recorded: "
+		    "%s",
+		    n, (long long) v[0].instance_id, pj_store_errmsg(s));
+	pj_sql_fini(&q);
+	pj_params_fini(&pp);
+	return rv;
+}
+
+int
+pj_store_instances_create(
+    struct pj_store *s, const struct pj_instance *v, size_t n, int64_t now_ms)
+{
+	struct pj_conn c;
+	int            rv = 0;
+	if (n == 0)
+		return 0;
+	if (n <= INSERT_CHUNK)
+		return insert_chunk(s, NULL, v, n, now_ms);
+	if ((rv = pj_sq_begin(s, &c)) != 0)
+		return rv;
+	for (size_t k = 0; k < n && rv == 0; k += INSERT_CHUNK)
+		rv = insert_chunk(s, &c, v + k,
+		    n - k < INSERT_CHUNK ? n - k : INSERT_CHUNK, now_ms);
+	if (rv != 0) {
+		pj_sq_rollback(s, &c);
+		return rv;
+	}
+	return pj_sq_commit(s, &c);
+}
+
+int
+pj_store_instance_get(
+    struct pj_store *s, int64_t instance_id, struct pj_instance *i)
+{
+	struct pj_instance_list l = { 0 };
+	struct pj_val           p = pj_p_int(instance_id);
+	int rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", instance_id,
+	    INST_SELECT "WHERE instance_id = ?", &p, 1, inst_list_row, &l,
+	    NULL);
+	memset(i, 0, sizeof(*i));
+	if (rv == 0 && l.n == 0)
+		rv = pj_store_fail(s, PJ_STORE_ENOTFOUND,
+		    "instance_info (instance_id %lld): no such instance",
+		    (long long) instance_id);
+	if (rv == 0) {
+		*i  = l.v[0];
+		l.n = 0;
+	}
+	pj_instance_list_fini(&l);
+	return rv;
+}
+
+/* "UPDATE instance_info SET status = ?, gmt_modified = ?, ..." */
+static void
+transition_set(struct pj_sql *q, struct pj_params *pp, int to,
+    const struct pj_instance *set, unsigned mask, int64_t now_ms)
+{
+	static const struct {
+		unsigned    bit;
+		const char *frag;
+	} cols[] = {
+		{ PJ_SET_ACTUAL_TRIGGER, ", actual_trigger_time = ?" },
+		{ PJ_SET_FINISHED, ", finished_time = ?" },
+		{ PJ_SET_LAST_REPORT, ", last_report_time = ?" },
+		{ PJ_SET_TT_ADDRESS, ", task_tracker_address = ?" },
+		{ PJ_SET_RUNNING_TIMES, ", running_times = ?" },
+		{ PJ_SET_RESULT, ", result = ?" },
+		{ PJ_SET_EXPECTED, ", expected_trigger_time = ?" },
+	};
+	pj_sql_add(q, "UPDATE instance_info SET status = ?, gmt_modified = ?");
+	pj_params_add(pp, pj_p_int(to));
+	pj_params_add(pp, pj_p_int(now_ms));
+	for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
+		if (!(mask & cols[k].bit) || set == NULL)
+			continue;
+		pj_sql_add(q, cols[k].frag);
+		switch (cols[k].bit) {
+		case PJ_SET_ACTUAL_TRIGGER:
+			pj_params_add(pp, pj_p_int(set->actual_trigger_time));
+			break;
+		case PJ_SET_FINISHED:
+			pj_params_add(pp, pj_p_int(set->finished_time));
+			break;
+		case PJ_SET_LAST_REPORT:
+			pj_params_add(pp, pj_p_int(set->last_report_time));
+			break;
+		case PJ_SET_TT_ADDRESS:
+			pj_params_add(
+			    pp, pj_p_text(set->task_tracker_address));
+			break;
+		case PJ_SET_RUNNING_TIMES:
+			pj_params_add(pp, pj_p_int(set->running_times));
+			break;
+		case PJ_SET_RESULT:
+			pj_params_add(pp, pj_p_text(set->result));
+			break;
+		default:
+			pj_params_add(
+			    pp, pj_p_int(set->expected_trigger_time));
+		}
+	}
+}
+
+int
+pj_store_instance_transition(struct pj_store *s, int64_t instance_id, int from,
+    int to, const struct pj_instance *set, unsigned mask, int64_t now_ms)
+{
+	struct pj_sql    q  = { 0 };
+	struct pj_params pp = { 0 };
+	int64_t          n  = 0;
+	int              rv;
+	transition_set(&q, &pp, to, set, mask, now_ms);
+	pj_sql_add(&q, " WHERE instance_id = ? AND status = ?");
+	pj_params_add(&pp, pj_p_int(instance_id));
+	pj_params_add(&pp, pj_p_int(from));
+	rv = pj_sq_exec(s, NULL, 0, "instance_info", instance_id, q.b, pp.v,
+	    pp.n, NULL, NULL, &n);
+	pj_sql_fini(&q);
+	pj_params_fini(&pp);
+	if (rv != 0 || n > 0)
+		return rv;
+	/* lost: say whether the row is missing or in another state */
+	int64_t       st = -1;
+	struct pj_val p  = pj_p_int(instance_id);
+	rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", instance_id,
+	    "SELECT status FROM instance_info WHERE instance_id = ?", &p, 1,
+	    pj_row_i64, &st, NULL);
+	if (rv != 0)
+		return rv;
+	if (st < 0)
+		return pj_store_fail(s, PJ_STORE_ENOTFOUND,
+		    "instance_info (instance_id %lld): no such instance",
+		    (long long) instance_id);
+	return pj_store_fail(s, PJ_STORE_ECONFLICT,
+	    "instance_info (instance_id %lld): status is %lld, not %d; "
+	    "transition to %d not applied",
+	    (long long) instance_id, (long long) st, from, to);
+}
+
+int
+pj_store_instances_transition(struct pj_store *s, const int64_t *ids, size_t n,
+    int from, int to, const struct pj_instance *set, unsigned mask,
+    int64_t now_ms, int64_t *changed)
+{
+	int64_t total = 0;
+	int     rv    = 0;
+	for (size_t k = 0; k < n && rv == 0; k += INSERT_CHUNK * 5) {
+		size_t m = n - k < INSERT_CHUNK * 5 ? n - k : INSERT_CHUNK * 5;
+		struct pj_sql    q  = { 0 };
+		struct pj_params pp = { 0 };
+		int64_t          c  = 0;
+		transition_set(&q, &pp, to, set, mask, now_ms);
+		pj_sql_add(&q, " WHERE status = ? AND instance_id IN ");
+		pj_params_add(&pp, pj_p_int(from));
+		pj_sql_marks(&q, m);
+		for (size_t i = 0; i < m; i++)
+			pj_params_add(&pp, pj_p_int(ids[k + i]));
+		rv = pj_sq_exec(s, NULL, 0, "instance_info", ids[k], q.b, pp.v,
+		    pp.n, NULL, NULL, &c);
+		total += c;
+		pj_sql_fini(&q);
+		pj_params_fini(&pp);
+	}
+	if (changed)
+		*changed = total;
+	return rv;
+}
+
+int
+pj_store_instance_count_live(struct pj_store *s, int64_t job_id,
+    const int *statuses, size_t n_statuses, int64_t *count)
+{
+	struct pj_sql    q  = { 0 };
+	struct pj_params pp = { 0 };
+	int              rv;
+	*count = 0;
+	if (n_statuses == 0)
+		return 0;
+	pj_sql_add(&q,
+	    "SELECT COUNT(*) FROM instance_info WHERE job_id = ? "
+	    "AND status IN ");
+	pj_params_add(&pp, pj_p_int(job_id));
+	pj_sql_marks(&q, n_statuses);
+	for (size_t i = 0; i < n_statuses; i++)
+		pj_params_add(&pp, pj_p_int(statuses[i]));
+	rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", -1, q.b, pp.v,
+	    pp.n, pj_row_i64, count, NULL);
+	pj_sql_fini(&q);
+	pj_params_fini(&pp);
+	return rv;
+}
+
+int
+pj_store_instances_check(struct pj_store *s, enum pj_check_kind kind,
+    const int64_t *app_ids, size_t n_apps, int64_t before_ms, int limit,
+    struct pj_instance_list *out)
+{
+	const char      *col;
+	int              status;
+	struct pj_sql    q  = { 0 };
+	struct pj_params pp = { 0 };
+	int              rv;
+	memset(out, 0, sizeof(*out));
+	switch (kind) {
+	case PJ_CHECK_WAITING_DISPATCH:
+		col    = "expected_trigger_time";
+		status = PJ_INST_WAITING_DISPATCH;
+		break;
+	case PJ_CHECK_WAITING_RECEIVE:
+		col    = "actual_trigger_time";
+		status = PJ_INST_WAITING_WORKER_RECEIVE;
+		break;
+	case PJ_CHECK_RUNNING:
+		col    = "gmt_modified";
+		status = PJ_INST_RUNNING;
+		break;
+	default:
+		return pj_store_fail(s, PJ_STORE_EINVAL,
+		    "instance_info check: unknown kind %d", (int) kind);
+	}
+	if (limit < 1 || limit > LIST_LIMIT_MAX)
+		return pj_store_fail(s, PJ_STORE_EINVAL,
+		    "instance_info check: limit must be 1..%d",
+		    LIST_LIMIT_MAX);
+	if (n_apps == 0)
+		return 0;
+	pj_sql_add(&q, INST_SELECT "WHERE app_id IN ");
+	pj_sql_marks(&q, n_apps);
+	for (size_t i = 0; i < n_apps; i++)
+		pj_params_add(&pp, pj_p_int(app_ids[i]));
+	pj_sql_addf(&q, " AND status = ? AND %s < ? ORDER BY id LIMIT ?", col);
+	pj_params_add(&pp, pj_p_int(status));
+	pj_params_add(&pp, pj_p_int(before_ms));
+	pj_params_add(&pp, pj_p_int(limit));
+	rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", -1, q.b, pp.v,
+	    pp.n, inst_list_row, out, NULL);
+	pj_sql_fini(&q);
+	pj_params_fini(&pp);
+	if (rv != 0)
+		pj_instance_list_fini(out);
+	return rv;
+}
+
+int
+pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
+    struct pj_instance_list *out)
+{
+	struct pj_sql    q     = { 0 };
+	struct pj_params pp    = { 0 };
+	int              limit = qq->limit ? qq->limit : LIST_LIMIT_DEFAULT;
+	int              rv;
+	memset(out, 0, sizeof(*out));
+	if (limit < 1 || limit > LIST_LIMIT_MAX || qq->n_status_in < 0
+	    || qq->n_status_in > PJ_QUERY_IN_MAX)
+		return pj_store_fail(s, PJ_STORE_EINVAL,
+		    "instance_info list: limit must be 1..%d and at most %d "
+		    "statuses",
+		    LIST_LIMIT_MAX, PJ_QUERY_IN_MAX);
+	pj_sql_add(&q, INST_SELECT "WHERE id > ?");
+	pj_params_add(&pp, pj_p_int(qq->after_id));
+	if (qq->app_id) {
+		pj_sql_add(&q, " AND app_id = ?");
+		pj_params_add(&pp, pj_p_int(qq->app_id));
+	}
+	if (qq->job_id) {
+		pj_sql_add(&q, " AND job_id = ?");
+		pj_params_add(&pp, pj_p_int(qq->job_id));
+	}
+	if (qq->n_status_in > 0) {
+		pj_sql_add(&q, " AND status IN ");
+		pj_sql_marks(&q, (size_t) qq->n_status_in);
+		for (int i = 0; i < qq->n_status_in; i++)
+			pj_params_add(&pp, pj_p_int(qq->status_in[i]));
+	}
+	if (qq->gmt_create_gt) {
+		pj_sql_add(&q, " AND gmt_create > ?");
+		pj_params_add(&pp, pj_p_int(qq->gmt_create_gt));
+	}
+	if (qq->gmt_create_lt) {
+		pj_sql_add(&q, " AND gmt_create < ?");
+		pj_params_add(&pp, pj_p_int(qq->gmt_create_lt));
+	}
+	pj_sql_add(&q, " ORDER BY id LIMIT ?");
+	pj_params_add(&pp, pj_p_int(limit));
+	rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", -1, q.b, pp.v,
+	    pp.n, inst_list_row, out, NULL);
+	pj_sql_fini(&q);
+	pj_params_fini(&pp);
+	if (rv != 0)
+		pj_instance_list_fini(out);
+	return rv;
+}
+
+/* ---- instance logs
+ * ---------------------------------------------------------- */
+
+void
+pj_log_list_fini(struct pj_log_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].content);
+		free(l->v[i].worker_address);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int
+log_row(void *arg, const struct pj_val *c, int n)
+{
+	struct pj_log_list *l = arg;
+	(void) n;
+	l->v = pj_store_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
+	struct pj_log_line *x = &l->v[l->n++];
+	x->id                 = pj_c_i64(&c[0]);
+	x->instance_id        = pj_c_i64(&c[1]);
+	x->log_time           = pj_c_i64(&c[2]);
+	x->log_level          = (int) pj_c_i64(&c[3]);
+	x->content            = pj_c_str(&c[4]);
+	x->worker_address     = pj_c_str(&c[5]);
+	return 0;
+}
+
+static int
+log_chunk(struct pj_store *s, struct pj_conn *c, const struct pj_log_line *v,
+    size_t n)
+{
+	struct pj_sql    q  = { 0 };
+	struct pj_params pp = { 0 };
+	int              rv;
+	pj_sql_add(&q,
+	    "INSERT INTO local_instance_log (instance_id, log_time, "
+	    "log_level, log_content, worker_address) VALUES ");
+	for (size_t k = 0; k < n; k++) {
+		if (k)
+			pj_sql_add(&q, ",");
+		pj_sql_marks(&q, 5);
+		pj_params_add(&pp, pj_p_int(v[k].instance_id));
+		pj_params_add(&pp, pj_p_int(v[k].log_time));
+		pj_params_add(&pp, pj_p_int(v[k].log_level));
+		pj_params_add(&pp, pj_p_text(v[k].content));
+		pj_params_add(&pp, pj_p_text(v[k].worker_address));
+	}
+	rv = pj_sq_exec(s, c, 0, "local_instance_log", v[0].instance_id, q.b,
+	    pp.v, pp.n, NULL, NULL, NULL);
+	pj_sql_fini(&q);
+	pj_params_fini(&pp);
+	return rv;
+}
+
+int
+pj_store_logs_append(struct pj_store *s, const struct pj_log_line *v, size_t n)
+{
+	struct pj_conn c;
+	int            rv = 0;
+	if (n == 0)
+		return 0;
+	if (n <= LOG_CHUNK)
+		return log_chunk(s, NULL, v, n);
+	if ((rv = pj_sq_begin(s, &c)) != 0)
+		return rv;
+	for (size_t k = 0; k < n && rv == 0; k += LOG_CHUNK)
+		rv = log_chunk(
+		    s, &c, v + k, n - k < LOG_CHUNK ? n - k : LOG_CHUNK);
+	if (rv != 0) {
+		pj_sq_rollback(s, &c);
+		return rv;
+	}
+	return pj_sq_commit(s, &c);
+}
+
+int
+pj_store_logs_read(struct pj_store *s, int64_t instance_id, int64_t after_time,
+    int64_t after_id, int limit, struct pj_log_list *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (limit < 1 || limit > LIST_LIMIT_MAX)
+		return pj_store_fail(s, PJ_STORE_EINVAL,
+		    "local_instance_log: limit must be 1..%d", LIST_LIMIT_MAX);
+	struct pj_val p[5] = { pj_p_int(instance_id), pj_p_int(after_time),
+		pj_p_int(after_time), pj_p_int(after_id), pj_p_int(limit) };
+	int           rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "local_instance_log",
+	              instance_id,
+	              "SELECT id, instance_id, log_time, log_level, log_content, "
+	                        "worker_address FROM local_instance_log WHERE instance_id = ? AND "
+	                        "(log_time > ? OR (log_time = ? AND id > ?)) ORDER BY log_time, "
+	                        "id LIMIT ?",
+	              p, 5, log_row, out, NULL);
+	if (rv != 0)
+		pj_log_list_fini(out);
+	return rv;
+}
+
+int
+pj_store_logs_delete(struct pj_store *s, int64_t instance_id, int64_t *deleted)
+{
+	int64_t       n = 0;
+	struct pj_val p = pj_p_int(instance_id);
+	int           rv
+	    = pj_sq_exec(s, NULL, PJ_Q_SAFE, "local_instance_log", instance_id,
+	        "DELETE FROM local_instance_log WHERE instance_id = ?", &p, 1,
+	        NULL, NULL, &n);
+	if (rv == 0 && deleted)
+		*deleted = n;
+	return rv;
+}

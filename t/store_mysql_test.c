@@ -1,0 +1,188 @@
+/*
+ * t/store_mysql_test.c - the store contract suite (t/store_contract.inc)
+ * on MariaDB/MySQL. Needs PJ_TEST_MYSQL_URL (mysql://user@host:port/, set
+ * by t/run.sh, which starts a private server) and PJ_TEST_MARIADB_DIR for
+ * the restart test; every test creates database pjtest_<pid> and drops it.
+ *
+ * Design notes: the restart test runs `t/mariadb.sh restart DIR` through
+ * system() between two uses of one store handle, so the pool must notice
+ * dead connections and reconnect by itself.
+ */
+#define BACKEND_NAME "mysql"
+#include <check.h>
+#include <mysql.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dbname[64];
+
+static MYSQL *
+admin(void)
+{
+	const char *u         = getenv("PJ_TEST_MYSQL_URL");
+	char        user[128] = "", host[128] = "";
+	int         port = 0;
+	ck_assert_msg(u && *u,
+	    "PJ_TEST_MYSQL_URL is not set: run this suite through `make "
+	    "check` (t/run.sh starts a private MariaDB), or set it to "
+	    "mysql://user@host:port/");
+	ck_assert_msg(
+	    sscanf(u, "mysql://%127[^@]@%127[^:]:%d", user, host, &port) == 3,
+	    "PJ_TEST_MYSQL_URL '%s' is not mysql://user@host:port/", u);
+	MYSQL *m = mysql_init(NULL);
+	ck_assert_msg(mysql_real_connect(
+	                  m, host, user, NULL, NULL, (unsigned) port, NULL, 0),
+	    "cannot reach %s: %s", u, mysql_error(m));
+	return m;
+}
+
+static void
+admin_sql(const char *fmt)
+{
+	char   sql[256];
+	MYSQL *m = admin();
+	snprintf(sql, sizeof(sql), fmt, dbname);
+	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
+	mysql_close(m);
+}
+
+static void
+backend_setup(char *url, size_t n)
+{
+	/* the name is ours (digits only), never user text */
+	snprintf(dbname, sizeof(dbname), "pjtest_%d", (int) getpid());
+	admin_sql("DROP DATABASE IF EXISTS %s");
+	admin_sql("CREATE DATABASE %s");
+	snprintf(url, n, "%s%s", getenv("PJ_TEST_MYSQL_URL"), dbname);
+}
+
+static void
+backend_teardown(void)
+{
+	admin_sql("DROP DATABASE IF EXISTS %s");
+	mysql_library_end();
+}
+
+static void
+backend_restart(void)
+{
+	const char *dir = getenv("PJ_TEST_MARIADB_DIR");
+	const char *top = getenv("PJ_TOP");
+	char        cmd[1024];
+	ck_assert_msg(dir && top,
+	    "PJ_TEST_MARIADB_DIR / PJ_TOP not set: run through make check");
+	snprintf(cmd, sizeof(cmd), "'%s/t/mariadb.sh' restart '%s' >/dev/null",
+	    top, dir);
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+}
+
+static void backend_extra(TCase *tc);
+
+#include "t/store_contract.inc"
+
+/* the unix-socket URL form reaches the same database */
+START_TEST(mysql_socket_url)
+{
+	const char *sock = getenv("PJ_TEST_MYSQL_SOCK");
+	char        url[1024];
+	ck_assert_msg(sock != NULL, "PJ_TEST_MYSQL_SOCK not set");
+	snprintf(url, sizeof(url),
+	    "mysql://root@localhost/%s?socket=%s&pool=2", dbname, sock);
+	struct pj_store *s;
+	int              rv = pj_store_open(url, &s);
+	ck_assert_msg(rv == 0, "%s: %s", url, pj_store_errmsg(NULL));
+	int64_t id = 0;
+	ck_assert_int_eq(
+	    pj_store_app_create(s, "via-sock", "pw", "", T0, &id), 0);
+	struct pj_app a;
+	OK(pj_store_app_get(S, id, &a)); /* seen over TCP */
+	ck_assert_str_eq(a.app_name, "via-sock");
+	pj_app_fini(&a);
+	pj_store_close(s);
+}
+END_TEST
+
+/* bad credentials or an unknown database fail at open, with a message,
+ * instead of being retried as if the server were restarting */
+START_TEST(mysql_wrong_credentials_fail_fast)
+{
+	char url[1024];
+	int  port = 0;
+	ck_assert_int_eq(
+	    sscanf(strrchr(getenv("PJ_TEST_MYSQL_URL"), ':') + 1, "%d", &port),
+	    1);
+	snprintf(url, sizeof(url), "mysql://nobody:bad@127.0.0.1:%d/%s", port,
+	    dbname);
+	struct pj_store *s  = NULL;
+	int              rv = pj_store_open(url, &s);
+	ck_assert_int_eq(rv, PJ_STORE_EBACKEND);
+	ck_assert_ptr_nonnull(strstr(pj_store_errmsg(NULL), "nobody"));
+	snprintf(
+	    url, sizeof(url), "mysql://root@127.0.0.1:%d/no_such_db_x", port);
+	ck_assert_int_ne(pj_store_open(url, &s), 0);
+	ck_assert_ptr_nonnull(strstr(pj_store_errmsg(NULL), "no_such_db_x"));
+}
+END_TEST
+
+struct inflight {
+	unsigned flags;
+	int      rv;
+};
+
+static void *
+inflight_main(void *arg)
+{
+	struct inflight *f = arg;
+	int64_t          v = -1;
+	f->rv = pj_sq_exec(S, NULL, f->flags, "test", -1, "SELECT SLEEP(3)",
+	    NULL, 0, pj_row_i64, &v, NULL);
+	return NULL;
+}
+
+/* a statement in flight when the server goes down: a safe one (a read) is
+ * retried on a new connection once the server is back; an unsafe one
+ * reports PJ_STORE_ECONN ("outcome unknown"); the handle keeps working */
+START_TEST(mysql_statement_in_flight_during_restart)
+{
+	struct inflight safe = { .flags = PJ_Q_SAFE }, unsafe = { .flags = 0 };
+	pthread_t       a, b;
+	pthread_create(&a, NULL, inflight_main, &safe);
+	pthread_create(&b, NULL, inflight_main, &unsafe);
+	/* restart only once both statements are running on the server */
+	MYSQL *m       = admin();
+	int    running = 0;
+	for (int i = 0; i < 200 && running < 2; i++) {
+		usleep(50 * 1000);
+		ck_assert_int_eq(mysql_query(m,
+		                     "SELECT COUNT(*) FROM "
+		                     "information_schema.processlist WHERE "
+		                     "info = 'SELECT SLEEP(3)'"),
+		    0);
+		MYSQL_RES *r   = mysql_store_result(m);
+		MYSQL_ROW  row = mysql_fetch_row(r);
+		running        = row && row[0] ? atoi(row[0]) : 0;
+		mysql_free_result(r);
+	}
+	mysql_close(m);
+	ck_assert_int_eq(running, 2);
+	backend_restart();
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	ck_assert_msg(safe.rv == 0, "safe statement: %d", safe.rv);
+	ck_assert_int_eq(unsafe.rv, PJ_STORE_ECONN);
+	int64_t id = 0;
+	OK(pj_store_app_create(S, "after", "pw", "", T0, &id));
+	ck_assert_int_gt(id, 0);
+}
+END_TEST
+
+static void
+backend_extra(TCase *tc)
+{
+	tcase_add_test(tc, mysql_statement_in_flight_during_restart);
+	tcase_add_test(tc, mysql_socket_url);
+	tcase_add_test(tc, mysql_wrong_credentials_fail_fast);
+}
