@@ -38,6 +38,10 @@ static const int field_min[F_COUNT] = { 0, 0, 0, 1, 1, 1, PJ_CRON_MIN_YEAR };
 static const int field_max[F_COUNT]
     = { 59, 59, 23, 31, 12, 7, PJ_CRON_MAX_YEAR };
 
+/* Quartz's largest steps (checkIncrementRange) */
+static const int step_max[F_COUNT]
+    = { 59, 59, 23, 31, 12, 7, PJ_CRON_MAX_YEAR - PJ_CRON_MIN_YEAR + 1 };
+
 static const char *const month_names[12] = { "JAN", "FEB", "MAR", "APR", "MAY",
 	"JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC" };
 static const char *const day_names[7]
@@ -329,7 +333,7 @@ has_special(const char *s, char ch)
 static int
 parse_item(struct parser *p, const char *s)
 {
-	int f = p->field, lo, hi, step = 0, k, named, named2 = 0, handled;
+	int f = p->field, lo, hi, step = 0, k, named = 0, named2 = 0, handled;
 	if (strchr(s, '?') != NULL) {
 		if (f != F_DOM && f != F_DOW) {
 			return fail(p,
@@ -438,11 +442,9 @@ parse_item(struct parser *p, const char *s)
 			                 field_name[f], s);
 		}
 		q += k;
-		int span = f == F_YEAR ? field_max[f] - field_min[f] + 1
-		                       : field_max[f] - field_min[f] + 1;
-		if (step < 1 || step > span) {
+		if (step < 1 || step > step_max[f]) {
 			return fail(p, "%s step %d is out of range 1-%d",
-			    field_name[f], step, span);
+			    field_name[f], step, step_max[f]);
 		}
 	} else {
 		step = 1;
@@ -739,19 +741,23 @@ next_year(const pj_cron *c, int64_t from)
 	return -1;
 }
 
-/* day of week (1 = Sunday) of day D (may be denormalised) of a month */
+/* Day of week (1 = Sunday) of 00:00 on day D (may be denormalised) of a
+ * month, read like Quartz reads it: through a calendar in the zone, so a
+ * midnight that does not exist (Pacific/Apia skipped 2011-12-30) lands on
+ * the next day. */
 static int
-dow_of(int64_t y, int mon, int64_t d)
+dow_of(const pj_tz *tz, int64_t y, int mon, int64_t d)
 {
-	int64_t days = floordiv(wall_of(y, mon - 1, d, 0, 0, 0), 86400);
+	int64_t t    = pj_tz_wall_to_utc(tz, wall_of(y, mon - 1, d, 0, 0, 0));
+	int64_t days = floordiv(t + pj_tz_offset_at(tz, t), 86400);
 	return (int) (((days + 4) % 7 + 7) % 7) + 1;
 }
 
 /* Quartz's W rule: the weekday nearest to DAY within its month */
 static int64_t
-nearest_weekday(int64_t y, int mon, int64_t day)
+nearest_weekday(const pj_tz *tz, int64_t y, int mon, int64_t day)
 {
-	int dow  = dow_of(y, mon, day);
+	int dow  = dow_of(tz, y, mon, day);
 	int ldom = pj_days_in_month(y, mon);
 	if (dow == 7 && day == 1) {
 		day += 2;
@@ -861,10 +867,17 @@ pj_cron_next(
 				} else {
 					day = first64(c->days);
 				}
-				day = nearest_weekday(year, (int) mon, day);
+				day = nearest_weekday(
+				    tz, year, (int) mon, day);
 				int64_t nt = pj_tz_wall_to_utc(tz,
 				    wall_of(year, mon - 1, day, hr, min, sec));
-				if (nt * 1000 < base_ms) {
+				/* Quartz compares with a calendar that kept
+				 * the wall clock's milliseconds, so within the
+				 * same second its answer is random; we compare
+				 * seconds (what Quartz answers for
+				 * whole-second start times, the scheduler's
+				 * case). */
+				if (nt < floordiv(base_ms, 1000)) {
 					day = c->last_dom ? 1
 					                  : first64(c->days);
 					mon++;
