@@ -502,10 +502,9 @@ parse_field(struct parser *p, const char *tok)
 		    field_name[p->field]);
 	}
 	if (items > 1 && special) {
-		return fail(p,
-		    "%s: 'L', 'W' and '#' cannot be combined with other "
-		    "values",
-		    field_name[p->field]);
+		return fail(p, "%s: %s cannot be combined with other values",
+		    field_name[p->field],
+		    p->field == F_DOM ? "'L' and 'W'" : "'L' and '#'");
 	}
 	return 0;
 }
