@@ -1,0 +1,502 @@
+/*
+ * server/timing.c: the time expression types and their validation,
+ * lifecycle windows, daily time intervals (across midnight and weekdays),
+ * every misfire policy, and the `pj-server cron-next` command as operators
+ * run it (the real program, from PJ_BIN).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "server/timing.h"
+
+/* epoch ms of a UTC wall time */
+static int64_t
+utc(int y, int mo, int d, int h, int mi, int s)
+{
+	return (pj_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s)
+	    * 1000;
+}
+
+static const char *
+iso(const pj_timing *t, int64_t ms)
+{
+	static char buf[64];
+	pj_tz_format_iso(t->tz, ms, buf, sizeof(buf));
+	return buf;
+}
+
+static void
+init_ok(pj_timing *t, pj_time_type type, const char *expr, const char *zone)
+{
+	char err[PJ_TIMING_ERR_MAX];
+	ck_assert_msg(
+	    pj_timing_init(t, type, expr, zone, 0, err, sizeof(err)) == 0,
+	    "%s: %s", expr, err);
+}
+
+static void
+init_bad(pj_time_type type, const char *expr, const char *msg)
+{
+	pj_timing t;
+	char      err[PJ_TIMING_ERR_MAX];
+	ck_assert_int_eq(
+	    pj_timing_init(&t, type, expr, "UTC", 0, err, sizeof(err)),
+	    PJ_TIMING_EINVAL);
+	ck_assert_str_eq(err, msg);
+}
+
+START_TEST(test_validation)
+{
+	pj_timing t;
+	char      err[PJ_TIMING_ERR_MAX];
+	init_bad(PJ_TIME_FIXED_RATE, "0",
+	    "fixed-rate interval 0 is out of range 1-120000 ms");
+	init_bad(PJ_TIME_FIXED_RATE, "120001",
+	    "fixed-rate interval 120001 is out of range 1-120000 ms");
+	init_bad(PJ_TIME_FIXED_DELAY, "1.5s",
+	    "fixed-delay interval '1.5s' is not a whole number of "
+	    "milliseconds");
+	init_bad(PJ_TIME_FIXED_DELAY, "", "fixed-delay interval is missing");
+	init_bad(PJ_TIME_FIXED_RATE, NULL, "fixed-rate interval is missing");
+	init_bad(PJ_TIME_CRON, "0 0 0 32 * ?",
+	    "day-of-month 32 is out of range 1-31");
+	init_bad((pj_time_type) 7, "x",
+	    "time expression type 7 is unknown (1 API, 2 CRON, 3 FIXED_RATE, "
+	    "4 FIXED_DELAY, 5 WORKFLOW, 11 DAILY_TIME_INTERVAL)");
+	ck_assert_int_eq(pj_timing_init(&t, PJ_TIME_CRON, "0 0 3 * * ?",
+	                     "Nowhere/City", 0, err, sizeof(err)),
+	    PJ_TIMING_EINVAL);
+	ck_assert_str_eq(err, "time zone 'Nowhere/City' is unknown");
+	/* the maximum is configurable, as in PowerJob */
+	ck_assert_int_eq(pj_timing_init(&t, PJ_TIME_FIXED_RATE, "150000",
+	                     "UTC", 200000, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(t.interval_ms, 150000);
+	init_ok(&t, PJ_TIME_FIXED_RATE, "1", "UTC");
+	init_ok(&t, PJ_TIME_FIXED_DELAY, "120000", "UTC");
+	/* API and WORKFLOW ignore their expression */
+	init_ok(&t, PJ_TIME_API, "whatever", "UTC");
+	init_ok(&t, PJ_TIME_WORKFLOW, NULL, NULL);
+	pj_tz_cache_fini();
+}
+END_TEST
+
+START_TEST(test_next_types)
+{
+	pj_timing t;
+	int64_t   n, now = utc(2024, 5, 1, 10, 0, 0);
+	/* CRON: next after prev; a prev in the past is replaced by now */
+	init_ok(&t, PJ_TIME_CRON, "0 0 * * * ?", "Europe/Berlin");
+	ck_assert_int_eq(pj_timing_next(&t, NULL, now + 3600000, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-05-01T14:00:00+02:00");
+	ck_assert_int_eq(pj_timing_next(&t, NULL, now - 86400000, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-05-01T13:00:00+02:00");
+	ck_assert_int_eq(pj_timing_next(&t, NULL, 0, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-05-01T13:00:00+02:00");
+	/* FIXED_RATE: prev + rate */
+	init_ok(&t, PJ_TIME_FIXED_RATE, "5000", "UTC");
+	ck_assert_int_eq(pj_timing_next(&t, NULL, now + 1, now, &n), 0);
+	ck_assert_int_eq(n, now + 5001);
+	/* FIXED_DELAY, API, WORKFLOW: never fired by time */
+	init_ok(&t, PJ_TIME_FIXED_DELAY, "5000", "UTC");
+	ck_assert_int_eq(
+	    pj_timing_next(&t, NULL, now, now, &n), PJ_TIMING_ENONE);
+	init_ok(&t, PJ_TIME_API, NULL, "UTC");
+	ck_assert_int_eq(
+	    pj_timing_next(&t, NULL, now, now, &n), PJ_TIMING_ENONE);
+	init_ok(&t, PJ_TIME_WORKFLOW, NULL, "UTC");
+	ck_assert_int_eq(
+	    pj_timing_next(&t, NULL, now, now, &n), PJ_TIMING_ENONE);
+	/* an expression whose years are over */
+	init_ok(&t, PJ_TIME_CRON, "0 0 0 1 1 ? 2020", "UTC");
+	ck_assert_int_eq(
+	    pj_timing_next(&t, NULL, 0, now, &n), PJ_TIMING_ENONE);
+	pj_tz_cache_fini();
+}
+END_TEST
+
+START_TEST(test_lifecycle)
+{
+	pj_timing    t;
+	pj_lifecycle lc;
+	char         err[PJ_TIMING_ERR_MAX];
+	int64_t      n, now = utc(2024, 5, 1, 10, 0, 0);
+
+	ck_assert_int_eq(pj_lifecycle_parse("{\"start\": 1714600000000, "
+	                                    "\"end\": 1714700000000}",
+	                     &lc, err, sizeof(err)),
+	    0);
+	ck_assert(
+	    lc.start_ms == 1714600000000LL && lc.end_ms == 1714700000000LL);
+	ck_assert_int_eq(pj_lifecycle_parse("{\"start\":null,\"x\":[1,{}]}",
+	                     &lc, err, sizeof(err)),
+	    0);
+	ck_assert(lc.start_ms == 0 && lc.end_ms == 0);
+	ck_assert_int_eq(pj_lifecycle_parse("", &lc, err, sizeof(err)), 0);
+	ck_assert_int_eq(pj_lifecycle_parse(NULL, &lc, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    pj_lifecycle_parse("{\"start\":\"soon\"}", &lc, err, sizeof(err)),
+	    PJ_TIMING_EINVAL);
+	ck_assert_str_eq(err, "lifecycle: expected a number");
+	ck_assert_int_eq(
+	    pj_lifecycle_parse("{\"end\":-5}", &lc, err, sizeof(err)),
+	    PJ_TIMING_EINVAL);
+	ck_assert_str_eq(
+	    err, "lifecycle end -5 is negative (epoch milliseconds)");
+	ck_assert_int_eq(
+	    pj_lifecycle_parse("{\"start\":1} x", &lc, err, sizeof(err)),
+	    PJ_TIMING_EINVAL);
+	ck_assert_str_eq(err, "lifecycle: unexpected text after the object");
+
+	lc = (pj_lifecycle) { now + 10, now + 5 };
+	ck_assert_int_eq(pj_lifecycle_validate(&lc, now, err, sizeof(err)),
+	    PJ_TIMING_EINVAL);
+	ck_assert_str_eq(err,
+	    "lifecycle start 1714557600010 is after end "
+	    "1714557600005");
+	lc = (pj_lifecycle) { 0, now };
+	ck_assert_int_eq(pj_lifecycle_validate(&lc, now, err, sizeof(err)),
+	    PJ_TIMING_EINVAL);
+	ck_assert_str_eq(err,
+	    "lifecycle end 1714557600000 is not in the "
+	    "future (now 1714557600000)");
+	lc = (pj_lifecycle) { now, now + 1 };
+	ck_assert_int_eq(pj_lifecycle_validate(&lc, now, err, sizeof(err)), 0);
+
+	/* CRON: a start still ahead gives the first fire >= start ... */
+	init_ok(&t, PJ_TIME_CRON, "0 0/15 * * * ?", "UTC");
+	lc = (pj_lifecycle) { utc(2024, 5, 3, 8, 7, 0),
+		utc(2024, 5, 3, 9, 0, 0) };
+	ck_assert_int_eq(pj_timing_next(&t, &lc, 0, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-05-03T08:15:00+00:00");
+	/* ... and a start exactly on a fire time fires at start */
+	lc.start_ms = utc(2024, 5, 3, 8, 0, 0);
+	ck_assert_int_eq(pj_timing_next(&t, &lc, 0, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-05-03T08:00:00+00:00");
+	/* the end is inclusive; nothing after it */
+	ck_assert_int_eq(
+	    pj_timing_next(&t, &lc, utc(2024, 5, 3, 8, 45, 0), now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-05-03T09:00:00+00:00");
+	ck_assert_int_eq(
+	    pj_timing_next(&t, &lc, utc(2024, 5, 3, 9, 0, 0), now, &n),
+	    PJ_TIMING_ENONE);
+	/* a start in the past no longer matters */
+	lc = (pj_lifecycle) { now - 3600000, 0 };
+	ck_assert_int_eq(pj_timing_next(&t, &lc, 0, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-05-01T10:15:00+00:00");
+
+	/* FIXED_RATE: start if ahead, else prev + rate; null beyond end */
+	init_ok(&t, PJ_TIME_FIXED_RATE, "60000", "UTC");
+	lc = (pj_lifecycle) { now + 3600000, now + 3660000 };
+	ck_assert_int_eq(pj_timing_next(&t, &lc, 0, now, &n), 0);
+	ck_assert_int_eq(n, now + 3600000);
+	ck_assert_int_eq(pj_timing_next(&t, &lc, now + 3600000, now, &n), 0);
+	ck_assert_int_eq(n, now + 3660000);
+	ck_assert_int_eq(
+	    pj_timing_next(&t, &lc, now + 3660000, now, &n), PJ_TIMING_ENONE);
+	pj_tz_cache_fini();
+}
+END_TEST
+
+START_TEST(test_daily)
+{
+	pj_timing t;
+	pj_daily  d;
+	char      err[PJ_TIMING_ERR_MAX];
+	int64_t   n, now;
+
+	/* every 30 minutes from 22:00 to 23:59:59, Mon/Wed/Fri (1 = Monday) */
+	init_ok(&t, PJ_TIME_DAILY_TIME_INTERVAL,
+	    "{\"interval\": 30, \"intervalUnit\": \"MINUTES\", "
+	    "\"startTimeOfDay\": \"22:00:00\", \"endTimeOfDay\": "
+	    "\"23:59:59\", "
+	    "\"daysOfWeek\": [1, 3, 5]}",
+	    "Europe/Berlin");
+	ck_assert_int_eq(t.daily.interval_ms, 1800000);
+	/* 2024-05-03 is a Friday */
+	now = utc(2024, 5, 3, 8, 0, 0);
+	ck_assert_int_eq(pj_timing_next(&t, NULL, 0, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-05-03T22:00:00+02:00");
+	ck_assert_int_eq(pj_timing_next(&t, NULL, n, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-05-03T22:30:00+02:00");
+	/* 23:30 + 30 min crosses midnight into Saturday: on to Monday 22:00 */
+	int64_t last = utc(2024, 5, 3, 21, 30, 0); /* 23:30 local */
+	ck_assert_int_eq(pj_timing_next(&t, NULL, last, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-05-06T22:00:00+02:00");
+
+	/* every 2 hours all day, every day, across midnight */
+	init_ok(&t, PJ_TIME_DAILY_TIME_INTERVAL,
+	    "{\"interval\":7200,\"startTimeOfDay\":\"00:00:00\","
+	    "\"endTimeOfDay\":\"23:59:59\",\"daysOfWeek\":[]}",
+	    "UTC");
+	now = utc(2024, 5, 3, 23, 0, 0);
+	ck_assert_int_eq(pj_timing_next(&t, NULL, now, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-05-04T01:00:00+00:00");
+
+	/* a window inside the day: 09:00-17:00, hourly; after 17:00 next day
+	 */
+	init_ok(&t, PJ_TIME_DAILY_TIME_INTERVAL,
+	    "{\"interval\":1,\"intervalUnit\":\"HOURS\","
+	    "\"startTimeOfDay\":\"09:00:00\",\"endTimeOfDay\":\"17:00:00\"}",
+	    "America/New_York");
+	now = utc(2024, 5, 3, 20, 30, 0); /* 16:30 local */
+	ck_assert_int_eq(pj_timing_next(&t, NULL, now, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-05-04T09:00:00-04:00");
+	now = utc(2024, 5, 3, 20, 0, 0); /* 16:00 local: 17:00 is inside */
+	ck_assert_int_eq(pj_timing_next(&t, NULL, now, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-05-03T17:00:00-04:00");
+	/* lifecycle start ahead: inRange(start) */
+	pj_lifecycle lc = { utc(2024, 6, 1, 3, 0, 0), 0 }; /* 23:00 May 31 */
+	ck_assert_int_eq(pj_timing_next(&t, &lc, 0, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2024-06-01T09:00:00-04:00");
+
+	/* validation */
+	static const struct {
+		const char *json, *msg;
+	} bad[] = {
+		{ "{\"startTimeOfDay\":\"09:00:00\",\"endTimeOfDay\":"
+		  "\"17:00:00\"}",
+		    "daily time interval: interval is missing" },
+		{ "{\"interval\":5,\"endTimeOfDay\":\"17:00:00\"}",
+		    "daily time interval: startTimeOfDay is missing" },
+		{ "{\"interval\":5,\"startTimeOfDay\":\"18:00:00\","
+		  "\"endTimeOfDay\":\"17:00:00\"}",
+		    "daily time interval: endTimeOfDay is before "
+		    "startTimeOfDay" },
+		{ "{\"interval\":0,\"startTimeOfDay\":\"09:00:00\","
+		  "\"endTimeOfDay\":\"17:00:00\"}",
+		    "daily time interval: interval 0 is out of range (more "
+		    "than 0, at most a year)" },
+		{ "{\"interval\":5,\"intervalUnit\":\"WEEKS\"}",
+		    "daily time interval: intervalUnit 'WEEKS' is not one of "
+		    "MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS" },
+		{ "{\"interval\":5,\"intervalUnit\":\"NANOSECONDS\"}",
+		    "daily time interval: intervalUnit NANOSECONDS is below a "
+		    "millisecond" },
+		{ "{\"interval\":5,\"daysOfWeek\":[0]}",
+		    "daily time interval: daysOfWeek 0 is out of range 1-7 (1 "
+		    "= Monday)" },
+		{ "{\"interval\":5,\"startTimeOfDay\":\"9:00\"}",
+		    "daily time interval: startTimeOfDay '9:00' is not "
+		    "HH:mm:ss" },
+		{ "{\"interval\":5,\"startTimeOfDay\":\"24:00:00\"}",
+		    "daily time interval: startTimeOfDay '24:00:00' is not a "
+		    "time of day" },
+		{ "[1]", "daily time interval: expected a JSON object" },
+		{ "{\"interval\":1.5}",
+		    "daily time interval: expected a whole number" },
+		{ "{\"interval\":5",
+		    "daily time interval: expected ',' or '}'" },
+		{ "", "daily time interval: expected a JSON object" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(
+		    pj_daily_parse(bad[i].json, &d, err, sizeof(err)),
+		    PJ_TIMING_EINVAL);
+		ck_assert_str_eq(err, bad[i].msg);
+	}
+	ck_assert_int_eq(
+	    pj_daily_parse(NULL, &d, err, sizeof(err)), PJ_TIMING_EINVAL);
+	pj_tz_cache_fini();
+}
+END_TEST
+
+START_TEST(test_misfire)
+{
+	pj_timing         t;
+	int64_t           buf[16];
+	pj_misfire_result r      = { .fire_ms = buf };
+	pj_misfire_opts   o      = { PJ_MISFIRE_FIRE_ONCE_NOW, 0, 16 };
+	int64_t           last   = utc(2024, 5, 1, 10, 0, 0);
+	int64_t           now    = utc(2024, 5, 1, 10, 5, 30);
+	int64_t           minute = 60000;
+
+	init_ok(&t, PJ_TIME_CRON, "0 * * * * ?", "UTC");
+	/* fire once now: the first missed time, then the next after now */
+	ck_assert_int_eq(pj_timing_misfire(&t, NULL, last, now, &o, &r), 0);
+	ck_assert_uint_eq(r.n_fire, 1);
+	ck_assert_int_eq(buf[0], last + minute);
+	ck_assert(r.has_next && r.next_ms == last + 6 * minute);
+	/* skip */
+	o.policy = PJ_MISFIRE_SKIP;
+	ck_assert_int_eq(pj_timing_misfire(&t, NULL, last, now, &o, &r), 0);
+	ck_assert_uint_eq(r.n_fire, 0);
+	ck_assert_uint_eq(r.n_dropped, 1);
+	ck_assert(r.has_next && r.next_ms == last + 6 * minute);
+	/* every missed fire inside a 3-minute window */
+	o = (pj_misfire_opts) { PJ_MISFIRE_FIRE_ALL, 3 * minute, 16 };
+	ck_assert_int_eq(pj_timing_misfire(&t, NULL, last, now, &o, &r), 0);
+	ck_assert_uint_eq(r.n_fire, 3);
+	ck_assert_int_eq(buf[0], last + 3 * minute);
+	ck_assert_int_eq(buf[1], last + 4 * minute);
+	ck_assert_int_eq(buf[2], last + 5 * minute);
+	ck_assert_uint_eq(r.n_dropped, 0);
+	/* no window, cap 2: the latest two, in order, three dropped */
+	o = (pj_misfire_opts) { PJ_MISFIRE_FIRE_ALL, 0, 2 };
+	ck_assert_int_eq(pj_timing_misfire(&t, NULL, last, now, &o, &r), 0);
+	ck_assert_uint_eq(r.n_missed, 5);
+	ck_assert_uint_eq(r.n_fire, 2);
+	ck_assert_uint_eq(r.n_dropped, 3);
+	ck_assert_int_eq(buf[0], last + 4 * minute);
+	ck_assert_int_eq(buf[1], last + 5 * minute);
+	/* a week down, every second: capped, never a flood */
+	init_ok(&t, PJ_TIME_CRON, "* * * * * ?", "UTC");
+	o = (pj_misfire_opts) { PJ_MISFIRE_FIRE_ALL, 3600000, 10 };
+	ck_assert_int_eq(
+	    pj_timing_misfire(&t, NULL, last, last + 7 * 86400000LL, &o, &r),
+	    0);
+	ck_assert_uint_eq(r.n_fire, 10);
+	ck_assert_uint_eq(r.n_missed, 3601);
+	ck_assert_int_eq(buf[9], last + 7 * 86400000LL);
+	ck_assert_int_eq(buf[0], last + 7 * 86400000LL - 9000);
+	/* a fire exactly at now is due */
+	init_ok(&t, PJ_TIME_CRON, "0 * * * * ?", "UTC");
+	o = (pj_misfire_opts) { PJ_MISFIRE_FIRE_ONCE_NOW, 0, 1 };
+	ck_assert_int_eq(
+	    pj_timing_misfire(&t, NULL, last, last + minute, &o, &r), 0);
+	ck_assert_uint_eq(r.n_fire, 1);
+	/* nothing missed */
+	ck_assert_int_eq(
+	    pj_timing_misfire(&t, NULL, last, last + 30000, &o, &r), 0);
+	ck_assert_uint_eq(r.n_fire, 0);
+	ck_assert(r.has_next && r.next_ms == last + minute);
+	/* the lifecycle end cuts missed fires and the next one */
+	pj_lifecycle lc = { 0, last + 2 * minute };
+	o               = (pj_misfire_opts) { PJ_MISFIRE_FIRE_ALL, 0, 16 };
+	ck_assert_int_eq(pj_timing_misfire(&t, &lc, last, now, &o, &r), 0);
+	ck_assert_uint_eq(r.n_fire, 2);
+	ck_assert(!r.has_next);
+	/* fixed rate keeps its phase */
+	init_ok(&t, PJ_TIME_FIXED_RATE, "7000", "UTC");
+	o = (pj_misfire_opts) { PJ_MISFIRE_FIRE_ALL, 20000, 16 };
+	ck_assert_int_eq(pj_timing_misfire(&t, NULL, 1000, 100000, &o, &r), 0);
+	ck_assert_uint_eq(r.n_fire, 3); /* 85000, 92000, 99000 */
+	ck_assert_int_eq(buf[0], 85000);
+	ck_assert_int_eq(buf[2], 99000);
+	ck_assert(r.has_next && r.next_ms == 106000);
+	o.policy = PJ_MISFIRE_FIRE_ONCE_NOW;
+	ck_assert_int_eq(pj_timing_misfire(&t, NULL, 1000, 100000, &o, &r), 0);
+	ck_assert_uint_eq(r.n_fire, 1);
+	ck_assert_int_eq(buf[0], 8000);
+	/* daily interval */
+	init_ok(&t, PJ_TIME_DAILY_TIME_INTERVAL,
+	    "{\"interval\":1,\"intervalUnit\":\"HOURS\","
+	    "\"startTimeOfDay\":\"09:00:00\",\"endTimeOfDay\":\"11:00:00\"}",
+	    "UTC");
+	o = (pj_misfire_opts) { PJ_MISFIRE_FIRE_ALL, 0, 16 };
+	ck_assert_int_eq(pj_timing_misfire(&t, NULL, utc(2024, 5, 1, 8, 0, 0),
+	                     utc(2024, 5, 2, 10, 30, 0), &o, &r),
+	    0);
+	ck_assert_uint_eq(r.n_fire, 5); /* 9, 10, 11 on the 1st; 9, 10 */
+	ck_assert_str_eq(iso(&t, buf[3]), "2024-05-02T09:00:00+00:00");
+	/* PowerJob steps from now: 10:30 + 1 h is past 11:00, so tomorrow */
+	ck_assert_str_eq(iso(&t, r.next_ms), "2024-05-03T09:00:00+00:00");
+	/* API: nothing is ever missed */
+	init_ok(&t, PJ_TIME_API, NULL, "UTC");
+	ck_assert_int_eq(pj_timing_misfire(&t, NULL, last, now, &o, &r), 0);
+	ck_assert(r.n_fire == 0 && !r.has_next);
+	pj_tz_cache_fini();
+}
+END_TEST
+
+/* ---- the program -------------------------------------------------------- */
+
+static int
+run(const char *args, char *out, size_t outlen, char *err, size_t errlen)
+{
+	const char *bin = getenv("PJ_BIN") ? getenv("PJ_BIN") : "build/bin";
+	char        cmd[2048], ef[] = "/tmp/pjcronerr.XXXXXX";
+	int         fd = mkstemp(ef);
+	ck_assert_int_ge(fd, 0);
+	snprintf(cmd, sizeof(cmd), "%s/pj-server %s 2>%s", bin, args, ef);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t n = fread(out, 1, outlen - 1, p);
+	out[n]   = '\0';
+	int   st = pclose(p);
+	FILE *e  = fdopen(fd, "r");
+	n        = fread(err, 1, errlen - 1, e);
+	err[n]   = '\0';
+	fclose(e);
+	unlink(ef);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(test_program)
+{
+	char out[4096], err[1024];
+	ck_assert_int_eq(run("cron-next '0 30 2 * * ?' --tz Europe/Berlin "
+	                     "--from 1711796400000 --count 3",
+	                     out, sizeof(out), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(out,
+	    "1711931400000 2024-04-01T02:30:00+02:00\n"
+	    "1712017800000 2024-04-02T02:30:00+02:00\n"
+	    "1712104200000 2024-04-03T02:30:00+02:00\n");
+	/* default count 5, default zone and start: five lines */
+	ck_assert_int_eq(
+	    run("cron-next '0 0 3 * * ?'", out, sizeof(out), err, sizeof(err)),
+	    0);
+	int lines = 0;
+	for (char *c = out; *c; c++) {
+		lines += *c == '\n';
+	}
+	ck_assert_int_eq(lines, 5);
+	/* no more fires: fewer lines, still success */
+	ck_assert_int_eq(run("cron-next '0 0 0 1 1 ? 2099' --from 0", out,
+	                     sizeof(out), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(out, "4070908800000 2099-01-01T00:00:00+00:00\n");
+	/* invalid expression, zone, options: status 2 and the reason */
+	ck_assert_int_eq(run("cron-next '0 0 0 32 * ?'", out, sizeof(out), err,
+	                     sizeof(err)),
+	    2);
+	ck_assert_str_eq(out, "");
+	ck_assert_str_eq(err,
+	    "pj-server cron-next: day-of-month 32 is out of "
+	    "range 1-31\n");
+	ck_assert_int_eq(run("cron-next '0 0 0 * * ?' --tz Mars/Base", out,
+	                     sizeof(out), err, sizeof(err)),
+	    2);
+	ck_assert_str_eq(
+	    err, "pj-server cron-next: time zone 'Mars/Base' is unknown\n");
+	ck_assert_int_eq(run("cron-next '0 0 0 * * ?' --count 0", out,
+	                     sizeof(out), err, sizeof(err)),
+	    2);
+	ck_assert_int_eq(run("cron-next '0 0 0 * * ?' --from soon", out,
+	                     sizeof(out), err, sizeof(err)),
+	    2);
+	ck_assert_int_eq(run("cron-next '0 0 0 * * ?' --tz", out, sizeof(out),
+	                     err, sizeof(err)),
+	    2);
+	ck_assert_int_eq(
+	    run("cron-next", out, sizeof(out), err, sizeof(err)), 2);
+	ck_assert_int_eq(
+	    run("no-such-command", out, sizeof(out), err, sizeof(err)), 2);
+	ck_assert_int_eq(run("--help", out, sizeof(out), err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "cron-next EXPR"));
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s  = suite_create("timing");
+	TCase *tc = tcase_create("timing");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_validation);
+	tcase_add_test(tc, test_next_types);
+	tcase_add_test(tc, test_lifecycle);
+	tcase_add_test(tc, test_daily);
+	tcase_add_test(tc, test_misfire);
+	tcase_add_test(tc, test_program);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
