@@ -20,6 +20,7 @@
 /* walks restart every WALK fires, so that no row reaches 2099 (where our
  * years end and Quartz's do not) and both programs' checksums agree */
 #define WALK 500
+#define PASSES 4 /* the same in TimingBench.java */
 
 static double
 now_s(void)
@@ -59,9 +60,11 @@ main(int argc, char **argv)
 		rows++;
 	}
 	fclose(f);
-	double  mix_calls = 0, mix_s = 0, plain_calls = 0, plain_s = 0;
+	double  best_mix = 0, best_plain = 0;
 	int64_t sink = 0;
-	for (int pass = 0; pass < 2; pass++) { /* pass 0 warms up */
+	/* pass 0 warms up; the best of the measured passes is reported */
+	for (int pass = 0; pass < PASSES; pass++) {
+		double mix_calls = 0, mix_s = 0, plain_calls = 0, plain_s = 0;
 		for (int r = 0; r < rows; r++) {
 			int64_t t  = START_MS;
 			long    k  = pass == 0 ? n / 10 : n;
@@ -78,18 +81,22 @@ main(int argc, char **argv)
 			}
 			double dt = now_s() - t0;
 			sink += t;
-			if (pass == 1) {
-				mix_calls += (double) k;
-				mix_s += dt;
-				if (plain[r]) {
-					plain_calls += (double) k;
-					plain_s += dt;
-				}
+			mix_calls += (double) k;
+			mix_s += dt;
+			if (plain[r]) {
+				plain_calls += (double) k;
+				plain_s += dt;
 			}
 		}
+		if (pass > 0 && mix_calls / mix_s > best_mix) {
+			best_mix = mix_calls / mix_s;
+		}
+		if (pass > 0 && plain_calls / plain_s > best_plain) {
+			best_plain = plain_calls / plain_s;
+		}
 	}
-	printf("C mix %.0f\n", mix_calls / mix_s);
-	printf("C plain %.0f\n", plain_calls / plain_s);
+	printf("C mix %.0f\n", best_mix);
+	printf("C plain %.0f\n", best_plain);
 	printf("C checksum %lld\n", (long long) sink);
 	pj_tz_cache_fini();
 	return 0;

@@ -28,5 +28,5 @@ echo "|---|---:|---:|---:|---|"
 echo "| mix of expressions and zones (L, W, #, DST zones) | $cm | ${qm:-n/a} | $(ratio "$cm" "$qm") | >= 5x Quartz |"
 echo "| plain expressions (UTC, no L/W/#) | $cp | ${qp:-n/a} | $(ratio "$cp" "$qp") | >= 1,000,000/s |"
 echo
-echo "Same fire times as Quartz (checksum of every 500th fire): $same"
+echo "Same fire times as Quartz (checksum of every 500th fire); best of 3 passes after a warm-up, each side: $same"
 [ "$same" != NO ]

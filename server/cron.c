@@ -626,6 +626,10 @@ struct jcal {
 	int64_t      t;   /* epoch seconds, valid when !dirty */
 	int          dow; /* 1 = Sunday */
 	int          dirty;
+	/* the zone's segment around t (pj_tz_segment): walls inside it map to
+	 * wall - off without a search */
+	int64_t seg_lo, seg_hi;
+	int32_t seg_off;
 };
 
 static int64_t
@@ -645,9 +649,8 @@ wall_of(int64_t y, int64_t mon0, int64_t d, int64_t h, int64_t mi, int64_t s)
 }
 
 static void
-cal_set_time(struct jcal *c, int64_t t)
+cal_fields(struct jcal *c, int64_t t, int64_t loc)
 {
-	int64_t loc  = t + pj_tz_offset_at(c->tz, t);
 	int64_t days = floordiv(loc, 86400);
 	int64_t sod  = loc - days * 86400;
 	int     m, d;
@@ -663,11 +666,41 @@ cal_set_time(struct jcal *c, int64_t t)
 }
 
 static void
+cal_set_time(struct jcal *c, int64_t t)
+{
+	pj_tz_segment(c->tz, t, &c->seg_lo, &c->seg_hi, &c->seg_off);
+	cal_fields(c, t, t + c->seg_off);
+}
+
+static void
 cal_complete(struct jcal *c)
 {
-	if (c->dirty) {
-		int64_t w = wall_of(c->f[C_YEAR], c->f[C_MON0], c->f[C_DAY],
-		    c->f[C_HOUR], c->f[C_MIN], c->f[C_SEC]);
+	if (!c->dirty) {
+		return;
+	}
+	int64_t *f = c->f;
+	if (f[C_MON0] >= 0 && f[C_MON0] <= 11 && f[C_DAY] >= 1
+	    && f[C_DAY] <= 28 && f[C_HOUR] >= 0 && f[C_HOUR] <= 23
+	    && f[C_MIN] >= 0 && f[C_MIN] <= 59 && f[C_SEC] >= 0
+	    && f[C_SEC] <= 59) {
+		/* fields already normal: only the instant and weekday change
+		 */
+		int64_t days = pj_days_from_civil(
+		    f[C_YEAR], (int) f[C_MON0] + 1, (int) f[C_DAY]);
+		int64_t w = days * 86400 + f[C_HOUR] * 3600 + f[C_MIN] * 60
+		    + f[C_SEC];
+		if (w >= c->seg_lo && w < c->seg_hi) {
+			c->t     = w - c->seg_off;
+			c->dow   = (int) ((days + 4) % 7 + 7) % 7 + 1;
+			c->dirty = 0;
+			return;
+		}
+	}
+	int64_t w = wall_of(
+	    f[C_YEAR], f[C_MON0], f[C_DAY], f[C_HOUR], f[C_MIN], f[C_SEC]);
+	if (w >= c->seg_lo && w < c->seg_hi) {
+		cal_fields(c, w - c->seg_off, w);
+	} else {
 		cal_set_time(c, pj_tz_wall_to_utc(c->tz, w));
 	}
 }

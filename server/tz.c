@@ -136,6 +136,31 @@ pj_tz_offset_at(const pj_tz *tz, int64_t t)
 	return lo == 0 ? tz->off0 : tz->off[lo - 1];
 }
 
+void
+pj_tz_segment(const pj_tz *tz, int64_t t, int64_t *wall_lo, int64_t *wall_hi,
+    int32_t *off)
+{
+	size_t lo = 0, hi = tz->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (tz->utc[mid] <= t) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	/* transitions lo-1 (in effect) and lo (the next one) */
+	*off     = lo == 0 ? tz->off0 : tz->off[lo - 1];
+	*wall_lo = lo == 0 ? INT64_MIN : tz->wall[lo - 1];
+	if (lo == tz->n) {
+		*wall_hi = INT64_MAX;
+	} else {
+		int64_t end
+		    = tz->utc[lo] + *off; /* local end of this offset */
+		*wall_hi = tz->wall[lo] < end ? tz->wall[lo] : end;
+	}
+}
+
 int64_t
 pj_tz_wall_to_utc(const pj_tz *tz, int64_t wall)
 {

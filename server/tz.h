@@ -46,6 +46,16 @@ int32_t pj_tz_offset_at(const pj_tz *tz, int64_t t);
  */
 int64_t pj_tz_wall_to_utc(const pj_tz *tz, int64_t wall);
 
+/*
+ * The stretch of local time around instant t in which the offset does not
+ * change and pj_tz_wall_to_utc is simply wall - offset: for every wall in
+ * [*wall_lo, *wall_hi), pj_tz_wall_to_utc(wall) == wall - *off and that
+ * instant's offset is *off.  Lets callers skip both binary searches while
+ * they stay inside (cron.c does, on every step of its calendar).
+ */
+void pj_tz_segment(const pj_tz *tz, int64_t t, int64_t *wall_lo,
+    int64_t *wall_hi, int32_t *off);
+
 /* Drops every cached zone (tests, end of the program). */
 void pj_tz_cache_fini(void);
 
