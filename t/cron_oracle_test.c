@@ -18,10 +18,10 @@
 
 #define QUARTZ_JAR "/usr/share/java/quartz2.jar"
 #define FIRES_PER_CASE 6
-/* Java's zone tables switch to a rule object after 2037 (see cron.c), so
- * start times stay before 2036. */
+/* start times from 1990 to 2099 (the oracle answers "none" from 2100 on,
+ * where our years end) */
 #define FROM_MIN_MS 631152000000LL  /* 1990-01-01 */
-#define FROM_MAX_MS 2082758400000LL /* 2036-01-01 */
+#define FROM_MAX_MS 4070908800000LL /* 2099-01-01 */
 
 static const char *const zones[]
     = { "UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney",
