@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server/cron.h"
 
@@ -398,6 +399,50 @@ START_TEST(test_zones)
 }
 END_TEST
 
+/* damaged zone files are refused with a reason, never read past their end */
+START_TEST(test_bad_tzif)
+{
+	char  dir[] = "/tmp/pjtzdir.XXXXXX", path[256], err[256], name[32];
+	FILE *in    = fopen("/usr/share/zoneinfo/Europe/Berlin", "rb");
+	ck_assert_ptr_nonnull(in);
+	unsigned char buf[8192];
+	size_t        len = fread(buf, 1, sizeof(buf), in);
+	fclose(in);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	setenv("TZDIR", dir, 1);
+	int refused = 0, loaded = 0;
+	for (size_t cut = 0; cut <= len; cut += cut < 64 ? 1 : 37) {
+		snprintf(name, sizeof(name), "Cut%zu", cut);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		FILE *out = fopen(path, "wb");
+		ck_assert_ptr_nonnull(out);
+		fwrite(buf, 1, cut, out);
+		if (cut % 3 == 0 && cut > 50) {
+			fputc(0xff, out); /* and a damaged byte at the end */
+		}
+		fclose(out);
+		const pj_tz *tz;
+		if (pj_tz_get(name, &tz, err, sizeof(err)) == 0) {
+			loaded++;
+			(void) pj_tz_offset_at(tz, 1700000000);
+			(void) pj_tz_wall_to_utc(tz, 1700000000);
+		} else {
+			char want[128];
+			snprintf(want, sizeof(want),
+			    "time zone '%s' is not a valid TZif file", name);
+			ck_assert_str_eq(err, want);
+			refused++;
+		}
+		unlink(path);
+	}
+	unsetenv("TZDIR");
+	rmdir(dir);
+	ck_assert_int_gt(refused, 50);
+	ck_assert_int_gt(loaded, 0); /* the whole file, at least */
+	pj_tz_cache_fini();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -410,6 +455,7 @@ main(void)
 	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_never);
 	tcase_add_test(tc, test_zones);
+	tcase_add_test(tc, test_bad_tzif);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
