@@ -356,8 +356,14 @@ time_of_day(struct json *j, const char *key, int32_t *sod)
 	if (jstring(j, s, sizeof(s)) != 0) {
 		return PJ_TIMING_EINVAL;
 	}
-	if (sscanf(s, "%2d:%2d:%2d%n", &h, &m, &sec, &n) != 3 || s[n] != '\0'
-	    || n != 8) {
+	for (n = 0; n < 8; n++) {
+		int colon = n == 2 || n == 5;
+		if (colon ? s[n] != ':' : !isdigit((unsigned char) s[n])) {
+			break;
+		}
+	}
+	if (n != 8 || s[8] != '\0'
+	    || sscanf(s, "%2d:%2d:%2d", &h, &m, &sec) != 3) {
 		return errf(j->err, j->errlen,
 		    "daily time interval: %s '%s' is not HH:mm:ss", key, s);
 	}

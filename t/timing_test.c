@@ -282,6 +282,9 @@ START_TEST(test_daily)
 		{ "{\"interval\":5,\"startTimeOfDay\":\"9:00\"}",
 		    "daily time interval: startTimeOfDay '9:00' is not "
 		    "HH:mm:ss" },
+		{ "{\"interval\":5,\"startTimeOfDay\":\"+1:00:00\"}",
+		    "daily time interval: startTimeOfDay '+1:00:00' is not "
+		    "HH:mm:ss" },
 		{ "{\"interval\":5,\"startTimeOfDay\":\"24:00:00\"}",
 		    "daily time interval: startTimeOfDay '24:00:00' is not a "
 		    "time of day" },
