@@ -17,8 +17,11 @@
  *   its answer depends on when you ask; we compare whole seconds (Quartz's
  *   answer for whole-second start times, which is what the scheduler
  *   passes); (2) it loops forever on some W/LW expressions around
- *   Pacific/Apia's skipped 2011-12-30; we stop after CRON_MAX_PASSES passes
- *   with "no next fire".  No fire time is ever returned after 2099-12-31.
+ *   Pacific/Apia's skipped 2011-12-30 (the W day's midnight does not exist,
+ *   so setting it lands on the next day, from which W picks it again); we
+ *   see a pass start where a recent one started and go on from the next
+ *   day.  CRON_MAX_PASSES still bounds every call.  No fire time is ever
+ * returned after 2099-12-31.
  * - Java's zone tables stop at 2037 and a rule object takes over; we extend
  *   the TZif transitions with the file's POSIX rule instead and use one
  *   wall-time rule for every year.  The oracle suite samples start times up
@@ -37,6 +40,8 @@
  * (an expression that never matches, walked to 2099) needs a few
  * thousand. */
 #define CRON_MAX_PASSES 200000
+/* pass starts remembered to see Quartz's endless loops (cycles are short) */
+#define CRON_CYCLE_WINDOW 8
 
 /* ---- next fire time: CronExpression.getTimeAfter on a lenient calendar -- */
 
@@ -251,10 +256,28 @@ pj_cron_next(
 	struct jcal cl      = { .tz = tz };
 	cal_set_time(&cl, floordiv(base_ms, 1000));
 
+	int64_t tops[CRON_CYCLE_WINDOW];
+	for (int i = 0; i < CRON_CYCLE_WINDOW; i++) {
+		tops[i] = INT64_MIN;
+	}
 	for (int pass = 0; pass < CRON_MAX_PASSES; pass++) {
 		if (cal_get(&cl, C_YEAR) > PJ_CRON_MAX_YEAR) {
 			return PJ_TIMING_ENONE;
 		}
+		/* A pass is a function of the instant alone: starting one
+		 * where a recent one started means Quartz loops forever (a W
+		 * day whose midnight does not exist: Pacific/Apia,
+		 * 2011-12-30).  Go on from the next day instead. */
+		for (int i = 0; i < CRON_CYCLE_WINDOW; i++) {
+			if (tops[i] == cl.t) {
+				int64_t day = cl.f[C_DAY];
+				cal_midnight(&cl);
+				cal_set(&cl, C_DAY, day + 1);
+				cal_complete(&cl);
+				break;
+			}
+		}
+		tops[pass % CRON_CYCLE_WINDOW] = cl.t;
 		int64_t sec = cal_get(&cl, C_SEC), min = cal_get(&cl, C_MIN);
 		int64_t t, hr, day, mon, tmon, year;
 		int     n;

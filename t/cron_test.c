@@ -125,6 +125,13 @@ static const struct fires_case cases[] = {
 	{ "0 0 * * * ?", "Australia/Sydney", 1712413800000LL,
 	    { "2024-04-07T02:00:00+10:00", "2024-04-07T03:00:00+10:00",
 	        "2024-04-07T04:00:00+10:00" } },
+	/* Quartz loops forever here (Apia skipped 2011-12-30, the LW day's
+	 * midnight does not exist); we go on from the next day */
+	{ "57 48 7 LW 11 ?", "Pacific/Apia", 1256764663000LL,
+	    { "2009-11-30T07:48:57-11:00", "2010-11-30T07:48:57-10:00",
+	        "2011-11-30T07:48:57-10:00", "2012-11-30T07:48:57+14:00" } },
+	{ "28 51 7/3 LW 12-1 ?", "Pacific/Apia", 1298504925000LL,
+	    { "2012-01-31T07:51:28+14:00", "2012-01-31T10:51:28+14:00" } },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
