@@ -40,4 +40,14 @@ echo "== stopping alpha gracefully (SIGTERM)"
 kill -TERM "$alpha"
 wait "$alpha" || true
 alpha=""
+echo
+echo "== the server's embedded store: pj-server migrate on SQLite (twice: the second changes nothing)"
+"$bin/pj-server" migrate --db "sqlite://$tmp/pj.db"
+"$bin/pj-server" migrate --db "sqlite://$tmp/pj.db"
+echo
+echo "== checking a CRON expression before saving a job: 10:15 on the last Friday of each month, Berlin time"
+"$bin/pj-server" cron-next "0 15 10 ? * 6L" --tz Europe/Berlin --count 4
+echo
+echo "== a bad one is refused with the reason (exit status 2)"
+"$bin/pj-server" cron-next "0 0 0 32 * ?" || echo "   (exit status $?)"
 echo "done."
