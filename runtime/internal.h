@@ -153,7 +153,7 @@ const ProtobufCMessageDescriptor *registry_at(uint32_t idx);
 typedef struct mailbox {
 	mq_node *_Atomic head; /* producers */
 	mq_node         *tail; /* the consumer */
-	mq_node          stub;
+	mq_node          sentinel;
 	atomic_int       len;
 	nng_msg        **front; /* consumer-private: kept for the next pop */
 	uint32_t         nfront, capfront;

@@ -29,9 +29,9 @@ void
 mailbox_init(mailbox *mb)
 {
 	memset(mb, 0, sizeof(*mb));
-	atomic_init(&mb->stub.next, NULL);
-	atomic_init(&mb->head, &mb->stub);
-	mb->tail = &mb->stub;
+	atomic_init(&mb->sentinel.next, NULL);
+	atomic_init(&mb->head, &mb->sentinel);
+	mb->tail = &mb->sentinel;
 	atomic_init(&mb->len, 0);
 }
 
@@ -70,7 +70,7 @@ pop_node(mailbox *mb)
 	mq_node *tail = mb->tail;
 	mq_node *next
 	    = atomic_load_explicit(&tail->next, memory_order_acquire);
-	if (tail == &mb->stub) {
+	if (tail == &mb->sentinel) {
 		if (next == NULL) {
 			return (NULL);
 		}
@@ -85,7 +85,7 @@ pop_node(mailbox *mb)
 	if (tail != atomic_load_explicit(&mb->head, memory_order_acquire)) {
 		return (NULL); /* a producer is between exchange and store */
 	}
-	push_node(mb, &mb->stub);
+	push_node(mb, &mb->sentinel);
 	next = atomic_load_explicit(&tail->next, memory_order_acquire);
 	if (next != NULL) {
 		mb->tail = next;

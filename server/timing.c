@@ -83,7 +83,8 @@ jfail(struct json *j, const char *msg)
 	return errf(j->err, j->errlen, "%s: %s", j->what, msg);
 }
 
-/* a string into buf (escapes other than \uXXXX kept simple) */
+/* a string into buf; a \u escape becomes "?" and other escapes keep their
+ * letter: the strings parsed here are times of day and unit names */
 static int
 jstring(struct json *j, char *buf, size_t len)
 {
