@@ -46,6 +46,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "proto/admin.pb-c.h"
+#include "runtime/alloc.h" /* ar_xmalloc & co: OOM aborts */
 #include "proto/remote.pb-c.h"
 
 /* ---- errors ------------------------------------------------------------ */
@@ -287,9 +288,5 @@ int ar_system_actors(
 /* ---- misc -------------------------------------------------------------- */
 int64_t ar_now_ms(void);      /* wall clock, ms since the epoch */
 int64_t ar_mono_ms(void);     /* monotonic ms */
-void   *ar_xmalloc(size_t n); /* abort on OOM */
-void   *ar_xcalloc(size_t n, size_t m);
-void   *ar_xrealloc(void *p, size_t n);
-char   *ar_xstrdup(const char *s);
 
 #endif /* AR_H */

@@ -42,11 +42,11 @@ ar_xrealloc(void *p, size_t n)
 	return (p);
 }
 
+/* NULL copies as "" */
 char *
 ar_xstrdup(const char *s)
 {
-	size_t n = strlen(s) + 1;
-	return (memcpy(ar_xmalloc(n), s, n));
+	return (ar_xstrndup(s ? s : "", s ? strlen(s) : 0));
 }
 
 void
@@ -57,6 +57,18 @@ ar_mutex_init(pthread_mutex_t *m)
 	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
 	pthread_mutex_init(m, &a);
 	pthread_mutexattr_destroy(&a);
+}
+
+/* Copies exactly n bytes (a value with a known length) and terminates. */
+char *
+ar_xstrndup(const char *s, size_t n)
+{
+	char *p = ar_xmalloc(n + 1);
+	if (n > 0) {
+		memcpy(p, s, n);
+	}
+	p[n] = '\0';
+	return (p);
 }
 
 int64_t

@@ -7,7 +7,7 @@
  * atomic too; MySQL commits DDL implicitly, which the IF NOT EXISTS
  * statements make harmless). A database whose version is above the
  * binary's newest migration is refused: an old binary must not write into
- * a schema it does not know. OOM policy: pj_store_xmalloc aborts.
+ * a schema it does not know. OOM policy: ar_xmalloc aborts.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +64,7 @@ pj_store_schema_version(struct pj_store *s, int *version)
 static int
 run_script(struct pj_store *s, struct pj_conn *c, const struct pj_migration *m)
 {
-	char *text = pj_store_xstrdup(m->sql);
+	char *text = ar_xstrdup(m->sql);
 	char *p    = text;
 	int   rv   = 0;
 

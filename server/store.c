@@ -30,48 +30,6 @@
 static __thread const struct pj_store *err_store;
 static __thread char                   err_buf[PJ_STORE_ERRLEN];
 
-void *
-pj_store_xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-	if (p == NULL)
-		abort();
-	return p;
-}
-
-void *
-pj_store_xcalloc(size_t n, size_t m)
-{
-	void *p = calloc(n ? n : 1, m ? m : 1);
-	if (p == NULL)
-		abort();
-	return p;
-}
-
-void *
-pj_store_xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (p == NULL)
-		abort();
-	return p;
-}
-
-char *
-pj_store_xstrndup(const char *s, size_t n)
-{
-	char *p = pj_store_xmalloc(n + 1);
-	memcpy(p, s, n);
-	p[n] = 0;
-	return p;
-}
-
-char *
-pj_store_xstrdup(const char *s)
-{
-	return pj_store_xstrndup(s ? s : "", s ? strlen(s) : 0);
-}
-
 int
 pj_store_fail(struct pj_store *s, int rv, const char *fmt, ...)
 {
@@ -143,7 +101,7 @@ hexval(int c)
 static char *
 pct_decode(const char *p, size_t n)
 {
-	char  *o = pj_store_xmalloc(n + 1);
+	char  *o = ar_xmalloc(n + 1);
 	size_t j = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '%') {
@@ -238,7 +196,7 @@ parse_url(const char *url, struct pj_store_url *u, char *err, size_t errlen)
 	const char *q       = strchr(url, '?');
 	size_t      mainlen = q ? (size_t) (q - url) : strlen(url);
 	if (strncmp(url, "sqlite://", 9) == 0) {
-		u->backend = pj_store_xstrdup("sqlite");
+		u->backend = ar_xstrdup("sqlite");
 		if (mainlen <= 9) {
 			snprintf(
 			    err, errlen, "'%s' names no file; %s", url, usage);
@@ -250,7 +208,7 @@ parse_url(const char *url, struct pj_store_url *u, char *err, size_t errlen)
 			goto fail;
 		}
 	} else if (strncmp(url, "mysql://", 8) == 0) {
-		u->backend        = pj_store_xstrdup("mysql");
+		u->backend        = ar_xstrdup("mysql");
 		const char *p     = url + 8;
 		const char *end   = url + mainlen;
 		const char *slash = memchr(p, '/', (size_t) (end - p));
@@ -275,7 +233,7 @@ parse_url(const char *url, struct pj_store_url *u, char *err, size_t errlen)
 			p = at + 1;
 		}
 		const char *colon = memchr(p, ':', (size_t) (hend - p));
-		u->host           = pj_store_xstrndup(
+		u->host           = ar_xstrndup(
 		              p, (size_t) ((colon ? colon : hend) - p));
 		if (colon) {
 			char *e;
@@ -297,7 +255,7 @@ parse_url(const char *url, struct pj_store_url *u, char *err, size_t errlen)
 			u->db = pct_decode(
 			    slash + 1, (size_t) (end - slash - 1));
 		else
-			u->db = pj_store_xstrdup("");
+			u->db = ar_xstrdup("");
 		if (u->db == NULL) {
 			snprintf(err, errlen, "'%s': bad %%-escape", url);
 			goto fail;
@@ -322,7 +280,7 @@ int
 pj_store_open(const char *url, struct pj_store **out)
 {
 	char             err[PJ_STORE_ERRLEN] = "";
-	struct pj_store *s = pj_store_xcalloc(1, sizeof(*s));
+	struct pj_store *s = ar_xcalloc(1, sizeof(*s));
 	int              rv;
 
 	*out = NULL;
@@ -593,13 +551,13 @@ char *
 pj_c_str(const struct pj_val *c)
 {
 	if (c->type == PJ_VAL_TEXT)
-		return pj_store_xstrndup(c->s, c->len);
+		return ar_xstrndup(c->s, c->len);
 	if (c->type == PJ_VAL_INT) {
 		char b[32];
 		snprintf(b, sizeof(b), "%lld", (long long) c->i);
-		return pj_store_xstrdup(b);
+		return ar_xstrdup(b);
 	}
-	return pj_store_xstrdup("");
+	return ar_xstrdup("");
 }
 
 /* ---- SQL text and parameter builders
@@ -611,7 +569,7 @@ pj_sql_add(struct pj_sql *q, const char *frag)
 	size_t n = strlen(frag);
 	if (q->n + n + 1 > q->cap) {
 		q->cap = (q->n + n + 1) * 2;
-		q->b   = pj_store_xrealloc(q->b, q->cap);
+		q->b   = ar_xrealloc(q->b, q->cap);
 	}
 	memcpy(q->b + q->n, frag, n + 1);
 	q->n += n;
@@ -650,7 +608,7 @@ pj_params_add(struct pj_params *p, struct pj_val v)
 	if (p->n == p->cap) {
 		p->cap = p->cap ? p->cap * 2 : 16;
 		p->v
-		    = pj_store_xrealloc(p->v, sizeof(*p->v) * (size_t) p->cap);
+		    = ar_xrealloc(p->v, sizeof(*p->v) * (size_t) p->cap);
 	}
 	p->v[p->n++] = v;
 }

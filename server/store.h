@@ -74,7 +74,7 @@
  * returns the message of the calling thread's last failure on this store
  * (which table, which id, the backend's text). Nothing is printed.
  *
- * OOM policy: allocation failures abort in pj_store_xmalloc and friends.
+ * OOM policy: allocation failures abort in ar_xmalloc and friends.
  *
  * URLs:
  *   sqlite:///abs/path/file.db      SQLite file (created if missing)

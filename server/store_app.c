@@ -13,7 +13,7 @@
  * time. Server ids are allocated by the UNIQUE key on server_id instead of
  * the global server_init_lock: two servers racing for one id get one
  * duplicate-key error and the loser picks the next free id.
- * OOM policy: pj_store_xmalloc aborts.
+ * OOM policy: ar_xmalloc aborts.
  */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

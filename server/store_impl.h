@@ -5,7 +5,7 @@
  *
  * Design notes: see server/store.h. Queries are written once here and in
  * store_{app,job,instance,workflow}.c; the backends only run statements.
- * OOM policy: pj_store_xmalloc and friends abort on allocation failure.
+ * OOM policy: runtime/alloc.h's ar_xmalloc and friends abort on failure.
  */
 #ifndef PJ_SERVER_STORE_IMPL_H
 #define PJ_SERVER_STORE_IMPL_H
@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 
+#include "runtime/alloc.h"
 #include "server/store.h"
 
 #define PJ_STORE_POOL_MAX 64
@@ -43,11 +44,6 @@ enum {
 	PJ_Q_SAFE = 1, /* safe to retry after a lost connection */
 };
 
-void *pj_store_xmalloc(size_t n);
-void *pj_store_xcalloc(size_t n, size_t m);
-void *pj_store_xrealloc(void *p, size_t n);
-char *pj_store_xstrdup(const char *s);
-char *pj_store_xstrndup(const char *s, size_t n);
 
 /* Records the calling thread's error for s; returns rv. */
 int pj_store_fail(struct pj_store *s, int rv, const char *fmt, ...)

@@ -18,7 +18,7 @@
  * second record of one fire time fail with PJ_STORE_EDUP; lists page by
  * keyset on id (logs on (log_time, id)) so they neither skip nor repeat
  * while rows are added.
- * OOM policy: pj_store_xmalloc aborts.
+ * OOM policy: ar_xmalloc aborts.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +88,7 @@ inst_list_row(void *arg, const struct pj_val *c, int n)
 {
 	struct pj_instance_list *l = arg;
 	(void) n;
-	l->v = pj_store_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
+	l->v = ar_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
 	memset(&l->v[l->n], 0, sizeof(l->v[0]));
 	inst_read(&l->v[l->n++], c);
 	return 0;
@@ -447,7 +447,7 @@ log_row(void *arg, const struct pj_val *c, int n)
 {
 	struct pj_log_list *l = arg;
 	(void) n;
-	l->v = pj_store_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
+	l->v = ar_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
 	struct pj_log_line *x = &l->v[l->n++];
 	x->id                 = pj_c_i64(&c[0]);
 	x->instance_id        = pj_c_i64(&c[1]);

@@ -16,7 +16,7 @@
  * keyset (after_id) so pages never skip or repeat while jobs are added;
  * offset paging is kept for the OpenAPI's page index. time_zone and
  * misfire_policy columns are new.
- * OOM policy: pj_store_xmalloc aborts.
+ * OOM policy: ar_xmalloc aborts.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +137,7 @@ job_list_row(void *arg, const struct pj_val *c, int n)
 {
 	struct pj_job_list *l = arg;
 	(void) n;
-	l->v = pj_store_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
+	l->v = ar_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
 	memset(&l->v[l->n], 0, sizeof(l->v[0]));
 	job_read(&l->v[l->n++], c);
 	return 0;

@@ -22,7 +22,7 @@
  * the statement may have reached the server.
  * Threads: mysql_library_init runs once (pthread_once) before any thread
  * opens a connection; a connection is used by one thread at a time.
- * OOM policy: pj_store_xmalloc aborts.
+ * OOM policy: ar_xmalloc aborts.
  */
 #include <mysql.h>
 #include <errmsg.h>
@@ -109,7 +109,7 @@ my_close(void *p)
 static int
 my_open(const struct pj_store_url *u, void **out, char *err, size_t errlen)
 {
-	struct my_conn *c  = pj_store_xcalloc(1, sizeof(*c));
+	struct my_conn *c  = ar_xcalloc(1, sizeof(*c));
 	unsigned        ct = MY_CONNECT_TIMEOUT_S, io = MY_IO_TIMEOUT_S;
 	my_bool         off = 0;
 	int             rv;
@@ -190,7 +190,7 @@ my_prepare(struct my_conn *c, const char *sql, unsigned *eno, char *err,
 	if (e->st)
 		mysql_stmt_close(e->st);
 	free(e->sql);
-	e->sql  = pj_store_xstrdup(sql);
+	e->sql  = ar_xstrdup(sql);
 	e->st   = st;
 	e->used = c->tick;
 	return st;
@@ -265,7 +265,7 @@ fetch_rows(MYSQL_STMT *st, MYSQL_RES *meta, pj_row_fn fn, void *arg,
 			/* max_length is known after store_result */
 			b[i].buffer_type   = MYSQL_TYPE_STRING;
 			b[i].buffer_length = f[i].max_length + 1;
-			sv[i]       = pj_store_xmalloc(b[i].buffer_length);
+			sv[i]       = ar_xmalloc(b[i].buffer_length);
 			b[i].buffer = sv[i];
 		}
 	}
@@ -331,8 +331,8 @@ my_exec(void *p, const char *sql, const struct pj_val *params, int np,
 	if (st == NULL)
 		return classify(eno);
 	if (np > 0) {
-		b    = pj_store_xcalloc((size_t) np, sizeof(*b));
-		lens = pj_store_xcalloc((size_t) np, sizeof(*lens));
+		b    = ar_xcalloc((size_t) np, sizeof(*b));
+		lens = ar_xcalloc((size_t) np, sizeof(*lens));
 		for (int i = 0; i < np; i++) {
 			const struct pj_val *v = &params[i];
 			switch (v->type) {

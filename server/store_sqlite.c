@@ -14,7 +14,7 @@
  * the SQL text (prepared once, reset and rebound per call).
  * Threads: a connection is used by one thread at a time (the pool hands it
  * out); SQLite runs in its default serialized mode anyway.
- * OOM policy: pj_store_xmalloc aborts.
+ * OOM policy: ar_xmalloc aborts.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -62,7 +62,7 @@ sl_open(const struct pj_store_url *u, void **out, char *err, size_t errlen)
 		"PRAGMA wal_autocheckpoint=10000",
 		"PRAGMA cache_size=-16384", /* KiB per connection */
 	};
-	struct sl_conn *c = pj_store_xcalloc(1, sizeof(*c));
+	struct sl_conn *c = ar_xcalloc(1, sizeof(*c));
 	int             rv;
 
 	rv = sqlite3_open_v2(u->path, &c->db,
@@ -123,7 +123,7 @@ sl_prepare(struct sl_conn *c, const char *sql, char *err, size_t errlen)
 	if (e->st)
 		sqlite3_finalize(e->st);
 	free(e->sql);
-	e->sql  = pj_store_xstrdup(sql);
+	e->sql  = ar_xstrdup(sql);
 	e->st   = st;
 	e->used = c->tick;
 	return st;

@@ -12,7 +12,7 @@
  * Changed: times are BIGINT ms; a workflow has a time_zone like a job;
  * workflow-instance updates are conditional on the previous status so two
  * servers cannot both move one workflow instance.
- * OOM policy: pj_store_xmalloc aborts.
+ * OOM policy: ar_xmalloc aborts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,7 +181,7 @@ wfi_row(void *arg, const struct pj_val *c, int n)
 {
 	struct pj_wf_instance_list *l = arg;
 	(void) n;
-	l->v = pj_store_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
+	l->v = ar_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
 	struct pj_wf_instance *w = &l->v[l->n++];
 	int                    k = 0;
 	w->id                    = pj_c_i64(&c[k++]);
@@ -340,7 +340,7 @@ wfn_row(void *arg, const struct pj_val *c, int n)
 {
 	struct pj_wf_node_list *l = arg;
 	(void) n;
-	l->v = pj_store_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
+	l->v = ar_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
 	struct pj_wf_node *w = &l->v[l->n++];
 	int                k = 0;
 	w->id                = pj_c_i64(&c[k++]);

@@ -20,9 +20,10 @@
  *   lookups need the cache lock only to find the zone, never to use it.
  * - The file's explicit transitions are extended with its POSIX TZ footer
  *   rule up to the end of PJ_TZ_LAST_YEAR, past the 2099 limit of CRON years.
- * - OOM policy: allocation failure aborts (tz_xrealloc), as everywhere in the
+ * - OOM policy: allocation failure aborts (ar_xrealloc, runtime/alloc.h), as everywhere in the
  *   project.
  */
+#include "runtime/alloc.h"
 #include "server/tz.h"
 
 #include <ctype.h>
@@ -51,15 +52,6 @@ struct pj_tz {
 static pthread_mutex_t tz_lock  = PTHREAD_MUTEX_INITIALIZER;
 static struct pj_tz   *tz_cache = NULL;
 
-static void *
-tz_xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-	if (q == NULL) {
-		abort();
-	}
-	return q;
-}
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, const char *arg)
@@ -398,8 +390,8 @@ tz_push(struct pj_tz *tz, size_t *cap, int64_t utc, int32_t off)
 	}
 	if (tz->n == *cap) {
 		*cap    = *cap ? *cap * 2 : 64;
-		tz->utc = tz_xrealloc(tz->utc, *cap * sizeof(int64_t));
-		tz->off = tz_xrealloc(tz->off, *cap * sizeof(int32_t));
+		tz->utc = ar_xrealloc(tz->utc, *cap * sizeof(int64_t));
+		tz->off = ar_xrealloc(tz->off, *cap * sizeof(int32_t));
 	}
 	tz->utc[tz->n] = utc;
 	tz->off[tz->n] = off;
@@ -496,7 +488,7 @@ tzif_parse(struct pj_tz *tz, const unsigned char *buf, size_t len)
 			}
 		}
 	}
-	tz->wall = tz_xrealloc(NULL, (tz->n ? tz->n : 1) * sizeof(int64_t));
+	tz->wall = ar_xrealloc(NULL, (tz->n ? tz->n : 1) * sizeof(int64_t));
 	for (size_t i = 0; i < tz->n; i++) {
 		tz->wall[i] = tz->utc[i] + tz->off[i];
 	}
@@ -578,10 +570,10 @@ tz_load(const char *name, struct pj_tz **out, char *err, size_t errlen)
 		seterr(err, errlen, "time zone '%s' is unknown", name);
 		return PJ_TIMING_EINVAL;
 	}
-	unsigned char *buf = tz_xrealloc(NULL, PJ_TZ_MAX_FILE_BYTES);
+	unsigned char *buf = ar_xrealloc(NULL, PJ_TZ_MAX_FILE_BYTES);
 	size_t         len = fread(buf, 1, PJ_TZ_MAX_FILE_BYTES, f);
 	fclose(f);
-	struct pj_tz *tz = tz_xrealloc(NULL, sizeof(*tz));
+	struct pj_tz *tz = ar_xrealloc(NULL, sizeof(*tz));
 	memset(tz, 0, sizeof(*tz));
 	snprintf(tz->name, sizeof(tz->name), "%s", name);
 	int rv = tzif_parse(tz, buf, len);
