@@ -20,9 +20,9 @@
  *   tell / ask                   ar_tell() never blocks; ar_ask() is tell +
  *                                correlation id + timer, completing an
  *                                ar_future
- *   Artery remoting              one PULL listener per system, one PUSH
- *                                dialer per remote system, envelopes
- *                                batched into one nng message
+ *   Artery remoting              one nng stream listener per system, one
+ *                                connection per remote system, envelopes
+ *                                batched into frames
  *   Serialization                protobuf-c; a registry maps full type
  *                                names to descriptors
  *   Supervision                  a receive that returns non-zero is handled

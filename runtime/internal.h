@@ -279,6 +279,13 @@ void remote_stop(ar_system *sys);
 int remote_send(ar_system *sys, remote_ent *re, nng_msg *m);
 /* Parses a received frame (a Batch) and delivers each envelope. */
 void remote_deliver_frame(ar_system *sys, const uint8_t *buf, size_t len);
+/* envelope.c: appends m as an envelope for re to a frame buffer. */
+size_t envelope_append(ar_system *sys, remote_ent *re, nng_msg *m,
+    uint8_t **buf, size_t *len, size_t *cap);
+/* envelope.c: each envelope of a frame that will never be delivered
+ * becomes a dead letter with this reason. */
+void frame_lost(ar_system *sys, const char *hostport, const uint8_t *buf,
+    size_t len, int reason, const char *detail);
 
 /* ---- asks -------------------------------------------------------------- */
 typedef struct ask_slot {

@@ -1,34 +1,44 @@
 /*
- * remote.c - delivery between systems over nng tcp (Akka's Artery, small).
+ * remote.c - moving frames between systems over TCP with nng's stream API
+ * (Akka's Artery, small).  The frames' contents are envelope.c's business.
  *
  * Design notes
  * ------------
- * - Inbound: one PULL socket listening on the system's URL.  Its receive
- *   aio callback (an nng taskq thread) parses the frame and pushes each
- *   envelope into a mailbox: it never blocks, as nng requires.
- * - Outbound: one association per remote "host:port", each a PUSH socket
- *   with a non-blocking dialer that reconnects with exponential back-off
- *   (RECONNMINT 100 ms, RECONNMAXT reconnect_max_ms).  One send is in
- *   flight per association; envelopes told meanwhile are appended to a
- *   pending frame, so under load many envelopes share one nng message
- *   (nng's per-message cost is paid per batch) while an idle link sends
- *   each message at once.  One socket, one TCP pipe, FIFO frames: order
- *   holds per sender->receiver pair.
- * - A frame is the protobuf encoding of ar.Batch written by hand (field 1,
- *   length-delimited, per envelope), so the sender appends pre-packed
- *   envelopes without building a Batch, and the receiver decodes envelope
- *   by envelope: one bad envelope is one dead letter, not a lost frame.
- * - Delivery is at most once, as in Akka: a frame handed to a TCP pipe
- *   that then dies is lost; asks time out.  When a peer is unreachable the
- *   pending queue is bounded (outbound_queue_max): beyond it, envelopes
- *   become dead letters (UNREACHABLE), never an unbounded heap.
- * - Limits: an envelope body over max_message_bytes is a dead letter on
- *   both sides; nng refuses frames over RECVMAXSZ (max message + frame
- *   budget) by closing the connection before we see them.
- * - Shutdown (nng 1.5.2 rules): stop the aios first (callbacks finish),
- *   then close sockets, then free the aios.
- * Locks: rem->mtx (association table) and a->mtx are leaves; sends are
- * started after a->mtx is released.
+ * - Why streams and not SP sockets: with PUSH/PULL a message crossed three
+ *   nng task threads on the receiving side (transport, pipe, socket) before
+ *   our callback saw it, and each hop can be a ~20 us wake-up on this
+ *   machine; a stream read completes straight into our callback.  And the
+ *   SP layer drops what it cannot parse before we see it, so garbage at the
+ *   port could not become a dead letter.  Here every byte is ours.
+ * - Wire: a connection starts with an 8-byte hello ("PJAR", version 1,
+ *   two reserved bytes); then frames, each a 4-byte big-endian length and
+ *   that many bytes of ar.Batch.  A connection whose first bytes are not
+ *   the hello, or that announces a frame over the limit (max_message_bytes
+ *   + FRAME_MAX + 64 KiB), is a dead letter (UNDECODABLE / TOO_LARGE) and is
+ *   closed; everything else a frame holds is judged envelope by envelope.
+ * - Inbound: one stream listener per system; one read loop per accepted
+ *   connection, each read taking whatever has arrived into a buffer from
+ *   which every complete frame is delivered (so many frames cost one read).
+ *   Callbacks run on nng's threads and never block: they parse and push
+ *   into mailboxes.  A dead connection is freed on the timer thread.
+ * - Outbound: one association per remote "host:port": a dialer, at most one
+ *   connection, at most one send in flight.  Envelopes told meanwhile are
+ *   appended to a pending frame (batching: nng's per-call cost is paid per
+ *   frame; an idle link sends at once).  One connection and FIFO frames:
+ *   order holds per sender->receiver pair.  A read stays posted on the
+ *   connection only to learn at once that the peer went away; then the
+ *   association redials with exponential back-off (100 ms doubling to
+ *   reconnect_max_ms), from the timer thread.
+ * - Delivery is at most once, as in Akka: a frame being written when the
+ *   connection dies is lost (its envelopes become dead letters,
+ *   UNREACHABLE); asks time out.  While a peer is unreachable the pending
+ *   queue is bounded (outbound_queue_max), beyond it envelopes are dead
+ *   letters at once, never an unbounded heap.
+ * - Shutdown (nng's rule: stop aios before closing, free last): the
+ *   listener closes and its accept stops; every connection is closed and
+ *   its aio stopped; then aios, streams and dialers are freed.
+ * Locks: r->mtx (association and connection lists) and a->mtx are leaves;
+ * nng calls that start I/O are made after a->mtx is released.
  */
 #include "runtime/internal.h"
 
@@ -36,11 +46,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nng/protocol/pipeline0/pull.h>
-#include <nng/protocol/pipeline0/push.h>
-
 #define FRAME_MAX (1u << 20) /* soft cap on envelopes per frame (bytes) */
+#define HELLO_BYTES 8
+#define LEN_BYTES 4
+#define RESERVE (HELLO_BYTES + LEN_BYTES) /* room before a frame */
+#define READ_CHUNK 65536
+#define BACKOFF_MIN_MS 100
 
+static const uint8_t hello[HELLO_BYTES] = { 'P', 'J', 'A', 'R', 0, 1, 0, 0 };
+
+/* A pending outbound frame: RESERVE bytes, then envelopes. */
 typedef struct obuf {
 	uint8_t     *data;
 	size_t       len, cap;
@@ -49,238 +64,470 @@ typedef struct obuf {
 } obuf;
 
 typedef struct assoc {
-	pthread_mutex_t mtx;
-	ar_system      *sys;
-	char           *hostport;
-	nng_socket      sock;
-	nng_dialer      dialer;
-	nng_aio        *aio;
-	obuf           *head, *tail; /* pending frames */
-	uint32_t        queued;      /* envelopes pending */
-	bool            sending, closed;
+	pthread_mutex_t    mtx;
+	ar_system         *sys;
+	char              *hostport;
+	nng_stream_dialer *dialer;
+	nng_aio           *dial_aio, *tx_aio, *rx_aio;
+	nng_stream        *s;    /* the live connection, or NULL */
+	nng_stream        *dead; /* closed, freed before the next dial */
+	obuf              *head, *tail; /* pending frames */
+	obuf              *tx;          /* the frame being written */
+	size_t             tx_off, tx_end;
+	uint8_t            rx_byte;
+	uint32_t           queued; /* envelopes pending (not in tx) */
+	int                backoff_ms;
+	bool               connected, need_hello, sending, closed;
+	bool               dialing, ever_connected;
 } assoc;
 
+typedef struct conn {
+	ar_system   *sys;
+	nng_stream  *s;
+	nng_aio     *aio;
+	uint8_t     *buf;
+	size_t       len, cap;
+	bool         hello_ok;
+	char         peer[64];
+	struct conn *next;
+} conn;
+
 struct remote {
-	pthread_mutex_t mtx;
-	nng_socket      in;
-	bool            in_open;
-	nng_listener    listener;
-	nng_aio        *rx;
-	atomic_bool     quiesced;
-	assoc         **assocs;
-	uint32_t        nassocs, capassocs;
+	pthread_mutex_t      mtx;
+	nng_stream_listener *listener;
+	nng_aio             *acc;
+	atomic_bool          quiesced;
+	conn                *conns; /* live inbound connections */
+	assoc              **assocs;
+	uint32_t             nassocs, capassocs;
+	size_t               frame_limit;
 };
 
-/* ---- varints ----------------------------------------------------------- */
-static size_t
-put_varint(uint8_t *p, uint64_t v)
+static void
+put_be32(uint8_t *p, uint32_t v)
 {
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (uint8_t) (v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t) v;
-	return (n);
+	p[0] = (uint8_t) (v >> 24);
+	p[1] = (uint8_t) (v >> 16);
+	p[2] = (uint8_t) (v >> 8);
+	p[3] = (uint8_t) v;
 }
 
-static bool
-get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+static uint32_t
+get_be32(const uint8_t *p)
 {
-	uint64_t r = 0;
-	for (int shift = 0; shift < 64 && *pos < len; shift += 7) {
-		uint8_t b = p[(*pos)++];
-		r |= (uint64_t) (b & 0x7f) << shift;
-		if ((b & 0x80) == 0) {
-			*v = r;
-			return (true);
-		}
+	return ((uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+	    | (uint32_t) p[2] << 8 | p[3]);
+}
+
+static void
+peer_name(nng_stream *s, char *buf, size_t n)
+{
+	nng_sockaddr sa;
+	snprintf(buf, n, "?");
+	if (nng_stream_get_addr(s, NNG_OPT_REMADDR, &sa) == 0
+	    && sa.s_family == NNG_AF_INET) {
+		const uint8_t *a = (const uint8_t *) &sa.s_in.sa_addr;
+		const uint8_t *p = (const uint8_t *) &sa.s_in.sa_port;
+		snprintf(buf, n, "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3],
+		    (unsigned) (p[0] << 8 | p[1]));
 	}
-	return (false);
 }
 
 /* ---- inbound ----------------------------------------------------------- */
 static void
-deliver_envelope(ar_system *sys, Ar__Envelope *env)
+conn_free(void *arg)
 {
-	const ProtobufCMessageDescriptor *d;
-	msg_hdr                           h;
-	nng_msg                          *m;
-	ar_ref                            sender = AR_REF_NONE;
-	uint64_t                          id;
-	bool                              found;
-	char                              recipient[600];
+	conn *c = arg;
+	nng_aio_free(c->aio); /* waits for its callback to return */
+	nng_stream_free(c->s);
+	free(c->buf);
+	free(c);
+}
 
-	snprintf(recipient, sizeof(recipient), "%s%s", sys->address,
-	    env->recipient);
-	if (env->recipient_system[0] != '\0'
-	    && strcmp(env->recipient_system, sys->name) != 0) {
-		char detail[128];
-		snprintf(detail, sizeof(detail), "meant for system '%.64s'",
-		    env->recipient_system);
-		dead_letter_raw(sys,
-		    AR__DEAD_LETTER_REASON__DEAD_LETTER_WRONG_SYSTEM,
-		    env->type, env->sender, recipient, env->body.len, detail);
-		return;
-	}
-	if (env->body.len > sys->cfg.max_message_bytes) {
-		dead_letter_raw(sys,
-		    AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE, env->type,
-		    env->sender, recipient, env->body.len,
-		    "inbound body over max_message_bytes");
-		return;
-	}
-	if ((d = ar_registry_find(env->type)) == NULL
-	    || registry_index(d, &h.type) != 0) {
-		dead_letter_raw(sys,
-		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNKNOWN_TYPE,
-		    env->type, env->sender, recipient, env->body.len,
-		    "type name not in this system's registry");
-		return;
-	}
-	if (env->sender[0] != '\0'
-	    && ar_ref_resolve(sys, env->sender, &sender) != 0) {
-		sender
-		    = AR_REF_NONE; /* unparsable sender: replies dead-letter */
-	}
-	h.sender = sender.id;
-	h.corr   = env->correlation_id;
-	h.flags  = 0;
-	if (nng_msg_alloc(&m, env->body.len) != 0) {
-		abort();
-	}
-	if (env->body.len > 0) {
-		memcpy(nng_msg_body(m), env->body.data, env->body.len);
-	}
-	h.gen = 0;
-	h.pad = 0;
-	hdr_append(m, &h);
-	if (strcmp(env->recipient, "/temp") == 0) {
-		ask_complete(sys, env->correlation_id, m);
-		return;
-	}
-	pthread_mutex_lock(&sys->paths_mtx);
-	found = strmap_get(&sys->paths, env->recipient, &id);
-	pthread_mutex_unlock(&sys->paths_mtx);
-	if (!found) {
-		dead_letter(sys,
-		    AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT,
-		    AR_REF_NONE, recipient, m, "no actor at that path");
-		nng_msg_free(m);
-		return;
-	}
-	deliver_local(sys, (ar_ref) { id }, m);
+static void
+nothing(void *arg)
+{
+	(void) arg;
 }
 
 /*
- * Walks a frame: calls fn for each envelope's bytes; returns false (and
- * sets *why) at the first malformed framing, which ends the walk.
+ * Called from c's own callback: unlink, close, and free it on the timer
+ * thread (freeing waits for this callback to return).  If remote_quiesce
+ * unlinked it first, that one frees it.  The timer frees through its
+ * free_arg, which also runs if the system stops before the timer fires.
  */
-typedef void (*env_fn)(ar_system *sys, const uint8_t *p, size_t n, void *arg);
-
-static bool
-walk_frame(ar_system *sys, const uint8_t *buf, size_t len, env_fn fn,
-    void *arg, const char **why, size_t *atp)
+static void
+conn_drop(conn *c)
 {
-	size_t pos = 0;
-	while (pos < len) {
-		uint64_t tag, elen;
-		*atp = pos;
-		if (!get_varint(buf, len, &pos, &tag)) {
-			*why = "frame ends inside a field tag";
+	remote *r     = c->sys->rem;
+	bool    found = false;
+	pthread_mutex_lock(&r->mtx);
+	for (conn **pp = &r->conns; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp   = c->next;
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->mtx);
+	if (!found) {
+		return;
+	}
+	nng_stream_close(c->s);
+	if (timers_add(&c->sys->timers, 0, 0, nothing, conn_free, c, NULL)
+	    != 0) {
+		ar_log(AR_LOG_WARN, "remote",
+		    "system=%s stopping: a closed connection from %s is not "
+		    "freed",
+		    c->sys->name, c->peer);
+	}
+}
+
+/* Delivers every complete frame in c->buf; false if c must close. */
+static bool
+conn_parse(conn *c)
+{
+	ar_system *sys = c->sys;
+	size_t     pos = 0;
+	char       detail[160];
+	if (!c->hello_ok) {
+		if (c->len < HELLO_BYTES) {
+			if (memcmp(c->buf, hello, c->len) == 0) {
+				return (true); /* a prefix so far */
+			}
+		} else if (memcmp(c->buf, hello, 6) == 0) {
+			c->hello_ok = true;
+			pos         = HELLO_BYTES;
+		}
+		if (!c->hello_ok) {
+			snprintf(detail, sizeof(detail),
+			    "connection from %s did not start with the "
+			    "runtime's "
+			    "hello (not a pj system?): closed",
+			    c->peer);
+			dead_letter_raw(sys,
+			    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE,
+			    "", c->peer, sys->address, c->len, detail);
 			return (false);
 		}
-		if (tag != ((1u << 3) | 2u)) {
-			*why = "frame field is not Batch.envelopes";
+	}
+	while (c->len - pos >= LEN_BYTES) {
+		uint32_t flen = get_be32(c->buf + pos);
+		if (flen > sys->rem->frame_limit) {
+			snprintf(detail, sizeof(detail),
+			    "frame of %u bytes from %s over the limit of %zu: "
+			    "connection closed",
+			    flen, c->peer, sys->rem->frame_limit);
+			dead_letter_raw(sys,
+			    AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE, "",
+			    c->peer, sys->address, flen, detail);
 			return (false);
 		}
-		if (!get_varint(buf, len, &pos, &elen)) {
-			*why = "frame ends inside an envelope length";
-			return (false);
+		if (c->len - pos - LEN_BYTES < flen) {
+			break;
 		}
-		if (elen > len - pos) {
-			*why = "envelope truncated (length beyond the frame)";
-			return (false);
-		}
-		fn(sys, buf + pos, (size_t) elen, arg);
-		pos += (size_t) elen;
+		remote_deliver_frame(sys, c->buf + pos + LEN_BYTES, flen);
+		pos += LEN_BYTES + flen;
+	}
+	if (pos > 0) {
+		memmove(c->buf, c->buf + pos, c->len - pos);
+		c->len -= pos;
 	}
 	return (true);
 }
 
 static void
-inbound_env(ar_system *sys, const uint8_t *p, size_t n, void *arg)
+conn_read(conn *c)
 {
-	Ar__Envelope *env = ar__envelope__unpack(NULL, n, p);
-	(void) arg;
-	if (env == NULL) {
-		dead_letter_raw(sys,
-		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE, "", "",
-		    sys->address, n, "envelope does not decode");
-		return;
+	size_t want = READ_CHUNK;
+	if (c->hello_ok && c->len >= LEN_BYTES) {
+		size_t frame = LEN_BYTES + (size_t) get_be32(c->buf);
+		if (frame > c->len + want) {
+			want = frame - c->len; /* room for the whole frame */
+		}
 	}
-	deliver_envelope(sys, env);
-	ar__envelope__free_unpacked(env, NULL);
-}
-
-void
-remote_deliver_frame(ar_system *sys, const uint8_t *buf, size_t len)
-{
-	const char *why = NULL;
-	size_t      at  = 0;
-	char        detail[160];
-	if (len == 0) {
-		dead_letter_raw(sys,
-		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE, "", "",
-		    sys->address, 0, "empty frame");
-		return;
+	if (c->cap - c->len < want) {
+		c->cap = c->len + want;
+		c->buf = ar_xrealloc(c->buf, c->cap);
 	}
-	if (!walk_frame(sys, buf, len, inbound_env, NULL, &why, &at)) {
-		snprintf(detail, sizeof(detail), "%s at byte %zu of %zu", why,
-		    at, len);
-		dead_letter_raw(sys,
-		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE, "", "",
-		    sys->address, len - at, detail);
-	}
+	nng_iov iov = { c->buf + c->len, c->cap - c->len };
+	nng_aio_set_iov(c->aio, 1, &iov);
+	nng_stream_recv(c->s, c->aio);
 }
 
 static void
-rx_cb(void *arg)
+conn_rx_cb(void *arg)
+{
+	conn *c  = arg;
+	int   rv = nng_aio_result(c->aio);
+	if (rv != 0) {
+		if (rv != NNG_ECLOSED && rv != NNG_ECANCELED) {
+			ar_log(AR_LOG_DEBUG, "remote",
+			    "system=%s inbound connection from %s ended: %s",
+			    c->sys->name, c->peer, nng_strerror(rv));
+			conn_drop(c);
+		}
+		return; /* closed by remote_stop, which frees it */
+	}
+	c->len += nng_aio_count(c->aio);
+	if (!conn_parse(c)) {
+		conn_drop(c);
+		return;
+	}
+	if (atomic_load(&c->sys->rem->quiesced)) {
+		return; /* remote_stop frees it */
+	}
+	conn_read(c);
+}
+
+static void
+accept_cb(void *arg)
 {
 	ar_system *sys = arg;
 	remote    *r   = sys->rem;
-	int        rv  = nng_aio_result(r->rx);
+	int        rv  = nng_aio_result(r->acc);
 	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
 		return;
 	}
 	if (rv == 0) {
-		nng_msg *m = nng_aio_get_msg(r->rx);
-		remote_deliver_frame(sys, nng_msg_body(m), nng_msg_len(m));
-		nng_msg_free(m);
+		conn *c = ar_xcalloc(1, sizeof(*c));
+		c->sys  = sys;
+		c->s    = nng_aio_get_output(r->acc, 0);
+		peer_name(c->s, c->peer, sizeof(c->peer));
+		if (nng_aio_alloc(&c->aio, conn_rx_cb, c) != 0) {
+			nng_stream_free(c->s);
+			free(c);
+		} else {
+			pthread_mutex_lock(&r->mtx);
+			c->next  = r->conns;
+			r->conns = c;
+			pthread_mutex_unlock(&r->mtx);
+			conn_read(c);
+		}
 	} else {
-		ar_log(AR_LOG_WARN, "remote", "system=%s receive failed: %s",
+		ar_log(AR_LOG_WARN, "remote", "system=%s accept failed: %s",
 		    sys->name, nng_strerror(rv));
 	}
 	if (!atomic_load(&r->quiesced)) {
-		nng_recv_aio(r->in, r->rx);
+		nng_stream_listener_accept(r->listener, r->acc);
 	}
 }
 
 /* ---- outbound ---------------------------------------------------------- */
+static void dial_cb(void *arg);
+static void tx_cb(void *arg);
+static void peer_rx_cb(void *arg);
+
 static void
-pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+frame_dead(assoc *a, obuf *b, int reason, const char *detail)
 {
-	assoc *a = arg;
-	(void) p;
-	/* only logging here: nng forbids most calls inside pipe callbacks */
-	bool quiet
-	    = ev == NNG_PIPE_EV_ADD_POST || atomic_load(&a->sys->stopping);
-	ar_log(quiet ? AR_LOG_INFO : AR_LOG_WARN, "remote",
-	    "system=%s peer=%s %s", a->sys->name, a->hostport,
-	    ev == NNG_PIPE_EV_ADD_POST ? "connected" : "connection lost");
+	frame_lost(a->sys, a->hostport, b->data + RESERVE, b->len - RESERVE,
+	    reason, detail);
+	free(b->data);
+	free(b);
 }
 
-static void send_cb(void *arg);
+/* Runs on the timer thread: free the old connection, dial again. */
+static void
+redial(void *arg)
+{
+	assoc      *a = arg;
+	nng_stream *old;
+	nng_aio_wait(a->tx_aio);
+	nng_aio_wait(a->rx_aio);
+	pthread_mutex_lock(&a->mtx);
+	old     = a->dead;
+	a->dead = NULL;
+	if (a->closed) {
+		a->dialing = false;
+		pthread_mutex_unlock(&a->mtx);
+		nng_stream_free(old);
+		return;
+	}
+	pthread_mutex_unlock(&a->mtx);
+	nng_stream_free(old);
+	nng_stream_dialer_dial(a->dialer, a->dial_aio);
+}
+
+/* a->mtx held; the association dials again after its back-off. */
+static void
+schedule_redial(assoc *a)
+{
+	int delay     = a->backoff_ms;
+	a->backoff_ms = a->backoff_ms * 2 > a->sys->cfg.reconnect_max_ms
+	    ? a->sys->cfg.reconnect_max_ms
+	    : a->backoff_ms * 2;
+	a->dialing    = true;
+	if (timers_add(&a->sys->timers, delay, 0, redial, NULL, a, NULL)
+	    != 0) {
+		a->dialing = false; /* stopping */
+	}
+}
+
+/* a->mtx held: take the next frame if connected and idle; true if the
+ * caller must start the send (after releasing the lock). */
+static bool
+next_send(assoc *a)
+{
+	obuf  *b = a->head;
+	size_t start;
+	if (!a->connected || a->sending || a->closed || b == NULL) {
+		return (false);
+	}
+	a->head = b->next;
+	if (a->head == NULL) {
+		a->tail = NULL;
+	}
+	a->queued -= b->count;
+	put_be32(b->data + HELLO_BYTES, (uint32_t) (b->len - RESERVE));
+	start = HELLO_BYTES;
+	if (a->need_hello) {
+		memcpy(b->data, hello, HELLO_BYTES);
+		start         = 0;
+		a->need_hello = false;
+	}
+	a->tx      = b;
+	a->tx_off  = start;
+	a->tx_end  = b->len;
+	a->sending = true;
+	return (true);
+}
+
+static void
+start_send(assoc *a)
+{
+	nng_iov iov = { a->tx->data + a->tx_off, a->tx_end - a->tx_off };
+	nng_aio_set_iov(a->tx_aio, 1, &iov);
+	nng_stream_send(a->s, a->tx_aio);
+}
+
+/* The connection is gone (a failed write or read): close it, redial. */
+static void
+conn_lost(assoc *a, int rv)
+{
+	pthread_mutex_lock(&a->mtx);
+	if (!a->connected) {
+		pthread_mutex_unlock(&a->mtx);
+		return;
+	}
+	a->connected = false;
+	a->dead      = a->s;
+	a->s         = NULL;
+	if (!a->closed) {
+		ar_log(
+		    atomic_load(&a->sys->stopping) ? AR_LOG_INFO : AR_LOG_WARN,
+		    "remote", "system=%s peer=%s connection lost (%s)",
+		    a->sys->name, a->hostport, nng_strerror(rv));
+		schedule_redial(a);
+	}
+	pthread_mutex_unlock(&a->mtx);
+	nng_stream_close(a->dead); /* completes the pending read and write */
+}
+
+static void
+dial_cb(void *arg)
+{
+	assoc *a  = arg;
+	int    rv = nng_aio_result(a->dial_aio);
+	bool   go;
+	pthread_mutex_lock(&a->mtx);
+	a->dialing = false;
+	if (a->closed) {
+		if (rv == 0) {
+			a->dead = nng_aio_get_output(a->dial_aio, 0);
+		}
+		pthread_mutex_unlock(&a->mtx);
+		return;
+	}
+	if (rv != 0) {
+		if (a->ever_connected || a->backoff_ms >= 1600) {
+			ar_log(AR_LOG_DEBUG, "remote",
+			    "system=%s peer=%s dial failed (%s), retry in %d "
+			    "ms",
+			    a->sys->name, a->hostport, nng_strerror(rv),
+			    a->backoff_ms);
+		}
+		schedule_redial(a);
+		pthread_mutex_unlock(&a->mtx);
+		return;
+	}
+	a->s              = nng_aio_get_output(a->dial_aio, 0);
+	a->connected      = true;
+	a->need_hello     = true;
+	a->ever_connected = true;
+	a->backoff_ms     = BACKOFF_MIN_MS;
+	ar_log(AR_LOG_INFO, "remote", "system=%s peer=%s connected",
+	    a->sys->name, a->hostport);
+	go = next_send(a);
+	pthread_mutex_unlock(&a->mtx);
+	/* a read that only ends when the peer goes away */
+	nng_iov iov = { &a->rx_byte, 1 };
+	nng_aio_set_iov(a->rx_aio, 1, &iov);
+	nng_stream_recv(a->s, a->rx_aio);
+	if (go) {
+		start_send(a);
+	}
+}
+
+static void
+peer_rx_cb(void *arg)
+{
+	assoc *a  = arg;
+	int    rv = nng_aio_result(a->rx_aio);
+	if (rv == 0) {
+		/* peers never write to us on this connection: ignore, re-arm
+		 */
+		pthread_mutex_lock(&a->mtx);
+		bool live = a->connected && !a->closed;
+		pthread_mutex_unlock(&a->mtx);
+		if (live) {
+			nng_iov iov = { &a->rx_byte, 1 };
+			nng_aio_set_iov(a->rx_aio, 1, &iov);
+			nng_stream_recv(a->s, a->rx_aio);
+		}
+		return;
+	}
+	conn_lost(a, rv);
+}
+
+static void
+tx_cb(void *arg)
+{
+	assoc *a  = arg;
+	int    rv = nng_aio_result(a->tx_aio);
+	obuf  *done;
+	bool   go;
+	if (rv != 0) {
+		pthread_mutex_lock(&a->mtx);
+		done       = a->tx;
+		a->tx      = NULL;
+		a->sending = false;
+		pthread_mutex_unlock(&a->mtx);
+		frame_dead(a, done,
+		    a->closed
+		        ? AR__DEAD_LETTER_REASON__DEAD_LETTER_SYSTEM_STOPPING
+		        : AR__DEAD_LETTER_REASON__DEAD_LETTER_UNREACHABLE,
+		    nng_strerror(rv));
+		conn_lost(a, rv);
+		return;
+	}
+	a->tx_off += nng_aio_count(a->tx_aio);
+	if (a->tx_off < a->tx_end) {
+		start_send(a); /* the rest of a partial write */
+		return;
+	}
+	pthread_mutex_lock(&a->mtx);
+	done       = a->tx;
+	a->tx      = NULL;
+	a->sending = false;
+	go         = next_send(a);
+	pthread_mutex_unlock(&a->mtx);
+	free(done->data);
+	free(done);
+	if (go) {
+		start_send(a);
+	}
+}
 
 static int
 assoc_open(ar_system *sys, const char *hostport, assoc **ap)
@@ -289,35 +536,29 @@ assoc_open(ar_system *sys, const char *hostport, assoc **ap)
 	char   url[320];
 	int    rv;
 	pthread_mutex_init(&a->mtx, NULL);
-	a->sys      = sys;
-	a->hostport = ar_xstrdup(hostport);
+	a->sys        = sys;
+	a->hostport   = ar_xstrdup(hostport);
+	a->backoff_ms = BACKOFF_MIN_MS;
 	snprintf(url, sizeof(url), "tcp://%s", hostport);
-	if ((rv = nng_push0_open(&a->sock)) != 0
-	    || (rv = nng_aio_alloc(&a->aio, send_cb, a)) != 0) {
-		goto fail;
+	if ((rv = nng_stream_dialer_alloc(&a->dialer, url)) != 0
+	    || (rv = nng_aio_alloc(&a->dial_aio, dial_cb, a)) != 0
+	    || (rv = nng_aio_alloc(&a->tx_aio, tx_cb, a)) != 0
+	    || (rv = nng_aio_alloc(&a->rx_aio, peer_rx_cb, a)) != 0) {
+		ar_log(AR_LOG_WARN, "remote", "system=%s cannot dial %s: %s",
+		    sys->name, url, nng_strerror(rv));
+		nng_aio_free(a->dial_aio);
+		nng_aio_free(a->tx_aio);
+		nng_aio_free(a->rx_aio);
+		nng_stream_dialer_free(a->dialer);
+		pthread_mutex_destroy(&a->mtx);
+		free(a->hostport);
+		free(a);
+		return (AR_ENNG);
 	}
-	nng_pipe_notify(a->sock, NNG_PIPE_EV_ADD_POST, pipe_event, a);
-	nng_pipe_notify(a->sock, NNG_PIPE_EV_REM_POST, pipe_event, a);
-	nng_socket_set_ms(a->sock, NNG_OPT_RECONNMINT, 100);
-	nng_socket_set_ms(
-	    a->sock, NNG_OPT_RECONNMAXT, sys->cfg.reconnect_max_ms);
-	nng_socket_set_bool(a->sock, NNG_OPT_TCP_KEEPALIVE, true);
-	if ((rv = nng_dial(a->sock, url, &a->dialer, NNG_FLAG_NONBLOCK))
-	    != 0) {
-		goto fail;
-	}
+	a->dialing = true;
+	nng_stream_dialer_dial(a->dialer, a->dial_aio);
 	*ap = a;
 	return (0);
-fail:
-	ar_log(AR_LOG_WARN, "remote", "system=%s cannot dial %s: %s",
-	    sys->name, url, nng_strerror(rv));
-	if (a->aio != NULL) {
-		nng_aio_free(a->aio);
-	}
-	nng_close(a->sock);
-	free(a->hostport);
-	free(a);
-	return (AR_ENNG);
 }
 
 static assoc *
@@ -345,106 +586,15 @@ assoc_get(ar_system *sys, const char *hostport)
 	return (a);
 }
 
-/* Takes the first pending frame into an nng_msg; a->mtx held. */
-static nng_msg *
-take_frame(assoc *a)
-{
-	obuf    *b = a->head;
-	nng_msg *m;
-	if (b == NULL || b->len == 0) {
-		return (NULL);
-	}
-	a->head = b->next;
-	if (a->head == NULL) {
-		a->tail = NULL;
-	}
-	a->queued -= b->count;
-	if (nng_msg_alloc(&m, b->len) != 0) {
-		abort();
-	}
-	memcpy(nng_msg_body(m), b->data, b->len);
-	free(b->data);
-	free(b);
-	return (m);
-}
-
-typedef struct lost_arg {
-	const char *hostport;
-	int         reason;
-	const char *detail;
-} lost_arg;
-
-static void
-lost_env(ar_system *sys, const uint8_t *p, size_t n, void *arg)
-{
-	lost_arg     *la  = arg;
-	Ar__Envelope *env = ar__envelope__unpack(NULL, n, p);
-	char          recipient[600];
-	if (env == NULL) {
-		return; /* our own encoding: cannot happen */
-	}
-	snprintf(recipient, sizeof(recipient), "pj://%s@%s%s",
-	    env->recipient_system, la->hostport, env->recipient);
-	dead_letter_raw(sys, la->reason, env->type, env->sender, recipient,
-	    env->body.len, la->detail);
-	ar__envelope__free_unpacked(env, NULL);
-}
-
-static void
-frame_lost(ar_system *sys, assoc *a, const uint8_t *buf, size_t len,
-    int reason, const char *detail)
-{
-	lost_arg    la = { a->hostport, reason, detail };
-	const char *why;
-	size_t      at;
-	walk_frame(sys, buf, len, lost_env, &la, &why, &at);
-}
-
-static void
-send_cb(void *arg)
-{
-	assoc   *a  = arg;
-	int      rv = nng_aio_result(a->aio);
-	nng_msg *next;
-	if (rv != 0) {
-		nng_msg *m = nng_aio_get_msg(a->aio);
-		if (m != NULL) {
-			frame_lost(a->sys, a, nng_msg_body(m), nng_msg_len(m),
-			    a->closed
-			        ? AR__DEAD_LETTER_REASON__DEAD_LETTER_SYSTEM_STOPPING
-			        : AR__DEAD_LETTER_REASON__DEAD_LETTER_UNREACHABLE,
-			    nng_strerror(rv));
-			nng_msg_free(m);
-		}
-	}
-	pthread_mutex_lock(&a->mtx);
-	next = a->closed ? NULL : take_frame(a);
-	if (next == NULL) {
-		a->sending = false;
-	}
-	pthread_mutex_unlock(&a->mtx);
-	if (next != NULL) {
-		nng_aio_set_msg(a->aio, next);
-		nng_send_aio(a->sock, a->aio);
-	}
-}
-
 int
 remote_send(ar_system *sys, remote_ent *re, nng_msg *m)
 {
-	Ar__Envelope                      env = AR__ENVELOPE__INIT;
-	msg_hdr                           h;
-	char                              sender[600];
-	const ProtobufCMessageDescriptor *d;
-	assoc                            *a;
-	obuf                             *b;
-	size_t                            elen, need;
-	nng_msg                          *start = NULL;
-	int                               reason;
+	assoc *a;
+	obuf  *b;
+	int    reason;
+	bool   go;
 
-	h = hdr_of(m);
-	d = registry_at(h.type);
-	if (sys->rem == NULL || d == NULL) {
+	if (sys->rem == NULL || registry_at(hdr_of(m).type) == NULL) {
 		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_UNREACHABLE;
 		goto dead;
 	}
@@ -454,18 +604,6 @@ remote_send(ar_system *sys, remote_ent *re, nng_msg *m)
 		    : AR__DEAD_LETTER_REASON__DEAD_LETTER_UNREACHABLE;
 		goto dead;
 	}
-	ar_ref_address(sys, (ar_ref) { h.sender }, sender, sizeof(sender));
-	env.recipient        = re->path;
-	env.sender           = sender;
-	env.correlation_id   = h.corr;
-	env.type             = (char *) d->name;
-	env.body.data        = nng_msg_body(m);
-	env.body.len         = nng_msg_len(m);
-	env.flags            = h.flags & HDR_FAILURE;
-	env.recipient_system = re->sysname;
-	elen                 = ar__envelope__get_packed_size(&env);
-	need                 = 1 + 10 + elen;
-
 	pthread_mutex_lock(&a->mtx);
 	if (a->closed) {
 		pthread_mutex_unlock(&a->mtx);
@@ -478,8 +616,11 @@ remote_send(ar_system *sys, remote_ent *re, nng_msg *m)
 		goto dead;
 	}
 	b = a->tail;
-	if (b == NULL || (b->len > 0 && b->len + need > FRAME_MAX)) {
-		b = ar_xcalloc(1, sizeof(*b));
+	if (b == NULL || b->len - RESERVE >= FRAME_MAX) {
+		b       = ar_xcalloc(1, sizeof(*b));
+		b->cap  = 4096;
+		b->data = ar_xmalloc(b->cap);
+		b->len  = RESERVE;
 		if (a->tail != NULL) {
 			a->tail->next = b;
 		} else {
@@ -487,28 +628,14 @@ remote_send(ar_system *sys, remote_ent *re, nng_msg *m)
 		}
 		a->tail = b;
 	}
-	if (b->len + need > b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 4096;
-		while (ncap < b->len + need) {
-			ncap *= 2;
-		}
-		b->data = ar_xrealloc(b->data, ncap);
-		b->cap  = ncap;
-	}
-	b->data[b->len++] = (1u << 3) | 2u;
-	b->len += put_varint(b->data + b->len, elen);
-	b->len += ar__envelope__pack(&env, b->data + b->len);
+	envelope_append(sys, re, m, &b->data, &b->len, &b->cap);
 	b->count++;
 	a->queued++;
-	if (!a->sending) {
-		a->sending = true;
-		start      = take_frame(a);
-	}
+	go = next_send(a);
 	pthread_mutex_unlock(&a->mtx);
 	nng_msg_free(m);
-	if (start != NULL) {
-		nng_aio_set_msg(a->aio, start);
-		nng_send_aio(a->sock, a->aio);
+	if (go) {
+		start_send(a);
 	}
 	return (0);
 dead:
@@ -545,36 +672,38 @@ remote_start(ar_system *sys)
 	char    host[256], addr[400];
 	int     rv, port = 0;
 
-	if (sys->cfg.listen_url == NULL) {
-		snprintf(addr, sizeof(addr), "pj://%s", sys->name);
-		sys->address = ar_xstrdup(addr);
-		sys->host    = ar_xstrdup("");
-		/* outbound still works: replies to us are then dead letters */
-	} else if (split_url_host(sys->cfg.listen_url, host, sizeof(host))
-	    != 0) {
-		ar_log(AR_LOG_ERROR, "remote",
-		    "system=%s listen URL '%s' is not tcp://HOST:PORT",
-		    sys->name, sys->cfg.listen_url);
-		return (AR_EINVAL);
-	}
 	r = ar_xcalloc(1, sizeof(*r));
 	pthread_mutex_init(&r->mtx, NULL);
 	atomic_init(&r->quiesced, false);
-	sys->rem = r;
+	r->frame_limit = sys->cfg.max_message_bytes + FRAME_MAX + 65536;
+	sys->rem       = r;
 	if (sys->cfg.listen_url == NULL) {
+		/* outbound still works; replies to us are then dead letters */
+		snprintf(addr, sizeof(addr), "pj://%s", sys->name);
+		sys->address = ar_xstrdup(addr);
+		sys->host    = ar_xstrdup("");
 		return (0);
 	}
-	if ((rv = nng_pull0_open(&r->in)) != 0) {
+	if (split_url_host(sys->cfg.listen_url, host, sizeof(host)) != 0) {
+		ar_log(AR_LOG_ERROR, "remote",
+		    "system=%s listen URL '%s' is not tcp://HOST:PORT",
+		    sys->name, sys->cfg.listen_url);
+		rv = AR_EINVAL;
 		goto fail;
 	}
-	r->in_open = true;
-	nng_socket_set_size(r->in, NNG_OPT_RECVMAXSZ,
-	    sys->cfg.max_message_bytes + FRAME_MAX + 65536);
-	if ((rv = nng_listen(r->in, sys->cfg.listen_url, &r->listener, 0))
-	    != 0) {
+	if ((rv = nng_stream_listener_alloc(&r->listener, sys->cfg.listen_url))
+	        != 0
+	    || (rv = nng_stream_listener_listen(r->listener)) != 0
+	    || (rv = nng_stream_listener_get_int(
+	            r->listener, NNG_OPT_TCP_BOUND_PORT, &port))
+	        != 0
+	    || (rv = nng_aio_alloc(&r->acc, accept_cb, sys)) != 0) {
+		ar_log(AR_LOG_ERROR, "remote",
+		    "system=%s cannot listen on %s: %s", sys->name,
+		    sys->cfg.listen_url, nng_strerror(rv));
+		rv = AR_ENNG;
 		goto fail;
 	}
-	nng_listener_get_int(r->listener, NNG_OPT_TCP_BOUND_PORT, &port);
 	sys->port = port;
 	if (sys->cfg.advertise_host != NULL) {
 		snprintf(host, sizeof(host), "%s", sys->cfg.advertise_host);
@@ -590,24 +719,14 @@ remote_start(ar_system *sys)
 	snprintf(addr, sizeof(addr), "pj://%s@%s:%d", sys->name, host, port);
 	sys->address = ar_xstrdup(addr);
 	sys->host    = ar_xstrdup(host);
-	if ((rv = nng_aio_alloc(&r->rx, rx_cb, sys)) != 0) {
-		goto fail;
-	}
-	nng_recv_aio(r->in, r->rx);
+	nng_stream_listener_accept(r->listener, r->acc);
 	return (0);
 fail:
-	ar_log(AR_LOG_ERROR, "remote", "system=%s cannot listen on %s: %s",
-	    sys->name, sys->cfg.listen_url, nng_strerror(rv));
-	if (r->in_open) {
-		nng_close(r->in);
-	}
+	nng_stream_listener_free(r->listener);
 	pthread_mutex_destroy(&r->mtx);
 	free(r);
 	sys->rem = NULL;
-	free(sys->address);
-	free(sys->host);
-	sys->address = sys->host = NULL;
-	return (AR_ENNG);
+	return (rv);
 }
 
 void
@@ -617,11 +736,25 @@ remote_quiesce(ar_system *sys)
 	if (r == NULL || atomic_exchange(&r->quiesced, true)) {
 		return;
 	}
-	if (r->rx != NULL) {
-		nng_aio_stop(r->rx); /* waits for a running callback */
+	if (r->listener != NULL) {
+		nng_stream_listener_close(r->listener);
+		nng_aio_stop(r->acc); /* waits for a running callback */
 	}
-	if (r->in_open) {
-		nng_listener_close(r->listener);
+	/* inbound connections: stop reading (callbacks see `quiesced`) */
+	for (;;) {
+		conn *c;
+		pthread_mutex_lock(&r->mtx);
+		c = r->conns;
+		if (c != NULL) {
+			r->conns = c->next;
+		}
+		pthread_mutex_unlock(&r->mtx);
+		if (c == NULL) {
+			break;
+		}
+		nng_stream_close(c->s);
+		nng_aio_stop(c->aio);
+		conn_free(c);
 	}
 }
 
@@ -652,39 +785,46 @@ remote_stop(ar_system *sys)
 		return;
 	}
 	remote_quiesce(sys);
-	/* 1. stop every aio (their callbacks see `closed`) */
+	/* the timer thread is already stopped: no redial is running */
 	for (uint32_t i = 0; i < r->nassocs; i++) {
 		assoc *a = r->assocs[i];
 		pthread_mutex_lock(&a->mtx);
 		a->closed = true;
 		pthread_mutex_unlock(&a->mtx);
-		nng_aio_stop(a->aio);
+		nng_stream_dialer_close(a->dialer);
+		nng_aio_stop(a->dial_aio);
+		if (a->s != NULL) {
+			nng_stream_close(a->s);
+		}
+		nng_aio_stop(a->tx_aio);
+		nng_aio_stop(a->rx_aio);
 	}
-	/* 2. close sockets */
 	for (uint32_t i = 0; i < r->nassocs; i++) {
-		nng_close(r->assocs[i]->sock);
-	}
-	if (r->in_open) {
-		nng_close(r->in);
-	}
-	/* 3. free aios and what never left */
-	for (uint32_t i = 0; i < r->nassocs; i++) {
-		assoc   *a = r->assocs[i];
-		nng_msg *m;
-		nng_aio_free(a->aio);
-		while ((m = take_frame(a)) != NULL) {
-			frame_lost(sys, a, nng_msg_body(m), nng_msg_len(m),
+		assoc *a = r->assocs[i];
+		obuf  *b;
+		nng_aio_free(a->dial_aio);
+		nng_aio_free(a->tx_aio);
+		nng_aio_free(a->rx_aio);
+		nng_stream_free(a->s);
+		nng_stream_free(a->dead);
+		nng_stream_dialer_free(a->dialer);
+		if (a->tx != NULL) {
+			frame_dead(a, a->tx,
+			    AR__DEAD_LETTER_REASON__DEAD_LETTER_SYSTEM_STOPPING,
+			    "system stopped while the frame was being sent");
+		}
+		while ((b = a->head) != NULL) {
+			a->head = b->next;
+			frame_dead(a, b,
 			    AR__DEAD_LETTER_REASON__DEAD_LETTER_SYSTEM_STOPPING,
 			    "system stopped before the frame was sent");
-			nng_msg_free(m);
 		}
 		pthread_mutex_destroy(&a->mtx);
 		free(a->hostport);
 		free(a);
 	}
-	if (r->rx != NULL) {
-		nng_aio_free(r->rx);
-	}
+	nng_aio_free(r->acc);
+	nng_stream_listener_free(r->listener);
 	free(r->assocs);
 	pthread_mutex_destroy(&r->mtx);
 	free(r);

@@ -22,7 +22,6 @@ export AR_LOG=${AR_LOG:-warn} # suites print failures, not every start/stop
 # Leak checks stay on under ASan; UBSan reports abort the test.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/t/lsan.supp:print_suppressions=0}
 
 cleanup() {
 	"$top/t/mariadb.sh" stop "$PJ_TEST_MARIADB_DIR" >/dev/null 2>&1 || true

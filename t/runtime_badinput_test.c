@@ -1,13 +1,13 @@
 /*
  * runtime_badinput_test.c - bad bytes at the listening port never crash a
- * system: each well-framed bad message becomes a dead letter with the
- * right reason, raw garbage is dropped by the transport, and the system
- * keeps serving throughout.
+ * system: every bad connection or frame becomes a dead letter with the
+ * right reason (raw garbage and foreign protocols: UNDECODABLE; a frame
+ * length over the limit: TOO_LARGE; then bad envelopes one by one), and
+ * the system keeps serving throughout.  The test speaks the wire format of
+ * runtime/remote.c over a plain TCP socket.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <nng/nng.h>
-#include <nng/protocol/pipeline0/push.h>
 #include <sys/socket.h>
 
 #include "t/testutil.h"
@@ -25,14 +25,29 @@ static const ar_behavior echo = { NULL, echo_receive, NULL, NULL };
 typedef struct fixture {
 	ar_system *s, *client;
 	ar_ref     admin, echo_from_client;
-	nng_socket push;
+	int        fd; /* a raw TCP connection that said the hello */
 } fixture;
+
+static const uint8_t hello[8] = { 'P', 'J', 'A', 'R', 0, 1, 0, 0 };
+
+static int
+tcp_connect(int port)
+{
+	struct sockaddr_in sa;
+	int                fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family      = AF_INET;
+	sa.sin_port        = htons((uint16_t) port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	return (fd);
+}
 
 static void
 setup(fixture *fx, size_t max_bytes)
 {
 	ar_config c;
-	char      url[64], addr[128];
+	char      addr[128];
 	ar_config_init(&c);
 	c.name              = "bad";
 	c.listen_url        = "tcp://127.0.0.1:0";
@@ -45,16 +60,14 @@ setup(fixture *fx, size_t max_bytes)
 	snprintf(addr, sizeof(addr), "%s/user/echo", ar_system_address(fx->s));
 	ck_assert_int_eq(
 	    ar_ref_resolve(fx->client, addr, &fx->echo_from_client), 0);
-	snprintf(
-	    url, sizeof(url), "tcp://127.0.0.1:%d", ar_system_port(fx->s));
-	ck_assert_int_eq(nng_push0_open(&fx->push), 0);
-	ck_assert_int_eq(nng_dial(fx->push, url, NULL, 0), 0);
+	fx->fd = tcp_connect(ar_system_port(fx->s));
+	ck_assert_int_eq(write(fx->fd, hello, sizeof(hello)), sizeof(hello));
 }
 
 static void
 teardown(fixture *fx)
 {
-	nng_close(fx->push);
+	close(fx->fd);
 	ar_system_stop(fx->client);
 	ar_system_stop(fx->s);
 }
@@ -74,10 +87,16 @@ still_serving(fixture *fx)
 	ar_future_free(f);
 }
 
+/* One frame: a 4-byte big-endian length, then the bytes. */
 static void
 send_raw(fixture *fx, const void *buf, size_t len)
 {
-	ck_assert_int_eq(nng_send(fx->push, (void *) buf, len, 0), 0);
+	uint8_t n[4] = { (uint8_t) (len >> 24), (uint8_t) (len >> 16),
+		(uint8_t) (len >> 8), (uint8_t) len };
+	ck_assert_int_eq(write(fx->fd, n, 4), 4);
+	if (len > 0) {
+		ck_assert_int_eq(write(fx->fd, buf, len), (ssize_t) len);
+	}
 }
 
 /* One envelope, framed as ar.Batch field 1. */
@@ -205,19 +224,15 @@ END_TEST
 static void
 raw_tcp(int port, const void *buf, size_t len)
 {
-	struct sockaddr_in sa;
-	int                fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family      = AF_INET;
-	sa.sin_port        = htons((uint16_t) port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-	(void) !write(fd, buf, len);
+	int fd = tcp_connect(port);
+	if (len > 0) {
+		ck_assert_int_eq(write(fd, buf, len), (ssize_t) len);
+	}
 	usleep(20000);
 	close(fd);
 }
 
-START_TEST(raw_garbage_on_the_port_is_dropped_and_service_continues)
+START_TEST(raw_garbage_on_the_port_becomes_dead_letters)
 {
 	fixture fx;
 	uint8_t junk[4096];
@@ -226,24 +241,42 @@ START_TEST(raw_garbage_on_the_port_is_dropped_and_service_continues)
 	for (size_t i = 0; i < sizeof(junk); i++) {
 		junk[i] = (uint8_t) (i * 131 + 7);
 	}
-	raw_tcp(port, junk, sizeof(junk));    /* no SP handshake */
-	raw_tcp(port, "\0SP\0\0\x10\0\0", 8); /* wrong protocol (pair) */
-	/* a valid PULL handshake, then a length of 2^40 and nothing */
+	raw_tcp(port, junk, sizeof(junk));    /* no hello: UNDECODABLE */
+	raw_tcp(port, "\0SP\0\0\x10\0\0", 8); /* nng's SP: UNDECODABLE */
+	/* a hello, then a length of 4 GiB and nothing: TOO_LARGE */
 	static const uint8_t huge[]
-	    = { 0, 'S', 'P', 0, 0, 0x50, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 'x' };
+	    = { 'P', 'J', 'A', 'R', 0, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 'x' };
 	raw_tcp(port, huge, sizeof(huge));
-	raw_tcp(port, "", 0); /* connect and hang up */
-	for (int i = 0; i < 50; i++) {
+	Ar__DeadLetterReport *r = wait_report(&fx, 3);
+	ck_assert_uint_eq(r->n_recent, 3);
+	ck_assert_int_eq(r->recent[0]->reason,
+	    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE);
+	ck_assert_ptr_nonnull(strstr(r->recent[0]->detail, "hello"));
+	ck_assert_ptr_nonnull(strstr(r->recent[0]->sender, "127.0.0.1:"));
+	ck_assert_int_eq(r->recent[1]->reason,
+	    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE);
+	ck_assert_int_eq(r->recent[2]->reason,
+	    AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE);
+	ck_assert_ptr_nonnull(strstr(r->recent[2]->detail, "over the limit"));
+	ar__dead_letter_report__free_unpacked(r, NULL);
+
+	raw_tcp(port, "", 0);           /* connect and hang up: nothing */
+	raw_tcp(port, "PJA", 3);        /* half a hello, then gone: nothing */
+	for (int i = 1; i <= 50; i++) { /* 50 more UNDECODABLE */
 		raw_tcp(port, junk, (size_t) (i * 37) % sizeof(junk));
 	}
 	still_serving(&fx);
-	/* and the framed path still works after all of it */
-	send_raw(&fx, "\x0a\x05", 2);
-	Ar__DeadLetterReport *r = wait_report(&fx, 1);
+	r = wait_report(&fx, 53);
+	ck_assert_uint_eq(r->total, 53);
 	ck_assert_uint_eq(
 	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE),
-	    1);
+	    52);
+	ck_assert_uint_eq(
+	    tu_dl_count(r, AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE), 1);
 	ar__dead_letter_report__free_unpacked(r, NULL);
+	/* and the framed path still works after all of it */
+	send_raw(&fx, "\x0a\x05", 2);
+	ck_assert(WAIT_UNTIL(ar_dead_letter_total(fx.s) == 54, 3000));
 	teardown(&fx);
 }
 END_TEST
@@ -256,8 +289,7 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, framed_garbage_becomes_undecodable_dead_letters);
 	tcase_add_test(tc, well_framed_bad_envelopes_get_their_reasons);
-	tcase_add_test(
-	    tc, raw_garbage_on_the_port_is_dropped_and_service_continues);
+	tcase_add_test(tc, raw_garbage_on_the_port_becomes_dead_letters);
 	suite_add_tcase(s, tc);
 	return (tu_run(s));
 }
