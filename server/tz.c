@@ -106,6 +106,22 @@ pj_days_in_month(int64_t y, int m)
 
 /* ---- lookups ------------------------------------------------------------ */
 
+/* The first index i in a[0..n) with a[i] > key (n if none). */
+static size_t
+upper_bound(const int64_t *a, size_t n, int64_t key)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (a[mid] <= key) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo;
+}
+
 const char *
 pj_tz_name(const pj_tz *tz)
 {
@@ -115,16 +131,7 @@ pj_tz_name(const pj_tz *tz)
 int32_t
 pj_tz_offset_at(const pj_tz *tz, int64_t t)
 {
-	size_t lo = 0, hi = tz->n;
-	/* first index with utc > t */
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (tz->utc[mid] <= t) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
+	size_t lo = upper_bound(tz->utc, tz->n, t);
 	return lo == 0 ? tz->off0 : tz->off[lo - 1];
 }
 
@@ -132,15 +139,7 @@ void
 pj_tz_segment(const pj_tz *tz, int64_t t, int64_t *wall_lo, int64_t *wall_hi,
     int32_t *off)
 {
-	size_t lo = 0, hi = tz->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (tz->utc[mid] <= t) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
+	size_t lo = upper_bound(tz->utc, tz->n, t);
 	/* transitions lo-1 (in effect) and lo (the next one) */
 	*off     = lo == 0 ? tz->off0 : tz->off[lo - 1];
 	*wall_lo = lo == 0 ? INT64_MIN : tz->wall[lo - 1];
@@ -156,15 +155,7 @@ pj_tz_segment(const pj_tz *tz, int64_t t, int64_t *wall_lo, int64_t *wall_hi,
 int64_t
 pj_tz_wall_to_utc(const pj_tz *tz, int64_t wall)
 {
-	size_t lo = 0, hi = tz->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (tz->wall[mid] <= wall) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
+	size_t lo = upper_bound(tz->wall, tz->n, wall);
 	return wall - (lo == 0 ? tz->off0 : tz->off[lo - 1]);
 }
 
