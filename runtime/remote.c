@@ -73,11 +73,12 @@ typedef struct assoc {
 	nng_stream        *dead; /* closed, freed before the next dial */
 	obuf              *head, *tail; /* pending frames */
 	obuf              *tx;          /* the frame being written */
+	nng_stream        *tx_s;        /* ... on this stream */
 	size_t             tx_off, tx_end;
 	uint8_t            rx_byte;
 	uint32_t           queued; /* envelopes pending (not in tx) */
 	int                backoff_ms;
-	bool               connected, need_hello, sending, closed;
+	bool               connected, need_hello, sending, reading, closed;
 	bool               dialing, ever_connected;
 } assoc;
 
@@ -327,15 +328,31 @@ frame_dead(assoc *a, obuf *b, int reason, const char *detail)
 	free(b);
 }
 
-/* Runs on the timer thread: free the old connection, dial again. */
+/*
+ * Runs on the timer thread: free the old connection, dial again.  A send
+ * or read may still be on its way onto the old stream (its starter read the
+ * stream under the lock just before the loss); then the stream cannot be
+ * freed yet, and redial looks again in 10 ms instead of blocking the timer
+ * thread (asks' timeouts run there too).
+ */
 static void
 redial(void *arg)
 {
 	assoc      *a = arg;
 	nng_stream *old;
-	nng_aio_wait(a->tx_aio);
-	nng_aio_wait(a->rx_aio);
 	pthread_mutex_lock(&a->mtx);
+	if (a->sending || a->reading) {
+		if (!a->closed
+		    && timers_add(
+		           &a->sys->timers, 10, 0, redial, NULL, a, NULL)
+		        == 0) {
+			pthread_mutex_unlock(&a->mtx);
+			return;
+		}
+		a->dialing = false; /* stopping: remote_stop cleans up */
+		pthread_mutex_unlock(&a->mtx);
+		return;
+	}
 	old     = a->dead;
 	a->dead = NULL;
 	if (a->closed) {
@@ -345,6 +362,8 @@ redial(void *arg)
 		return;
 	}
 	pthread_mutex_unlock(&a->mtx);
+	nng_aio_wait(a->tx_aio); /* callbacks that cleared the flags return */
+	nng_aio_wait(a->rx_aio);
 	nng_stream_free(old);
 	nng_stream_dialer_dial(a->dialer, a->dial_aio);
 }
@@ -365,7 +384,7 @@ schedule_redial(assoc *a)
 }
 
 /* a->mtx held: take the next frame if connected and idle; true if the
- * caller must start the send (after releasing the lock). */
+ * caller must start the send on a->tx_s (after releasing the lock). */
 static bool
 next_send(assoc *a)
 {
@@ -387,18 +406,24 @@ next_send(assoc *a)
 		a->need_hello = false;
 	}
 	a->tx      = b;
+	a->tx_s    = a->s;
 	a->tx_off  = start;
 	a->tx_end  = b->len;
 	a->sending = true;
 	return (true);
 }
 
+/*
+ * Starts (or continues) writing a->tx on stream s, which the caller read
+ * under a->mtx together with `sending`: while `sending` is set the stream
+ * is not freed (redial waits for it), even if the connection is lost.
+ */
 static void
-start_send(assoc *a)
+start_send(assoc *a, nng_stream *s)
 {
 	nng_iov iov = { a->tx->data + a->tx_off, a->tx_end - a->tx_off };
 	nng_aio_set_iov(a->tx_aio, 1, &iov);
-	nng_stream_send(a->s, a->tx_aio);
+	nng_stream_send(s, a->tx_aio);
 }
 
 /* The connection is gone (a failed write or read): close it, redial. */
@@ -421,7 +446,11 @@ conn_lost(assoc *a, int rv)
 		schedule_redial(a);
 	}
 	pthread_mutex_unlock(&a->mtx);
-	nng_stream_close(a->dead); /* completes the pending read and write */
+	nng_stream_close(a->dead);
+	/* end the read and a write in flight now, whatever the close does
+	 * (abort is safe in callbacks); redial waits for their callbacks */
+	nng_aio_abort(a->rx_aio, NNG_ECLOSED);
+	nng_aio_abort(a->tx_aio, NNG_ECLOSED);
 }
 
 static void
@@ -458,36 +487,38 @@ dial_cb(void *arg)
 	a->backoff_ms     = BACKOFF_MIN_MS;
 	ar_log(AR_LOG_INFO, "remote", "system=%s peer=%s connected",
 	    a->sys->name, a->hostport);
-	go = next_send(a);
+	go              = next_send(a);
+	nng_stream *now = a->s;
+	a->reading      = true;
 	pthread_mutex_unlock(&a->mtx);
 	/* a read that only ends when the peer goes away */
 	nng_iov iov = { &a->rx_byte, 1 };
 	nng_aio_set_iov(a->rx_aio, 1, &iov);
-	nng_stream_recv(a->s, a->rx_aio);
+	nng_stream_recv(now, a->rx_aio);
 	if (go) {
-		start_send(a);
+		start_send(a, now);
 	}
 }
 
 static void
 peer_rx_cb(void *arg)
 {
-	assoc *a  = arg;
-	int    rv = nng_aio_result(a->rx_aio);
-	if (rv == 0) {
-		/* peers never write to us on this connection: ignore, re-arm
-		 */
-		pthread_mutex_lock(&a->mtx);
-		bool live = a->connected && !a->closed;
-		pthread_mutex_unlock(&a->mtx);
-		if (live) {
-			nng_iov iov = { &a->rx_byte, 1 };
-			nng_aio_set_iov(a->rx_aio, 1, &iov);
-			nng_stream_recv(a->s, a->rx_aio);
-		}
-		return;
+	assoc      *a  = arg;
+	int         rv = nng_aio_result(a->rx_aio);
+	nng_stream *now;
+	pthread_mutex_lock(&a->mtx);
+	/* peers never write to us on this connection: data is ignored and
+	 * the read re-armed while the connection lives */
+	now        = rv == 0 && a->connected && !a->closed ? a->s : NULL;
+	a->reading = now != NULL;
+	pthread_mutex_unlock(&a->mtx);
+	if (now != NULL) {
+		nng_iov iov = { &a->rx_byte, 1 };
+		nng_aio_set_iov(a->rx_aio, 1, &iov);
+		nng_stream_recv(now, a->rx_aio);
+	} else if (rv != 0) {
+		conn_lost(a, rv);
 	}
-	conn_lost(a, rv);
 }
 
 static void
@@ -513,7 +544,7 @@ tx_cb(void *arg)
 	}
 	a->tx_off += nng_aio_count(a->tx_aio);
 	if (a->tx_off < a->tx_end) {
-		start_send(a); /* the rest of a partial write */
+		start_send(a, a->tx_s); /* the rest of a partial write */
 		return;
 	}
 	pthread_mutex_lock(&a->mtx);
@@ -525,7 +556,7 @@ tx_cb(void *arg)
 	free(done->data);
 	free(done);
 	if (go) {
-		start_send(a);
+		start_send(a, a->tx_s);
 	}
 }
 
@@ -635,7 +666,7 @@ remote_send(ar_system *sys, remote_ent *re, nng_msg *m)
 	pthread_mutex_unlock(&a->mtx);
 	nng_msg_free(m);
 	if (go) {
-		start_send(a);
+		start_send(a, a->tx_s);
 	}
 	return (0);
 dead:
