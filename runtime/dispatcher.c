@@ -47,15 +47,18 @@ worker(void *arg)
 			 * the remote ask p99 got worse.) */
 			struct timespec t0, t1;
 			clock_gettime(CLOCK_MONOTONIC, &t0);
+			pthread_mutex_unlock(&d->mtx);
+			/* look without the lock: schedulers take it */
 			do {
-				pthread_mutex_unlock(&d->mtx);
 				sched_yield();
 				clock_gettime(CLOCK_MONOTONIC, &t1);
-				pthread_mutex_lock(&d->mtx);
-			} while (d->len == 0 && !d->stop
+			} while (
+			    __atomic_load_n(&d->len, __ATOMIC_RELAXED) == 0
+			    && !__atomic_load_n(&d->stop, __ATOMIC_RELAXED)
 			    && (t1.tv_sec - t0.tv_sec) * 1000000000L
 			            + (t1.tv_nsec - t0.tv_nsec)
 			        < d->spin_ns);
+			pthread_mutex_lock(&d->mtx);
 		}
 		while (d->len == 0 && !d->stop) {
 			d->idle++;
