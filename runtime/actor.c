@@ -153,7 +153,7 @@ valid_name(const char *name)
  * with c->mtx held; true when the caller must queue the cell once it has
  * released the lock.
  */
-bool
+static bool
 cell_signal(ar_cell *c)
 {
 	c->signals++;

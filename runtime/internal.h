@@ -229,7 +229,6 @@ struct ar_ctx {
 /* Runs the cell's turns on a thread of pool `on`. */
 void cell_run(ar_cell *c, struct dispatcher *on);
 void schedule_cell(ar_cell *c); /* queue it on its dispatcher */
-bool cell_signal(ar_cell *c);   /* c->mtx held; true: schedule it */
 
 void arena_thread_fini(void); /* a dispatcher thread frees its arena */
 
@@ -267,7 +266,6 @@ typedef struct remote_ent {
 	char         *hostport; /* "host:port" */
 	char         *path;     /* "/user/x" */
 	char         *full;     /* address + path */
-	struct assoc *assoc;
 } remote_ent;
 
 typedef struct remote remote;
