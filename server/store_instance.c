@@ -94,6 +94,21 @@ inst_list_row(void *arg, const struct pj_val *c, int n)
 	return 0;
 }
 
+/* Runs a built instance-list query into out and frees the query; out is
+ * emptied on failure. */
+static int
+inst_list_run(struct pj_store *s, struct pj_sql *q, struct pj_params *pp,
+    struct pj_instance_list *out)
+{
+	int rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", -1, q->b,
+	    pp->v, pp->n, inst_list_row, out, NULL);
+	pj_sql_fini(q);
+	pj_params_fini(pp);
+	if (rv != 0)
+		pj_instance_list_fini(out);
+	return rv;
+}
+
 static int
 insert_chunk(struct pj_store *s, struct pj_conn *c,
     const struct pj_instance *v, size_t n, int64_t now_ms)
@@ -336,7 +351,6 @@ pj_store_instances_check(struct pj_store *s, enum pj_check_kind kind,
 	int              status;
 	struct pj_sql    q  = { 0 };
 	struct pj_params pp = { 0 };
-	int              rv;
 	memset(out, 0, sizeof(*out));
 	switch (kind) {
 	case PJ_CHECK_WAITING_DISPATCH:
@@ -369,13 +383,7 @@ pj_store_instances_check(struct pj_store *s, enum pj_check_kind kind,
 	pj_params_add(&pp, pj_p_int(status));
 	pj_params_add(&pp, pj_p_int(before_ms));
 	pj_params_add(&pp, pj_p_int(limit));
-	rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", -1, q.b, pp.v,
-	    pp.n, inst_list_row, out, NULL);
-	pj_sql_fini(&q);
-	pj_params_fini(&pp);
-	if (rv != 0)
-		pj_instance_list_fini(out);
-	return rv;
+	return inst_list_run(s, &q, &pp, out);
 }
 
 int
@@ -385,7 +393,6 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 	struct pj_sql    q     = { 0 };
 	struct pj_params pp    = { 0 };
 	int              limit = qq->limit ? qq->limit : LIST_LIMIT_DEFAULT;
-	int              rv;
 	memset(out, 0, sizeof(*out));
 	if (limit < 1 || limit > LIST_LIMIT_MAX || qq->n_status_in < 0
 	    || qq->n_status_in > PJ_QUERY_IN_MAX)
@@ -419,13 +426,7 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 	}
 	pj_sql_add(&q, " ORDER BY id LIMIT ?");
 	pj_params_add(&pp, pj_p_int(limit));
-	rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", -1, q.b, pp.v,
-	    pp.n, inst_list_row, out, NULL);
-	pj_sql_fini(&q);
-	pj_params_fini(&pp);
-	if (rv != 0)
-		pj_instance_list_fini(out);
-	return rv;
+	return inst_list_run(s, &q, &pp, out);
 }
 
 /* ---- instance logs
@@ -447,7 +448,7 @@ log_row(void *arg, const struct pj_val *c, int n)
 {
 	struct pj_log_list *l = arg;
 	(void) n;
-	l->v = ar_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
+	l->v                  = ar_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
 	struct pj_log_line *x = &l->v[l->n++];
 	x->id                 = pj_c_i64(&c[0]);
 	x->instance_id        = pj_c_i64(&c[1]);
