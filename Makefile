@@ -4,6 +4,7 @@
 #   make            build libraries, programs, tests and benchmarks
 #   make check      run every test suite (starts and stops MariaDB)
 #   make check SANITIZE=1   the same under ASan + UBSan (into build/san)
+#   make check SANITIZE=thread   the same under ThreadSanitizer (build/tsan)
 #   make bench      run the benchmarks and print their tables
 #   make demo       run the system on its embedded defaults
 #   make fuzz       build the libFuzzer targets with clang and run them briefly
@@ -17,6 +18,12 @@ ifeq ($(SANITIZE),1)
 BUILD    := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined
+endif
+# SANITIZE=thread: ThreadSanitizer, into its own folder (t/run.sh sets
+# TSAN_OPTIONS with halt_on_error=1 and t/tsan.supp)
+ifeq ($(SANITIZE),thread)
+BUILD    := build/tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 endif
 # FUZZ=1: the libraries built with clang and coverage for libFuzzer targets
 FUZZ ?= 0
@@ -43,7 +50,7 @@ PROTO_C     := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.c)
 PROTO_H     := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.h)
 RUNTIME_SRC := $(wildcard runtime/*.c)
 ACTORS_SRC  := $(wildcard actors/*.c)
-SERVER_SRC  := $(wildcard server/*.c)
+SERVER_SRC  := $(wildcard server/*.c server/*/*.c)
 WORKER_SRC  := $(wildcard worker/*.c)
 PROG_SRC    := $(wildcard programs/*.c)
 TEST_SRC    := $(wildcard t/*_test.c)

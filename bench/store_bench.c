@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/store.h"
+#include "server/store/store.h"
 
 #define BENCH_T0 1700000000000LL
 

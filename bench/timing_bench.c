@@ -1,5 +1,5 @@
 /*
- * Next-fire computations per second of server/cron.c, over the mix in
+ * Next-fire computations per second of server/timing/cron.c, over the mix in
  * bench/timing_mix.tsv (the same mix bench/TimingBench.java runs on
  * Quartz 2.3.2).  Each row walks N fire times of one expression in one
  * zone (restarting every WALK fires).  Prints "C mix <per-second>",
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/cron.h"
+#include "server/timing/cron.h"
 
 #define MAX_ROWS 64
 #define START_MS 1700000000000LL /* 2023-11-14 */

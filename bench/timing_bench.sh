@@ -1,5 +1,5 @@
 #!/bin/sh
-# Next-fire computations per second: server/cron.c against Quartz 2.3.2
+# Next-fire computations per second: server/timing/cron.c against Quartz 2.3.2
 # (Debian's libquartz2-java on the machine's Java) over the same mix of
 # expressions and zones (bench/timing_mix.tsv), in the same run.
 # Usage: bench/timing_bench.sh BUILD   (prints a markdown table)

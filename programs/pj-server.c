@@ -6,7 +6,7 @@
  *   pj-server migrate --db URL
  *       applies the schema migrations built into the binary, in order, and
  *       records them in schema_version (server/migrate.c). URL forms are in
- *       server/store.h.
+ *       server/store/store.h.
  *
  *   pj-server cron-next EXPR [--tz ZONE] [--from EPOCH_MS] [--count N]
  *       prints the next N (default 5) fire times of a CRON expression, one
@@ -19,9 +19,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/cron_cmd.h"
-#include "server/migrate.h"
-#include "server/tz.h"
+#include "server/timing/cron_cmd.h"
+#include "server/store/migrate.h"
+#include "server/timing/tz.h"
 
 struct subcommand {
 	const char *name;

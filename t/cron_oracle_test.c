@@ -1,5 +1,5 @@
 /*
- * server/cron.c against Quartz 2.3.2 itself: thousands of generated
+ * server/timing/cron.c against Quartz 2.3.2 itself: thousands of generated
  * (expression, zone, start time) cases are answered by t/oracle/CronOracle
  * on Debian's libquartz2-java and by pj_cron_next, and must agree fire time
  * for fire time.  Needs java, javac and /usr/share/java/quartz2.jar (CI
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/cron.h"
+#include "server/timing/cron.h"
 
 #define QUARTZ_JAR "/usr/share/java/quartz2.jar"
 #define FIRES_PER_CASE 6

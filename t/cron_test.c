@@ -1,5 +1,5 @@
 /*
- * server/cron.c and server/tz.c without Java: fire times for every special
+ * server/timing/cron.c and server/tz.c without Java: fire times for every special
  * character, month ends and leap years, W next to month boundaries, a fifth
  * weekday that some months lack, the year field and its end, daylight-saving
  * changes in Europe/Berlin, America/New_York and Australia/Sydney (spring and
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/cron.h"
+#include "server/timing/cron.h"
 
 #define MAXF 6
 

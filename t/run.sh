@@ -22,6 +22,9 @@ export AR_LOG=${AR_LOG:-warn} # suites print failures, not every start/stop
 # Leak checks stay on under ASan; UBSan reports abort the test.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# ThreadSanitizer (make check SANITIZE=thread): the first report fails the
+# suite; t/tsan.supp names every library frame it hides and why.
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$top/t/tsan.supp}
 
 cleanup() {
 	"$top/t/mariadb.sh" stop "$PJ_TEST_MARIADB_DIR" >/dev/null 2>&1 || true

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "server/timing.h"
+#include "server/timing/timing.h"
 
 /* epoch ms of a UTC wall time */
 static int64_t

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/timing.h"
+#include "server/timing/timing.h"
 
 static const char *const zones[]
     = { "UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney",

@@ -25,7 +25,7 @@
  *   by the same fuzz target as the CRON parser.
  * - No allocation anywhere in this file.
  */
-#include "server/timing.h"
+#include "server/timing/timing.h"
 
 #include <ctype.h>
 #include <limits.h>

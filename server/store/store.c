@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/store_impl.h"
+#include "server/store/store_impl.h"
 
 #define PJ_STORE_RECONNECT_MS 10000
 #define PJ_STORE_RECONNECT_STEP_MS 100

@@ -24,7 +24,7 @@
  *   project.
  */
 #include "runtime/alloc.h"
-#include "server/tz.h"
+#include "server/timing/tz.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,9 +1,9 @@
 /*
- * server/store_impl.h - internals shared by the store's files: the handle,
+ * server/store/store_impl.h - internals shared by the store's files: the handle,
  * its connection pool, the one statement runner every query goes through
  * and small helpers to bind parameters and read columns.
  *
- * Design notes: see server/store.h. Queries are written once here and in
+ * Design notes: see server/store/store.h. Queries are written once here and in
  * store_{app,job,instance,workflow}.c; the backends only run statements.
  * OOM policy: runtime/alloc.h's ar_xmalloc and friends abort on failure.
  */
@@ -14,7 +14,7 @@
 #include <stdarg.h>
 
 #include "runtime/alloc.h"
-#include "server/store.h"
+#include "server/store/store.h"
 
 #define PJ_STORE_POOL_MAX 64
 #define PJ_STORE_ERRLEN 512

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/store_impl.h"
+#include "server/store/store_impl.h"
 
 #define SQLITE_BUSY_TIMEOUT_MS 10000
 #define SQLITE_STMT_CACHE 48

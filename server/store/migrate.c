@@ -1,8 +1,8 @@
 /*
- * server/migrate.c - applies the embedded migrations (server/migrate.h)
+ * server/migrate.c - applies the embedded migrations (server/store/migrate.h)
  * and implements the `pj-server migrate` command.
  *
- * Design notes: see server/migrate.h. Each migration runs in one
+ * Design notes: see server/store/migrate.h. Each migration runs in one
  * transaction together with its schema_version row (SQLite makes the DDL
  * atomic too; MySQL commits DDL implicitly, which the IF NOT EXISTS
  * statements make harmless). A database whose version is above the
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "server/migrate.h"
-#include "server/store_impl.h"
+#include "server/store/migrate.h"
+#include "server/store/store_impl.h"
 
 static const char sv_mysql[]
     = "CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL "

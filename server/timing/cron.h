@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/tz.h"
+#include "server/timing/tz.h"
 
 #define PJ_CRON_MIN_YEAR 1970
 #define PJ_CRON_MAX_YEAR 2099

@@ -10,14 +10,14 @@
  * - Defaults: zone = the server's (tz.c), start = now, count = 5.  Bad
  *   input exits with status 2 and one line that says what was wrong.
  */
-#include "server/cron_cmd.h"
+#include "server/timing/cron_cmd.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "server/timing.h"
+#include "server/timing/timing.h"
 
 #define USAGE "cron-next EXPR [--tz ZONE] [--from EPOCH_MS] [--count N]"
 /* --from bounds: years 1 to 9999 */

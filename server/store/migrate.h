@@ -1,5 +1,5 @@
 /*
- * server/migrate.h - schema migrations built into the binary and the
+ * server/store/migrate.h - schema migrations built into the binary and the
  * `pj-server migrate` command.
  *
  * Design notes: PowerJob creates its schema with Hibernate's ddl-auto or a

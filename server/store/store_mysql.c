@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/store_impl.h"
+#include "server/store/store_impl.h"
 
 #define MY_STMT_CACHE 48
 #define MY_CONNECT_TIMEOUT_S 5

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/store_impl.h"
+#include "server/store/store_impl.h"
 
 #define JOB_QUERY_LIMIT_MAX 1000
 #define JOB_QUERY_LIMIT_DEFAULT 10

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "server/cron.h"
-#include "server/tz.h"
+#include "server/timing/cron.h"
+#include "server/timing/tz.h"
 
 /* TimeExpressionType codes (powerjob-design.md §3) */
 typedef enum pj_time_type {

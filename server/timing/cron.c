@@ -32,7 +32,7 @@
  *   About 7 million next-fire computations per second for plain
  *   expressions, 13-15x Quartz (docs/benchmarks.md).
  */
-#include "server/cron.h"
+#include "server/timing/cron.h"
 
 #include <stdint.h>
 

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/store_impl.h"
+#include "server/store/store_impl.h"
 
 #define SALT_BYTES 16
 #define HASH_BYTES 32

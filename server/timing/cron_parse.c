@@ -21,7 +21,7 @@
  *   we refuse; it fails if we accept one that Quartz refuses.
  * - The next-fire computation is in cron.c.
  */
-#include "server/cron.h"
+#include "server/timing/cron.h"
 
 #include <ctype.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /*
- * server/store.h - the server's persistent store (apps, jobs, instances,
+ * server/store/store.h - the server's persistent store (apps, jobs, instances,
  * workflows, server ids, locks, instance logs) on SQLite or MySQL/MariaDB.
  *
  * Design notes
@@ -23,7 +23,7 @@
  *    over; the second insert gets PJ_STORE_EDUP.
  *  - job_info.time_zone (IANA name, "" = the server's zone) and
  *    job_info.misfire_policy, which PowerJob lacks. The store keeps the
- *    policy as the integer code of server/timing.h's pj_misfire_policy
+ *    policy as the integer code of server/timing/timing.h's pj_misfire_policy
  *    (0 = fire once now, PowerJob's behaviour and the column default;
  *    1 = skip; 2 = fire all) and does not interpret it.
  *  - app secrets are stored as a salted slow hash (PBKDF2-HMAC-SHA256,
@@ -183,7 +183,7 @@ struct pj_job {
 	int     time_expression_type;
 	char   *time_expression;
 	char   *time_zone;      /* IANA name; "" = server's zone */
-	int     misfire_policy; /* server/timing.h pj_misfire_policy code */
+	int     misfire_policy; /* server/timing/timing.h pj_misfire_policy code */
 	int     execute_type;
 	int     processor_type;
 	char   *processor_info;

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/store_impl.h"
+#include "server/store/store_impl.h"
 
 #define INSERT_CHUNK 100
 #define LOG_CHUNK 200
