@@ -140,7 +140,7 @@ START_TEST(test_lifecycle)
 	ck_assert_int_eq(
 	    pj_lifecycle_parse("{\"start\":\"soon\"}", &lc, err, sizeof(err)),
 	    PJ_TIMING_EINVAL);
-	ck_assert_str_eq(err, "lifecycle: expected a number");
+	ck_assert_str_eq(err, "lifecycle start 'soon' is not a whole number");
 	ck_assert_int_eq(
 	    pj_lifecycle_parse("{\"end\":-5}", &lc, err, sizeof(err)),
 	    PJ_TIMING_EINVAL);
@@ -272,10 +272,13 @@ START_TEST(test_daily)
 		    "than 0, at most a year)" },
 		{ "{\"interval\":5,\"intervalUnit\":\"WEEKS\"}",
 		    "daily time interval: intervalUnit 'WEEKS' is not one of "
-		    "MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS" },
-		{ "{\"interval\":5,\"intervalUnit\":\"NANOSECONDS\"}",
-		    "daily time interval: intervalUnit NANOSECONDS is below a "
-		    "millisecond" },
+		    "NANOSECONDS, MICROSECONDS, MILLISECONDS, SECONDS, "
+		    "MINUTES, HOURS, DAYS" },
+		{ "{\"interval\":5,\"intervalUnit\":\"NANOSECONDS\","
+		  "\"startTimeOfDay\":\"09:00:00\",\"endTimeOfDay\":"
+		  "\"17:00:00\"}",
+		    "daily time interval: interval 5 NANOSECONDS is not a "
+		    "whole number of milliseconds" },
 		{ "{\"interval\":5,\"daysOfWeek\":[0]}",
 		    "daily time interval: daysOfWeek 0 is out of range 1-7 (1 "
 		    "= Monday)" },
@@ -290,7 +293,8 @@ START_TEST(test_daily)
 		    "time of day" },
 		{ "[1]", "daily time interval: expected a JSON object" },
 		{ "{\"interval\":1.5}",
-		    "daily time interval: expected a whole number" },
+		    "daily time interval: interval 1.5 is not a whole "
+		    "number" },
 		{ "{\"interval\":5",
 		    "daily time interval: expected ',' or '}'" },
 		{ "", "daily time interval: expected a JSON object" },
@@ -405,6 +409,337 @@ START_TEST(test_misfire)
 }
 END_TEST
 
+/* ---- issue 14 ----------------------------------------------------------- */
+
+/* the ISO local times of the next N fires from prev, each the previous fire */
+static void
+chain(const pj_timing *t, int64_t prev, int64_t now, int n,
+    const char *const *want)
+{
+	for (int i = 0; i < n; i++) {
+		int64_t next;
+		ck_assert_msg(pj_timing_next(t, NULL, prev, now, &next) == 0,
+		    "fire %d: none, want %s", i, want[i]);
+		ck_assert_str_eq(iso(t, next), want[i]);
+		prev = next;
+	}
+}
+
+/* item 8: lifecycle times are bounded when parsed; no overflow */
+START_TEST(test_lifecycle_bound)
+{
+	pj_lifecycle lc;
+	pj_timing    t;
+	char         err[PJ_TIMING_ERR_MAX];
+	int64_t      n, now = utc(2024, 5, 1, 10, 0, 0);
+
+	ck_assert_int_eq(pj_lifecycle_parse("{\"start\": 9223372036854775000}",
+	                     &lc, err, sizeof(err)),
+	    PJ_TIMING_EINVAL);
+	ck_assert_str_eq(err,
+	    "lifecycle start 9223372036854775000 is not before the year "
+	    "10000 (epoch milliseconds)");
+	/* 253402300800000 is 10000-01-01T00:00:00Z */
+	ck_assert_int_eq(pj_lifecycle_parse("{\"end\": 253402300800000}", &lc,
+	                     err, sizeof(err)),
+	    PJ_TIMING_EINVAL);
+	ck_assert_str_eq(err,
+	    "lifecycle end 253402300800000 is not before the year 10000 "
+	    "(epoch milliseconds)");
+	ck_assert_int_eq(pj_lifecycle_parse("{\"end\": 253402300799999}", &lc,
+	                     err, sizeof(err)),
+	    0);
+	ck_assert(lc.end_ms == 253402300799999LL);
+	/* a window built by hand is held to the same bound */
+	lc = (pj_lifecycle) { 9223372036854775000LL, 0 };
+	ck_assert_int_eq(pj_lifecycle_validate(&lc, now, err, sizeof(err)),
+	    PJ_TIMING_EINVAL);
+	ck_assert_str_eq(err,
+	    "lifecycle start 9223372036854775000 is not before the year "
+	    "10000 (epoch milliseconds)");
+
+	/* such a start is never reached: no fire, not "due at once" */
+	init_ok(&t, PJ_TIME_DAILY_TIME_INTERVAL,
+	    "{\"interval\":1,\"intervalUnit\":\"HOURS\","
+	    "\"startTimeOfDay\":\"09:00:00\",\"endTimeOfDay\":\"17:00:00\"}",
+	    "UTC");
+	ck_assert_int_eq(pj_timing_next(&t, &lc, 0, now, &n), PJ_TIMING_ENONE);
+	ck_assert_int_eq(pj_timing_next(&t, NULL, INT64_MAX - 10, now, &n),
+	    PJ_TIMING_ENONE);
+	/* and a "now" at the other end is held, not wrapped around */
+	ck_assert_int_eq(pj_timing_next(&t, NULL, 0, INT64_MIN, &n), 0);
+	ck_assert(n < 0);
+	init_ok(&t, PJ_TIME_FIXED_RATE, "120000", "UTC");
+	ck_assert_int_eq(pj_timing_next(&t, &lc, 0, now, &n), PJ_TIMING_ENONE);
+	ck_assert_int_eq(pj_timing_next(&t, NULL, INT64_MAX - 10, now, &n),
+	    PJ_TIMING_ENONE);
+	init_ok(&t, PJ_TIME_CRON, "0 0 * * * ?", "UTC");
+	ck_assert_int_eq(pj_timing_next(&t, &lc, 0, now, &n), PJ_TIMING_ENONE);
+	pj_tz_cache_fini();
+}
+END_TEST
+
+/* item 9: Cairo's DST starts at midnight; a Friday-only window is never
+ * moved to a Saturday */
+START_TEST(test_daily_weekday_gap)
+{
+	pj_timing t;
+	init_ok(&t, PJ_TIME_DAILY_TIME_INTERVAL,
+	    "{\"interval\":10,\"intervalUnit\":\"MINUTES\","
+	    "\"startTimeOfDay\":\"00:00:00\",\"endTimeOfDay\":\"00:30:00\","
+	    "\"daysOfWeek\":[5]}",
+	    "Africa/Cairo");
+	/* Friday 2024-04-19 00:30 +02:00, the last fire of that Friday */
+	int64_t                  prev   = utc(2024, 4, 18, 22, 30, 0);
+	static const char *const want[] = {
+		"2024-04-26T01:00:00+03:00", /* 00:00 is in the gap */
+		"2024-04-26T01:10:00+03:00",
+		"2024-04-26T01:20:00+03:00",
+		"2024-04-26T01:30:00+03:00",
+		"2024-05-03T00:00:00+03:00",
+	};
+	chain(&t, prev, prev, 5, want);
+	pj_tz_cache_fini();
+}
+END_TEST
+
+/* item 10: the three DST days of the issue, with PowerJob's fire times */
+START_TEST(test_daily_dst_days)
+{
+	pj_timing t;
+	/* Berlin 2024-03-31: 02:00-02:30 is in the gap, shifted to 03:00-03:30
+	 */
+	init_ok(&t, PJ_TIME_DAILY_TIME_INTERVAL,
+	    "{\"interval\":10,\"intervalUnit\":\"MINUTES\","
+	    "\"startTimeOfDay\":\"02:00:00\",\"endTimeOfDay\":\"02:30:00\"}",
+	    "Europe/Berlin");
+	static const char *const spring[] = {
+		"2024-03-30T02:00:00+01:00",
+		"2024-03-30T02:10:00+01:00",
+		"2024-03-30T02:20:00+01:00",
+		"2024-03-30T02:30:00+01:00",
+		"2024-03-31T03:00:00+02:00",
+		"2024-03-31T03:10:00+02:00",
+		"2024-03-31T03:20:00+02:00",
+		"2024-03-31T03:30:00+02:00",
+		"2024-04-01T02:00:00+02:00",
+	};
+	int64_t now = utc(2024, 3, 29, 12, 0, 0);
+	chain(&t, now, now, 9, spring);
+
+	/* Berlin 2024-10-27: 01:00-02:30 runs from 01:00 CEST to 02:30 CET,
+	 * 2.5 hours: eight fires every 20 minutes */
+	init_ok(&t, PJ_TIME_DAILY_TIME_INTERVAL,
+	    "{\"interval\":20,\"intervalUnit\":\"MINUTES\","
+	    "\"startTimeOfDay\":\"01:00:00\",\"endTimeOfDay\":\"02:30:00\"}",
+	    "Europe/Berlin");
+	static const char *const autumn[] = {
+		"2024-10-27T01:00:00+02:00",
+		"2024-10-27T01:20:00+02:00",
+		"2024-10-27T01:40:00+02:00",
+		"2024-10-27T02:00:00+02:00",
+		"2024-10-27T02:20:00+02:00",
+		"2024-10-27T02:40:00+02:00",
+		"2024-10-27T02:00:00+01:00",
+		"2024-10-27T02:20:00+01:00",
+		"2024-10-28T01:00:00+01:00",
+	};
+	now = utc(2024, 10, 26, 12, 0, 0);
+	chain(&t, now, now, 9, autumn);
+
+	/* Cairo 2024-04-26: 00:00-00:30 is in the midnight gap: 01:00-01:30 */
+	init_ok(&t, PJ_TIME_DAILY_TIME_INTERVAL,
+	    "{\"interval\":10,\"intervalUnit\":\"MINUTES\","
+	    "\"startTimeOfDay\":\"00:00:00\",\"endTimeOfDay\":\"00:30:00\"}",
+	    "Africa/Cairo");
+	static const char *const cairo[] = {
+		"2024-04-26T01:00:00+03:00",
+		"2024-04-26T01:10:00+03:00",
+		"2024-04-26T01:20:00+03:00",
+		"2024-04-26T01:30:00+03:00",
+		"2024-04-27T00:00:00+03:00",
+	};
+	now = utc(2024, 4, 25, 12, 0, 0); /* Thursday 14:00 */
+	chain(&t, now, now, 5, cairo);
+	pj_tz_cache_fini();
+}
+END_TEST
+
+/* item 11: the window's end is 17:00:00.000 */
+START_TEST(test_daily_end_ms)
+{
+	pj_timing t;
+	int64_t   n;
+	init_ok(&t, PJ_TIME_DAILY_TIME_INTERVAL,
+	    "{\"interval\":1,\"startTimeOfDay\":\"09:00:00\","
+	    "\"endTimeOfDay\":\"17:00:00\"}",
+	    "UTC");
+	int64_t prev = utc(2024, 5, 3, 16, 59, 59) + 400;
+	ck_assert_int_eq(pj_timing_next(&t, NULL, prev, prev, &n), 0);
+	ck_assert_int_eq(n, utc(2024, 5, 4, 9, 0, 0));
+	prev = utc(2024, 5, 3, 16, 59, 59);
+	ck_assert_int_eq(pj_timing_next(&t, NULL, prev, prev, &n), 0);
+	ck_assert_int_eq(n, utc(2024, 5, 3, 17, 0, 0));
+	pj_tz_cache_fini();
+}
+END_TEST
+
+/* item 12: no fire after the local date 2099-12-31, as for CRON */
+START_TEST(test_year_bound)
+{
+	pj_timing t;
+	int64_t   n, now;
+	init_ok(&t, PJ_TIME_DAILY_TIME_INTERVAL,
+	    "{\"interval\":1,\"intervalUnit\":\"HOURS\","
+	    "\"startTimeOfDay\":\"09:00:00\",\"endTimeOfDay\":\"17:00:00\"}",
+	    "Europe/Berlin");
+	now = utc(2102, 7, 1, 8, 0, 0);
+	ck_assert_int_eq(
+	    pj_timing_next(&t, NULL, now, now, &n), PJ_TIMING_ENONE);
+	now = utc(2099, 7, 1, 8, 0, 0); /* 10:00 CEST */
+	ck_assert_int_eq(pj_timing_next(&t, NULL, now, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2099-07-01T11:00:00+02:00");
+	now = utc(2099, 12, 31, 15, 0, 0); /* 16:00 CET */
+	ck_assert_int_eq(pj_timing_next(&t, NULL, now, now, &n), 0);
+	ck_assert_str_eq(iso(&t, n), "2099-12-31T17:00:00+01:00");
+	ck_assert_int_eq(
+	    pj_timing_next(&t, NULL, n, now, &n), PJ_TIMING_ENONE);
+	/* FIXED_RATE: its zone's year 2099 too */
+	init_ok(&t, PJ_TIME_FIXED_RATE, "1000", "UTC");
+	now = utc(2099, 12, 31, 23, 59, 58);
+	ck_assert_int_eq(pj_timing_next(&t, NULL, now, now, &n), 0);
+	ck_assert_int_eq(n, utc(2099, 12, 31, 23, 59, 59));
+	ck_assert_int_eq(
+	    pj_timing_next(&t, NULL, n, now, &n), PJ_TIMING_ENONE);
+	pj_tz_cache_fini();
+}
+END_TEST
+
+/* item 13: what PowerJob accepts and is harmless is accepted; the rest is
+ * refused with the field named */
+START_TEST(test_parse_lenient)
+{
+	pj_daily     d;
+	pj_lifecycle lc;
+	char         err[PJ_TIMING_ERR_MAX];
+	ck_assert_int_eq(
+	    pj_daily_parse(
+	        "{\"interval\":\"5\",\"startTimeOfDay\":\"9:00:00\","
+	        "\"endTimeOfDay\":\"9:5:7\",\"daysOfWeek\":[\"1\","
+	        "\"5\"]}",
+	        &d, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(d.interval_ms, 5000);
+	ck_assert_int_eq(d.start_sod, 9 * 3600);
+	ck_assert_int_eq(d.end_sod, 9 * 3600 + 5 * 60 + 7);
+	ck_assert_int_eq(d.days, (1 << 1) | (1 << 5));
+	ck_assert_int_eq(
+	    pj_daily_parse("{\"interval\":5.0,\"intervalUnit\":\"\","
+	                   "\"startTimeOfDay\":\"09:00:00\","
+	                   "\"endTimeOfDay\":\"17:00:00\"}",
+	        &d, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(d.interval_ms, 5000);
+	ck_assert_int_eq(
+	    pj_daily_parse("{\"interval\":5000,\"intervalUnit\":"
+	                   "\"MICROSECONDS\",\"startTimeOfDay\":\"09:00:00\","
+	                   "\"endTimeOfDay\":\"17:00:00\"}",
+	        &d, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(d.interval_ms, 5);
+	ck_assert_int_eq(
+	    pj_daily_parse("{\"interval\":2e6,\"intervalUnit\":"
+	                   "\"NANOSECONDS\",\"startTimeOfDay\":\"09:00:00\","
+	                   "\"endTimeOfDay\":\"17:00:00\"}",
+	        &d, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(d.interval_ms, 2);
+	ck_assert_int_eq(pj_lifecycle_parse("{\"start\":\"1714600000000\","
+	                                    "\"end\":1714700000000.0}",
+	                     &lc, err, sizeof(err)),
+	    0);
+	ck_assert(
+	    lc.start_ms == 1714600000000LL && lc.end_ms == 1714700000000LL);
+
+	static const struct {
+		const char *json, *msg;
+	} bad[] = {
+		{ "{\"interval\":null}",
+		    "daily time interval: interval must be a whole number, "
+		    "not null" },
+		{ "{\"interval\":5.5}",
+		    "daily time interval: interval 5.5 is not a whole "
+		    "number" },
+		{ "{\"interval\":\"5s\"}",
+		    "daily time interval: interval '5s' is not a whole "
+		    "number" },
+		{ "{\"interval\":true}",
+		    "daily time interval: interval must be a whole number" },
+		{ "{\"interval\":1500,\"intervalUnit\":\"MICROSECONDS\","
+		  "\"startTimeOfDay\":\"09:00:00\",\"endTimeOfDay\":"
+		  "\"17:00:00\"}",
+		    "daily time interval: interval 1500 MICROSECONDS is not "
+		    "a whole number of milliseconds" },
+		{ "{\"interval\":-5,\"startTimeOfDay\":\"09:00:00\","
+		  "\"endTimeOfDay\":\"17:00:00\"}",
+		    "daily time interval: interval -5 is out of range (more "
+		    "than 0, at most a year)" },
+		{ "{\"startTimeOfDay\":9}",
+		    "daily time interval: startTimeOfDay must be a string "
+		    "\"HH:mm:ss\"" },
+		{ "{\"endTimeOfDay\":\"009:00:00\"}",
+		    "daily time interval: endTimeOfDay '009:00:00' is not "
+		    "HH:mm:ss" },
+		{ "{\"startTimeOfDay\":\"9:00:00:\"}",
+		    "daily time interval: startTimeOfDay '9:00:00:' is not "
+		    "HH:mm:ss" },
+		{ "{\"daysOfWeek\":[\"8\"]}",
+		    "daily time interval: daysOfWeek 8 is out of range 1-7 (1 "
+		    "= Monday)" },
+		{ "{\"daysOfWeek\":[null]}",
+		    "daily time interval: daysOfWeek must be a whole number, "
+		    "not null" },
+		{ "{\"intervalUnit\":5}",
+		    "daily time interval: intervalUnit must be a string" },
+		{ "{\"startTimeOfDay\":\"09:00:00",
+		    "daily time interval: startTimeOfDay: unterminated "
+		    "string" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(
+		    pj_daily_parse(bad[i].json, &d, err, sizeof(err)),
+		    PJ_TIMING_EINVAL);
+		ck_assert_str_eq(err, bad[i].msg);
+	}
+	static const struct {
+		const char *json, *msg;
+	} lbad[] = {
+		{ "{\"end\":0}",
+		    "lifecycle end 0 is 1970-01-01T00:00:00Z, long past: "
+		    "leave "
+		    "end out or null for no end" },
+		{ "{\"end\":\"0\"}",
+		    "lifecycle end 0 is 1970-01-01T00:00:00Z, long past: "
+		    "leave "
+		    "end out or null for no end" },
+		{ "{\"start\":\"soon\"}",
+		    "lifecycle start 'soon' is not a whole number" },
+		{ "{\"start\":[1]}",
+		    "lifecycle start must be a whole number" },
+	};
+	for (size_t i = 0; i < sizeof(lbad) / sizeof(lbad[0]); i++) {
+		ck_assert_int_eq(
+		    pj_lifecycle_parse(lbad[i].json, &lc, err, sizeof(err)),
+		    PJ_TIMING_EINVAL);
+		ck_assert_str_eq(err, lbad[i].msg);
+	}
+	/* a start of 0 is the epoch, long past: the same as no start */
+	ck_assert_int_eq(
+	    pj_lifecycle_parse("{\"start\":0}", &lc, err, sizeof(err)), 0);
+	ck_assert(lc.start_ms == 0);
+}
+END_TEST
+
 /* ---- the program -------------------------------------------------------- */
 
 static int
@@ -496,6 +831,12 @@ main(void)
 	tcase_add_test(tc, test_daily);
 	tcase_add_test(tc, test_misfire);
 	tcase_add_test(tc, test_program);
+	tcase_add_test(tc, test_lifecycle_bound);
+	tcase_add_test(tc, test_daily_weekday_gap);
+	tcase_add_test(tc, test_daily_dst_days);
+	tcase_add_test(tc, test_daily_end_ms);
+	tcase_add_test(tc, test_year_bound);
+	tcase_add_test(tc, test_parse_lenient);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -20,6 +20,41 @@
  *   fires the overdue instance immediately and computes the next time from
  *   now), skip, or fire every missed time within a window, capped so that a
  *   server that was down for a week does not flood the workers.
+ * - DAILY_TIME_INTERVAL on DST days (issue 14): PowerJob's rule, which is
+ *   also Quartz's DailyTimeIntervalTrigger's.  A window is wall-clock time on
+ *   each allowed date; its start and end are turned into instants the way a
+ *   CRON fire time is (java.util.Calendar's rule, pj_tz_wall_to_utc): a time
+ *   in a spring gap moves forward by the gap, a time repeated in autumn is
+ *   its later occurrence; fires are the instants between the two, compared
+ *   to the millisecond (the end is HH:mm:ss.000).  So a window inside the
+ *   gap is shifted whole (Berlin 2024-03-31 02:00-02:30 every 10 min fires
+ *   03:00, 03:10, 03:20, 03:30 CEST), a window across the autumn repeat is
+ *   longer in real time (Berlin 2024-10-27 01:00-02:30 every 20 min runs
+ *   from 01:00 CEST to 02:30 CET: 8 fires, 02:40 CEST among them), and a
+ *   date never loses its window (Cairo 2024-04-26, clocks jump 00:00 ->
+ *   01:00: 00:00-00:30 fires 01:00-01:30).  A skipped day would surprise
+ *   more than a shifted one, and the fire times match PowerJob's.
+ * - Year bound (issue 14): no fire of any type falls on a local date after
+ *   2099-12-31 (PJ_TIMING_LAST_YEAR, CRON's limit and Quartz's); tz.c
+ *   expands zone rules to 2101, so every fire that can happen is computed
+ *   with the right offset.  Lifecycle times must be before the year 10000
+ *   (PJ_LIFECYCLE_MAX_MS), when parsed and validated; pj_timing_next and
+ *   pj_timing_misfire treat any time at or after PJ_TIMING_NEVER_MS
+ *   (2100-01-02Z) as "no fire" before doing arithmetic with it, so a prev,
+ *   start or now anywhere in int64_t cannot overflow.
+ * - JSON leniency (issue 14): accepted as PowerJob (Jackson) accepts them:
+ *   whole numbers written as 5, 5.0, 2e6 or "5" (interval, daysOfWeek items,
+ *   lifecycle start/end); times of day with one or two digits per field
+ *   ("9:00:00"); intervalUnit "" or null (SECONDS), NANOSECONDS and
+ *   MICROSECONDS; a lifecycle start of 0 (the epoch: no start).  Refused,
+ *   where PowerJob accepts or misbehaves: an interval <= 0 or over a year,
+ *   or not a whole number of milliseconds (5.5, 1500 MICROSECONDS: PowerJob
+ *   truncates, 500 MICROSECONDS would be 0 ms); daysOfWeek outside 1-7
+ *   (PowerJob never fires on them); signs or 3 digits in a time ("+1:00:00",
+ *   "009:00:00") and extra separators ("9:00:00:"); lifecycle times that are
+ *   negative or not before 10000; a lifecycle end of 0 (PowerJob: out of
+ *   date; here 0 would mean "no end", which the user did not write).  Every
+ *   message names the field.
  * - Files: timing.c (this: types, next fire times, daily windows),
  *   timing_json.c (the DAILY_TIME_INTERVAL and lifecycle JSON, a small strict
  *   reader so that no JSON library is needed, fed by the fuzz target with the
@@ -28,6 +63,7 @@
 #include "server/timing/timing_int.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -49,38 +85,101 @@ floordiv64(int64_t a, int64_t b)
 	return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
-static void
-local_day(const pj_tz *tz, int64_t ms, int64_t *day, int32_t *sod, int *isodow)
+/* ---- the year bound and DAILY_TIME_INTERVAL's windows ------------------- */
+
+int64_t
+pj_timing_sat_add(int64_t a, int64_t b)
 {
-	int64_t s   = floordiv64(ms, 1000);
-	int64_t loc = s + pj_tz_offset_at(tz, s);
-	*day        = floordiv64(loc, 86400);
-	*sod        = (int32_t) (loc - *day * 86400);
-	*isodow     = (int) (((*day + 3) % 7 + 7) % 7) + 1; /* 1 = Monday */
+	if (b > 0 && a > INT64_MAX - b) {
+		return INT64_MAX;
+	}
+	if (b < 0 && a < INT64_MIN - b) {
+		return INT64_MIN;
+	}
+	return a + b;
 }
 
-/* PowerJob's calculateInRangeTime: T if allowed, else the next allowed
- * start of a time window. */
+/* local date (days since 1970-01-01) of instant ms */
 static int64_t
-daily_in_range(const pj_daily *d, const pj_tz *tz, int64_t t)
+local_date(const pj_tz *tz, int64_t ms)
 {
-	for (int i = 0; i < 8; i++) {
-		int64_t day;
-		int32_t sod;
-		int     dow;
-		local_day(tz, t, &day, &sod, &dow);
-		int ok_day = d->days == 0 || (d->days & (1U << dow));
-		if (ok_day && sod < d->start_sod) {
-			return pj_tz_wall_to_utc(
-			           tz, day * 86400 + d->start_sod)
-			    * 1000;
-		}
-		if (ok_day && sod <= d->end_sod) {
-			return t;
-		}
-		t = pj_tz_wall_to_utc(tz, (day + 1) * 86400) * 1000;
+	int64_t s = floordiv64(ms, 1000);
+	return floordiv64(s + pj_tz_offset_at(tz, s), 86400);
+}
+
+/* the instant of wall time SOD on local date DAY, resolved as Java's
+ * calendar (and so PowerJob and Quartz) resolves it: a time in a spring gap
+ * moves forward by the gap, a repeated time is its later occurrence */
+static int64_t
+wall_ms(const pj_tz *tz, int64_t day, int32_t sod)
+{
+	return pj_tz_wall_to_utc(tz, day * 86400 + sod) * 1000;
+}
+
+int64_t
+pj_timing_last_ms(const pj_tz *tz)
+{
+	static const int64_t first_2100
+	    = 4102444800LL / 86400; /* 2100-01-01 */
+	return wall_ms(tz, first_2100, 0) - 1;
+}
+
+/* date DAY's window [*s, *e] in instants, if its weekday is allowed */
+static int
+daily_window(
+    const pj_daily *d, const pj_tz *tz, int64_t day, int64_t *s, int64_t *e)
+{
+	int isodow = (int) (((day + 3) % 7 + 7) % 7) + 1; /* 1 = Monday */
+	if (d->days != 0 && !(d->days & (1U << isodow))) {
+		return 0;
 	}
-	return t; /* unreachable: within 8 days some weekday is allowed */
+	*s = wall_ms(tz, day, d->start_sod);
+	*e = wall_ms(tz, day, d->end_sod);
+	return 1;
+}
+
+/*
+ * PowerJob's calculateInRangeTime: T if it is inside the window of its own
+ * local date and that date's weekday is allowed, else the start of the next
+ * allowed window.  Windows are compared as instants, to the millisecond.
+ * Every answer is checked against a window before it is returned; the dates
+ * looked at are T's and the next seven, which hold every weekday, and the
+ * first allowed one after T's date starts after T (wall_to_utc never goes
+ * back), so DAILY_MAX_DATES is enough and ENONE is never reached in
+ * practice (it stands for "no checked answer", never a guess).
+ */
+#define DAILY_MAX_DATES 8
+
+static int
+daily_in_range(const pj_daily *d, const pj_tz *tz, int64_t t, int64_t *out)
+{
+	int64_t day = local_date(tz, t);
+	for (int i = 0; i < DAILY_MAX_DATES; i++, day++) {
+		int64_t s, e;
+		if (!daily_window(d, tz, day, &s, &e)) {
+			continue;
+		}
+		if (t < s) {
+			*out = s;
+			return 0;
+		}
+		if (t <= e) {
+			*out = t;
+			return 0;
+		}
+	}
+	return PJ_TIMING_ENONE;
+}
+
+void
+pj_timing_daily_run_end(const pj_timing *t, int64_t f, int64_t *last_in_window)
+{
+	int64_t day     = local_date(t->tz, f), s, e;
+	*last_in_window = f;
+	if (daily_window(&t->daily, t->tz, day, &s, &e) && s <= f && f <= e) {
+		int64_t day_end = wall_ms(t->tz, day + 1, 0) - 1;
+		*last_in_window = e < day_end ? e : day_end;
+	}
 }
 
 /* ---- init and next ------------------------------------------------------ */
@@ -158,6 +257,14 @@ pj_timing_next_after(
 {
 	int64_t start = lc ? lc->start_ms : 0, end = lc ? lc->end_ms : 0;
 	int64_t n;
+	/* nothing fires at or after PJ_TIMING_NEVER_MS, in any zone: no
+	 * arithmetic below sees a larger time */
+	if (x >= PJ_TIMING_NEVER_MS || start >= PJ_TIMING_NEVER_MS) {
+		return PJ_TIMING_ENONE;
+	}
+	if (x < -PJ_TIMING_NEVER_MS) {
+		x = -PJ_TIMING_NEVER_MS; /* 1840: nothing fires before it */
+	}
 	switch (t->type) {
 	case PJ_TIME_CRON:
 		if (start && x < start) {
@@ -171,15 +278,18 @@ pj_timing_next_after(
 		n = start && start > x ? start : x + t->interval_ms;
 		break;
 	case PJ_TIME_DAILY_TIME_INTERVAL:
-		n = start && start > x
-		    ? daily_in_range(&t->daily, t->tz, start)
-		    : daily_in_range(
-		        &t->daily, t->tz, x + t->daily.interval_ms);
+		if (daily_in_range(&t->daily, t->tz,
+		        start && start > x ? start : x + t->daily.interval_ms,
+		        &n)
+		    != 0) {
+			return PJ_TIMING_ENONE;
+		}
 		break;
 	default:
 		return PJ_TIMING_ENONE;
 	}
-	if (end && n > end) {
+	if ((end && n > end)
+	    || (t->type != PJ_TIME_CRON && n > pj_timing_last_ms(t->tz))) {
 		return PJ_TIMING_ENONE;
 	}
 	*out = n;

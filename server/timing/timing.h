@@ -28,6 +28,12 @@ typedef enum pj_time_type {
 #define PJ_FREQUENT_MAX_INTERVAL_MS_DEFAULT 120000
 /* Longest time expression accepted (JSON for daily intervals included). */
 #define PJ_TIME_EXPRESSION_MAX_LEN 1024
+/* Lifecycle times are before 10000-01-01T00:00:00Z (epoch ms), when parsed
+ * and when validated. */
+#define PJ_LIFECYCLE_MAX_MS 253402300800000LL
+/* No fire of any type falls on a local date after this year (CRON's own
+ * bound, Quartz's). */
+#define PJ_TIMING_LAST_YEAR PJ_CRON_MAX_YEAR
 /* Message buffer size that always holds a whole validation message. */
 #define PJ_TIMING_ERR_MAX 256
 
@@ -67,22 +73,28 @@ int pj_timing_init(pj_timing *t, pj_time_type type, const char *expr,
  * TimingStrategyService.calculateNextTriggerTime: a PREV_MS that is 0 or in
  * the past (< now_ms) is replaced by now_ms; a lifecycle start still in the
  * future moves the first fire to the first time >= start; a fire after the
- * lifecycle end is none.  Returns 0 with *next_ms, or PJ_TIMING_ENONE (API,
- * WORKFLOW, FIXED_DELAY, or nothing left).
+ * lifecycle end is none, and so is one after the local date 2099-12-31.
+ * DAILY_TIME_INTERVAL's windows on DST days: timing.c's design notes.
+ * Returns 0 with *next_ms, or PJ_TIMING_ENONE (API, WORKFLOW, FIXED_DELAY,
+ * or nothing left).
  */
 int pj_timing_next(const pj_timing *t, const pj_lifecycle *lc, int64_t prev_ms,
     int64_t now_ms, int64_t *next_ms);
 
 /* Parses PowerJob's lifeCycle JSON {"start": ms, "end": ms} (either may be
- * missing or null; "" or NULL = no window). */
+ * missing or null; "" or NULL = no window).  Times are whole numbers (5,
+ * 5.0 or "5") in 0..PJ_LIFECYCLE_MAX_MS-1; an end of 0 is refused (see
+ * timing.c's notes). */
 int pj_lifecycle_parse(
     const char *json, pj_lifecycle *lc, char *err, size_t errlen);
 
-/* PowerJob's save-time rules: start <= end, and end in the future. */
+/* PowerJob's save-time rules: start <= end, and end in the future; and the
+ * parser's bounds, for a window built by hand. */
 int pj_lifecycle_validate(
     const pj_lifecycle *lc, int64_t now_ms, char *err, size_t errlen);
 
-/* Parses and validates DAILY_TIME_INTERVAL's JSON. */
+/* Parses and validates DAILY_TIME_INTERVAL's JSON (what is accepted and
+ * refused: timing.c's design notes). */
 int pj_daily_parse(const char *json, pj_daily *d, char *err, size_t errlen);
 
 /* ---- misfire ------------------------------------------------------------ */
