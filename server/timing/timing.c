@@ -19,7 +19,9 @@
  *   three policies: fire once now (PowerJob's behaviour: the schedule loop
  *   fires the overdue instance immediately and computes the next time from
  *   now), skip, or fire every missed time within a window, capped so that a
- *   server that was down for a week does not flood the workers.
+ *   server that was down for a week does not flood the workers; a fire at
+ *   most a threshold late (Quartz's misfireThreshold, 60 s by default) is
+ *   on time and fired whatever the policy (misfire.c's notes).
  * - DAILY_TIME_INTERVAL on DST days (issue 14): PowerJob's rule, which is
  *   also Quartz's DailyTimeIntervalTrigger's.  A window is wall-clock time on
  *   each allowed date; its start and end are turned into instants the way a
