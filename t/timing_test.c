@@ -822,6 +822,74 @@ START_TEST(test_misfire_daily_times)
 	ck_assert_uint_eq(r.n_dropped, 7);
 	/* PowerJob's next: inRange(now + interval) */
 	ck_assert(r.has_next && r.next_ms == utc(2024, 5, 1, 10, 11, 30));
+
+	/* Berlin's autumn day: the eight fires of test_daily_dst_days */
+	init_ok(&t, PJ_TIME_DAILY_TIME_INTERVAL,
+	    "{\"interval\":20,\"intervalUnit\":\"MINUTES\","
+	    "\"startTimeOfDay\":\"01:00:00\",\"endTimeOfDay\":\"02:30:00\"}",
+	    "Europe/Berlin");
+	o = (pj_misfire_opts) { PJ_MISFIRE_FIRE_ALL, 0, 16, 1000 };
+	ck_assert_int_eq(
+	    pj_timing_misfire(&t, NULL, utc(2024, 10, 26, 12, 0, 0),
+	        utc(2024, 10, 27, 3, 0, 0), &o, &r),
+	    0);
+	ck_assert_uint_eq(r.n_fire, 8);
+	ck_assert_str_eq(iso(&t, buf[0]), "2024-10-27T01:00:00+02:00");
+	ck_assert_str_eq(iso(&t, buf[5]), "2024-10-27T02:40:00+02:00");
+	ck_assert_str_eq(iso(&t, buf[6]), "2024-10-27T02:00:00+01:00");
+	ck_assert_str_eq(iso(&t, buf[7]), "2024-10-27T02:20:00+01:00");
+	pj_tz_cache_fini();
+}
+END_TEST
+
+/* misfire's runs and pj_timing_next's chain are the same fire times, for
+ * daily intervals across DST days, weekdays and the lifecycle */
+START_TEST(test_misfire_runs_match_chain)
+{
+	static const char *const exprs[] = {
+		"{\"interval\":7,\"intervalUnit\":\"MINUTES\","
+		"\"startTimeOfDay\":\"00:00:00\",\"endTimeOfDay\":\"02:59:"
+		"59\"}",
+		"{\"interval\":25,\"intervalUnit\":\"HOURS\","
+		"\"startTimeOfDay\":\"01:30:00\",\"endTimeOfDay\":\"23:00:"
+		"00\"}",
+		"{\"interval\":10,\"startTimeOfDay\":\"02:00:00\","
+		"\"endTimeOfDay\":\"02:59:59\",\"daysOfWeek\":[5,7]}",
+	};
+	static const char *const zones[]
+	    = { "Europe/Berlin", "Africa/Cairo", "America/New_York" };
+	static int64_t buf[4096];
+	for (size_t e = 0; e < 3; e++) {
+		for (size_t z = 0; z < 3; z++) {
+			pj_timing         t;
+			pj_misfire_result r = { .fire_ms = buf };
+			pj_misfire_opts   o
+			    = { PJ_MISFIRE_FIRE_ALL, 0, 4096, 1 };
+			pj_lifecycle lc   = { utc(2024, 3, 29, 5, 0, 0),
+				  utc(2024, 4, 27, 0, 0, 0) };
+			int64_t      last = utc(2024, 3, 28, 0, 0, 0);
+			int64_t      now  = utc(2024, 4, 28, 0, 0, 0);
+			init_ok(&t, PJ_TIME_DAILY_TIME_INTERVAL, exprs[e],
+			    zones[z]);
+			ck_assert_int_eq(
+			    pj_timing_misfire(&t, &lc, last, now, &o, &r), 0);
+			ck_assert_uint_lt(r.n_fire, 4096);
+			/* the chain as the scheduler would walk it */
+			int64_t      prev  = last, next;
+			size_t       n     = 0;
+			pj_lifecycle ahead = lc;
+			while (
+			    pj_timing_next(&t, &ahead, prev, prev, &next) == 0
+			    && next <= now) {
+				ck_assert_uint_lt(n, r.n_fire);
+				ck_assert_int_eq(buf[n], next);
+				n++;
+				prev = next;
+			}
+			ck_assert_uint_eq(n, r.n_fire);
+			ck_assert_uint_eq(n, r.n_due);
+		}
+	}
 	pj_tz_cache_fini();
 }
 END_TEST
@@ -1049,6 +1117,7 @@ main(void)
 	tcase_add_test(tc, test_parse_lenient);
 	tcase_add_test(tc, test_misfire_rate_lifecycle);
 	tcase_add_test(tc, test_misfire_daily_times);
+	tcase_add_test(tc, test_misfire_runs_match_chain);
 	tcase_add_test(tc, test_misfire_threshold);
 	tcase_add_test(tc, test_misfire_counts);
 	tcase_add_test(tc, test_misfire_latest);

@@ -35,7 +35,10 @@
  *   from 01:00 CEST to 02:30 CET: 8 fires, 02:40 CEST among them), and a
  *   date never loses its window (Cairo 2024-04-26, clocks jump 00:00 ->
  *   01:00: 00:00-00:30 fires 01:00-01:30).  A skipped day would surprise
- *   more than a shifted one, and the fire times match PowerJob's.
+ *   more than a shifted one, and the fire times match PowerJob's.  The
+ *   in-range walk looks at a time's own date and the next seven (every
+ *   weekday) and returns only a time it checked against an allowed window,
+ *   else "no fire" (daily_in_range says why eight dates are enough).
  * - Year bound (issue 14): no fire of any type falls on a local date after
  *   2099-12-31 (PJ_TIMING_LAST_YEAR, CRON's limit and Quartz's); tz.c
  *   expands zone rules to 2101, so every fire that can happen is computed
