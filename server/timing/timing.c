@@ -35,7 +35,11 @@
  *   from 01:00 CEST to 02:30 CET: 8 fires, 02:40 CEST among them), and a
  *   date never loses its window (Cairo 2024-04-26, clocks jump 00:00 ->
  *   01:00: 00:00-00:30 fires 01:00-01:30).  A skipped day would surprise
- *   more than a shifted one, and the fire times match PowerJob's.  The
+ *   more than a shifted one, and the fire times match PowerJob's (checked
+ *   against a Java port of calculateInRangeTime), with one difference: after
+ *   a midnight gap PowerJob's "next day at 00:00" starts from the shifted
+ *   01:00 and so skips the next date's window if it ends before 01:00
+ *   (Cairo 2024-04-27); here the walk goes by dates and fires it.  The
  *   in-range walk looks at a time's own date and the next seven (every
  *   weekday) and returns only a time it checked against an allowed window,
  *   else "no fire" (daily_in_range says why eight dates are enough).
