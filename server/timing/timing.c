@@ -19,29 +19,65 @@
  *   three policies: fire once now (PowerJob's behaviour: the schedule loop
  *   fires the overdue instance immediately and computes the next time from
  *   now), skip, or fire every missed time within a window, capped so that a
- *   server that was down for a week does not flood the workers.
- * - The JSON readers here are small and strict (a flat object, known keys,
- *   unknown keys skipped) so that no JSON library is needed; they are fed
- *   by the same fuzz target as the CRON parser.
- * - No allocation anywhere in this file.
+ *   server that was down for a week does not flood the workers; a fire at
+ *   most a threshold late (Quartz's misfireThreshold, 60 s by default) is
+ *   on time and fired whatever the policy (misfire.c's notes).
+ * - DAILY_TIME_INTERVAL on DST days (issue 14): PowerJob's rule, which is
+ *   also Quartz's DailyTimeIntervalTrigger's.  A window is wall-clock time on
+ *   each allowed date; its start and end are turned into instants the way a
+ *   CRON fire time is (java.util.Calendar's rule, pj_tz_wall_to_utc): a time
+ *   in a spring gap moves forward by the gap, a time repeated in autumn is
+ *   its later occurrence; fires are the instants between the two, compared
+ *   to the millisecond (the end is HH:mm:ss.000).  So a window inside the
+ *   gap is shifted whole (Berlin 2024-03-31 02:00-02:30 every 10 min fires
+ *   03:00, 03:10, 03:20, 03:30 CEST), a window across the autumn repeat is
+ *   longer in real time (Berlin 2024-10-27 01:00-02:30 every 20 min runs
+ *   from 01:00 CEST to 02:30 CET: 8 fires, 02:40 CEST among them), and a
+ *   date never loses its window (Cairo 2024-04-26, clocks jump 00:00 ->
+ *   01:00: 00:00-00:30 fires 01:00-01:30).  A skipped day would surprise
+ *   more than a shifted one, and the fire times match PowerJob's (checked
+ *   against a Java port of calculateInRangeTime), with one difference: after
+ *   a midnight gap PowerJob's "next day at 00:00" starts from the shifted
+ *   01:00 and so skips the next date's window if it ends before 01:00
+ *   (Cairo 2024-04-27); here the walk goes by dates and fires it.  The
+ *   in-range walk looks at a time's own date and the next seven (every
+ *   weekday) and returns only a time it checked against an allowed window,
+ *   else "no fire" (daily_in_range says why eight dates are enough).
+ * - Year bound (issue 14): no fire of any type falls on a local date after
+ *   2099-12-31 (PJ_TIMING_LAST_YEAR, CRON's limit and Quartz's); tz.c
+ *   expands zone rules to 2101, so every fire that can happen is computed
+ *   with the right offset.  Lifecycle times must be before the year 10000
+ *   (PJ_LIFECYCLE_MAX_MS), when parsed and validated; pj_timing_next and
+ *   pj_timing_misfire treat any time at or after PJ_TIMING_NEVER_MS
+ *   (2100-01-02Z) as "no fire" before doing arithmetic with it, so a prev,
+ *   start or now anywhere in int64_t cannot overflow.
+ * - JSON leniency (issue 14): accepted as PowerJob (Jackson) accepts them:
+ *   whole numbers written as 5, 5.0, 2e6 or "5" (interval, daysOfWeek items,
+ *   lifecycle start/end); times of day with one or two digits per field
+ *   ("9:00:00"); intervalUnit "" or null (SECONDS), NANOSECONDS and
+ *   MICROSECONDS; a lifecycle start of 0 (the epoch: no start).  Refused,
+ *   where PowerJob accepts or misbehaves: an interval <= 0 or over a year,
+ *   or not a whole number of milliseconds (5.5, 1500 MICROSECONDS: PowerJob
+ *   truncates, 500 MICROSECONDS would be 0 ms); daysOfWeek outside 1-7
+ *   (PowerJob never fires on them); signs or 3 digits in a time ("+1:00:00",
+ *   "009:00:00") and extra separators ("9:00:00:"); lifecycle times that are
+ *   negative or not before 10000; a lifecycle end of 0 (PowerJob: out of
+ *   date; here 0 would mean "no end", which the user did not write).  Every
+ *   message names the field.
+ * - Files: timing.c (this: types, next fire times, daily windows),
+ *   timing_json.c (the DAILY_TIME_INTERVAL and lifecycle JSON, a small strict
+ *   reader so that no JSON library is needed, fed by the fuzz target with the
+ *   CRON parser), misfire.c (pj_timing_misfire).  No allocation in any.
  */
-#include "server/timing/timing.h"
+#include "server/timing/timing_int.h"
 
 #include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 
-/* FIRE_ALL never walks more than this many fire times for one decision. */
-#define PJ_MISFIRE_SCAN_MAX 1000000
-#define JSON_MAX_DEPTH 16
-#define MS_PER_DAY 86400000LL
-
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-errf(char *err, size_t errlen, const char *fmt, ...)
+int
+pj_timing_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (err != NULL && errlen > 0) {
 		va_list ap;
@@ -58,483 +94,101 @@ floordiv64(int64_t a, int64_t b)
 	return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
-/* ---- a small strict JSON reader ------------------------------------------
- */
+/* ---- the year bound and DAILY_TIME_INTERVAL's windows ------------------- */
 
-struct json {
-	const char *p;
-	char       *err;
-	size_t      errlen;
-	const char *what; /* "daily time interval", "lifecycle" */
-};
-
-static void
-ws(struct json *j)
+int64_t
+pj_timing_sat_add(int64_t a, int64_t b)
 {
-	while (
-	    *j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r') {
-		j->p++;
+	if (b > 0 && a > INT64_MAX - b) {
+		return INT64_MAX;
 	}
+	if (b < 0 && a < INT64_MIN - b) {
+		return INT64_MIN;
+	}
+	return a + b;
 }
 
-static int
-jfail(struct json *j, const char *msg)
-{
-	return errf(j->err, j->errlen, "%s: %s", j->what, msg);
-}
-
-/* a string into buf; a \u escape becomes "?" and other escapes keep their
- * letter: the strings parsed here are times of day and unit names */
-static int
-jstring(struct json *j, char *buf, size_t len)
-{
-	size_t n = 0;
-	if (*j->p != '"') {
-		return jfail(j, "expected a string");
-	}
-	j->p++;
-	while (*j->p != '"') {
-		char c = *j->p;
-		if (c == '\0' || (unsigned char) c < 0x20) {
-			return jfail(j, "unterminated string");
-		}
-		if (c == '\\') {
-			j->p++;
-			c = *j->p;
-			if (c == 'u') {
-				for (int i = 1; i <= 4; i++) {
-					if (!isxdigit(
-					        (unsigned char) j->p[i])) {
-						return jfail(j,
-						    "bad \\u escape in a "
-						    "string");
-					}
-				}
-				j->p += 4;
-				c = '?';
-			} else if (strchr("\"\\/bfnrt", c) == NULL
-			    || c == '\0') {
-				return jfail(j, "bad escape in a string");
-			}
-		}
-		if (n + 1 < len) {
-			buf[n++] = c;
-		}
-		j->p++;
-	}
-	j->p++;
-	if (len > 0) {
-		buf[n] = '\0';
-	}
-	return 0;
-}
-
-/* an integer; a fraction or exponent is refused */
-static int
-jint(struct json *j, int64_t *out)
-{
-	int      neg = 0;
-	uint64_t v   = 0;
-	if (*j->p == '-') {
-		neg = 1;
-		j->p++;
-	}
-	if (!isdigit((unsigned char) *j->p)) {
-		return jfail(j, "expected a number");
-	}
-	while (isdigit((unsigned char) *j->p)) {
-		if (v > (uint64_t) INT64_MAX / 10) {
-			return jfail(j, "number is too large");
-		}
-		v = v * 10 + (uint64_t) (*j->p++ - '0');
-		if (v > (uint64_t) INT64_MAX) {
-			return jfail(j, "number is too large");
-		}
-	}
-	if (*j->p == '.' || *j->p == 'e' || *j->p == 'E') {
-		return jfail(j, "expected a whole number");
-	}
-	*out = neg ? -(int64_t) v : (int64_t) v;
-	return 0;
-}
-
-static int
-jliteral(struct json *j, const char *lit)
-{
-	size_t n = strlen(lit);
-	if (strncmp(j->p, lit, n) != 0) {
-		return -1;
-	}
-	j->p += n;
-	return 0;
-}
-
-static int
-jskip(struct json *j, int depth)
-{
-	char    tmp[2];
-	int64_t v;
-	if (depth > JSON_MAX_DEPTH) {
-		return jfail(j, "nested too deeply");
-	}
-	ws(j);
-	if (*j->p == '"') {
-		return jstring(j, tmp, sizeof(tmp));
-	}
-	if (*j->p == '{' || *j->p == '[') {
-		char close = *j->p == '{' ? '}' : ']';
-		int  obj   = *j->p == '{';
-		j->p++;
-		ws(j);
-		if (*j->p == close) {
-			j->p++;
-			return 0;
-		}
-		for (;;) {
-			ws(j);
-			if (obj) {
-				if (jstring(j, tmp, sizeof(tmp)) != 0) {
-					return PJ_TIMING_EINVAL;
-				}
-				ws(j);
-				if (*j->p++ != ':') {
-					return jfail(j, "expected ':'");
-				}
-			}
-			if (jskip(j, depth + 1) != 0) {
-				return PJ_TIMING_EINVAL;
-			}
-			ws(j);
-			if (*j->p == ',') {
-				j->p++;
-				continue;
-			}
-			if (*j->p == close) {
-				j->p++;
-				return 0;
-			}
-			return jfail(j, "expected ',' or the end of a list");
-		}
-	}
-	if (jliteral(j, "null") == 0 || jliteral(j, "true") == 0
-	    || jliteral(j, "false") == 0) {
-		return 0;
-	}
-	if (jint(j, &v) == 0) {
-		return 0;
-	}
-	if (*j->p == '.' || *j->p == 'e' || *j->p == 'E') {
-		j->p++;
-		while (isdigit((unsigned char) *j->p) || *j->p == '+'
-		    || *j->p == '-' || *j->p == 'e' || *j->p == 'E') {
-			j->p++;
-		}
-		return 0;
-	}
-	return PJ_TIMING_EINVAL;
-}
-
-/* Walks a flat object and calls FN for each key with j->p at its value. */
-static int
-jobject(
-    struct json *j, int (*fn)(struct json *, const char *, void *), void *arg)
-{
-	char key[32];
-	ws(j);
-	if (*j->p != '{') {
-		return jfail(j, "expected a JSON object");
-	}
-	j->p++;
-	ws(j);
-	if (*j->p == '}') {
-		j->p++;
-	} else {
-		for (;;) {
-			ws(j);
-			if (jstring(j, key, sizeof(key)) != 0) {
-				return PJ_TIMING_EINVAL;
-			}
-			ws(j);
-			if (*j->p++ != ':') {
-				return jfail(j, "expected ':' after a key");
-			}
-			ws(j);
-			if (fn(j, key, arg) != 0) {
-				return PJ_TIMING_EINVAL;
-			}
-			ws(j);
-			if (*j->p == ',') {
-				j->p++;
-				continue;
-			}
-			if (*j->p == '}') {
-				j->p++;
-				break;
-			}
-			return jfail(j, "expected ',' or '}'");
-		}
-	}
-	ws(j);
-	if (*j->p != '\0') {
-		return jfail(j, "unexpected text after the object");
-	}
-	return 0;
-}
-
-/* ---- lifecycle ---------------------------------------------------------- */
-
-static int
-lc_key(struct json *j, const char *key, void *arg)
-{
-	pj_lifecycle *lc = arg;
-	int64_t      *dst;
-	if (strcmp(key, "start") == 0) {
-		dst = &lc->start_ms;
-	} else if (strcmp(key, "end") == 0) {
-		dst = &lc->end_ms;
-	} else {
-		return jskip(j, 0);
-	}
-	if (jliteral(j, "null") == 0) {
-		*dst = 0;
-		return 0;
-	}
-	if (jint(j, dst) != 0) {
-		return PJ_TIMING_EINVAL;
-	}
-	if (*dst < 0) {
-		return errf(j->err, j->errlen,
-		    "lifecycle %s %lld is negative (epoch milliseconds)", key,
-		    (long long) *dst);
-	}
-	return 0;
-}
-
-int
-pj_lifecycle_parse(
-    const char *json, pj_lifecycle *lc, char *err, size_t errlen)
-{
-	struct json j
-	    = { .p = json, .err = err, .errlen = errlen, .what = "lifecycle" };
-	memset(lc, 0, sizeof(*lc));
-	if (json == NULL || *json == '\0') {
-		return 0;
-	}
-	return jobject(&j, lc_key, lc);
-}
-
-int
-pj_lifecycle_validate(
-    const pj_lifecycle *lc, int64_t now_ms, char *err, size_t errlen)
-{
-	if (lc->start_ms && lc->end_ms && lc->start_ms > lc->end_ms) {
-		return errf(err, errlen,
-		    "lifecycle start %lld is after end %lld",
-		    (long long) lc->start_ms, (long long) lc->end_ms);
-	}
-	if (lc->end_ms && lc->end_ms <= now_ms) {
-		return errf(err, errlen,
-		    "lifecycle end %lld is not in the future (now %lld)",
-		    (long long) lc->end_ms, (long long) now_ms);
-	}
-	return 0;
-}
-
-/* ---- DAILY_TIME_INTERVAL ------------------------------------------------ */
-
-struct daily_parse {
-	pj_daily d;
-	int64_t  interval;
-	int64_t  unit_ms;
-	int      have_interval, have_start, have_end;
-};
-
-static int
-time_of_day(struct json *j, const char *key, int32_t *sod)
-{
-	char s[16];
-	int  h, m, sec, n = 0;
-	if (jstring(j, s, sizeof(s)) != 0) {
-		return PJ_TIMING_EINVAL;
-	}
-	for (n = 0; n < 8; n++) {
-		int colon = n == 2 || n == 5;
-		if (colon ? s[n] != ':' : !isdigit((unsigned char) s[n])) {
-			break;
-		}
-	}
-	if (n != 8 || s[8] != '\0'
-	    || sscanf(s, "%2d:%2d:%2d", &h, &m, &sec) != 3) {
-		return errf(j->err, j->errlen,
-		    "daily time interval: %s '%s' is not HH:mm:ss", key, s);
-	}
-	if (h > 23 || m > 59 || sec > 59 || h < 0 || m < 0 || sec < 0) {
-		return errf(j->err, j->errlen,
-		    "daily time interval: %s '%s' is not a time of day", key,
-		    s);
-	}
-	*sod = h * 3600 + m * 60 + sec;
-	return 0;
-}
-
-static int
-daily_key(struct json *j, const char *key, void *arg)
-{
-	struct daily_parse *dp = arg;
-	if (strcmp(key, "interval") == 0) {
-		dp->have_interval = 1;
-		return jint(j, &dp->interval);
-	}
-	if (strcmp(key, "startTimeOfDay") == 0) {
-		dp->have_start = 1;
-		return time_of_day(j, key, &dp->d.start_sod);
-	}
-	if (strcmp(key, "endTimeOfDay") == 0) {
-		dp->have_end = 1;
-		return time_of_day(j, key, &dp->d.end_sod);
-	}
-	if (strcmp(key, "intervalUnit") == 0) {
-		static const struct {
-			const char *name;
-			int64_t     ms; /* 0: below a millisecond */
-		} units[] = { { "NANOSECONDS", 0 }, { "MICROSECONDS", 0 },
-			{ "MILLISECONDS", 1 }, { "SECONDS", 1000 },
-			{ "MINUTES", 60000 }, { "HOURS", 3600000 },
-			{ "DAYS", MS_PER_DAY } };
-		char u[16];
-		if (jliteral(j, "null") == 0) {
-			return 0;
-		}
-		if (jstring(j, u, sizeof(u)) != 0) {
-			return PJ_TIMING_EINVAL;
-		}
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			if (strcmp(u, units[i].name) == 0) {
-				if (units[i].ms == 0) {
-					return errf(j->err, j->errlen,
-					    "daily time interval: "
-					    "intervalUnit "
-					    "%s is below a millisecond",
-					    u);
-				}
-				dp->unit_ms = units[i].ms;
-				return 0;
-			}
-		}
-		return errf(j->err, j->errlen,
-		    "daily time interval: intervalUnit '%s' is not one of "
-		    "MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS",
-		    u);
-	}
-	if (strcmp(key, "daysOfWeek") == 0) {
-		if (jliteral(j, "null") == 0) {
-			return 0;
-		}
-		if (*j->p != '[') {
-			return jfail(j, "daysOfWeek must be a list of 1-7");
-		}
-		j->p++;
-		ws(j);
-		if (*j->p == ']') {
-			j->p++;
-			return 0;
-		}
-		for (;;) {
-			int64_t v;
-			ws(j);
-			if (jint(j, &v) != 0) {
-				return PJ_TIMING_EINVAL;
-			}
-			if (v < 1 || v > 7) {
-				return errf(j->err, j->errlen,
-				    "daily time interval: daysOfWeek %lld is "
-				    "out of range 1-7 (1 = Monday)",
-				    (long long) v);
-			}
-			dp->d.days |= (uint8_t) (1U << v);
-			ws(j);
-			if (*j->p == ',') {
-				j->p++;
-				continue;
-			}
-			if (*j->p == ']') {
-				j->p++;
-				return 0;
-			}
-			return jfail(j, "expected ',' or ']' in daysOfWeek");
-		}
-	}
-	return jskip(j, 0);
-}
-
-int
-pj_daily_parse(const char *json, pj_daily *d, char *err, size_t errlen)
-{
-	struct daily_parse dp = { .unit_ms = 1000 };
-	struct json        j  = { .p = json ? json : "",
-		        .err         = err,
-		        .errlen      = errlen,
-		        .what        = "daily time interval" };
-	memset(d, 0, sizeof(*d));
-	if (jobject(&j, daily_key, &dp) != 0) {
-		return PJ_TIMING_EINVAL;
-	}
-	if (!dp.have_interval || !dp.have_start || !dp.have_end) {
-		return errf(err, errlen, "daily time interval: %s is missing",
-		    !dp.have_interval    ? "interval"
-		        : !dp.have_start ? "startTimeOfDay"
-		                         : "endTimeOfDay");
-	}
-	if (dp.interval <= 0 || dp.interval > INT64_MAX / dp.unit_ms
-	    || dp.interval * dp.unit_ms > 366 * MS_PER_DAY) {
-		return errf(err, errlen,
-		    "daily time interval: interval %lld is out of range "
-		    "(more than 0, at most a year)",
-		    (long long) dp.interval);
-	}
-	if (dp.d.end_sod < dp.d.start_sod) {
-		return errf(err, errlen,
-		    "daily time interval: endTimeOfDay is before "
-		    "startTimeOfDay");
-	}
-	dp.d.interval_ms = dp.interval * dp.unit_ms;
-	*d               = dp.d;
-	return 0;
-}
-
-/* local date/second-of-day/ISO weekday of instant ms */
-static void
-local_day(const pj_tz *tz, int64_t ms, int64_t *day, int32_t *sod, int *isodow)
-{
-	int64_t s   = floordiv64(ms, 1000);
-	int64_t loc = s + pj_tz_offset_at(tz, s);
-	*day        = floordiv64(loc, 86400);
-	*sod        = (int32_t) (loc - *day * 86400);
-	*isodow     = (int) (((*day + 3) % 7 + 7) % 7) + 1; /* 1 = Monday */
-}
-
-/* PowerJob's calculateInRangeTime: T if allowed, else the next allowed
- * start of a time window. */
+/* local date (days since 1970-01-01) of instant ms */
 static int64_t
-daily_in_range(const pj_daily *d, const pj_tz *tz, int64_t t)
+local_date(const pj_tz *tz, int64_t ms)
 {
-	for (int i = 0; i < 8; i++) {
-		int64_t day;
-		int32_t sod;
-		int     dow;
-		local_day(tz, t, &day, &sod, &dow);
-		int ok_day = d->days == 0 || (d->days & (1U << dow));
-		if (ok_day && sod < d->start_sod) {
-			return pj_tz_wall_to_utc(
-			           tz, day * 86400 + d->start_sod)
-			    * 1000;
-		}
-		if (ok_day && sod <= d->end_sod) {
-			return t;
-		}
-		t = pj_tz_wall_to_utc(tz, (day + 1) * 86400) * 1000;
+	int64_t s = floordiv64(ms, 1000);
+	return floordiv64(s + pj_tz_offset_at(tz, s), 86400);
+}
+
+/* the instant of wall time SOD on local date DAY, resolved as Java's
+ * calendar (and so PowerJob and Quartz) resolves it: a time in a spring gap
+ * moves forward by the gap, a repeated time is its later occurrence */
+static int64_t
+wall_ms(const pj_tz *tz, int64_t day, int32_t sod)
+{
+	return pj_tz_wall_to_utc(tz, day * 86400 + sod) * 1000;
+}
+
+int64_t
+pj_timing_last_ms(const pj_tz *tz)
+{
+	static const int64_t first_2100
+	    = 4102444800LL / 86400; /* 2100-01-01 */
+	return wall_ms(tz, first_2100, 0) - 1;
+}
+
+/* date DAY's window [*s, *e] in instants, if its weekday is allowed */
+static int
+daily_window(
+    const pj_daily *d, const pj_tz *tz, int64_t day, int64_t *s, int64_t *e)
+{
+	int isodow = (int) (((day + 3) % 7 + 7) % 7) + 1; /* 1 = Monday */
+	if (d->days != 0 && !(d->days & (1U << isodow))) {
+		return 0;
 	}
-	return t; /* unreachable: within 8 days some weekday is allowed */
+	*s = wall_ms(tz, day, d->start_sod);
+	*e = wall_ms(tz, day, d->end_sod);
+	return 1;
+}
+
+/*
+ * PowerJob's calculateInRangeTime: T if it is inside the window of its own
+ * local date and that date's weekday is allowed, else the start of the next
+ * allowed window.  Windows are compared as instants, to the millisecond.
+ * Every answer is checked against a window before it is returned; the dates
+ * looked at are T's and the next seven, which hold every weekday, and the
+ * first allowed one after T's date starts after T (wall_to_utc never goes
+ * back), so DAILY_MAX_DATES is enough and ENONE is never reached in
+ * practice (it stands for "no checked answer", never a guess).
+ */
+#define DAILY_MAX_DATES 8
+
+static int
+daily_in_range(const pj_daily *d, const pj_tz *tz, int64_t t, int64_t *out)
+{
+	int64_t day = local_date(tz, t);
+	for (int i = 0; i < DAILY_MAX_DATES; i++, day++) {
+		int64_t s, e;
+		if (!daily_window(d, tz, day, &s, &e)) {
+			continue;
+		}
+		if (t < s) {
+			*out = s;
+			return 0;
+		}
+		if (t <= e) {
+			*out = t;
+			return 0;
+		}
+	}
+	return PJ_TIMING_ENONE;
+}
+
+void
+pj_timing_daily_run_end(const pj_timing *t, int64_t f, int64_t *last_in_window)
+{
+	int64_t day     = local_date(t->tz, f), s, e;
+	*last_in_window = f;
+	if (daily_window(&t->daily, t->tz, day, &s, &e) && s <= f && f <= e) {
+		int64_t day_end = wall_ms(t->tz, day + 1, 0) - 1;
+		*last_in_window = e < day_end ? e : day_end;
+	}
 }
 
 /* ---- init and next ------------------------------------------------------ */
@@ -546,11 +200,12 @@ parse_interval(const char *expr, const char *what, int64_t max_ms,
 	int64_t v = 0;
 	size_t  i = 0;
 	if (expr == NULL || expr[0] == '\0') {
-		return errf(err, errlen, "%s interval is missing", what);
+		return pj_timing_errf(
+		    err, errlen, "%s interval is missing", what);
 	}
 	for (; expr[i] != '\0'; i++) {
 		if (!isdigit((unsigned char) expr[i]) || i >= 15) {
-			return errf(err, errlen,
+			return pj_timing_errf(err, errlen,
 			    "%s interval '%.32s' is not a whole number of "
 			    "milliseconds",
 			    what, expr);
@@ -558,7 +213,7 @@ parse_interval(const char *expr, const char *what, int64_t max_ms,
 		v = v * 10 + (expr[i] - '0');
 	}
 	if (v < PJ_FREQUENT_MIN_INTERVAL_MS || v > max_ms) {
-		return errf(err, errlen,
+		return pj_timing_errf(err, errlen,
 		    "%s interval %lld is out of range %d-%lld ms", what,
 		    (long long) v, PJ_FREQUENT_MIN_INTERVAL_MS,
 		    (long long) max_ms);
@@ -577,7 +232,7 @@ pj_timing_init(pj_timing *t, pj_time_type type, const char *expr,
 		max_interval_ms = PJ_FREQUENT_MAX_INTERVAL_MS_DEFAULT;
 	}
 	if (expr != NULL && strlen(expr) > PJ_TIME_EXPRESSION_MAX_LEN) {
-		return errf(err, errlen,
+		return pj_timing_errf(err, errlen,
 		    "time expression is longer than %d characters",
 		    PJ_TIME_EXPRESSION_MAX_LEN);
 	}
@@ -599,19 +254,26 @@ pj_timing_init(pj_timing *t, pj_time_type type, const char *expr,
 	case PJ_TIME_DAILY_TIME_INTERVAL:
 		return pj_daily_parse(expr, &t->daily, err, errlen);
 	}
-	return errf(err, errlen,
+	return pj_timing_errf(err, errlen,
 	    "time expression type %d is unknown (1 API, 2 CRON, 3 FIXED_RATE, "
 	    "4 FIXED_DELAY, 5 WORKFLOW, 11 DAILY_TIME_INTERVAL)",
 	    (int) type);
 }
 
-/* The raw next fire strictly after X, honouring the lifecycle but not
- * PowerJob's "past means now" rule.  FIXED_RATE steps from X. */
-static int
-next_after(const pj_timing *t, const pj_lifecycle *lc, int64_t x, int64_t *out)
+int
+pj_timing_next_after(
+    const pj_timing *t, const pj_lifecycle *lc, int64_t x, int64_t *out)
 {
 	int64_t start = lc ? lc->start_ms : 0, end = lc ? lc->end_ms : 0;
 	int64_t n;
+	/* nothing fires at or after PJ_TIMING_NEVER_MS, in any zone: no
+	 * arithmetic below sees a larger time */
+	if (x >= PJ_TIMING_NEVER_MS || start >= PJ_TIMING_NEVER_MS) {
+		return PJ_TIMING_ENONE;
+	}
+	if (x < -PJ_TIMING_NEVER_MS) {
+		x = -PJ_TIMING_NEVER_MS; /* 1840: nothing fires before it */
+	}
 	switch (t->type) {
 	case PJ_TIME_CRON:
 		if (start && x < start) {
@@ -625,15 +287,18 @@ next_after(const pj_timing *t, const pj_lifecycle *lc, int64_t x, int64_t *out)
 		n = start && start > x ? start : x + t->interval_ms;
 		break;
 	case PJ_TIME_DAILY_TIME_INTERVAL:
-		n = start && start > x
-		    ? daily_in_range(&t->daily, t->tz, start)
-		    : daily_in_range(
-		        &t->daily, t->tz, x + t->daily.interval_ms);
+		if (daily_in_range(&t->daily, t->tz,
+		        start && start > x ? start : x + t->daily.interval_ms,
+		        &n)
+		    != 0) {
+			return PJ_TIMING_ENONE;
+		}
 		break;
 	default:
 		return PJ_TIMING_ENONE;
 	}
-	if (end && n > end) {
+	if ((end && n > end)
+	    || (t->type != PJ_TIME_CRON && n > pj_timing_last_ms(t->tz))) {
 		return PJ_TIMING_ENONE;
 	}
 	*out = n;
@@ -657,102 +322,7 @@ pj_timing_next(const pj_timing *t, const pj_lifecycle *lc, int64_t prev_ms,
 	    && prev_ms >= eff.start_ms) {
 		eff.start_ms = 0;
 	}
-	return next_after(t, &eff, prev_ms, next_ms);
-}
-
-/* ---- misfire ------------------------------------------------------------ */
-
-static void
-reverse(int64_t *a, size_t lo, size_t hi)
-{
-	while (lo + 1 < hi) {
-		int64_t x = a[lo];
-		a[lo++]   = a[--hi];
-		a[hi]     = x;
-	}
-}
-
-int
-pj_timing_misfire(const pj_timing *t, const pj_lifecycle *lc, int64_t last_ms,
-    int64_t now_ms, const pj_misfire_opts *opts, pj_misfire_result *res)
-{
-	int64_t f;
-	size_t  cap = opts->cap ? opts->cap : 1;
-	res->n_fire = res->n_missed = res->n_dropped = 0;
-	res->has_next                                = 0;
-	if (t->type != PJ_TIME_CRON && t->type != PJ_TIME_FIXED_RATE
-	    && t->type != PJ_TIME_DAILY_TIME_INTERVAL) {
-		return 0; /* nothing is fired by time */
-	}
-	/* next fire after now: phase-preserving for a fixed rate */
-	if (t->type == PJ_TIME_FIXED_RATE && last_ms < now_ms) {
-		int64_t k = (now_ms - last_ms) / t->interval_ms + 1;
-		f         = last_ms + k * t->interval_ms;
-		if (!(lc && lc->end_ms && f > lc->end_ms)) {
-			res->has_next = 1;
-			res->next_ms  = f;
-		}
-	} else if (next_after(t, lc, now_ms > last_ms ? now_ms : last_ms, &f)
-	    == 0) {
-		res->has_next = 1;
-		res->next_ms  = f;
-	}
-	if (next_after(t, lc, last_ms, &f) != 0 || f > now_ms) {
-		return 0; /* nothing was missed */
-	}
-	switch (opts->policy) {
-	case PJ_MISFIRE_SKIP:
-		res->n_missed  = 1;
-		res->n_dropped = 1;
-		return 0;
-	case PJ_MISFIRE_FIRE_ONCE_NOW:
-		res->n_missed   = 1;
-		res->n_fire     = 1;
-		res->fire_ms[0] = f;
-		return 0;
-	case PJ_MISFIRE_FIRE_ALL:
-		break;
-	default:
-		return PJ_TIMING_EINVAL;
-	}
-	/* FIRE_ALL: walk the missed fires inside [now - window, now], keep the
-	 * latest CAP of them in a ring, count the rest as dropped. */
-	int64_t from
-	    = opts->window_ms > 0 && now_ms - opts->window_ms > last_ms
-	    ? now_ms - opts->window_ms
-	    : last_ms + 1;
-	if (t->type == PJ_TIME_FIXED_RATE) {
-		int64_t k = from > last_ms + t->interval_ms
-		    ? (from - last_ms + t->interval_ms - 1) / t->interval_ms
-		    : 1;
-		f         = last_ms + k * t->interval_ms;
-	} else if (next_after(t, lc, from - 1, &f) != 0) {
-		return 0;
-	}
-	size_t head = 0, seen = 0;
-	while (f <= now_ms && seen < PJ_MISFIRE_SCAN_MAX) {
-		res->fire_ms[head] = f;
-		head               = (head + 1) % cap;
-		seen++;
-		if (t->type == PJ_TIME_FIXED_RATE) {
-			f += t->interval_ms;
-			if (lc && lc->end_ms && f > lc->end_ms) {
-				break;
-			}
-		} else if (next_after(t, lc, f, &f) != 0) {
-			break;
-		}
-	}
-	res->n_missed  = seen;
-	res->n_fire    = seen < cap ? seen : cap;
-	res->n_dropped = seen - res->n_fire;
-	if (seen > cap && head != 0) {
-		/* oldest entry is at head: rotate left by head */
-		reverse(res->fire_ms, 0, head);
-		reverse(res->fire_ms, head, cap);
-		reverse(res->fire_ms, 0, cap);
-	}
-	return 0;
+	return pj_timing_next_after(t, &eff, prev_ms, next_ms);
 }
 
 /* ---- cron-next ---------------------------------------------------------- */

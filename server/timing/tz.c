@@ -20,8 +20,8 @@
  *   lookups need the cache lock only to find the zone, never to use it.
  * - The file's explicit transitions are extended with its POSIX TZ footer
  *   rule up to the end of PJ_TZ_LAST_YEAR, past the 2099 limit of CRON years.
- * - OOM policy: allocation failure aborts (ar_xrealloc, runtime/alloc.h), as everywhere in the
- *   project.
+ * - OOM policy: allocation failure aborts (ar_xrealloc, runtime/alloc.h), as
+ * everywhere in the project.
  */
 #include "runtime/alloc.h"
 #include "server/timing/tz.h"
@@ -51,7 +51,6 @@ struct pj_tz {
 
 static pthread_mutex_t tz_lock  = PTHREAD_MUTEX_INITIALIZER;
 static struct pj_tz   *tz_cache = NULL;
-
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, const char *arg)
