@@ -17,6 +17,7 @@
 
 #include "runtime/ar.h"
 #include "server/cluster/auth.h"
+#include "server/cluster/config.h"
 #include "server/cluster/ids.h"
 #include "server/cluster/owner.h"
 #include "server/cluster/view.h"
@@ -461,6 +462,89 @@ START_TEST(owned_set)
 }
 END_TEST
 
+/* ---- serve options
+ * ---------------------------------------------------------- */
+
+START_TEST(config_precedence)
+{
+	struct pj_serve_config c;
+	char                   err[256], file[] = "/tmp/pjcfg.XXXXXX";
+	int                    fd = mkstemp(file);
+	FILE                  *f  = fdopen(fd, "w");
+	fprintf(f,
+	    "# a comment\nlisten = tcp://0.0.0.0:7000\n"
+	    "db = sqlite:///tmp/x.db\nlog-level=warn\n"
+	    "data-dir = /tmp/d1\n");
+	fclose(f);
+	unsetenv("PJ_LISTEN");
+	unsetenv("PJ_DB");
+	unsetenv("PJ_DATA_DIR");
+	unsetenv("PJ_CLUSTER_KEY");
+	unsetenv("PJ_LOG_LEVEL");
+	setenv("PJ_CONFIG", file, 1);
+	setenv("PJ_DATA_DIR", "/tmp/d2", 1);
+	char *argv[] = { "serve", "--db", "sqlite:///tmp/flag.db",
+		"--log-level=debug", NULL };
+	ck_assert_int_eq(
+	    pj_serve_config_load(&c, 4, argv, stdout, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.listen, "tcp://0.0.0.0:7000"); /* file */
+	ck_assert_str_eq(c.data_dir, "/tmp/d2");          /* env over file */
+	ck_assert_str_eq(c.db, "sqlite:///tmp/flag.db");  /* flag over file */
+	ck_assert_str_eq(c.log_level, "debug");
+	ck_assert_str_eq(c.advertise, ""); /* default */
+	unsetenv("PJ_CONFIG");
+	unsetenv("PJ_DATA_DIR");
+	char *none[] = { "serve", NULL };
+	ck_assert_int_eq(
+	    pj_serve_config_load(&c, 1, none, stdout, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.listen, "tcp://127.0.0.1:10086");
+	ck_assert_str_eq(c.data_dir, "./pj-data");
+	/* the cluster key from a file, or the environment */
+	f = fopen(file, "w");
+	fprintf(f, "  k3y\n");
+	fclose(f);
+	char *kf[] = { "serve", "--cluster-key-file", file, NULL };
+	ck_assert_int_eq(
+	    pj_serve_config_load(&c, 3, kf, stdout, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.cluster_key, "k3y");
+	setenv("PJ_CLUSTER_KEY", "envkey", 1);
+	ck_assert_int_eq(
+	    pj_serve_config_load(&c, 3, kf, stdout, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.cluster_key, "envkey");
+	unsetenv("PJ_CLUSTER_KEY");
+	unlink(file);
+}
+END_TEST
+
+START_TEST(config_errors_and_help)
+{
+	struct pj_serve_config c;
+	char                   err[256];
+	FILE                  *null   = fopen("/dev/null", "w");
+	char                  *bad[]  = { "serve", "--nope", "1", NULL };
+	char                  *miss[] = { "serve", "--db", NULL };
+	char *lvl[]  = { "serve", "--log-level", "loud", NULL };
+	char *lst[]  = { "serve", "--listen", "127.0.0.1:80", NULL };
+	char *help[] = { "serve", "--help", NULL };
+	char *cfg[]  = { "serve", "--config", "/nonexistent/pj.conf", NULL };
+	ck_assert_int_eq(
+	    pj_serve_config_load(&c, 3, bad, null, err, sizeof(err)), 2);
+	ck_assert_ptr_nonnull(strstr(err, "--nope"));
+	ck_assert_int_eq(
+	    pj_serve_config_load(&c, 2, miss, null, err, sizeof(err)), 2);
+	ck_assert_ptr_nonnull(strstr(err, "needs a value"));
+	ck_assert_int_eq(
+	    pj_serve_config_load(&c, 3, lvl, null, err, sizeof(err)), 2);
+	ck_assert_int_eq(
+	    pj_serve_config_load(&c, 3, lst, null, err, sizeof(err)), 2);
+	ck_assert_int_eq(
+	    pj_serve_config_load(&c, 3, cfg, null, err, sizeof(err)), 2);
+	ck_assert_int_eq(
+	    pj_serve_config_load(&c, 2, help, null, err, sizeof(err)), 1);
+	fclose(null);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -475,6 +559,8 @@ main(void)
 	tcase_add_test(tc, owner_resolution);
 	tcase_add_test(tc, owner_race_one_winner);
 	tcase_add_test(tc, owned_set);
+	tcase_add_test(tc, config_precedence);
+	tcase_add_test(tc, config_errors_and_help);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
