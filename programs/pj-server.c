@@ -12,6 +12,11 @@
  *       runs a server until SIGTERM / SIGINT (serve_main below; options in
  *       server/cluster/config.h, `pj-server serve --help` lists them).
  *
+ *   pj-server app-create --db URL NAME
+ *       registers an app; its secret (what its workers present) is read
+ *       from the environment variable PJ_APP_SECRET or, without it, the
+ *       first line of standard input.  Prints the app id.
+ *
  *   pj-server cron-next EXPR [--tz ZONE] [--from EPOCH_MS] [--count N]
  *       prints the next N (default 5) fire times of a CRON expression, one
  *       per line: epoch milliseconds, then the local ISO-8601 time with its
@@ -44,10 +49,13 @@ struct subcommand {
 static int cmd_migrate(int argc, char **argv);
 static int cmd_cron_next(int argc, char **argv);
 static int cmd_serve(int argc, char **argv);
+static int cmd_app_create(int argc, char **argv);
 
 static const struct subcommand subcommands[] = {
 	{ "serve", cmd_serve, "serve [--OPTION VALUE]... (serve --help)" },
 	{ "migrate", cmd_migrate, "migrate --db URL" },
+	{ "app-create", cmd_app_create,
+	    "app-create --db URL NAME  (secret: PJ_APP_SECRET or stdin)" },
 	{ "cron-next", cmd_cron_next,
 	    "cron-next EXPR [--tz ZONE] [--from EPOCH_MS] [--count N]" },
 };
@@ -270,6 +278,55 @@ cmd_serve(int argc, char **argv)
 		setenv("AR_LOG", c.log_level, 1); /* read at the first line */
 	}
 	return (serve_main(&c));
+}
+
+static int
+cmd_app_create(int argc, char **argv)
+{
+	struct pj_store *s;
+	const char *db = NULL, *name = NULL, *env = getenv("PJ_APP_SECRET");
+	char        secret[512] = "";
+	int64_t     id;
+	int         rv;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
+			db = argv[++i];
+		} else if (argv[i][0] != '-' && name == NULL) {
+			name = argv[i];
+		} else {
+			fprintf(stderr,
+			    "usage: pj-server app-create --db URL NAME\n");
+			return (2);
+		}
+	}
+	if (db == NULL || name == NULL) {
+		fprintf(stderr, "usage: pj-server app-create --db URL NAME\n");
+		return (2);
+	}
+	if (env != NULL) {
+		snprintf(secret, sizeof(secret), "%s", env);
+	} else if (fgets(secret, sizeof(secret), stdin) != NULL) {
+		secret[strcspn(secret, "\r\n")] = 0;
+	}
+	if (secret[0] == 0) {
+		fprintf(stderr,
+		    "pj-server app-create: empty secret (set "
+		    "PJ_APP_SECRET or give it on stdin)\n");
+		return (2);
+	}
+	if ((rv = pj_store_open(db, &s)) != 0
+	    || (rv = pj_store_migrate(s, NULL, NULL)) != 0
+	    || (rv = pj_store_app_create(
+	            s, name, secret, name, ar_now_ms(), &id))
+	        != 0) {
+		fprintf(stderr, "pj-server app-create: %s\n",
+		    s ? pj_store_errmsg(s) : pj_store_strerror(rv));
+		pj_store_close(s);
+		return (1);
+	}
+	printf("app %s id %lld\n", name, (long long) id);
+	pj_store_close(s);
+	return (0);
 }
 
 int
