@@ -112,6 +112,10 @@ teardown(void)
 		admin_sql("DROP DATABASE IF EXISTS %s");
 		mysql_library_end();
 	}
+	if (getenv("PJ_TEST_KEEP") != NULL) {
+		fprintf(stderr, "kept %s\n", tmpdir); /* server logs there */
+		return;
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	ck_assert_int_eq(system(cmd), 0);
 }

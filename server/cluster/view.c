@@ -244,7 +244,9 @@ pj_view_query(struct pj_view *v, int64_t app_id, int64_t now_ms,
 		}
 	}
 	pthread_mutex_unlock(&v->mtx);
-	qsort(*out, n, sizeof(**out), by_score);
+	if (n > 1) {
+		qsort(*out, n, sizeof(**out), by_score);
+	}
 	if (f != NULL && f->max_count > 0 && n > (size_t) f->max_count) {
 		n = (size_t) f->max_count;
 	}
