@@ -2,7 +2,9 @@
  * t/server_multiprocess_test.c - real pj-server processes on 127.0.0.1
  * (build/bin), the test worker (build/t/pj-testworker), and this process's
  * own actor system as a client: a worker joins, heartbeats and shows in the
- * cluster view; wrong secrets and other bad input are refused; three
+ * cluster view; wrong secrets and other bad input are refused; status and
+ * log reports reach the store; the executor query applies a job's filters;
+ * a database newer than the binary is refused; three
  * servers, the owner killed with SIGKILL five times, the app owned by
  * exactly one survivor each time; a forwarded operation reaches the owner,
  * and is re-resolved when the owner died; SIGTERM exits 0 and leaves no
@@ -201,10 +203,11 @@ discover(int i, const char *app, const char *secret)
 }
 
 static Pj__Cluster__Ack *
-heartbeat(int i, const char *secret, const char *worker)
+heartbeat_tag(int i, const char *secret, const char *worker, const char *tag)
 {
 	Pj__Cluster__WorkerHeartbeat h = PJ__CLUSTER__WORKER_HEARTBEAT__INIT;
 	int                          rv;
+	h.tag               = (char *) tag;
 	h.worker_address    = (char *) worker;
 	h.app_name          = "orders";
 	h.secret            = (char *) secret;
@@ -213,6 +216,26 @@ heartbeat(int i, const char *secret, const char *worker)
 	ck_assert_int_eq(rv, 0);
 	ck_assert_ptr_eq(r->descriptor, &pj__cluster__ack__descriptor);
 	return ((Pj__Cluster__Ack *) r);
+}
+
+static Pj__Cluster__Ack *
+heartbeat(int i, const char *secret, const char *worker)
+{
+	return (heartbeat_tag(i, secret, worker, ""));
+}
+
+/* Asks /user/server and expects an Ack; returns its code. */
+static int
+ask_ack(int i, const ProtobufCMessage *m)
+{
+	int               rv;
+	Pj__Cluster__Ack *a
+	    = (Pj__Cluster__Ack *) ask(actor(i, "server"), m, 5000, &rv);
+	ck_assert_int_eq(rv, 0);
+	ck_assert_ptr_eq(a->base.descriptor, &pj__cluster__ack__descriptor);
+	int code = a->code;
+	pj__cluster__ack__free_unpacked(a, NULL);
+	return (code);
 }
 
 static Pj__Friend__OpReply *
@@ -489,6 +512,151 @@ START_TEST(forwarded_operation_reaches_the_owner)
 }
 END_TEST
 
+/* status and log reports reach the store; the executor query applies the
+ * job's filters; bad reports change nothing */
+START_TEST(reports_and_executor_query)
+{
+	setup(_i);
+	int                         s = start_server();
+	Pj__Cluster__DiscoverReply *d = discover(s, "orders", "s3cret");
+	ck_assert_int_eq(d->code, 0);
+	pj__cluster__discover_reply__free_unpacked(d, NULL);
+
+	struct pj_job job = { 0 };
+	int64_t       job_id;
+	job.app_id               = app_id;
+	job.job_name             = "j";
+	job.time_expression_type = 1;
+	job.execute_type         = 1;
+	job.processor_type       = 1;
+	job.designated_workers   = "blue";
+	job.status               = PJ_STATUS_ENABLE;
+	ck_assert_int_eq(
+	    pj_store_job_save(store, &job, ar_now_ms(), &job_id), 0);
+	struct pj_instance inst = { 0 };
+	inst.instance_id        = 777;
+	inst.job_id             = job_id;
+	inst.app_id             = app_id;
+	inst.type               = 1;
+	inst.status             = PJ_INST_WAITING_WORKER_RECEIVE;
+	ck_assert_int_eq(
+	    pj_store_instances_create(store, &inst, 1, ar_now_ms()), 0);
+
+	Pj__Cluster__InstanceStatusReport r
+	    = PJ__CLUSTER__INSTANCE_STATUS_REPORT__INIT;
+	r.app_id          = app_id;
+	r.job_id          = job_id;
+	r.instance_id     = 777;
+	r.instance_status = PJ_INST_RUNNING;
+	r.source_address  = "pj://tt@127.0.0.1:5";
+	r.report_time     = ar_now_ms();
+	ck_assert_int_eq(ask_ack(s, &r.base), 0);
+	ck_assert_int_eq(pj_store_instance_get(store, 777, &inst), 0);
+	ck_assert_int_eq(inst.status, PJ_INST_RUNNING);
+	ck_assert_str_eq(inst.task_tracker_address, "pj://tt@127.0.0.1:5");
+	pj_instance_fini(&inst);
+	r.instance_status = PJ_INST_SUCCEED;
+	r.result          = "done";
+	ck_assert_int_eq(ask_ack(s, &r.base), 0);
+	ck_assert_int_eq(ask_ack(s, &r.base), 0); /* repeated: no change */
+	ck_assert_int_eq(pj_store_instance_get(store, 777, &inst), 0);
+	ck_assert_int_eq(inst.status, PJ_INST_SUCCEED);
+	ck_assert_str_eq(inst.result, "done");
+	ck_assert_int_gt(inst.finished_time, 0);
+	pj_instance_fini(&inst);
+	/* the instance under another app id, an unknown status */
+	r.app_id = app_id + 1;
+	ck_assert_int_eq(ask_ack(s, &r.base), PJ__CLUSTER__CODE__NOT_OWNER);
+	r.app_id          = app_id;
+	r.instance_status = 42;
+	ck_assert_int_eq(ask_ack(s, &r.base), PJ__CLUSTER__CODE__BAD_REQUEST);
+
+	Pj__Cluster__LogLine   l1       = PJ__CLUSTER__LOG_LINE__INIT;
+	Pj__Cluster__LogLine  *lines[1] = { &l1 };
+	Pj__Cluster__LogReport lr       = PJ__CLUSTER__LOG_REPORT__INIT;
+	l1.instance_id                  = 777;
+	l1.log_time                     = ar_now_ms();
+	l1.log_level                    = 2;
+	l1.content                      = "hello from the worker";
+	lr.worker_address               = "pj://tt@127.0.0.1:5";
+	lr.app_id                       = app_id;
+	lr.n_lines                      = 1;
+	lr.lines                        = lines;
+	ck_assert_int_eq(ask_ack(s, &lr.base), 0);
+	struct pj_log_list logs;
+	ck_assert_int_eq(pj_store_logs_read(store, 777, 0, 0, 10, &logs), 0);
+	ck_assert_uint_eq(logs.n, 1);
+	ck_assert_str_eq(logs.v[0].content, "hello from the worker");
+	pj_log_list_fini(&logs);
+
+	/* the executor query applies the job's designated workers */
+	Pj__Cluster__Ack *a
+	    = heartbeat_tag(s, "s3cret", "pj://a@127.0.0.1:1", "blue");
+	pj__cluster__ack__free_unpacked(a, NULL);
+	a = heartbeat_tag(s, "s3cret", "pj://b@127.0.0.1:1", "green");
+	pj__cluster__ack__free_unpacked(a, NULL);
+	Pj__Cluster__ExecutorQuery q = PJ__CLUSTER__EXECUTOR_QUERY__INIT;
+	int                        rv;
+	q.app_id                    = app_id;
+	q.job_id                    = job_id;
+	Pj__Cluster__WorkerList *wl = (Pj__Cluster__WorkerList *) ask(
+	    actor(s, "server"), &q.base, 5000, &rv);
+	ck_assert_int_eq(rv, 0);
+	ck_assert_int_eq(wl->code, 0);
+	ck_assert_uint_eq(wl->n_workers, 1);
+	ck_assert_str_eq(wl->workers[0]->address, "pj://a@127.0.0.1:1");
+	pj__cluster__worker_list__free_unpacked(wl, NULL);
+	q.job_id = 0; /* every live worker */
+	wl       = (Pj__Cluster__WorkerList *) ask(
+	          actor(s, "server"), &q.base, 5000, &rv);
+	ck_assert_uint_eq(wl->n_workers, 2);
+	pj__cluster__worker_list__free_unpacked(wl, NULL);
+	q.job_id = job_id + 100;
+	wl       = (Pj__Cluster__WorkerList *) ask(
+	          actor(s, "server"), &q.base, 5000, &rv);
+	ck_assert_int_eq(wl->code, PJ__CLUSTER__CODE__NOT_FOUND);
+	pj__cluster__worker_list__free_unpacked(wl, NULL);
+	teardown();
+}
+END_TEST
+
+/* a database newer than the binary is refused with the store's message */
+START_TEST(newer_schema_is_refused)
+{
+	char exe[600], log[400], cmd[1600], sql[200];
+	setup(_i);
+	/* a version row no binary has, written with the database's own
+	 * client (the store has no call for it, on purpose) */
+	snprintf(sql, sizeof(sql),
+	    "INSERT INTO schema_version VALUES (9999, '9999_future', 0)");
+	if (dbname[0]) {
+		MYSQL *m = admin();
+		ck_assert_int_eq(mysql_select_db(m, dbname), 0);
+		ck_assert_int_eq(mysql_query(m, sql), 0);
+		mysql_close(m);
+	} else {
+		snprintf(cmd, sizeof(cmd), "sqlite3 '%s/pj.db' \"%s\"", tmpdir,
+		    sql);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	snprintf(exe, sizeof(exe), "%s/pj-server",
+	    getenv("PJ_BIN") ? getenv("PJ_BIN") : "build/bin");
+	snprintf(log, sizeof(log), "%s/refused.log", tmpdir);
+	snprintf(cmd, sizeof(cmd),
+	    "'%s' serve --listen tcp://127.0.0.1:0 --db '%s' >/dev/null "
+	    "2>'%s'",
+	    exe, dburl, log);
+	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
+	FILE *f         = fopen(log, "r");
+	char  line[600] = "";
+	ck_assert(fgets(line, sizeof(line), f) != NULL);
+	fclose(f);
+	ck_assert_msg(
+	    strstr(line, "newer than this binary") != NULL, "got: %s", line);
+	teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -499,6 +667,8 @@ main(void)
 	tcase_add_loop_test(tc, worker_joins_and_bad_input_is_refused, 0, 2);
 	tcase_add_loop_test(tc, owner_killed_one_survivor_takes_over, 0, 2);
 	tcase_add_loop_test(tc, forwarded_operation_reaches_the_owner, 0, 2);
+	tcase_add_loop_test(tc, reports_and_executor_query, 0, 2);
+	tcase_add_loop_test(tc, newer_schema_is_refused, 0, 2);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
