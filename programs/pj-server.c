@@ -335,6 +335,10 @@ main(int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "--help") == 0
 	    || strcmp(argv[1], "-h") == 0) {
 		usage(argc < 2 ? stderr : stdout);
+		if (argc >= 2) {
+			printf("\n");
+			pj_serve_config_help(stdout);
+		}
 		return argc < 2 ? 2 : 0;
 	}
 	for (size_t i = 0; i < NSUB; i++) {
