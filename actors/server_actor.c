@@ -205,16 +205,34 @@ static void
 on_discover(
     ar_ctx *ctx, struct server_state *s, const Pj__Cluster__Discover *d)
 {
-	int64_t app_id;
-	if (discover_auth(ctx, s->env, d, &app_id) != 0) {
+	struct pj_server_env *env   = s->env;
+	char                 *owner = NULL;
+	int64_t               app_id;
+	int                   rv;
+	if (discover_auth(ctx, env, d, &app_id) != 0) {
 		return;
 	}
-	if (pj_owned_has(s->env->owned, app_id)) {
-		discover_reply(ctx, s->env, PJ__CLUSTER__CODE__OK, "", app_id,
-		    s->env->self);
+	/* the row, not memory: another server may have taken the app over
+	 * since our last tick; one read, no ping, no lock */
+	if ((rv = pj_store_app_owner(env->store, app_id, &owner)) != 0) {
+		discover_reply(ctx, env, code_of_store(rv),
+		    "database unavailable; try again later", app_id, NULL);
 		return;
 	}
-	ar_forward(ctx, s->electors[s->next++ % PJ_SERVER_ELECTORS]);
+	if (strcmp(owner, env->self) == 0) {
+		pj_owned_add(env->owned, app_id);
+		discover_reply(
+		    ctx, env, PJ__CLUSTER__CODE__OK, "", app_id, env->self);
+	} else {
+		if (pj_owned_remove(env->owned, app_id)) {
+			pj_view_forget_app(env->view, app_id);
+			ar_log(AR_LOG_WARN, "server",
+			    "app=%lld now owned by server=%s",
+			    (long long) app_id, owner);
+		}
+		ar_forward(ctx, s->electors[s->next++ % PJ_SERVER_ELECTORS]);
+	}
+	free(owner);
 }
 
 /* ---- heartbeats and reports ------------------------------------------- */
@@ -476,11 +494,23 @@ on_executor_query(ar_ctx *ctx, struct pj_server_env *env,
  * ----------------------------------------------------------- */
 
 static void
+log_dead(void *arg, int64_t app_id, const struct pj_worker *w)
+{
+	(void) arg;
+	ar_log(AR_LOG_WARN, "server",
+	    "app=%lld worker=%s dead: no heartbeat for %lld s; left out of "
+	    "dispatch",
+	    (long long) app_id, w->address,
+	    (long long) (ar_now_ms() - w->last_active) / 1000);
+}
+
+static void
 on_tick(struct pj_server_env *env)
 {
 	int64_t ids[256];
 	size_t  n = pj_owned_list(env->owned, ids, 256), dropped;
-	if ((dropped = pj_view_age(env->view, ar_now_ms())) > 0) {
+	if ((dropped = pj_view_age(env->view, ar_now_ms(), log_dead, NULL))
+	    > 0) {
 		ar_log(AR_LOG_INFO, "server",
 		    "%zu workers silent for %d s dropped from the cluster "
 		    "view",

@@ -57,6 +57,14 @@ beat(struct pj_view *v, int64_t app, const char *addr, int64_t t,
 	ck_assert_int_ge(pj_view_heartbeat(v, app, &hb), 0);
 }
 
+static void
+count_dead(void *arg, int64_t app_id, const struct pj_worker *w)
+{
+	ck_assert_int_eq(app_id, 1);
+	ck_assert(!w->alive);
+	(*(int *) arg)++;
+}
+
 START_TEST(view_alive_dead_dropped)
 {
 	struct pj_view   *v = pj_view_new();
@@ -81,14 +89,27 @@ START_TEST(view_alive_dead_dropped)
 	ck_assert_uint_eq(pj_view_query(v, 1, t0 + 60001, NULL, &w), 2);
 	ck_assert(!w[0].alive || !w[1].alive);
 	free(w);
-	/* ageing drops after 10 min, and the app with its last worker */
-	ck_assert_uint_eq(pj_view_age(v, t0 + PJ_WORKER_DROP_MS), 0);
-	ck_assert_uint_eq(pj_view_age(v, t0 + PJ_WORKER_DROP_MS + 1), 1);
+	/* ageing reports each death once, drops after 10 min, and the app
+	 * with its last worker */
+	int deaths = 0;
+	ck_assert_uint_eq(pj_view_age(v, t0 + 60000, count_dead, &deaths), 0);
+	ck_assert_int_eq(deaths, 0);
+	ck_assert_uint_eq(pj_view_age(v, t0 + 60001, count_dead, &deaths), 0);
+	ck_assert_uint_eq(pj_view_age(v, t0 + 60002, count_dead, &deaths), 0);
+	ck_assert_int_eq(deaths, 1);
+	ck_assert_uint_eq(
+	    pj_view_age(v, t0 + PJ_WORKER_DROP_MS, count_dead, &deaths), 0);
+	ck_assert_int_eq(deaths, 2); /* the second one, once */
+	ck_assert_uint_eq(
+	    pj_view_age(v, t0 + PJ_WORKER_DROP_MS + 1, count_dead, &deaths),
+	    1);
 	pj_view_counts(v, &apps, &workers);
 	ck_assert_uint_eq(apps, 1);
 	ck_assert_uint_eq(workers, 1);
-	ck_assert_uint_eq(
-	    pj_view_age(v, t0 + 30000 + PJ_WORKER_DROP_MS + 1), 1);
+	ck_assert_uint_eq(pj_view_age(v, t0 + 30000 + PJ_WORKER_DROP_MS + 1,
+	                      count_dead, &deaths),
+	    1);
+	ck_assert_int_eq(deaths, 2); /* nobody reported twice */
 	pj_view_counts(v, &apps, &workers);
 	ck_assert_uint_eq(apps, 0);
 	ck_assert_uint_eq(pj_view_query(v, 1, t0, NULL, &w), 0);

@@ -133,7 +133,8 @@ pj_view_heartbeat(
 		pthread_mutex_unlock(&v->mtx);
 		return (-1); /* late, out-of-order heartbeat */
 	}
-	w->last_active = hb->heartbeat_time;
+	w->last_active   = hb->heartbeat_time;
+	w->dead_reported = false;
 	copy_str(w->version, sizeof(w->version), hb->version);
 	copy_str(w->tag, sizeof(w->tag), hb->tag);
 	w->overload = hb->overload;
@@ -149,7 +150,7 @@ pj_view_heartbeat(
 }
 
 size_t
-pj_view_age(struct pj_view *v, int64_t now_ms)
+pj_view_age(struct pj_view *v, int64_t now_ms, pj_view_dead_fn dead, void *arg)
 {
 	size_t dropped = 0;
 	pthread_mutex_lock(&v->mtx);
@@ -157,7 +158,16 @@ pj_view_age(struct pj_view *v, int64_t now_ms)
 		struct app *a = &v->apps[i];
 		size_t      k = 0;
 		for (size_t j = 0; j < a->n; j++) {
-			if (now_ms - a->w[j].last_active > PJ_WORKER_DROP_MS) {
+			struct pj_worker *w = &a->w[j];
+			if (now_ms - w->last_active > PJ_WORKER_DEAD_MS
+			    && !w->dead_reported) {
+				w->dead_reported = true;
+				w->alive         = false;
+				if (dead != NULL) {
+					dead(arg, a->id, w);
+				}
+			}
+			if (now_ms - w->last_active > PJ_WORKER_DROP_MS) {
 				dropped++;
 				continue;
 			}

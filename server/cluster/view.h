@@ -54,6 +54,7 @@ struct pj_worker {
 	struct pj_metrics metrics;
 	int               score;
 	bool              alive;
+	bool              dead_reported; /* pj_view_age told about it */
 };
 
 /* The dispatch filters of a job (§4, §5.6). */
@@ -82,9 +83,17 @@ bool pj_metrics_available(
 int pj_view_heartbeat(
     struct pj_view *v, int64_t app_id, const struct pj_heartbeat *hb);
 
-/* Drops workers silent for more than PJ_WORKER_DROP_MS, and apps left
- * without workers; returns how many workers were dropped. */
-size_t pj_view_age(struct pj_view *v, int64_t now_ms);
+/* Called once per worker when it is first seen dead (silent for more than
+ * PJ_WORKER_DEAD_MS), under the view's lock: must not block or call back
+ * into the view. */
+typedef void (*pj_view_dead_fn)(
+    void *arg, int64_t app_id, const struct pj_worker *w);
+
+/* Reports newly dead workers to dead (may be NULL), drops workers silent
+ * for more than PJ_WORKER_DROP_MS and apps left without workers; returns
+ * how many workers were dropped. */
+size_t pj_view_age(
+    struct pj_view *v, int64_t now_ms, pj_view_dead_fn dead, void *arg);
 
 /* Workers of an app into *out (malloc'd array, caller frees), best score
  * first.  filter NULL = every worker, alive or not, flagged; otherwise only
