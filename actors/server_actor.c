@@ -625,10 +625,11 @@ static const ar_behavior server_behavior
 int
 pj_server_actor_spawn(struct pj_server_env *env, ar_ref *refp)
 {
-	ar_props p   = { 0 };
-	p.behavior   = &server_behavior;
-	p.state_size = sizeof(struct server_state);
-	p.init_arg   = env;
-	p.dispatcher = AR_DISPATCHER_BLOCKING;
+	ar_props p      = { 0 };
+	p.behavior      = &server_behavior;
+	p.state_size    = sizeof(struct server_state);
+	p.init_arg      = env;
+	p.dispatcher    = AR_DISPATCHER_BLOCKING;
+	p.mailbox_bound = PJ_SERVER_MAILBOX_BOUND;
 	return (ar_spawn(env->sys, AR_REF_NONE, PJ_SERVER_ACTOR, &p, refp));
 }

@@ -28,6 +28,9 @@
 #define PJ_SERVER_TICK_MS 15000    /* PowerJob's server_info heartbeat */
 #define PJ_FORWARD_TIMEOUT_MS 5000 /* PowerJob's /friend/process ask */
 #define PJ_SERVER_ELECTORS 2       /* blocking children for discovery */
+/* ServerActor's mailbox: past this, heartbeats and reports become dead
+ * letters (reason FULL) instead of memory; 100 workers send 10 a second */
+#define PJ_SERVER_MAILBOX_BOUND 50000
 
 struct pj_server_env {
 	ar_system           *sys;

@@ -101,6 +101,8 @@ cmp64(const void *a, const void *b)
 	return (x < y ? -1 : x > y);
 }
 
+/* The server's accepted-heartbeat counter, or 0 when it did not answer
+ * (the caller keeps its previous sample). */
 static uint64_t
 heartbeats(ar_system *sys, ar_ref server)
 {
@@ -205,8 +207,9 @@ main(int argc, char **argv)
 	int64_t t0 = 0, t1 = 0;
 	for (;;) {
 		usleep(20000);
-		prev = h1;
-		h1   = heartbeats(sys, server);
+		prev         = h1;
+		uint64_t now = heartbeats(sys, server);
+		h1           = now > h1 ? now : h1;
 		if (t0 == 0 && h1 > h0) {
 			t0 = ar_mono_ms();
 			h0 = h1; /* count from here */
