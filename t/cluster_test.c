@@ -313,8 +313,10 @@ START_TEST(ids_two_generators_never_collide)
 		ck_assert_msg(all[k] != all[k - 1], "duplicate id %lld",
 		    (long long) all[k]);
 	}
-	/* a full second at 64 ids per ms each: tens of thousands */
-	ck_assert_msg(r[0].n > 20000 && r[1].n > 20000, "only %zu + %zu ids",
+	/* a full second at up to 64 ids per ms each: tens of thousands on a
+	 * plain build, fewer under ThreadSanitizer on a loaded machine; the
+	 * floor only proves both ran flat out in the same milliseconds */
+	ck_assert_msg(r[0].n > 2000 && r[1].n > 2000, "only %zu + %zu ids",
 	    r[0].n, r[1].n);
 	/* the time part is now, in PowerJob's epoch */
 	int64_t ms = (all[n - 1] >> 22) + PJ_IDS_EPOCH_MS;
