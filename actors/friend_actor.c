@@ -10,15 +10,16 @@
  * answered at once (other servers decide whether we are alive from it, so
  * it must not wait behind anything slow), and an operation for an app this
  * server owns runs at once.  An operation for any other app is forwarded
- * (sender and correlation kept) to the child /user/friend/relay on the
- * blocking dispatcher, which looks the owner up, asks the owner's
- * FriendActor (PJ_FORWARD_TIMEOUT_MS) with forwarded = true, and answers
- * the original asker.  When the owner does not answer, the relay
- * re-resolves ownership once (ping, take-over under the lock) and tries
- * the new owner, or runs the operation itself if it became the owner; a
- * second failure is answered with OWNER_UNREACHABLE.  A forwarded request
- * is never forwarded again: an owner that is not the owner any more says
- * NOT_OWNER.
+ * (sender and correlation kept) to one of PJ_FRIEND_RELAYS children
+ * /user/friend/relayN on the blocking dispatcher, round robin (one owner
+ * that does not answer holds up one relay for seconds, not every forward),
+ * which looks the owner up, asks the owner's FriendActor
+ * (PJ_FORWARD_TIMEOUT_MS) with forwarded = true, and answers the original
+ * asker.  When the owner does not answer, the relay re-resolves ownership once
+ * (ping, take-over under the lock) and tries the new owner, or runs the
+ * operation itself if it became the owner; a second failure is answered with
+ * OWNER_UNREACHABLE.  A forwarded request is never forwarded again: an owner
+ * that is not the owner any more says NOT_OWNER.
  *
  * Threads: one message at a time per actor; shared env parts guard
  * themselves.
@@ -32,7 +33,8 @@
 
 struct friend_state {
 	struct pj_server_env *env;
-	ar_ref                relay;
+	ar_ref                relay[PJ_FRIEND_RELAYS];
+	unsigned              next;
 };
 
 static void
@@ -219,8 +221,17 @@ friend_pre_start(ar_ctx *ctx, void *state)
 	p.state_size           = sizeof(struct pj_server_env *);
 	p.dispatcher           = AR_DISPATCHER_BLOCKING;
 	p.init_arg             = s->env;
-	return (ar_spawn(
-	    ar_ctx_system(ctx), ar_ctx_self(ctx), "relay", &p, &s->relay));
+	for (int i = 0; i < PJ_FRIEND_RELAYS; i++) {
+		char name[32];
+		int  rv;
+		snprintf(name, sizeof(name), "relay%d", i);
+		if ((rv = ar_spawn(ar_ctx_system(ctx), ar_ctx_self(ctx), name,
+		         &p, &s->relay[i]))
+		    != 0) {
+			return (rv);
+		}
+	}
+	return (0);
 }
 
 static int
@@ -255,7 +266,8 @@ friend_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
 				    "the app");
 			}
 		} else {
-			ar_forward(ctx, s->relay);
+			ar_forward(
+			    ctx, s->relay[s->next++ % PJ_FRIEND_RELAYS]);
 		}
 	} else {
 		ar_reply_failure(ctx, AR_ETYPE,

@@ -28,6 +28,7 @@
 #define PJ_SERVER_TICK_MS 15000    /* PowerJob's server_info heartbeat */
 #define PJ_FORWARD_TIMEOUT_MS 5000 /* PowerJob's /friend/process ask */
 #define PJ_SERVER_ELECTORS 2       /* blocking children for discovery */
+#define PJ_FRIEND_RELAYS 2 /* blocking children for forwarded operations */
 /* ServerActor's mailbox: past this, heartbeats and reports become dead
  * letters (reason FULL) instead of memory; 100 workers send 10 a second */
 #define PJ_SERVER_MAILBOX_BOUND 50000

@@ -4,7 +4,8 @@
  * own actor system as a client: a worker joins, heartbeats and shows in the
  * cluster view; wrong secrets and other bad input are refused; status and
  * log reports reach the store; the executor query applies a job's filters;
- * a database newer than the binary is refused; three
+ * a database newer than the binary is refused; a test worker follows its
+ * app to a survivor when its owner is killed; three
  * servers, the owner killed with SIGKILL five times, the app owned by
  * exactly one survivor each time; a forwarded operation reaches the owner,
  * and is re-resolved when the owner died; SIGTERM exits 0 and leaves no
@@ -657,6 +658,66 @@ START_TEST(newer_schema_is_refused)
 }
 END_TEST
 
+/* the test worker lists two servers; its owner is killed; on its next
+ * discovery (every second here) the other one takes the app over and the
+ * worker's heartbeats show there, within 15 s */
+START_TEST(worker_follows_the_app_to_a_survivor)
+{
+	setup(_i);
+	int  a = start_server(), b = start_server();
+	char exe[600], servers[200];
+	snprintf(exe, sizeof(exe), "%s/pj-testworker",
+	    getenv("PJ_TEST_BIN") ? getenv("PJ_TEST_BIN") : "build/t");
+	snprintf(servers, sizeof(servers), "%s,%s", srv[a].self, srv[b].self);
+	pid_t w = fork();
+	if (w == 0) {
+		freopen("/dev/null", "w", stdout);
+		execl(exe, exe, "--server", servers, "--app", "orders",
+		    "--secret", "s3cret", "--interval-ms", "200",
+		    "--discover-ms", "1000", (char *) NULL);
+		_exit(127);
+	}
+	/* it joins a (first listed, nobody owned the app) */
+	Pj__Friend__OpReply *l  = NULL;
+	int64_t              dl = ar_mono_ms() + 10000;
+	while (ar_mono_ms() < dl) {
+		l = worker_list_via(a, 3000);
+		if (l->n_workers == 1) {
+			break;
+		}
+		pj__friend__op_reply__free_unpacked(l, NULL);
+		l = NULL;
+		usleep(50000);
+	}
+	ck_assert_msg(l != NULL, "the worker never joined");
+	pj__friend__op_reply__free_unpacked(l, NULL);
+	stop_server(a, SIGKILL);
+	int64_t t0 = ar_mono_ms();
+	int     ok = 0;
+	/* b's own view (no forwarding): NOT_OWNER until b owns the app */
+	Pj__Cluster__ExecutorQuery q = PJ__CLUSTER__EXECUTOR_QUERY__INIT;
+	q.app_id                     = app_id;
+	while (!ok && ar_mono_ms() - t0 < 15000) {
+		int                      rv;
+		Pj__Cluster__WorkerList *wl = (Pj__Cluster__WorkerList *) ask(
+		    actor(b, "server"), &q.base, 5000, &rv);
+		ck_assert_int_eq(rv, 0);
+		ok = wl->code == 0 && wl->n_workers == 1;
+		pj__cluster__worker_list__free_unpacked(wl, NULL);
+		usleep(100000);
+	}
+	ck_assert_msg(ok, "the worker did not reach the survivor in 15 s");
+	char *o = db_owner();
+	ck_assert_str_eq(o, srv[b].self);
+	free(o);
+	kill(w, SIGTERM);
+	int wst;
+	waitpid(w, &wst, 0);
+	ck_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+	teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -668,6 +729,7 @@ main(void)
 	tcase_add_loop_test(tc, owner_killed_one_survivor_takes_over, 0, 2);
 	tcase_add_loop_test(tc, forwarded_operation_reaches_the_owner, 0, 2);
 	tcase_add_loop_test(tc, reports_and_executor_query, 0, 2);
+	tcase_add_loop_test(tc, worker_follows_the_app_to_a_survivor, 0, 2);
 	tcase_add_loop_test(tc, newer_schema_is_refused, 0, 2);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -58,16 +58,30 @@ struct opts {
 	long        interval_ms, discover_ms, run_ms, flood_ms;
 };
 
-/* Asks the servers in turn; 0 with owner filled, or 3. */
+/* Asks the servers in turn, the current owner last (if it died, the
+ * others answer without waiting for it); 0 with owner filled, or 3. */
 static int
 discover(ar_system *sys, const struct opts *o, char *owner, size_t n,
     int64_t *app_id)
 {
-	char list[4096], *save = NULL, *s;
-	int  last_code = -1;
+	char list[4096], *save = NULL, *s, *order[64];
+	int  last_code = -1, norder = 0, cur = -1;
 	snprintf(list, sizeof(list), "%s", o->servers);
-	for (s = strtok_r(list, ",", &save); s;
+	for (s = strtok_r(list, ",", &save); s && norder < 63;
 	     s = strtok_r(NULL, ",", &save)) {
+		if (strcmp(s, owner) == 0) {
+			cur = norder;
+		}
+		order[norder++] = s;
+	}
+	if (cur >= 0) {
+		s = order[cur];
+		memmove(&order[cur], &order[cur + 1],
+		    (size_t) (norder - cur - 1) * sizeof(*order));
+		order[norder - 1] = s;
+	}
+	for (int k = 0; k < norder; k++) {
+		s = order[k];
 		char                    addr[600];
 		ar_ref                  to;
 		ar_future              *f;
