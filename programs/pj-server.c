@@ -8,6 +8,15 @@
  *       records them in schema_version (server/migrate.c). URL forms are in
  *       server/store/store.h.
  *
+ *   pj-server serve [--OPTION VALUE]...
+ *       runs a server until SIGTERM / SIGINT (serve_main below; options in
+ *       server/cluster/config.h, `pj-server serve --help` lists them).
+ *
+ *   pj-server app-create --db URL NAME
+ *       registers an app; its secret (what its workers present) is read
+ *       from the environment variable PJ_APP_SECRET or, without it, the
+ *       first line of standard input.  Prints the app id.
+ *
  *   pj-server cron-next EXPR [--tz ZONE] [--from EPOCH_MS] [--count N]
  *       prints the next N (default 5) fire times of a CRON expression, one
  *       per line: epoch milliseconds, then the local ISO-8601 time with its
@@ -16,11 +25,19 @@
  *
  * Exit status: 0 success, 1 failure, 2 usage or invalid input.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "server/timing/cron_cmd.h"
+#include "actors/admin.h"
+#include "actors/server_env.h"
+#include "runtime/log.h"
+#include "server/cluster/config.h"
 #include "server/store/migrate.h"
+#include "server/timing/cron_cmd.h"
 #include "server/timing/tz.h"
 
 struct subcommand {
@@ -31,9 +48,14 @@ struct subcommand {
 
 static int cmd_migrate(int argc, char **argv);
 static int cmd_cron_next(int argc, char **argv);
+static int cmd_serve(int argc, char **argv);
+static int cmd_app_create(int argc, char **argv);
 
 static const struct subcommand subcommands[] = {
+	{ "serve", cmd_serve, "serve [--OPTION VALUE]... (serve --help)" },
 	{ "migrate", cmd_migrate, "migrate --db URL" },
+	{ "app-create", cmd_app_create,
+	    "app-create --db URL NAME  (secret: PJ_APP_SECRET or stdin)" },
 	{ "cron-next", cmd_cron_next,
 	    "cron-next EXPR [--tz ZONE] [--from EPOCH_MS] [--count N]" },
 };
@@ -63,12 +85,260 @@ cmd_cron_next(int argc, char **argv)
 	return rv;
 }
 
+/* ---- serve ---------------------------------------------------------------
+ * Design notes (threads): main blocks SIGINT/SIGTERM before any thread
+ * exists and waits for them with sigwait(); the actors run on the runtime's
+ * dispatchers.  After the first signal main unblocks both with their
+ * default action, so a second one ends the process at once while the
+ * graceful stop runs.
+ */
+
+#define SERVER_STALE_MS (24LL * 3600 * 1000) /* PowerJob: 1 day */
+
+/* URL without its password, for the start line. */
+static void
+redact(const char *url, char *out, size_t n)
+{
+	const char *at = strchr(url, '@'), *scheme = strstr(url, "://");
+	const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+	if (at && colon && colon < at) {
+		snprintf(out, n, "%.*s:***%s", (int) (colon - url), url, at);
+	} else {
+		snprintf(out, n, "%s", url);
+	}
+}
+
+static void
+write_ready_file(const char *path, const char *self)
+{
+	char  tmp[PJ_CFG_STR + 8];
+	FILE *f;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) != NULL) {
+		fprintf(f, "%s\n", self);
+		fclose(f);
+		rename(tmp, path); /* readers never see half a file */
+	}
+}
+
+static int
+serve_main(const struct pj_serve_config *c)
+{
+	struct pj_server_env env;
+	ar_config            ac;
+	char                 db[PJ_CFG_STR + 32], shown[PJ_CFG_STR + 32];
+	char                 host[256];
+	int64_t              t0 = ar_mono_ms();
+	int                  rv, applied = 0, version = 0, sig;
+	sigset_t             sigs;
+
+	memset(&env, 0, sizeof(env));
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if (c->db[0]) {
+		snprintf(db, sizeof(db), "%s", c->db);
+	} else {
+		if (mkdir(c->data_dir, 0750) != 0 && errno != EEXIST) {
+			fprintf(stderr,
+			    "pj-server: cannot create data dir %s: %s\n",
+			    c->data_dir, strerror(errno));
+			return (1);
+		}
+		snprintf(db, sizeof(db), "sqlite://%s/pj.db", c->data_dir);
+	}
+	redact(db, shown, sizeof(shown));
+	if ((rv = pj_store_open(db, &env.store)) != 0) {
+		fprintf(stderr, "pj-server: cannot open database %s: %s\n",
+		    shown,
+		    env.store ? pj_store_errmsg(env.store)
+		              : pj_store_strerror(rv));
+		pj_store_close(env.store);
+		return (1);
+	}
+	if ((rv = pj_store_migrate(env.store, &applied, &version)) != 0) {
+		fprintf(stderr, "pj-server: database %s: %s\n", shown,
+		    pj_store_errmsg(env.store));
+		pj_store_close(env.store);
+		return (1);
+	}
+	if ((rv = pj_messages_register()) != 0) {
+		fprintf(stderr, "pj-server: message registry: %s\n",
+		    ar_strerror(rv));
+		pj_store_close(env.store);
+		return (1);
+	}
+	ar_config_init(&ac);
+	ac.name             = PJ_SERVER_SYSTEM;
+	ac.listen_url       = c->listen;
+	ac.blocking_threads = 8;
+	/* the host others reach us at: advertise, else the listen host */
+	const char *h = c->listen + 6, *e = strrchr(h, ':');
+	snprintf(
+	    host, sizeof(host), "%.*s", (int) (e - h > 200 ? 200 : e - h), h);
+	if (c->advertise[0]) {
+		snprintf(host, sizeof(host), "%.200s", c->advertise);
+	} else if (strcmp(host, "0.0.0.0") == 0 || host[0] == 0) {
+		snprintf(host, sizeof(host), "127.0.0.1");
+	}
+	ac.advertise_host = host;
+	if ((rv = ar_system_start(&ac, &env.sys)) != 0) {
+		fprintf(stderr, "pj-server: cannot listen on %s: %s\n",
+		    c->listen, ar_strerror(rv));
+		pj_store_close(env.store);
+		return (1);
+	}
+	snprintf(env.self, sizeof(env.self), "%.200s:%d", host,
+	    ar_system_port(env.sys));
+	snprintf(env.address, sizeof(env.address), "%s",
+	    ar_system_address(env.sys));
+	if ((rv = pj_store_server_register(env.store, env.self, ar_now_ms(),
+	         SERVER_STALE_MS, &env.server_id))
+	    != 0) {
+		fprintf(stderr,
+		    "pj-server: cannot register in server_info: %s\n",
+		    pj_store_errmsg(env.store));
+		ar_system_stop(env.sys);
+		pj_store_close(env.store);
+		return (1);
+	}
+	pj_ids_init(&env.ids, env.server_id);
+	env.view  = pj_view_new();
+	env.auth  = pj_auth_new(env.store);
+	env.owned = pj_owned_new();
+	if ((rv = pj_admin_spawn_all(env.sys, NULL)) != 0
+	    || (rv = pj_friend_actor_spawn(&env, NULL)) != 0
+	    || (rv = pj_server_actor_spawn(&env, NULL)) != 0) {
+		fprintf(stderr, "pj-server: cannot spawn actors: %s\n",
+		    ar_strerror(rv));
+		goto stop;
+	}
+	if (c->cluster_key[0] == 0) {
+		ar_log(AR_LOG_WARN, "server",
+		    "no cluster key configured: links between nodes are not "
+		    "authenticated (set PJ_CLUSTER_KEY or "
+		    "--cluster-key-file)");
+	} else {
+		ar_log(AR_LOG_WARN, "server",
+		    "cluster key read, but this runtime does not prove it in "
+		    "its "
+		    "hello yet: links are not authenticated");
+	}
+	printf("pj-server: serving %s (server %s, id %d) on database %s "
+	       "(schema %d, %d applied), ready in %lld ms\n",
+	    env.address, env.self, env.server_id, shown, version, applied,
+	    (long long) (ar_mono_ms() - t0));
+	fflush(stdout);
+	if (c->ready_file[0]) {
+		write_ready_file(c->ready_file, env.self);
+	}
+	sigwait(&sigs, &sig);
+	ar_log(AR_LOG_INFO, "server",
+	    "%s: stopping (actors drain; a second signal exits at once)",
+	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+	rv = 0;
+stop:
+	ar_system_stop(env.sys);
+	/* ownership stays recorded; locks this server holds go */
+	int64_t released = 0;
+	pj_store_lock_release_owner(env.store, env.self, &released);
+	pj_store_server_heartbeat(env.store, env.self, ar_now_ms());
+	pj_owned_free(env.owned);
+	pj_auth_free(env.auth);
+	pj_view_free(env.view);
+	pj_ids_fini(&env.ids);
+	pj_store_close(env.store);
+	ar_log(AR_LOG_INFO, "server",
+	    "server=%s stopped (%lld locks released)", env.self,
+	    (long long) released);
+	return (rv == 0 ? 0 : 1);
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	struct pj_serve_config c;
+	char                   err[512];
+	int                    rv
+	    = pj_serve_config_load(&c, argc, argv, stdout, err, sizeof(err));
+	if (rv == 1) {
+		return (0);
+	}
+	if (rv != 0) {
+		fprintf(stderr,
+		    "pj-server serve: %s (see pj-server serve --help)\n", err);
+		return (2);
+	}
+	if (c.log_level[0]) {
+		setenv("AR_LOG", c.log_level, 1); /* read at the first line */
+	}
+	return (serve_main(&c));
+}
+
+static int
+cmd_app_create(int argc, char **argv)
+{
+	struct pj_store *s;
+	const char *db = NULL, *name = NULL, *env = getenv("PJ_APP_SECRET");
+	char        secret[512] = "";
+	int64_t     id;
+	int         rv;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
+			db = argv[++i];
+		} else if (argv[i][0] != '-' && name == NULL) {
+			name = argv[i];
+		} else {
+			fprintf(stderr,
+			    "usage: pj-server app-create --db URL NAME\n");
+			return (2);
+		}
+	}
+	if (db == NULL || name == NULL) {
+		fprintf(stderr, "usage: pj-server app-create --db URL NAME\n");
+		return (2);
+	}
+	if (env != NULL) {
+		snprintf(secret, sizeof(secret), "%s", env);
+	} else if (fgets(secret, sizeof(secret), stdin) != NULL) {
+		secret[strcspn(secret, "\r\n")] = 0;
+	}
+	if (secret[0] == 0) {
+		fprintf(stderr,
+		    "pj-server app-create: empty secret (set "
+		    "PJ_APP_SECRET or give it on stdin)\n");
+		return (2);
+	}
+	if ((rv = pj_store_open(db, &s)) != 0
+	    || (rv = pj_store_migrate(s, NULL, NULL)) != 0
+	    || (rv = pj_store_app_create(
+	            s, name, secret, name, ar_now_ms(), &id))
+	        != 0) {
+		fprintf(stderr, "pj-server app-create: %s\n",
+		    s ? pj_store_errmsg(s) : pj_store_strerror(rv));
+		pj_store_close(s);
+		return (1);
+	}
+	printf("app %s id %lld\n", name, (long long) id);
+	pj_store_close(s);
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
+	if (argc < 2 || strcmp(argv[1], "--help") == 0
+	    || strcmp(argv[1], "-h") == 0) {
 		usage(argc < 2 ? stderr : stdout);
+		if (argc >= 2) {
+			printf("\n");
+			pj_serve_config_help(stdout);
+		}
 		return argc < 2 ? 2 : 0;
 	}
 	for (size_t i = 0; i < NSUB; i++) {

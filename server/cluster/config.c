@@ -1,0 +1,266 @@
+/*
+ * server/cluster/config.c - `pj-server serve` options (see config.h).
+ */
+#include "server/cluster/config.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct opt {
+	const char *name; /* flag and file key */
+	const char *env;
+	size_t      off;
+	const char *def;
+	const char *help;
+};
+
+#define F(x) offsetof(struct pj_serve_config, x)
+static const struct opt opts[] = {
+	{ "listen", "PJ_LISTEN", F(listen), "tcp://127.0.0.1:10086",
+	    "address the actor system listens on (port 0 = any free port)" },
+	{ "advertise", "PJ_ADVERTISE", F(advertise), "",
+	    "host workers and servers use to reach this one (default: the "
+	    "listen host; 127.0.0.1 for 0.0.0.0)" },
+	{ "db", "PJ_DB", F(db), "",
+	    "store URL, sqlite://PATH or mysql://user:pass@host:port/db "
+	    "(default: sqlite://DATA_DIR/pj.db)" },
+	{ "data-dir", "PJ_DATA_DIR", F(data_dir), "./pj-data",
+	    "folder for the embedded database (created if missing)" },
+	{ "cluster-key-file", "PJ_CLUSTER_KEY_FILE", F(cluster_key_file), "",
+	    "file holding the key every node of the deployment shares "
+	    "(PJ_CLUSTER_KEY gives the key itself)" },
+	{ "log-level", "PJ_LOG_LEVEL", F(log_level), "",
+	    "debug, info, warn or error (default: AR_LOG, else info)" },
+	{ "ready-file", "PJ_READY_FILE", F(ready_file), "",
+	    "file to write HOST:PORT into once serving (for scripts)" },
+	{ "config", "PJ_CONFIG", F(config), "",
+	    "config file of `name = value` lines with the names above" },
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+void
+pj_serve_config_help(FILE *out)
+{
+	fprintf(out,
+	    "usage: pj-server serve [--OPTION VALUE]...\n\n"
+	    "Runs a server: opens the store (migrating it), registers in "
+	    "server_info,\nserves workers and other servers until SIGTERM or "
+	    "SIGINT.\n\nOptions (flag, then environment, then config file, "
+	    "then default):\n");
+	for (size_t i = 0; i < NOPTS; i++) {
+		fprintf(out, "  --%-18s %-20s default: %s\n      %s\n",
+		    opts[i].name, opts[i].env,
+		    opts[i].def[0] ? opts[i].def : "(none)", opts[i].help);
+	}
+	fprintf(out, "  %-20s %-20s the cluster key itself\n", "",
+	    "PJ_CLUSTER_KEY");
+	fprintf(out, "  --help               this text\n");
+}
+
+static char *
+field(struct pj_serve_config *c, const struct opt *o)
+{
+	return ((char *) c + o->off);
+}
+
+static const struct opt *
+find(const char *name, size_t n)
+{
+	for (size_t i = 0; i < NOPTS; i++) {
+		if (strlen(opts[i].name) == n
+		    && strncmp(opts[i].name, name, n) == 0) {
+			return (&opts[i]);
+		}
+	}
+	return (NULL);
+}
+
+static int
+set(struct pj_serve_config *c, const struct opt *o, const char *v, char *err,
+    size_t errlen)
+{
+	if (strlen(v) >= PJ_CFG_STR) {
+		snprintf(err, errlen, "value of %s is too long", o->name);
+		return (2);
+	}
+	snprintf(field(c, o), PJ_CFG_STR, "%s", v);
+	return (0);
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+	while (isspace((unsigned char) *s)) {
+		s++;
+	}
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char) e[-1])) {
+		*--e = 0;
+	}
+	return (s);
+}
+
+static int
+read_file(
+    struct pj_serve_config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char  line[2 * PJ_CFG_STR];
+	int   ln = 0;
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot read config file %s", path);
+		return (2);
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = trim(line), *eq;
+		ln++;
+		if (*p == 0 || *p == '#') {
+			continue;
+		}
+		const struct opt *o;
+		if ((eq = strchr(p, '=')) == NULL) {
+			snprintf(err, errlen, "%s:%d: expected name = value",
+			    path, ln);
+			fclose(f);
+			return (2);
+		}
+		*eq        = 0;
+		char *name = trim(p), *v = trim(eq + 1);
+		if ((o = find(name, strlen(name))) == NULL
+		    || strcmp(o->name, "config") == 0) {
+			snprintf(err, errlen, "%s:%d: unknown option '%s'",
+			    path, ln, name);
+			fclose(f);
+			return (2);
+		}
+		if (set(c, o, v, err, errlen) != 0) {
+			fclose(f);
+			return (2);
+		}
+	}
+	fclose(f);
+	return (0);
+}
+
+static int
+read_key(struct pj_serve_config *c, char *err, size_t errlen)
+{
+	FILE *f;
+	char  buf[PJ_CFG_STR];
+	if (c->cluster_key[0] || !c->cluster_key_file[0]) {
+		return (0);
+	}
+	if ((f = fopen(c->cluster_key_file, "r")) == NULL) {
+		snprintf(err, errlen, "cannot read cluster key file %s",
+		    c->cluster_key_file);
+		return (2);
+	}
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	snprintf(c->cluster_key, sizeof(c->cluster_key), "%s", trim(buf));
+	if (c->cluster_key[0] == 0) {
+		snprintf(err, errlen, "cluster key file %s is empty",
+		    c->cluster_key_file);
+		return (2);
+	}
+	return (0);
+}
+
+int
+pj_serve_config_load(struct pj_serve_config *c, int argc, char **argv,
+    FILE *out, char *err, size_t errlen)
+{
+	/* flags first into their own copy, so they win over everything */
+	struct pj_serve_config flags;
+	char                   given[NOPTS] = { 0 };
+	const char            *e;
+
+	memset(c, 0, sizeof(*c));
+	memset(&flags, 0, sizeof(flags));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v, *eq;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			pj_serve_config_help(out);
+			return (1);
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			snprintf(err, errlen, "unexpected argument '%s'", a);
+			return (2);
+		}
+		a += 2;
+		eq                  = strchr(a, '=');
+		size_t            n = eq ? (size_t) (eq - a) : strlen(a);
+		const struct opt *o = find(a, n);
+		if (o == NULL) {
+			snprintf(err, errlen, "unknown option '--%.*s'",
+			    (int) n, a);
+			return (2);
+		}
+		if (eq != NULL) {
+			v = eq + 1;
+		} else if (i + 1 < argc) {
+			v = argv[++i];
+		} else {
+			snprintf(
+			    err, errlen, "option --%s needs a value", o->name);
+			return (2);
+		}
+		if (set(&flags, o, v, err, errlen) != 0) {
+			return (2);
+		}
+		given[o - opts] = 1;
+	}
+	for (size_t i = 0; i < NOPTS; i++) {
+		set(c, &opts[i], opts[i].def, err, errlen);
+	}
+	/* which config file: flag, then environment */
+	const struct opt *cf = find("config", 6);
+	if (given[cf - opts]) {
+		set(c, cf, field(&flags, cf), err, errlen);
+	} else if ((e = getenv(cf->env)) != NULL) {
+		set(c, cf, e, err, errlen);
+	}
+	if (c->config[0] && read_file(c, c->config, err, errlen) != 0) {
+		return (2);
+	}
+	for (size_t i = 0; i < NOPTS; i++) {
+		if ((e = getenv(opts[i].env)) != NULL
+		    && set(c, &opts[i], e, err, errlen) != 0) {
+			return (2);
+		}
+	}
+	for (size_t i = 0; i < NOPTS; i++) {
+		if (given[i]) {
+			set(c, &opts[i], field(&flags, &opts[i]), err, errlen);
+		}
+	}
+	if ((e = getenv("PJ_CLUSTER_KEY")) != NULL) {
+		snprintf(c->cluster_key, sizeof(c->cluster_key), "%s", e);
+	}
+	if (read_key(c, err, errlen) != 0) {
+		return (2);
+	}
+	static const char *levels[] = { "debug", "info", "warn", "error" };
+	int                ok       = c->log_level[0] == 0;
+	for (size_t i = 0; i < 4; i++) {
+		ok |= strcasecmp(c->log_level, levels[i]) == 0;
+	}
+	if (!ok) {
+		snprintf(err, errlen,
+		    "log level '%s' is not debug, info, warn or error",
+		    c->log_level);
+		return (2);
+	}
+	if (strncmp(c->listen, "tcp://", 6) != 0
+	    || strrchr(c->listen, ':') == c->listen + 3) {
+		snprintf(err, errlen,
+		    "listen address '%s' is not tcp://HOST:PORT", c->listen);
+		return (2);
+	}
+	return (0);
+}

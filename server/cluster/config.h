@@ -1,0 +1,39 @@
+/*
+ * server/cluster/config.h - the options of `pj-server serve`.
+ *
+ * Each option has a flag (--name VALUE or --name=VALUE), an environment
+ * variable (PJ_NAME) and a config-file key (name = value, '#' comments).
+ * Precedence: flag, then environment, then the config file (--config FILE
+ * or PJ_CONFIG), then the default.  The table in config.c is the one list:
+ * --help prints it.
+ */
+#ifndef PJ_SERVER_CLUSTER_CONFIG_H
+#define PJ_SERVER_CLUSTER_CONFIG_H
+
+#include <stdio.h>
+
+#define PJ_CFG_STR 1024
+
+struct pj_serve_config {
+	char listen[PJ_CFG_STR];    /* tcp://HOST:PORT */
+	char advertise[PJ_CFG_STR]; /* host others reach us at; "" = listen
+	                               host (127.0.0.1 for 0.0.0.0) */
+	char db[PJ_CFG_STR];        /* store URL; "" = SQLite in data dir */
+	char data_dir[PJ_CFG_STR];
+	char cluster_key_file[PJ_CFG_STR];
+	char cluster_key[PJ_CFG_STR]; /* the key itself (env / file only) */
+	char log_level[PJ_CFG_STR];   /* debug, info, warn, error */
+	char ready_file[PJ_CFG_STR];  /* written with host:port when ready */
+	char config[PJ_CFG_STR];      /* config file read */
+};
+
+/* Fills *c from argv (argv[0] is the subcommand's name), the environment
+ * and the config file.  Returns 0, 1 when --help was printed to out, or 2
+ * with a message in err (unknown option, missing value, unreadable file,
+ * bad value). */
+int pj_serve_config_load(struct pj_serve_config *c, int argc, char **argv,
+    FILE *out, char *err, size_t errlen);
+
+void pj_serve_config_help(FILE *out);
+
+#endif
