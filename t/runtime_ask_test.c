@@ -5,15 +5,18 @@
 
 #include "t/testutil.h"
 
-static int delay_us; /* the responder sleeps this long before replying */
+/* the responder sleeps this long before replying (set by the test thread,
+ * read on a dispatcher thread) */
+static atomic_int delay_us;
 
 static int
 responder(ar_ctx *ctx, void *st, const ProtobufCMessageDescriptor *t,
     const ProtobufCMessage *m)
 {
 	(void) st;
-	if (delay_us) {
-		usleep(delay_us);
+	int delay = atomic_load(&delay_us);
+	if (delay) {
+		usleep((useconds_t) delay);
 	}
 	if (t == &artest__num__descriptor) {
 		Artest__Num r = ARTEST__NUM__INIT;
@@ -72,7 +75,7 @@ START_TEST(ask_callback_runs_once)
 	ar_system *s = tu_start("a2", 0);
 	ar_ref     a = tu_spawn(s, "r", &resp, 0);
 	ar_future *f;
-	delay_us = 20000;
+	atomic_store(&delay_us, 20000);
 	ck_assert_int_eq(ar_ask(s, a, num(1), 1000, &f), 0);
 	ar_future_on_complete(f, on_done, NULL);
 	ck_assert(WAIT_UNTIL(atomic_load(&cb_calls) == 1, 2000));
@@ -96,7 +99,7 @@ START_TEST(ask_times_out_and_late_reply_is_a_dead_letter)
 	const ProtobufCMessage *r;
 	ck_assert_int_eq(pj_admin_spawn_all(s, NULL), 0);
 	ck_assert_int_eq(ar_lookup(s, "/user/troubleshooting", &ts), 0);
-	delay_us   = 300000;
+	atomic_store(&delay_us, 300000);
 	int64_t t0 = ar_mono_ms();
 	ck_assert_int_eq(ar_ask(s, a, num(1), 100, &f), 0);
 	ck_assert_int_eq(ar_future_wait(f, -1, &r), AR_ETIMEDOUT);
@@ -104,7 +107,7 @@ START_TEST(ask_times_out_and_late_reply_is_a_dead_letter)
 	ck_assert_int_ge(took, 99);
 	ck_assert_int_lt(took, 600);
 	ck_assert_ptr_null(r);
-	delay_us = 0;
+	atomic_store(&delay_us, 0);
 	/* the reply comes 200 ms later and must become a dead letter */
 	ck_assert(WAIT_UNTIL(ar_dead_letter_total(s) == 1, 2000));
 	Ar__DeadLetterReport *rep = tu_dead_letters(s, ts, 10);
@@ -123,7 +126,7 @@ START_TEST(freed_future_turns_its_reply_into_a_dead_letter)
 	ar_system *s = tu_start("a4", 0);
 	ar_ref     a = tu_spawn(s, "r", &resp, 0);
 	ar_future *f;
-	delay_us = 50000;
+	atomic_store(&delay_us, 50000);
 	ck_assert_int_eq(ar_ask(s, a, num(1), 5000, &f), 0);
 	ar_future_free(f);
 	ck_assert(WAIT_UNTIL(ar_dead_letter_total(s) == 1, 2000));
@@ -171,12 +174,12 @@ START_TEST(pending_wait_and_many_concurrent_asks)
 	ar_ref                  a = tu_spawn(s, "r", &resp, 0);
 	ar_future              *f, *many[10000];
 	const ProtobufCMessage *r;
-	delay_us = 100000;
+	atomic_store(&delay_us, 100000);
 	ck_assert_int_eq(ar_ask(s, a, num(1), 2000, &f), 0);
 	ck_assert_int_eq(ar_future_wait(f, 10, &r), AR_EPENDING);
 	ck_assert_int_eq(ar_future_wait(f, -1, &r), 0);
 	ar_future_free(f);
-	delay_us = 0;
+	atomic_store(&delay_us, 0);
 	for (int i = 0; i < 10000; i++) {
 		ck_assert_int_eq(ar_ask(s, a, num(i), 10000, &many[i]), 0);
 	}
