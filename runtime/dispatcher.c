@@ -10,6 +10,10 @@
  * this machine a cross-CPU wake-up costs about 20 us, far more than a
  * message, and a remote ask's request often arrives within that window.
  * The blocking pool does not spin.  An idle system spins not at all.
+ * `len` and `stop` change only under d->mtx, but the idle look above and
+ * cell_run read them without it: they are written with atomic stores and
+ * read with atomic loads outside the lock (a stale value costs one more look
+ * or one re-queue, never a lost cell).
  * Lock order: cell->mtx may be held while calling dispatcher_schedule.
  */
 #include "runtime/internal.h"
@@ -25,7 +29,7 @@ take(dispatcher *d)
 {
 	ar_cell *c = d->q[d->head];
 	d->head    = (d->head + 1) & (d->cap - 1);
-	d->len--;
+	__atomic_store_n(&d->len, d->len - 1, __ATOMIC_RELAXED);
 	return (c);
 }
 
@@ -107,7 +111,7 @@ void
 dispatcher_stop(dispatcher *d)
 {
 	pthread_mutex_lock(&d->mtx);
-	d->stop = true;
+	__atomic_store_n(&d->stop, true, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mtx);
 	for (int i = 0; i < d->nthreads; i++) {
@@ -138,7 +142,7 @@ dispatcher_schedule(dispatcher *d, ar_cell *c)
 		d->head = 0;
 	}
 	d->q[(d->head + d->len) & (d->cap - 1)] = c;
-	d->len++;
+	__atomic_store_n(&d->len, d->len + 1, __ATOMIC_RELAXED);
 	if (d->idle > 0) {
 		pthread_cond_signal(&d->cv);
 	}
