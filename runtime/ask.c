@@ -87,11 +87,12 @@ finish(ar_future *f, int result, ProtobufCMessage *reply)
 		timers_cancel(&f->sys->timers, f->timer);
 	}
 	pthread_mutex_lock(&f->mtx);
-	f->done   = true;
 	f->result = result;
 	f->reply  = reply;
-	cb        = f->cb;
-	arg       = f->cbarg;
+	/* ar_future_wait's spin reads it without the lock */
+	__atomic_store_n(&f->done, true, __ATOMIC_RELEASE);
+	cb  = f->cb;
+	arg = f->cbarg;
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mtx);
 	if (cb != NULL) {
