@@ -226,10 +226,11 @@ ar_spawn(ar_system *sys, ar_ref parent, const char *name,
 	c->parent  = parent;
 	c->started = c->stop_req = false;
 	c->pending_failure       = 0;
-	c->restarts = c->window_restarts = 0;
-	c->window_start_ms               = ar_mono_ms();
-	c->processed                     = 0;
-	c->nchildren                     = 0;
+	c->window_restarts       = 0;
+	__atomic_store_n(&c->restarts, 0, __ATOMIC_RELAXED);
+	c->window_start_ms = ar_mono_ms();
+	__atomic_store_n(&c->processed, 0, __ATOMIC_RELAXED);
+	c->nchildren = 0;
 	/* alive last: producers check the state without the lock */
 	__atomic_store_n(&c->state, CELL_ALIVE, __ATOMIC_RELEASE);
 	bool sched = cell_signal(c); /* the first turn runs pre_start */
@@ -461,7 +462,8 @@ handle_failure(ar_cell *c, int err)
 		}
 		memset(c->state_mem, 0,
 		    c->props.state_size ? c->props.state_size : 1);
-		c->restarts++;
+		__atomic_store_n(
+		    &c->restarts, c->restarts + 1, __ATOMIC_RELAXED);
 		if (c->props.behavior->pre_start != NULL
 		    && c->props.behavior->pre_start(&ctx, c->state_mem) != 0) {
 			cell_request_stop(c, c->gen);
@@ -525,7 +527,7 @@ process(ar_cell *c, nng_msg *m)
 		protobuf_c_message_free_unpacked(msg, &arena_allocator);
 	}
 	arena.used = 0;
-	c->processed++;
+	__atomic_store_n(&c->processed, c->processed + 1, __ATOMIC_RELAXED);
 	msgpool_put(m);
 	if (rv != 0) {
 		handle_failure(c, rv);

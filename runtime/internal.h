@@ -213,10 +213,12 @@ struct ar_cell {
 	ar_ref          self, parent;
 	ar_ref         *children;
 	uint32_t        nchildren, capchildren;
-	uint32_t        restarts, window_restarts;
-	int64_t         window_start_ms;
-	uint64_t        processed;
-	ar_cell        *free_next;
+	/* restarts and processed: written by the turn, read by
+	 * ar_system_actors (atomic stores and loads, relaxed) */
+	uint32_t restarts, window_restarts;
+	int64_t  window_start_ms;
+	uint64_t processed;
+	ar_cell *free_next;
 };
 
 struct ar_ctx {
@@ -261,11 +263,11 @@ int timers_cancel(timer_wheel *t, ar_timer_id id);
 
 /* ---- remote ------------------------------------------------------------ */
 typedef struct remote_ent {
-	char         *address;  /* "pj://sys@host:port" */
-	char         *sysname;  /* "sys" */
-	char         *hostport; /* "host:port" */
-	char         *path;     /* "/user/x" */
-	char         *full;     /* address + path */
+	char *address;  /* "pj://sys@host:port" */
+	char *sysname;  /* "sys" */
+	char *hostport; /* "host:port" */
+	char *path;     /* "/user/x" */
+	char *full;     /* address + path */
 } remote_ent;
 
 typedef struct remote remote;

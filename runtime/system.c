@@ -468,9 +468,11 @@ ar_system_actors(ar_system *sys, ar_actor_info *out, size_t max, size_t *np)
 				snprintf(out[k].path, sizeof(out[k].path),
 				    "%s", c->path);
 				out[k].mailbox_depth = mailbox_len(&c->mbox);
-				out[k].restarts      = c->restarts;
-				out[k].processed     = c->processed;
-				out[k].dispatcher    = c->props.dispatcher;
+				out[k].restarts      = __atomic_load_n(
+				         &c->restarts, __ATOMIC_RELAXED);
+				out[k].processed = __atomic_load_n(
+				    &c->processed, __ATOMIC_RELAXED);
+				out[k].dispatcher = c->props.dispatcher;
 			}
 			k++;
 		}
