@@ -214,7 +214,9 @@ ar_ref      ar_ctx_self(ar_ctx *ctx);
 ar_ref      ar_ctx_sender(ar_ctx *ctx);
 ar_ref      ar_ctx_parent(ar_ctx *ctx);
 const void *ar_ctx_init_arg(ar_ctx *ctx);
-/* Replies to the current message's sender (completes its ask, if any). */
+/* Replies to the current message's sender (completes its ask, if any).  A
+ * reply to an ask that already timed out or was freed becomes a dead letter
+ * (ASK_EXPIRED) and is not an error: 0, locally as remotely. */
 int ar_reply(ar_ctx *ctx, const ProtobufCMessage *msg);
 /* Replies with an AskFailure (the asker's future fails with AR_EFAILED). */
 int ar_reply_failure(ar_ctx *ctx, int code, const char *message);
@@ -286,7 +288,7 @@ int ar_system_actors(
     ar_system *sys, ar_actor_info *out, size_t max, size_t *np);
 
 /* ---- misc -------------------------------------------------------------- */
-int64_t ar_now_ms(void);      /* wall clock, ms since the epoch */
-int64_t ar_mono_ms(void);     /* monotonic ms */
+int64_t ar_now_ms(void);  /* wall clock, ms since the epoch */
+int64_t ar_mono_ms(void); /* monotonic ms */
 
 #endif /* AR_H */

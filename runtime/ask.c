@@ -12,8 +12,14 @@
  * Whoever removes the future from the table (the reply, the timeout, the
  * user's free, or system stop) completes it; the table lock makes that
  * exactly one party.  A future has two references: the table's and the
- * user's; the last one frees it.  Locks: ask_mtx and f->mtx are never held
- * together; callbacks run with no lock held.
+ * user's; the last one frees it.
+ *
+ * A late reply (its ask timed out, was freed or failed) is the asker's
+ * problem: it becomes a dead letter (ASK_EXPIRED) and ar_reply returns 0,
+ * as it does for a remote reply, so a replier is never failed (restarted)
+ * for it.
+ * Locks: ask_mtx and f->mtx are never held together; callbacks run with no
+ * lock held.
  */
 #include "runtime/internal.h"
 
@@ -121,11 +127,12 @@ ask_complete(ar_system *sys, uint64_t corr, nng_msg *m)
 	ar_ref                            temp = { corr };
 
 	if ((f = ask_take(sys, corr)) == NULL) {
+		/* the asker's problem, not the replier's: 0, as remotely */
 		dead_letter(sys,
 		    AR__DEAD_LETTER_REASON__DEAD_LETTER_ASK_EXPIRED, temp,
 		    "/temp", m, "reply after its ask completed or timed out");
 		nng_msg_free(m);
-		return (AR_ETIMEDOUT);
+		return (0);
 	}
 	h     = hdr_of(m);
 	desc  = registry_at(h.type);
@@ -138,7 +145,7 @@ ask_complete(ar_system *sys, uint64_t corr, nng_msg *m)
 		    "/temp", m, "ask reply does not decode");
 		nng_msg_free(m);
 		finish(f, AR_EDECODE, NULL);
-		return (AR_EDECODE);
+		return (0); /* the asker's future says it; as remotely */
 	}
 	nng_msg_free(m);
 	finish(

@@ -206,6 +206,92 @@ START_TEST(system_stop_fails_pending_asks)
 }
 END_TEST
 
+/* ---- late replies (issue 7, finding 1) -------------------------------- */
+static atomic_int late_rv = -1, late_replies;
+static int
+late_replier(ar_ctx *ctx, void *st, const ProtobufCMessageDescriptor *t,
+    const ProtobufCMessage *m)
+{
+	(void) st;
+	(void) t;
+	(void) m;
+	usleep((useconds_t) atomic_load(&delay_us));
+	Artest__Num r  = ARTEST__NUM__INIT;
+	int         rv = ar_reply(ctx, &r.base);
+	atomic_store(&late_rv, rv);
+	atomic_fetch_add(&late_replies, 1);
+	return (rv); /* an error here would restart the actor */
+}
+static const ar_behavior late_beh = { NULL, late_replier, NULL, NULL };
+
+static uint32_t
+restarts_of(ar_system *s, const char *path)
+{
+	ar_actor_info info[16];
+	size_t        n;
+	ar_system_actors(s, info, 16, &n);
+	for (size_t i = 0; i < n && i < 16; i++) {
+		if (strcmp(info[i].path, path) == 0) {
+			return (info[i].restarts);
+		}
+	}
+	return (UINT32_MAX);
+}
+
+START_TEST(late_reply_is_a_dead_letter_not_an_error_for_the_replier)
+{
+	ar_system              *s = tu_start("al1", 0);
+	ar_ref                  a = tu_spawn(s, "late", &late_beh, 0);
+	ar_future              *f;
+	const ProtobufCMessage *r;
+	/* timed out */
+	atomic_store(&delay_us, 100000);
+	ck_assert_int_eq(ar_ask(s, a, num(1), 20, &f), 0);
+	ck_assert_int_eq(ar_future_wait(f, -1, &r), AR_ETIMEDOUT);
+	ck_assert(WAIT_UNTIL(atomic_load(&late_replies) == 1, 2000));
+	ck_assert_int_eq(atomic_load(&late_rv), 0);
+	ar_future_free(f);
+	/* freed before the reply */
+	ck_assert_int_eq(ar_ask(s, a, num(2), 5000, &f), 0);
+	ar_future_free(f);
+	ck_assert(WAIT_UNTIL(atomic_load(&late_replies) == 2, 2000));
+	ck_assert_int_eq(atomic_load(&late_rv), 0);
+	ck_assert(WAIT_UNTIL(ar_dead_letter_total(s) == 2, 2000));
+	ck_assert_uint_eq(restarts_of(s, "/user/late"), 0);
+	ar_system_stop(s);
+}
+END_TEST
+
+/* The issue's case: an abandoned `pjctl dead-letters` query restarted
+ * TroubleshootingActor and wiped its counts (100 -> 1). */
+START_TEST(abandoned_dead_letter_queries_keep_the_counts)
+{
+	ar_system *s = tu_start("al2", 0);
+	ar_ref     a = tu_spawn(s, "gone", &resp, 0), ts;
+	ar_future *f;
+	ck_assert_int_eq(pj_admin_spawn_all(s, NULL), 0);
+	ck_assert_int_eq(ar_lookup(s, "/user/troubleshooting", &ts), 0);
+	ar_stop(s, a);
+	ck_assert(WAIT_UNTIL(!ar_ref_alive(s, a), 1000));
+	for (int i = 0; i < 100; i++) {
+		tu_tell_num(s, a, i, 0);
+	}
+	ck_assert(WAIT_UNTIL(ar_dead_letter_total(s) == 100, 2000));
+	for (int i = 0; i < 20; i++) {
+		Ar__DeadLetterQuery q = AR__DEAD_LETTER_QUERY__INIT;
+		ck_assert_int_eq(ar_ask(s, ts, &q.base, 3000, &f), 0);
+		ar_future_free(f); /* the asker goes away at once */
+	}
+	Ar__DeadLetterReport *rep = tu_dead_letters(s, ts, 0);
+	ck_assert_uint_eq(
+	    tu_dl_count(rep, AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED),
+	    100);
+	ar__dead_letter_report__free_unpacked(rep, NULL);
+	ck_assert_uint_eq(restarts_of(s, "/user/troubleshooting"), 0);
+	ar_system_stop(s);
+}
+END_TEST
+
 /* ---- timers ------------------------------------------------------------ */
 static atomic_int  ticks;
 static atomic_long first_tick_ms;
@@ -323,6 +409,9 @@ main(void)
 	tcase_add_test(tc, ask_to_a_stopped_actor_fails_fast);
 	tcase_add_test(tc, pending_wait_and_many_concurrent_asks);
 	tcase_add_test(tc, system_stop_fails_pending_asks);
+	tcase_add_test(
+	    tc, late_reply_is_a_dead_letter_not_an_error_for_the_replier);
+	tcase_add_test(tc, abandoned_dead_letter_queries_keep_the_counts);
 	suite_add_tcase(s, tc);
 	TCase *tt = tcase_create("timers");
 	tcase_set_timeout(tt, 30);
