@@ -252,7 +252,10 @@ int ar_future_wait(ar_future *f, int wait_ms, const ProtobufCMessage **replyp);
 typedef void (*ar_future_cb)(
     ar_future *f, int result, const ProtobufCMessage *reply, void *arg);
 void ar_future_on_complete(ar_future *f, ar_future_cb cb, void *arg);
-/* Frees the future; a reply that arrives later becomes a dead letter. */
+/* Frees the future; a reply that arrives later becomes a dead letter.  Once
+ * it returns, the future's callback never runs (if the callback is running
+ * on another thread it waits for it, so do not hold a lock the callback
+ * takes; a callback may free its own future). */
 void ar_future_free(ar_future *f);
 
 /* ---- timers ------------------------------------------------------------ */

@@ -18,8 +18,16 @@
  * problem: it becomes a dead letter (ASK_EXPIRED) and ar_reply returns 0,
  * as it does for a remote reply, so a replier is never failed (restarted)
  * for it.
- * Locks: ask_mtx and f->mtx are never held together; callbacks run with no
- * lock held.
+ *
+ * Callbacks and ar_future_free: the callback runs outside every lock, so
+ * a completer that took the future from the table may be about to call it
+ * when the user frees the future.  ar_future_free therefore marks the
+ * future abandoned under f->mtx (a completer that has not read the callback
+ * yet skips it) and waits while a callback runs on another thread (one
+ * running on its own thread is the callback freeing its own future).  After
+ * ar_future_free returns, the callback never runs.
+ * Locks: ask_mtx and f->mtx are never held together (both are leaves);
+ * callbacks run with no lock held.
  */
 #include "runtime/internal.h"
 
@@ -37,6 +45,9 @@ struct ar_future {
 	ar_timer_id       timer;
 	atomic_int        refs;
 	bool              done;
+	bool              abandoned;  /* ar_future_free was called */
+	bool              cb_running; /* on cb_thread, f->mtx released */
+	pthread_t         cb_thread;
 	int               result;
 	ProtobufCMessage *reply;
 	ar_future_cb      cb;
@@ -97,12 +108,22 @@ finish(ar_future *f, int result, ProtobufCMessage *reply)
 	f->reply  = reply;
 	/* ar_future_wait's spin reads it without the lock */
 	__atomic_store_n(&f->done, true, __ATOMIC_RELEASE);
-	cb  = f->cb;
+	cb  = f->abandoned ? NULL : f->cb;
 	arg = f->cbarg;
+	if (cb != NULL) {
+		f->cb_running = true;
+		f->cb_thread  = pthread_self();
+	}
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mtx);
 	if (cb != NULL) {
 		cb(f, result, reply, arg);
+		/* the callback may have freed f (the table's reference keeps
+		 * it alive until the unref below) */
+		pthread_mutex_lock(&f->mtx);
+		f->cb_running = false;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mtx);
 	}
 	future_unref(f);
 }
@@ -283,6 +304,10 @@ ar_future_free(ar_future *f)
 		return;
 	}
 	pthread_mutex_lock(&f->mtx);
+	f->abandoned = true; /* a completer that has not called back won't */
+	while (f->cb_running && !pthread_equal(f->cb_thread, pthread_self())) {
+		pthread_cond_wait(&f->cv, &f->mtx); /* one that has: wait */
+	}
 	bool done = f->done; /* a completed future left the table already */
 	pthread_mutex_unlock(&f->mtx);
 	ar_future *t = done ? NULL : ask_take(f->sys, f->corr);
