@@ -248,7 +248,9 @@ typedef struct timer_wheel {
 		timer_ent **vals;
 		size_t      cap, n;
 	} ids;
-	bool      stop;
+	bool           stop;
+	timer_ent     *current; /* the entry whose callback runs now */
+	pthread_cond_t idle_cv; /* current changed (a cancel waits on it) */
 	int64_t   sleep_due; /* deadline the thread sleeps toward; 0 = awake */
 	pthread_t thread;
 	ar_system *sys;
@@ -259,6 +261,8 @@ void timers_stop(timer_wheel *t);
  * if that is > 0 (fn must not block); free_arg(arg) when the entry ends. */
 int timers_add(timer_wheel *t, int64_t delay_ms, int64_t interval_ms,
     timer_fn fn, void (*free_arg)(void *), void *arg, ar_timer_id *idp);
+/* 0 if it will not fire again (a running periodic tick has returned);
+ * AR_ENOENT if unknown, cancelled, or a one-shot that fired or is firing. */
 int timers_cancel(timer_wheel *t, ar_timer_id id);
 
 /* ---- remote ------------------------------------------------------------ */

@@ -9,7 +9,16 @@
  * the earliest due time).  Callbacks run on the timer thread with no lock
  * held and must not block (they tell, or complete a future).  A periodic
  * entry is re-armed from its previous due time, so it does not drift.
- * Lock: t->mtx only (a leaf).
+ *
+ * Lock: t->mtx only, and a leaf: nothing else is taken while it is held.
+ * Entries are unlinked under it and their free functions (which may take
+ * other locks, or wait: conn_free's nng_aio_free) run after it is released.
+ *
+ * Cancel: a periodic entry whose callback is running is marked cancelled
+ * and timers_cancel waits until that callback has returned (unless it is
+ * called from the callback's own thread), so once it returns 0 no tick of
+ * that timer is delivered any more.  A one-shot entry firing now is not
+ * waited for: cancel says AR_ENOENT (it fired).
  */
 #include "runtime/internal.h"
 
@@ -222,19 +231,26 @@ timer_main(void *arg)
 		timer_ent *e = t->heap[0];
 		heap_remove(t, 0);
 		e->running = true;
+		t->current = e;
 		pthread_mutex_unlock(&t->mtx);
 		e->fn(e->arg);
 		pthread_mutex_lock(&t->mtx);
 		e->running = false;
+		t->current = NULL;
+		if (e->cancelled) {
+			pthread_cond_broadcast(&t->idle_cv); /* cancel waits */
+		}
 		if (e->interval > 0 && !e->cancelled && !t->stop) {
 			e->due += e->interval;
 			if (e->due < now) { /* fell behind: do not burst */
 				e->due = now + e->interval;
 			}
-			heap_push(t, e);
+			heap_push(t, e); /* at stop, timers_stop frees it */
 		} else {
 			idmap_get(&t->ids, e->id, true);
-			ent_free(e);
+			pthread_mutex_unlock(&t->mtx);
+			ent_free(e); /* the lock is a leaf */
+			pthread_mutex_lock(&t->mtx);
 		}
 	}
 	pthread_mutex_unlock(&t->mtx);
@@ -253,6 +269,7 @@ timers_start(timer_wheel *t, ar_system *sys)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&t->cv, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&t->idle_cv, NULL);
 	if (pthread_create(&t->thread, NULL, timer_main, t) != 0) {
 		return (AR_ENNG);
 	}
@@ -275,6 +292,7 @@ timers_stop(timer_wheel *t)
 	free(t->ids.vals);
 	pthread_mutex_destroy(&t->mtx);
 	pthread_cond_destroy(&t->cv);
+	pthread_cond_destroy(&t->idle_cv);
 }
 
 int
@@ -311,7 +329,8 @@ timers_add(timer_wheel *t, int64_t delay_ms, int64_t interval_ms, timer_fn fn,
 int
 timers_cancel(timer_wheel *t, ar_timer_id id)
 {
-	int rv = 0;
+	int        rv   = 0;
+	timer_ent *gone = NULL;
 	pthread_mutex_lock(&t->mtx);
 	timer_ent *e = idmap_get(&t->ids, id, false);
 	if (e == NULL || e->cancelled) {
@@ -320,12 +339,21 @@ timers_cancel(timer_wheel *t, ar_timer_id id)
 		e->cancelled = true; /* the thread frees it after the call */
 		if (e->interval == 0) {
 			rv = AR_ENOENT; /* a one-shot that is firing now */
+		} else if (!pthread_equal(pthread_self(), t->thread)) {
+			/* no tick after we return 0: wait for this one (e may
+			 * be freed meanwhile: only its address is compared) */
+			while (t->current == e) {
+				pthread_cond_wait(&t->idle_cv, &t->mtx);
+			}
 		}
 	} else {
 		idmap_get(&t->ids, id, true);
 		heap_remove(t, e->hidx);
-		ent_free(e);
+		gone = e;
 	}
 	pthread_mutex_unlock(&t->mtx);
+	if (gone != NULL) {
+		ent_free(gone); /* the lock is a leaf */
+	}
 	return (rv);
 }
