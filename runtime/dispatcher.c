@@ -100,13 +100,19 @@ dispatcher_start(dispatcher *d, ar_system *sys, const char *name, int nthreads,
 		if (pthread_create(&d->threads[i], NULL, worker, d) != 0) {
 			d->nthreads = i;
 			dispatcher_stop(d);
+			dispatcher_fini(d);
 			return (AR_ENNG);
 		}
 	}
 	return (0);
 }
 
-/* Runs what is queued, then joins the threads. */
+/*
+ * Runs what is queued, then joins the threads.  The queue and the lock
+ * stay until dispatcher_fini: a cell scheduled after the threads are gone
+ * (a dead letter published while the system stops) is not queued and never
+ * runs again; system stop frees its mailbox.
+ */
 void
 dispatcher_stop(dispatcher *d)
 {
@@ -117,12 +123,23 @@ dispatcher_stop(dispatcher *d)
 	for (int i = 0; i < d->nthreads; i++) {
 		pthread_join(d->threads[i], NULL);
 	}
+	pthread_mutex_lock(&d->mtx);
+	d->joined = true;
+	pthread_mutex_unlock(&d->mtx);
+}
+
+/* After dispatcher_stop, once no other thread can schedule on it. */
+void
+dispatcher_fini(dispatcher *d)
+{
 	free(d->threads);
 	free(d->q);
 	pthread_mutex_destroy(&d->mtx);
 	pthread_cond_destroy(&d->cv);
 	d->threads  = NULL;
 	d->q        = NULL;
+	d->cap      = 0;
+	d->len      = 0;
 	d->nthreads = 0;
 }
 
@@ -130,6 +147,10 @@ void
 dispatcher_schedule(dispatcher *d, ar_cell *c)
 {
 	pthread_mutex_lock(&d->mtx);
+	if (d->joined) { /* stopped: nothing would run it */
+		pthread_mutex_unlock(&d->mtx);
+		return;
+	}
 	if (d->len == d->cap) {
 		uint32_t  ncap = d->cap * 2;
 		ar_cell **nq   = ar_xmalloc(ncap * sizeof(ar_cell *));

@@ -178,14 +178,16 @@ typedef struct dispatcher {
 	ar_cell       **q;
 	uint32_t        cap, head, len;
 	int             nthreads, idle;
-	bool            stop;
+	bool            stop;    /* threads leave once the queue is empty */
+	bool            joined;  /* they have: schedule queues nothing */
 	long            spin_ns; /* how long it looks before it sleeps */
 	pthread_t      *threads;
 	ar_system      *sys;
 } dispatcher;
 int  dispatcher_start(dispatcher *d, ar_system *sys, const char *name,
      int nthreads, long spin_ns);
-void dispatcher_stop(dispatcher *d);
+void dispatcher_stop(dispatcher *d); /* runs what is queued, joins */
+void dispatcher_fini(dispatcher *d); /* frees the queue and the lock */
 void dispatcher_schedule(dispatcher *d, ar_cell *c);
 
 /* ---- actor cells ------------------------------------------------------- */
@@ -256,7 +258,8 @@ typedef struct timer_wheel {
 	ar_system *sys;
 } timer_wheel;
 int  timers_start(timer_wheel *t, ar_system *sys);
-void timers_stop(timer_wheel *t);
+void timers_stop(timer_wheel *t); /* the thread; adds refused after it */
+void timers_fini(timer_wheel *t); /* frees what is left (free_arg runs) */
 /* Runs fn(arg) on the timer thread after delay_ms, then every interval_ms
  * if that is > 0 (fn must not block); free_arg(arg) when the entry ends. */
 int timers_add(timer_wheel *t, int64_t delay_ms, int64_t interval_ms,

@@ -19,6 +19,11 @@
  * called from the callback's own thread), so once it returns 0 no tick of
  * that timer is delivered any more.  A one-shot entry firing now is not
  * waited for: cancel says AR_ENOENT (it fired).
+ *
+ * Stop (system.c): timers_stop ends the thread (no callback runs after it
+ * returns; adds are refused with AR_ESTOPPED, cancels still work) but keeps
+ * the heap, the id map and the lock; timers_fini frees them once nothing
+ * can call in any more (dispatchers and nng callbacks stopped).
  */
 #include "runtime/internal.h"
 
@@ -240,12 +245,12 @@ timer_main(void *arg)
 		if (e->cancelled) {
 			pthread_cond_broadcast(&t->idle_cv); /* cancel waits */
 		}
-		if (e->interval > 0 && !e->cancelled && !t->stop) {
+		if (e->interval > 0 && !e->cancelled) {
 			e->due += e->interval;
 			if (e->due < now) { /* fell behind: do not burst */
 				e->due = now + e->interval;
 			}
-			heap_push(t, e); /* at stop, timers_stop frees it */
+			heap_push(t, e); /* at stop, timers_fini frees it */
 		} else {
 			idmap_get(&t->ids, e->id, true);
 			pthread_mutex_unlock(&t->mtx);
@@ -276,20 +281,35 @@ timers_start(timer_wheel *t, ar_system *sys)
 	return (0);
 }
 
+/* Ends the thread; the entries, the map and the lock stay (timers_fini). */
 void
 timers_stop(timer_wheel *t)
 {
 	pthread_mutex_lock(&t->mtx);
+	if (t->stop) {
+		pthread_mutex_unlock(&t->mtx);
+		return;
+	}
 	t->stop = true;
 	pthread_cond_signal(&t->cv);
 	pthread_mutex_unlock(&t->mtx);
 	pthread_join(t->thread, NULL);
+}
+
+/* After timers_stop, once no other thread can call in. */
+void
+timers_fini(timer_wheel *t)
+{
 	for (size_t i = 0; i < t->n; i++) {
 		ent_free(t->heap[i]);
 	}
 	free(t->heap);
 	free(t->ids.keys);
 	free(t->ids.vals);
+	t->heap     = NULL;
+	t->ids.keys = NULL;
+	t->ids.vals = NULL;
+	t->n = t->cap = t->ids.n = t->ids.cap = 0;
 	pthread_mutex_destroy(&t->mtx);
 	pthread_cond_destroy(&t->cv);
 	pthread_cond_destroy(&t->idle_cv);

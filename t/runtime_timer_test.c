@@ -1,7 +1,7 @@
 /*
  * runtime_timer_test.c - the timer wheel (runtime/timer.c) through its
  * internal interface: its lock is a leaf, cancel waits for a periodic tick
- * in flight.
+ * in flight, and a stopped wheel stays safe to call until it is freed.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -47,8 +47,15 @@ START_TEST(free_functions_run_without_the_timer_lock)
 	    timers_add(&wheel, 60000, 0, nothing, free_probe, NULL, &id), 0);
 	ck_assert_int_eq(timers_cancel(&wheel, id), 0);
 	ck_assert_int_eq(atomic_load(&frees), 2);
-	ck_assert_int_eq(atomic_load(&frees_under_lock), 0);
 	timers_stop(&wheel);
+	/* refused after stop: freed by the caller */
+	ck_assert_int_eq(
+	    timers_add(&wheel, 0, 0, nothing, free_probe, NULL, NULL),
+	    AR_ESTOPPED);
+	ck_assert_int_eq(atomic_load(&frees), 3);
+	/* left at fini */
+	timers_fini(&wheel);
+	ck_assert_int_eq(atomic_load(&frees_under_lock), 0);
 }
 END_TEST
 
@@ -80,6 +87,7 @@ START_TEST(cancel_of_a_periodic_timer_waits_for_its_tick)
 	ck_assert_int_eq(atomic_load(&ticks_done), n);
 	ck_assert_int_eq(timers_cancel(&wheel, id), AR_ENOENT);
 	timers_stop(&wheel);
+	timers_fini(&wheel);
 }
 END_TEST
 
@@ -105,6 +113,46 @@ START_TEST(a_periodic_callback_may_cancel_itself)
 	ck_assert_int_eq(atomic_load(&self_ticks), 3);
 	ck_assert_int_eq(atomic_load(&self_rv), 0);
 	timers_stop(&wheel);
+	timers_fini(&wheel);
+}
+END_TEST
+
+/* ---- stop, then free (finding 5) --------------------------------------- */
+START_TEST(a_stopped_wheel_refuses_adds_and_still_cancels)
+{
+	ar_timer_id ids[100];
+	ck_assert_int_eq(timers_start(&wheel, NULL), 0);
+	for (int i = 0; i < 100; i++) {
+		ck_assert_int_eq(timers_add(&wheel, 60000, i % 2, nothing,
+		                     free_probe, NULL, &ids[i]),
+		    0);
+	}
+	timers_stop(&wheel);
+	timers_stop(&wheel); /* twice is fine */
+	for (int i = 0; i < 50; i++) {
+		ck_assert_int_eq(timers_cancel(&wheel, ids[i]), 0);
+	}
+	ck_assert_int_eq(atomic_load(&frees), 50);
+	ck_assert_int_eq(
+	    timers_add(&wheel, 1, 0, nothing, NULL, NULL, NULL), AR_ESTOPPED);
+	timers_fini(&wheel);
+	ck_assert_int_eq(atomic_load(&frees), 100);
+}
+END_TEST
+
+/* ---- a stopped dispatcher (finding 5) ---------------------------------- */
+START_TEST(a_stopped_dispatcher_queues_nothing)
+{
+	dispatcher d;
+	ar_cell    c; /* never run: the pool is stopped before it could */
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(dispatcher_start(&d, NULL, "t", 2, 0), 0);
+	dispatcher_stop(&d);
+	for (int i = 0; i < 1000; i++) {
+		dispatcher_schedule(&d, &c); /* no queue growth, no crash */
+	}
+	ck_assert_uint_eq(d.len, 0);
+	dispatcher_fini(&d);
 }
 END_TEST
 
@@ -117,6 +165,8 @@ main(void)
 	tcase_add_test(tc, free_functions_run_without_the_timer_lock);
 	tcase_add_test(tc, cancel_of_a_periodic_timer_waits_for_its_tick);
 	tcase_add_test(tc, a_periodic_callback_may_cancel_itself);
+	tcase_add_test(tc, a_stopped_wheel_refuses_adds_and_still_cancels);
+	tcase_add_test(tc, a_stopped_dispatcher_queues_nothing);
 	suite_add_tcase(s, tc);
 	return (tu_run(s));
 }
