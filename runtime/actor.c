@@ -163,7 +163,9 @@ cell_signal(ar_cell *c)
 void
 schedule_cell(ar_cell *c)
 {
-	dispatcher_schedule(&c->sys->disp[c->props.dispatcher], c);
+	/* a stale pool (the slot is being reused) is corrected by the turn */
+	dispatcher_schedule(
+	    &c->sys->disp[__atomic_load_n(&c->disp, __ATOMIC_RELAXED)], c);
 }
 
 int
@@ -218,6 +220,8 @@ ar_spawn(ar_system *sys, ar_ref parent, const char *name,
 	uint32_t gen = c->gen + 1 ? c->gen + 1 : 1;
 	__atomic_store_n(&c->gen, gen, __ATOMIC_RELEASE);
 	c->props = *props;
+	__atomic_store_n(&c->bound, props->mailbox_bound, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->disp, (int) props->dispatcher, __ATOMIC_RELAXED);
 	c->state_mem
 	    = ar_xcalloc(1, props->state_size ? props->state_size : 1);
 	free(c->path); /* the previous incarnation's, kept for dead letters */
@@ -563,18 +567,24 @@ drain_free(ar_cell *c, int64_t *taken)
  * One turn; returns TURN_MORE when the cell still has something to do (the
  * caller runs another turn or re-queues it), TURN_WAIT when it has but took
  * nothing (a producer is between its push and its count), TURN_IDLE when
- * its pending count reached 0 (the cell must not be touched after that).
+ * its pending count reached 0 (the cell must not be touched after that),
+ * TURN_MOVE when it holds an actor of another pool (nothing was run).
  */
-enum { TURN_IDLE, TURN_MORE, TURN_WAIT };
+enum { TURN_IDLE, TURN_MORE, TURN_WAIT, TURN_MOVE };
 
 static int
-cell_turn(ar_cell *c)
+cell_turn(ar_cell *c, dispatcher *on)
 {
 	ar_system *sys   = c->sys;
 	int64_t    taken = 0;
 	int        tp    = sys->cfg.throughput;
 
 	pthread_mutex_lock(&c->mtx);
+	if (c->state != CELL_FREE && &sys->disp[c->disp] != on) {
+		/* queued for an earlier incarnation of the other pool */
+		pthread_mutex_unlock(&c->mtx);
+		return (TURN_MOVE);
+	}
 	taken += c->signals;
 	c->signals = 0;
 	if (c->state == CELL_FREE) {
@@ -653,9 +663,11 @@ void
 cell_run(ar_cell *c, dispatcher *on)
 {
 	int r;
-	while ((r = cell_turn(c)) != TURN_IDLE) {
-		dispatcher *d = &c->sys->disp[c->props.dispatcher];
-		if (d != on
+	while ((r = cell_turn(c, on)) != TURN_IDLE) {
+		dispatcher *d
+		    = &c->sys
+		           ->disp[__atomic_load_n(&c->disp, __ATOMIC_RELAXED)];
+		if (r == TURN_MOVE || d != on
 		    || __atomic_load_n(&d->len, __ATOMIC_RELAXED) > 0) {
 			/* others wait, or the slot now holds an actor of the
 			 * other pool */

@@ -210,11 +210,17 @@ struct ar_cell {
 	bool            stop_req; /* a stop is pending */
 	int             pending_failure; /* escalated from a child */
 	ar_props        props;
-	void           *state_mem;
-	char           *path; /* "/user/a/b" */
-	ar_ref          self, parent;
-	ar_ref         *children;
-	uint32_t        nchildren, capchildren;
+	/* the current incarnation's mailbox bound and pool, which producers
+	 * read without the lock while a spawn may be reusing the slot:
+	 * stored (under the lock, before ALIVE) with atomic stores, read with
+	 * atomic loads; props itself is read only by the turn or under mtx */
+	uint32_t bound;
+	int      disp;
+	void    *state_mem;
+	char    *path; /* "/user/a/b" */
+	ar_ref   self, parent;
+	ar_ref  *children;
+	uint32_t nchildren, capchildren;
 	/* restarts and processed: written by the turn, read by
 	 * ar_system_actors (atomic stores and loads, relaxed) */
 	uint32_t restarts, window_restarts;
@@ -230,7 +236,8 @@ struct ar_ctx {
 	msg_hdr    hdr;
 };
 
-/* Runs the cell's turns on a thread of pool `on`. */
+/* Runs the cell's turns on a thread of pool `on` (a turn for an
+ * incarnation of another pool moves the cell there first). */
 void cell_run(ar_cell *c, struct dispatcher *on);
 void schedule_cell(ar_cell *c); /* queue it on its dispatcher */
 
