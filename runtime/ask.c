@@ -321,27 +321,28 @@ ar_future_free(ar_future *f)
 	future_unref(f);
 }
 
+/* At stop: one pass over the table takes every pending future, then each
+ * fails with AR_ESTOPPED outside the lock (callbacks may run). */
 void
 asks_fail_all(ar_system *sys)
 {
-	for (;;) {
-		ar_future *f = NULL;
-		pthread_mutex_lock(&sys->ask_mtx);
-		for (uint32_t s = 0; s < sys->nasks; s++) {
-			if (sys->asks[s].fut != NULL) {
-				ar_ref r
-				    = ref_make(REF_TEMP, s, sys->asks[s].gen);
-				pthread_mutex_unlock(&sys->ask_mtx);
-				f = ask_take(sys, r.id);
-				pthread_mutex_lock(&sys->ask_mtx);
-				break;
-			}
-		}
-		pthread_mutex_unlock(&sys->ask_mtx);
-		if (f == NULL) {
-			return;
-		}
-		f->timer = 0; /* the timer thread is gone */
-		finish(f, AR_ESTOPPED, NULL);
+	ar_future **taken = NULL;
+	uint32_t    n     = 0;
+	pthread_mutex_lock(&sys->ask_mtx);
+	if (sys->nasks > 0) {
+		taken = ar_xmalloc(sys->nasks * sizeof(*taken));
 	}
+	for (uint32_t s = 0; s < sys->nasks; s++) {
+		if (sys->asks[s].fut != NULL) {
+			taken[n++]             = sys->asks[s].fut;
+			sys->asks[s].fut       = NULL;
+			sys->asks[s].next_free = sys->ask_free;
+			sys->ask_free          = s + 1;
+		}
+	}
+	pthread_mutex_unlock(&sys->ask_mtx);
+	for (uint32_t i = 0; i < n; i++) {
+		finish(taken[i], AR_ESTOPPED, NULL);
+	}
+	free(taken);
 }
