@@ -7,9 +7,10 @@
  * - A turn (cell_run) mirrors Akka's Mailbox.run: first the "system
  *   messages" (pre_start still due, an escalated failure, a stop request),
  *   then up to `throughput` user messages, re-checking the stop flag after
- *   each one, then either re-queue the cell (more work) or clear
- *   `scheduled`.  Only the thread holding the turn touches the actor's
- *   state, so an actor never runs two messages at once.
+ *   each one, then either re-queue the cell (more work) or, when its
+ *   `pending` count reaches 0, let it go (internal.h).  Only the thread
+ *   holding the turn touches the actor's state, so an actor never runs
+ *   two messages at once.
  * - Messages are decoded on the dispatcher thread into a per-thread arena
  *   (protobuf-c's allocator hook): decoding costs no malloc in the common
  *   case, and the arena is reset after each receive.
@@ -23,8 +24,13 @@
  *   children to stop and waits for them (the last child to die re-queues
  *   the parent), then calls post_stop, turns what is left in the mailbox
  *   into dead letters, and frees the slot with its generation bumped.
+ * - A slot is reused by later spawns: producers read the incarnation's
+ *   generation, state, mailbox bound and pool without the lock (atomic
+ *   fields); a turn taken on the previous incarnation's pool moves the
+ *   cell to its own pool before running anything.
  * Locks: see internal.h (paths_mtx -> parent cell -> child cell ->
- * dispatcher).  Dead letters are published with no lock held.
+ * cells_mtx; cell -> dispatcher).  Dead letters are published with no
+ * lock held.
  */
 #include "runtime/internal.h"
 

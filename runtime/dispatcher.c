@@ -2,8 +2,9 @@
  * dispatcher.c - a pool of threads running actor turns.
  *
  * Design notes: one FIFO run queue of cells per dispatcher, guarded by
- * d->mtx; a cell is in the queue at most once (its `scheduled` flag, set
- * under the cell's lock, says so).  Threads sleep on d->cv only when the
+ * d->mtx; a cell is in the queue at most once (only whoever raises its
+ * `pending` count from 0 queues it, and the thread holding its turn
+ * re-queues it; see internal.h).  Threads sleep on d->cv only when the
  * queue is empty; schedule() signals only when a thread is idle, so a busy
  * pool pays no wake-up.  Before sleeping a thread of the default pool looks
  * for work for up to spin_ns (300 us, yielding the CPU between looks): on

@@ -16,11 +16,22 @@
  * stops; the cell goes back to the free list with its generation bumped.
  *
  * Lock order (never take a lock to the left while holding one to its
- * right):  sys->paths_mtx -> cell->mtx (parent before child) ->
- *          dispatcher->mtx.  ask_mtx, remote_mtx, assoc->mtx, timer->mtx,
- *          dl_mtx and the registry lock are leaves: nothing else is taken
- *          while they are held.  Dead letters are published after every
- *          lock is released.
+ * right):
+ *   sys->paths_mtx -> cell->mtx (parent before child) -> sys->cells_mtx
+ *   cell->mtx -> dispatcher->mtx
+ *   remote r->mtx -> assoc a->mtx (remote_idle)
+ *   a->mtx -> cell->mtx, sys->remote_mtx (envelope_append names the
+ *             sender: ar_ref_address) and timer->mtx (schedule_redial)
+ * Leaves (nothing else is taken while they are held): cells_mtx,
+ * dispatcher->mtx, timer->mtx (free functions and callbacks run after it
+ * is released), remote_mtx, ask_mtx, a future's mtx (its callback runs
+ * with no lock held), dl_mtx and the registry lock.  Dead letters are
+ * published after every lock is released (dead_letter itself may take a
+ * cell's mtx or remote_mtx to name the sender and recipient).
+ *
+ * Stop (system.c): every part stops before any is freed; the timer
+ * thread and the dispatchers keep their locks and queues until the end,
+ * so a late call into them is refused or dropped, never a use after free.
  *
  * An actor runs on one thread at a time.  `pending` counts what the actor
  * has to do: every message pushed (counted after the push) and every signal
@@ -30,8 +41,9 @@
  * 0 (it may dip below 0 while a producer has pushed but not yet counted:
  * that producer's count then brings it back to 0 and it queues nothing, as
  * its message is already done).  So a cell is queued at most once, and never
- * forgotten.  Producers check the generation and state without the lock
- * (both are written under it with release stores); a message that slips in
+ * forgotten.  Producers check the generation and state, and read the
+ * mailbox bound and pool, without the lock (all written under it with
+ * atomic stores, the state last); a message that slips in
  * as the actor stops is stamped with the generation it was meant for and
  * becomes a dead letter when popped by a later incarnation.
  */
