@@ -6,6 +6,8 @@
 
 #include <stdlib.h>
 
+#include "runtime/log.h"
+
 #include "actors/troubleshooting.h"
 
 #define MAX_LISTED 10000
@@ -49,7 +51,12 @@ list_actors(ar_ctx *ctx)
 	free(ai);
 	free(ap);
 	free(infos);
-	return (rv == AR_ENOENT ? 0 : rv);
+	if (rv != 0) {
+		/* the asker cannot be answered: not this actor's failure */
+		ar_log(AR_LOG_INFO, "admin", "system=%s report not sent: %s",
+		    ar_system_name(sys), ar_strerror(rv));
+	}
+	return (0);
 }
 
 static int

@@ -8,6 +8,8 @@
  */
 #include "actors/troubleshooting.h"
 
+#include "runtime/log.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,7 +139,15 @@ answer(ar_ctx *ctx, ts_state *s, const Ar__DeadLetterQuery *q)
 	free(cp);
 	free(recent);
 	free(rp);
-	return (rv == AR_ENOENT ? 0 : rv); /* asker gone: not our failure */
+	if (rv != 0) {
+		/* the asker cannot be answered (no sender, its queue is
+		 * full, ...): not our failure; a restart would wipe the
+		 * counts */
+		ar_log(AR_LOG_INFO, "troubleshooting",
+		    "system=%s report not sent: %s; counts kept",
+		    ar_system_name(ar_ctx_system(ctx)), ar_strerror(rv));
+	}
+	return (0);
 }
 
 static int

@@ -7,9 +7,10 @@
  * - A turn (cell_run) mirrors Akka's Mailbox.run: first the "system
  *   messages" (pre_start still due, an escalated failure, a stop request),
  *   then up to `throughput` user messages, re-checking the stop flag after
- *   each one, then either re-queue the cell (more work) or clear
- *   `scheduled`.  Only the thread holding the turn touches the actor's
- *   state, so an actor never runs two messages at once.
+ *   each one, then either re-queue the cell (more work) or, when its
+ *   `pending` count reaches 0, let it go (internal.h).  Only the thread
+ *   holding the turn touches the actor's state, so an actor never runs
+ *   two messages at once.
  * - Messages are decoded on the dispatcher thread into a per-thread arena
  *   (protobuf-c's allocator hook): decoding costs no malloc in the common
  *   case, and the arena is reset after each receive.
@@ -23,8 +24,13 @@
  *   children to stop and waits for them (the last child to die re-queues
  *   the parent), then calls post_stop, turns what is left in the mailbox
  *   into dead letters, and frees the slot with its generation bumped.
+ * - A slot is reused by later spawns: producers read the incarnation's
+ *   generation, state, mailbox bound and pool without the lock (atomic
+ *   fields); a turn taken on the previous incarnation's pool moves the
+ *   cell to its own pool before running anything.
  * Locks: see internal.h (paths_mtx -> parent cell -> child cell ->
- * dispatcher).  Dead letters are published with no lock held.
+ * cells_mtx; cell -> dispatcher).  Dead letters are published with no
+ * lock held.
  */
 #include "runtime/internal.h"
 
@@ -163,7 +169,9 @@ cell_signal(ar_cell *c)
 void
 schedule_cell(ar_cell *c)
 {
-	dispatcher_schedule(&c->sys->disp[c->props.dispatcher], c);
+	/* a stale pool (the slot is being reused) is corrected by the turn */
+	dispatcher_schedule(
+	    &c->sys->disp[__atomic_load_n(&c->disp, __ATOMIC_RELAXED)], c);
 }
 
 int
@@ -218,6 +226,8 @@ ar_spawn(ar_system *sys, ar_ref parent, const char *name,
 	uint32_t gen = c->gen + 1 ? c->gen + 1 : 1;
 	__atomic_store_n(&c->gen, gen, __ATOMIC_RELEASE);
 	c->props = *props;
+	__atomic_store_n(&c->bound, props->mailbox_bound, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->disp, (int) props->dispatcher, __ATOMIC_RELAXED);
 	c->state_mem
 	    = ar_xcalloc(1, props->state_size ? props->state_size : 1);
 	free(c->path); /* the previous incarnation's, kept for dead letters */
@@ -226,10 +236,11 @@ ar_spawn(ar_system *sys, ar_ref parent, const char *name,
 	c->parent  = parent;
 	c->started = c->stop_req = false;
 	c->pending_failure       = 0;
-	c->restarts = c->window_restarts = 0;
-	c->window_start_ms               = ar_mono_ms();
-	c->processed                     = 0;
-	c->nchildren                     = 0;
+	c->window_restarts       = 0;
+	__atomic_store_n(&c->restarts, 0, __ATOMIC_RELAXED);
+	c->window_start_ms = ar_mono_ms();
+	__atomic_store_n(&c->processed, 0, __ATOMIC_RELAXED);
+	c->nchildren = 0;
 	/* alive last: producers check the state without the lock */
 	__atomic_store_n(&c->state, CELL_ALIVE, __ATOMIC_RELEASE);
 	bool sched = cell_signal(c); /* the first turn runs pre_start */
@@ -461,7 +472,8 @@ handle_failure(ar_cell *c, int err)
 		}
 		memset(c->state_mem, 0,
 		    c->props.state_size ? c->props.state_size : 1);
-		c->restarts++;
+		__atomic_store_n(
+		    &c->restarts, c->restarts + 1, __ATOMIC_RELAXED);
 		if (c->props.behavior->pre_start != NULL
 		    && c->props.behavior->pre_start(&ctx, c->state_mem) != 0) {
 			cell_request_stop(c, c->gen);
@@ -525,7 +537,7 @@ process(ar_cell *c, nng_msg *m)
 		protobuf_c_message_free_unpacked(msg, &arena_allocator);
 	}
 	arena.used = 0;
-	c->processed++;
+	__atomic_store_n(&c->processed, c->processed + 1, __ATOMIC_RELAXED);
 	msgpool_put(m);
 	if (rv != 0) {
 		handle_failure(c, rv);
@@ -561,18 +573,24 @@ drain_free(ar_cell *c, int64_t *taken)
  * One turn; returns TURN_MORE when the cell still has something to do (the
  * caller runs another turn or re-queues it), TURN_WAIT when it has but took
  * nothing (a producer is between its push and its count), TURN_IDLE when
- * its pending count reached 0 (the cell must not be touched after that).
+ * its pending count reached 0 (the cell must not be touched after that),
+ * TURN_MOVE when it holds an actor of another pool (nothing was run).
  */
-enum { TURN_IDLE, TURN_MORE, TURN_WAIT };
+enum { TURN_IDLE, TURN_MORE, TURN_WAIT, TURN_MOVE };
 
 static int
-cell_turn(ar_cell *c)
+cell_turn(ar_cell *c, dispatcher *on)
 {
 	ar_system *sys   = c->sys;
 	int64_t    taken = 0;
 	int        tp    = sys->cfg.throughput;
 
 	pthread_mutex_lock(&c->mtx);
+	if (c->state != CELL_FREE && &sys->disp[c->disp] != on) {
+		/* queued for an earlier incarnation of the other pool */
+		pthread_mutex_unlock(&c->mtx);
+		return (TURN_MOVE);
+	}
 	taken += c->signals;
 	c->signals = 0;
 	if (c->state == CELL_FREE) {
@@ -651,9 +669,11 @@ void
 cell_run(ar_cell *c, dispatcher *on)
 {
 	int r;
-	while ((r = cell_turn(c)) != TURN_IDLE) {
-		dispatcher *d = &c->sys->disp[c->props.dispatcher];
-		if (d != on
+	while ((r = cell_turn(c, on)) != TURN_IDLE) {
+		dispatcher *d
+		    = &c->sys
+		           ->disp[__atomic_load_n(&c->disp, __ATOMIC_RELAXED)];
+		if (r == TURN_MOVE || d != on
 		    || __atomic_load_n(&d->len, __ATOMIC_RELAXED) > 0) {
 			/* others wait, or the slot now holds an actor of the
 			 * other pool */

@@ -214,7 +214,9 @@ ar_ref      ar_ctx_self(ar_ctx *ctx);
 ar_ref      ar_ctx_sender(ar_ctx *ctx);
 ar_ref      ar_ctx_parent(ar_ctx *ctx);
 const void *ar_ctx_init_arg(ar_ctx *ctx);
-/* Replies to the current message's sender (completes its ask, if any). */
+/* Replies to the current message's sender (completes its ask, if any).  A
+ * reply to an ask that already timed out or was freed becomes a dead letter
+ * (ASK_EXPIRED) and is not an error: 0, locally as remotely. */
 int ar_reply(ar_ctx *ctx, const ProtobufCMessage *msg);
 /* Replies with an AskFailure (the asker's future fails with AR_EFAILED). */
 int ar_reply_failure(ar_ctx *ctx, int code, const char *message);
@@ -250,7 +252,10 @@ int ar_future_wait(ar_future *f, int wait_ms, const ProtobufCMessage **replyp);
 typedef void (*ar_future_cb)(
     ar_future *f, int result, const ProtobufCMessage *reply, void *arg);
 void ar_future_on_complete(ar_future *f, ar_future_cb cb, void *arg);
-/* Frees the future; a reply that arrives later becomes a dead letter. */
+/* Frees the future; a reply that arrives later becomes a dead letter.  Once
+ * it returns, the future's callback never runs (if the callback is running
+ * on another thread it waits for it, so do not hold a lock the callback
+ * takes; a callback may free its own future). */
 void ar_future_free(ar_future *f);
 
 /* ---- timers ------------------------------------------------------------ */
@@ -286,7 +291,7 @@ int ar_system_actors(
     ar_system *sys, ar_actor_info *out, size_t max, size_t *np);
 
 /* ---- misc -------------------------------------------------------------- */
-int64_t ar_now_ms(void);      /* wall clock, ms since the epoch */
-int64_t ar_mono_ms(void);     /* monotonic ms */
+int64_t ar_now_ms(void);  /* wall clock, ms since the epoch */
+int64_t ar_mono_ms(void); /* monotonic ms */
 
 #endif /* AR_H */

@@ -12,8 +12,22 @@
  * Whoever removes the future from the table (the reply, the timeout, the
  * user's free, or system stop) completes it; the table lock makes that
  * exactly one party.  A future has two references: the table's and the
- * user's; the last one frees it.  Locks: ask_mtx and f->mtx are never held
- * together; callbacks run with no lock held.
+ * user's; the last one frees it.
+ *
+ * A late reply (its ask timed out, was freed or failed) is the asker's
+ * problem: it becomes a dead letter (ASK_EXPIRED) and ar_reply returns 0,
+ * as it does for a remote reply, so a replier is never failed (restarted)
+ * for it.
+ *
+ * Callbacks and ar_future_free: the callback runs outside every lock, so
+ * a completer that took the future from the table may be about to call it
+ * when the user frees the future.  ar_future_free therefore marks the
+ * future abandoned under f->mtx (a completer that has not read the callback
+ * yet skips it) and waits while a callback runs on another thread (one
+ * running on its own thread is the callback freeing its own future).  After
+ * ar_future_free returns, the callback never runs.
+ * Locks: ask_mtx and f->mtx are never held together (both are leaves);
+ * callbacks run with no lock held.
  */
 #include "runtime/internal.h"
 
@@ -31,6 +45,9 @@ struct ar_future {
 	ar_timer_id       timer;
 	atomic_int        refs;
 	bool              done;
+	bool              abandoned;  /* ar_future_free was called */
+	bool              cb_running; /* on cb_thread, f->mtx released */
+	pthread_t         cb_thread;
 	int               result;
 	ProtobufCMessage *reply;
 	ar_future_cb      cb;
@@ -87,15 +104,26 @@ finish(ar_future *f, int result, ProtobufCMessage *reply)
 		timers_cancel(&f->sys->timers, f->timer);
 	}
 	pthread_mutex_lock(&f->mtx);
-	f->done   = true;
 	f->result = result;
 	f->reply  = reply;
-	cb        = f->cb;
-	arg       = f->cbarg;
+	/* ar_future_wait's spin reads it without the lock */
+	__atomic_store_n(&f->done, true, __ATOMIC_RELEASE);
+	cb  = f->abandoned ? NULL : f->cb;
+	arg = f->cbarg;
+	if (cb != NULL) {
+		f->cb_running = true;
+		f->cb_thread  = pthread_self();
+	}
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mtx);
 	if (cb != NULL) {
 		cb(f, result, reply, arg);
+		/* the callback may have freed f (the table's reference keeps
+		 * it alive until the unref below) */
+		pthread_mutex_lock(&f->mtx);
+		f->cb_running = false;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mtx);
 	}
 	future_unref(f);
 }
@@ -120,11 +148,12 @@ ask_complete(ar_system *sys, uint64_t corr, nng_msg *m)
 	ar_ref                            temp = { corr };
 
 	if ((f = ask_take(sys, corr)) == NULL) {
+		/* the asker's problem, not the replier's: 0, as remotely */
 		dead_letter(sys,
 		    AR__DEAD_LETTER_REASON__DEAD_LETTER_ASK_EXPIRED, temp,
 		    "/temp", m, "reply after its ask completed or timed out");
 		nng_msg_free(m);
-		return (AR_ETIMEDOUT);
+		return (0);
 	}
 	h     = hdr_of(m);
 	desc  = registry_at(h.type);
@@ -137,7 +166,7 @@ ask_complete(ar_system *sys, uint64_t corr, nng_msg *m)
 		    "/temp", m, "ask reply does not decode");
 		nng_msg_free(m);
 		finish(f, AR_EDECODE, NULL);
-		return (AR_EDECODE);
+		return (0); /* the asker's future says it; as remotely */
 	}
 	nng_msg_free(m);
 	finish(
@@ -275,6 +304,10 @@ ar_future_free(ar_future *f)
 		return;
 	}
 	pthread_mutex_lock(&f->mtx);
+	f->abandoned = true; /* a completer that has not called back won't */
+	while (f->cb_running && !pthread_equal(f->cb_thread, pthread_self())) {
+		pthread_cond_wait(&f->cv, &f->mtx); /* one that has: wait */
+	}
 	bool done = f->done; /* a completed future left the table already */
 	pthread_mutex_unlock(&f->mtx);
 	ar_future *t = done ? NULL : ask_take(f->sys, f->corr);
@@ -288,27 +321,28 @@ ar_future_free(ar_future *f)
 	future_unref(f);
 }
 
+/* At stop: one pass over the table takes every pending future, then each
+ * fails with AR_ESTOPPED outside the lock (callbacks may run). */
 void
 asks_fail_all(ar_system *sys)
 {
-	for (;;) {
-		ar_future *f = NULL;
-		pthread_mutex_lock(&sys->ask_mtx);
-		for (uint32_t s = 0; s < sys->nasks; s++) {
-			if (sys->asks[s].fut != NULL) {
-				ar_ref r
-				    = ref_make(REF_TEMP, s, sys->asks[s].gen);
-				pthread_mutex_unlock(&sys->ask_mtx);
-				f = ask_take(sys, r.id);
-				pthread_mutex_lock(&sys->ask_mtx);
-				break;
-			}
-		}
-		pthread_mutex_unlock(&sys->ask_mtx);
-		if (f == NULL) {
-			return;
-		}
-		f->timer = 0; /* the timer thread is gone */
-		finish(f, AR_ESTOPPED, NULL);
+	ar_future **taken = NULL;
+	uint32_t    n     = 0;
+	pthread_mutex_lock(&sys->ask_mtx);
+	if (sys->nasks > 0) {
+		taken = ar_xmalloc(sys->nasks * sizeof(*taken));
 	}
+	for (uint32_t s = 0; s < sys->nasks; s++) {
+		if (sys->asks[s].fut != NULL) {
+			taken[n++]             = sys->asks[s].fut;
+			sys->asks[s].fut       = NULL;
+			sys->asks[s].next_free = sys->ask_free;
+			sys->ask_free          = s + 1;
+		}
+	}
+	pthread_mutex_unlock(&sys->ask_mtx);
+	for (uint32_t i = 0; i < n; i++) {
+		finish(taken[i], AR_ESTOPPED, NULL);
+	}
+	free(taken);
 }

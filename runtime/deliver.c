@@ -69,17 +69,29 @@ deliver_local(ar_system *sys, ar_ref to, nng_msg *m)
 		goto dead;
 	}
 	/* lock-free: state is stored last (release) when an actor is spawned,
-	 * so props are visible once ALIVE is; see internal.h */
+	 * so its generation and bound are visible once ALIVE is; see
+	 * internal.h */
 	if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CELL_ALIVE
 	    || __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE) != ref_gen(to)) {
 		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED;
 		rv     = AR_ESTOPPED;
 		goto dead;
 	}
-	if (c->props.mailbox_bound != 0
-	    && mailbox_len(&c->mbox) >= c->props.mailbox_bound) {
-		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_MAILBOX_FULL;
-		rv     = AR_EFULL;
+	/* the slot may be reused by a new spawn meanwhile: its bound is
+	 * stored after its generation (release), so a bound read from it is
+	 * followed by a generation that says the message is for a stopped
+	 * actor, not for a full mailbox */
+	uint32_t bound = __atomic_load_n(&c->bound, __ATOMIC_ACQUIRE);
+	if (bound != 0 && mailbox_len(&c->mbox) >= bound) {
+		if (__atomic_load_n(&c->gen, __ATOMIC_ACQUIRE)
+		    != ref_gen(to)) {
+			reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED;
+			rv     = AR_ESTOPPED;
+		} else {
+			reason
+			    = AR__DEAD_LETTER_REASON__DEAD_LETTER_MAILBOX_FULL;
+			rv = AR_EFULL;
+		}
 		goto dead;
 	}
 	hdr_set_gen(m, ref_gen(to));

@@ -16,11 +16,22 @@
  * stops; the cell goes back to the free list with its generation bumped.
  *
  * Lock order (never take a lock to the left while holding one to its
- * right):  sys->paths_mtx -> cell->mtx (parent before child) ->
- *          dispatcher->mtx.  ask_mtx, remote_mtx, assoc->mtx, timer->mtx,
- *          dl_mtx and the registry lock are leaves: nothing else is taken
- *          while they are held.  Dead letters are published after every
- *          lock is released.
+ * right):
+ *   sys->paths_mtx -> cell->mtx (parent before child) -> sys->cells_mtx
+ *   cell->mtx -> dispatcher->mtx
+ *   remote r->mtx -> assoc a->mtx (remote_idle)
+ *   a->mtx -> cell->mtx, sys->remote_mtx (envelope_append names the
+ *             sender: ar_ref_address) and timer->mtx (schedule_redial)
+ * Leaves (nothing else is taken while they are held): cells_mtx,
+ * dispatcher->mtx, timer->mtx (free functions and callbacks run after it
+ * is released), remote_mtx, ask_mtx, a future's mtx (its callback runs
+ * with no lock held), dl_mtx and the registry lock.  Dead letters are
+ * published after every lock is released (dead_letter itself may take a
+ * cell's mtx or remote_mtx to name the sender and recipient).
+ *
+ * Stop (system.c): every part stops before any is freed; the timer
+ * thread and the dispatchers keep their locks and queues until the end,
+ * so a late call into them is refused or dropped, never a use after free.
  *
  * An actor runs on one thread at a time.  `pending` counts what the actor
  * has to do: every message pushed (counted after the push) and every signal
@@ -30,8 +41,9 @@
  * 0 (it may dip below 0 while a producer has pushed but not yet counted:
  * that producer's count then brings it back to 0 and it queues nothing, as
  * its message is already done).  So a cell is queued at most once, and never
- * forgotten.  Producers check the generation and state without the lock
- * (both are written under it with release stores); a message that slips in
+ * forgotten.  Producers check the generation and state, and read the
+ * mailbox bound and pool, without the lock (all written under it with
+ * atomic stores, the state last); a message that slips in
  * as the actor stops is stamped with the generation it was meant for and
  * becomes a dead letter when popped by a later incarnation.
  */
@@ -178,14 +190,16 @@ typedef struct dispatcher {
 	ar_cell       **q;
 	uint32_t        cap, head, len;
 	int             nthreads, idle;
-	bool            stop;
+	bool            stop;    /* threads leave once the queue is empty */
+	bool            joined;  /* they have: schedule queues nothing */
 	long            spin_ns; /* how long it looks before it sleeps */
 	pthread_t      *threads;
 	ar_system      *sys;
 } dispatcher;
 int  dispatcher_start(dispatcher *d, ar_system *sys, const char *name,
      int nthreads, long spin_ns);
-void dispatcher_stop(dispatcher *d);
+void dispatcher_stop(dispatcher *d); /* runs what is queued, joins */
+void dispatcher_fini(dispatcher *d); /* frees the queue and the lock */
 void dispatcher_schedule(dispatcher *d, ar_cell *c);
 
 /* ---- actor cells ------------------------------------------------------- */
@@ -208,15 +222,23 @@ struct ar_cell {
 	bool            stop_req; /* a stop is pending */
 	int             pending_failure; /* escalated from a child */
 	ar_props        props;
-	void           *state_mem;
-	char           *path; /* "/user/a/b" */
-	ar_ref          self, parent;
-	ar_ref         *children;
-	uint32_t        nchildren, capchildren;
-	uint32_t        restarts, window_restarts;
-	int64_t         window_start_ms;
-	uint64_t        processed;
-	ar_cell        *free_next;
+	/* the current incarnation's mailbox bound and pool, which producers
+	 * read without the lock while a spawn may be reusing the slot:
+	 * stored (under the lock, before ALIVE) with atomic stores, read with
+	 * atomic loads; props itself is read only by the turn or under mtx */
+	uint32_t bound;
+	int      disp;
+	void    *state_mem;
+	char    *path; /* "/user/a/b" */
+	ar_ref   self, parent;
+	ar_ref  *children;
+	uint32_t nchildren, capchildren;
+	/* restarts and processed: written by the turn, read by
+	 * ar_system_actors (atomic stores and loads, relaxed) */
+	uint32_t restarts, window_restarts;
+	int64_t  window_start_ms;
+	uint64_t processed;
+	ar_cell *free_next;
 };
 
 struct ar_ctx {
@@ -226,7 +248,8 @@ struct ar_ctx {
 	msg_hdr    hdr;
 };
 
-/* Runs the cell's turns on a thread of pool `on`. */
+/* Runs the cell's turns on a thread of pool `on` (a turn for an
+ * incarnation of another pool moves the cell there first). */
 void cell_run(ar_cell *c, struct dispatcher *on);
 void schedule_cell(ar_cell *c); /* queue it on its dispatcher */
 
@@ -246,26 +269,31 @@ typedef struct timer_wheel {
 		timer_ent **vals;
 		size_t      cap, n;
 	} ids;
-	bool      stop;
+	bool           stop;
+	timer_ent     *current; /* the entry whose callback runs now */
+	pthread_cond_t idle_cv; /* current changed (a cancel waits on it) */
 	int64_t   sleep_due; /* deadline the thread sleeps toward; 0 = awake */
 	pthread_t thread;
 	ar_system *sys;
 } timer_wheel;
 int  timers_start(timer_wheel *t, ar_system *sys);
-void timers_stop(timer_wheel *t);
+void timers_stop(timer_wheel *t); /* the thread; adds refused after it */
+void timers_fini(timer_wheel *t); /* frees what is left (free_arg runs) */
 /* Runs fn(arg) on the timer thread after delay_ms, then every interval_ms
  * if that is > 0 (fn must not block); free_arg(arg) when the entry ends. */
 int timers_add(timer_wheel *t, int64_t delay_ms, int64_t interval_ms,
     timer_fn fn, void (*free_arg)(void *), void *arg, ar_timer_id *idp);
+/* 0 if it will not fire again (a running periodic tick has returned);
+ * AR_ENOENT if unknown, cancelled, or a one-shot that fired or is firing. */
 int timers_cancel(timer_wheel *t, ar_timer_id id);
 
 /* ---- remote ------------------------------------------------------------ */
 typedef struct remote_ent {
-	char         *address;  /* "pj://sys@host:port" */
-	char         *sysname;  /* "sys" */
-	char         *hostport; /* "host:port" */
-	char         *path;     /* "/user/x" */
-	char         *full;     /* address + path */
+	char *address;  /* "pj://sys@host:port" */
+	char *sysname;  /* "sys" */
+	char *hostport; /* "host:port" */
+	char *path;     /* "/user/x" */
+	char *full;     /* address + path */
 } remote_ent;
 
 typedef struct remote remote;

@@ -836,9 +836,11 @@ remote_stop(ar_system *sys)
 		nng_aio_free(a->dial_aio);
 		nng_aio_free(a->tx_aio);
 		nng_aio_free(a->rx_aio);
+		/* the dialer first: nng frees it when its last stream is
+		 * reaped; so TSan sees our last use of it come before that */
+		nng_stream_dialer_free(a->dialer);
 		nng_stream_free(a->s);
 		nng_stream_free(a->dead);
-		nng_stream_dialer_free(a->dialer);
 		if (a->tx != NULL) {
 			frame_dead(a, a->tx,
 			    AR__DEAD_LETTER_REASON__DEAD_LETTER_SYSTEM_STOPPING,

@@ -13,8 +13,21 @@
  *   3. wait up to stop_drain_ms for mailboxes and outbound queues to empty;
  *   4. stop every top-level actor (children first, post_stop called) and
  *      wait for them;
- *   5. fail the asks still pending (AR_ESTOPPED), stop the timer thread
- *      and the dispatchers, close the outbound sockets, free everything.
+ *   5. stop, without freeing anything yet:
+ *      - the timer thread: no timer callback (ask timeout, redial, tick)
+ *        runs after it; timers_add is refused, timers_cancel still works
+ *        (the heap, the id map and the lock stay);
+ *      - the dispatchers: what is queued runs, the threads are joined; no
+ *        receive runs after this, so no new ask, tell or timer comes from
+ *        an actor; a cell scheduled later is not queued;
+ *      - the asks still pending fail (AR_ESTOPPED), after the last turn
+ *        that could have made one;
+ *      - remote: connections close, nng's callbacks end (remote_stop
+ *        relies on no redial running: the timer thread is gone; a
+ *        connection lost meanwhile finds the timers stopped, not freed);
+ *   6. free: cells and mailboxes, then the dispatchers' queues and the
+ *      timers (remaining entries' free functions run), then the locks.
+ * So nothing that runs can reach a freed part.
  * Remote refs are kept for the system's lifetime (cached per address; the
  * table is bounded so a peer cannot grow it without limit).
  */
@@ -121,10 +134,13 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 	return (0);
 fail3:
 	timers_stop(&sys->timers);
+	timers_fini(&sys->timers);
 fail2:
 	dispatcher_stop(&sys->disp[1]);
+	dispatcher_fini(&sys->disp[1]);
 fail1:
 	dispatcher_stop(&sys->disp[0]);
+	dispatcher_fini(&sys->disp[0]);
 fail0:
 	strmap_fini(&sys->paths);
 	strmap_fini(&sys->remote_by_addr);
@@ -198,10 +214,13 @@ ar_system_stop(ar_system *sys)
 		    "does not return?)",
 		    sys->name, atomic_load(&sys->live_cells));
 	}
+	/* Each part stops (its threads end, calls into it are refused or
+	 * dropped) before anything is freed, and is freed only when nothing
+	 * that could still call it runs (see the design notes above). */
 	timers_stop(&sys->timers);
-	asks_fail_all(sys);
 	dispatcher_stop(&sys->disp[0]);
 	dispatcher_stop(&sys->disp[1]);
+	asks_fail_all(sys);
 	remote_stop(sys);
 
 	ar_log(AR_LOG_INFO, "system", "system=%s stopped dead_letters=%llu",
@@ -218,6 +237,9 @@ ar_system_stop(ar_system *sys)
 	for (uint32_t i = 0; i < MAX_CHUNKS && sys->chunks[i]; i++) {
 		free(sys->chunks[i]);
 	}
+	dispatcher_fini(&sys->disp[0]);
+	dispatcher_fini(&sys->disp[1]);
+	timers_fini(&sys->timers); /* entries' free functions run here */
 	for (uint32_t i = 0; i < sys->nremotes; i++) {
 		remote_ent *re = sys->remotes[i];
 		free(re->address);
@@ -468,9 +490,11 @@ ar_system_actors(ar_system *sys, ar_actor_info *out, size_t max, size_t *np)
 				snprintf(out[k].path, sizeof(out[k].path),
 				    "%s", c->path);
 				out[k].mailbox_depth = mailbox_len(&c->mbox);
-				out[k].restarts      = c->restarts;
-				out[k].processed     = c->processed;
-				out[k].dispatcher    = c->props.dispatcher;
+				out[k].restarts      = __atomic_load_n(
+				         &c->restarts, __ATOMIC_RELAXED);
+				out[k].processed = __atomic_load_n(
+				    &c->processed, __ATOMIC_RELAXED);
+				out[k].dispatcher = c->props.dispatcher;
 			}
 			k++;
 		}

@@ -9,7 +9,21 @@
  * the earliest due time).  Callbacks run on the timer thread with no lock
  * held and must not block (they tell, or complete a future).  A periodic
  * entry is re-armed from its previous due time, so it does not drift.
- * Lock: t->mtx only (a leaf).
+ *
+ * Lock: t->mtx only, and a leaf: nothing else is taken while it is held.
+ * Entries are unlinked under it and their free functions (which may take
+ * other locks, or wait: conn_free's nng_aio_free) run after it is released.
+ *
+ * Cancel: a periodic entry whose callback is running is marked cancelled
+ * and timers_cancel waits until that callback has returned (unless it is
+ * called from the callback's own thread), so once it returns 0 no tick of
+ * that timer is delivered any more.  A one-shot entry firing now is not
+ * waited for: cancel says AR_ENOENT (it fired).
+ *
+ * Stop (system.c): timers_stop ends the thread (no callback runs after it
+ * returns; adds are refused with AR_ESTOPPED, cancels still work) but keeps
+ * the heap, the id map and the lock; timers_fini frees them once nothing
+ * can call in any more (dispatchers and nng callbacks stopped).
  */
 #include "runtime/internal.h"
 
@@ -222,19 +236,26 @@ timer_main(void *arg)
 		timer_ent *e = t->heap[0];
 		heap_remove(t, 0);
 		e->running = true;
+		t->current = e;
 		pthread_mutex_unlock(&t->mtx);
 		e->fn(e->arg);
 		pthread_mutex_lock(&t->mtx);
 		e->running = false;
-		if (e->interval > 0 && !e->cancelled && !t->stop) {
+		t->current = NULL;
+		if (e->cancelled) {
+			pthread_cond_broadcast(&t->idle_cv); /* cancel waits */
+		}
+		if (e->interval > 0 && !e->cancelled) {
 			e->due += e->interval;
 			if (e->due < now) { /* fell behind: do not burst */
 				e->due = now + e->interval;
 			}
-			heap_push(t, e);
+			heap_push(t, e); /* at stop, timers_fini frees it */
 		} else {
 			idmap_get(&t->ids, e->id, true);
-			ent_free(e);
+			pthread_mutex_unlock(&t->mtx);
+			ent_free(e); /* the lock is a leaf */
+			pthread_mutex_lock(&t->mtx);
 		}
 	}
 	pthread_mutex_unlock(&t->mtx);
@@ -253,28 +274,45 @@ timers_start(timer_wheel *t, ar_system *sys)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&t->cv, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&t->idle_cv, NULL);
 	if (pthread_create(&t->thread, NULL, timer_main, t) != 0) {
 		return (AR_ENNG);
 	}
 	return (0);
 }
 
+/* Ends the thread; the entries, the map and the lock stay (timers_fini). */
 void
 timers_stop(timer_wheel *t)
 {
 	pthread_mutex_lock(&t->mtx);
+	if (t->stop) {
+		pthread_mutex_unlock(&t->mtx);
+		return;
+	}
 	t->stop = true;
 	pthread_cond_signal(&t->cv);
 	pthread_mutex_unlock(&t->mtx);
 	pthread_join(t->thread, NULL);
+}
+
+/* After timers_stop, once no other thread can call in. */
+void
+timers_fini(timer_wheel *t)
+{
 	for (size_t i = 0; i < t->n; i++) {
 		ent_free(t->heap[i]);
 	}
 	free(t->heap);
 	free(t->ids.keys);
 	free(t->ids.vals);
+	t->heap     = NULL;
+	t->ids.keys = NULL;
+	t->ids.vals = NULL;
+	t->n = t->cap = t->ids.n = t->ids.cap = 0;
 	pthread_mutex_destroy(&t->mtx);
 	pthread_cond_destroy(&t->cv);
+	pthread_cond_destroy(&t->idle_cv);
 }
 
 int
@@ -311,7 +349,8 @@ timers_add(timer_wheel *t, int64_t delay_ms, int64_t interval_ms, timer_fn fn,
 int
 timers_cancel(timer_wheel *t, ar_timer_id id)
 {
-	int rv = 0;
+	int        rv   = 0;
+	timer_ent *gone = NULL;
 	pthread_mutex_lock(&t->mtx);
 	timer_ent *e = idmap_get(&t->ids, id, false);
 	if (e == NULL || e->cancelled) {
@@ -320,12 +359,21 @@ timers_cancel(timer_wheel *t, ar_timer_id id)
 		e->cancelled = true; /* the thread frees it after the call */
 		if (e->interval == 0) {
 			rv = AR_ENOENT; /* a one-shot that is firing now */
+		} else if (!pthread_equal(pthread_self(), t->thread)) {
+			/* no tick after we return 0: wait for this one (e may
+			 * be freed meanwhile: only its address is compared) */
+			while (t->current == e) {
+				pthread_cond_wait(&t->idle_cv, &t->mtx);
+			}
 		}
 	} else {
 		idmap_get(&t->ids, id, true);
 		heap_remove(t, e->hidx);
-		ent_free(e);
+		gone = e;
 	}
 	pthread_mutex_unlock(&t->mtx);
+	if (gone != NULL) {
+		ent_free(gone); /* the lock is a leaf */
+	}
 	return (rv);
 }

@@ -4,6 +4,7 @@
  * below start fresh every time.
  */
 #include <pthread.h>
+#include <sched.h>
 
 #include "t/testutil.h"
 
@@ -460,6 +461,112 @@ START_TEST(graceful_stop_drains_mailboxes)
 }
 END_TEST
 
+/* ---- a reused slot (issue 7, finding 8) ------------------------------- */
+/*
+ * One name spawned and stopped over and over, alternating the pool and the
+ * mailbox bound, while two threads tell whatever incarnation is current:
+ * the slot is reused at once (the free list is LIFO).  Every pre_start and
+ * receive must run on its own incarnation's pool, and the props of a
+ * reused slot must not be read while the next spawn writes them (a data
+ * race ThreadSanitizer reports).
+ */
+static const int pool_kinds[2]
+    = { AR_DISPATCHER_DEFAULT, AR_DISPATCHER_BLOCKING };
+static atomic_int    wrong_pool, probe_runs;
+static atomic_ullong current_ref;
+static atomic_bool   churn_done;
+
+static void
+check_pool(ar_ctx *ctx)
+{
+	char name[16] = "";
+	int  kind     = *(const int *) ar_ctx_init_arg(ctx);
+	pthread_getname_np(pthread_self(), name, sizeof(name));
+	if (strcmp(name,
+	        kind == AR_DISPATCHER_BLOCKING ? "ar:blocking" : "ar:default")
+	    != 0) {
+		atomic_fetch_add(&wrong_pool, 1);
+	}
+	atomic_fetch_add(&probe_runs, 1);
+}
+
+static int
+probe_start(ar_ctx *ctx, void *st)
+{
+	(void) st;
+	check_pool(ctx);
+	return (0);
+}
+
+static int
+probe_receive(ar_ctx *ctx, void *st, const ProtobufCMessageDescriptor *t,
+    const ProtobufCMessage *m)
+{
+	(void) st;
+	(void) t;
+	(void) m;
+	check_pool(ctx);
+	return (0);
+}
+static const ar_behavior pool_probe
+    = { probe_start, probe_receive, NULL, NULL };
+
+typedef struct churn_arg {
+	ar_system *s;
+} churn_arg;
+
+static void *
+teller(void *arg)
+{
+	churn_arg *c = arg;
+	while (!atomic_load(&churn_done)) {
+		ar_ref r = { atomic_load(&current_ref) };
+		tu_tell_num(c->s, r, 1, 0);
+	}
+	return (NULL);
+}
+
+START_TEST(a_reused_slot_runs_on_its_own_pool)
+{
+	ar_system *s = tu_start("reuse", 0);
+	churn_arg  c = { s };
+	pthread_t  th[2];
+	int64_t    until = ar_mono_ms() + 2000;
+	int        n     = 0;
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(pthread_create(&th[i], NULL, teller, &c), 0);
+	}
+	while (ar_mono_ms() < until) {
+		ar_props p = { 0 };
+		ar_ref   r;
+		int      k      = n % 2;
+		p.behavior      = &pool_probe;
+		p.dispatcher    = (ar_dispatcher_kind) pool_kinds[k];
+		p.mailbox_bound = k == 0 ? 0 : 2;
+		p.init_arg      = &pool_kinds[k];
+		if (ar_spawn(s, AR_REF_NONE, "p", &p, &r) != 0) {
+			sched_yield(); /* the last one is still stopping */
+			continue;
+		}
+		atomic_store(&current_ref, r.id);
+		for (int j = 0; j < n % 7; j++) {
+			sched_yield();
+		}
+		ar_stop(s, r);
+		n++;
+	}
+	atomic_store(&churn_done, true);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+	}
+	ar_system_stop(s);
+	ck_assert_int_gt(n, 10);
+	ck_assert_msg(atomic_load(&wrong_pool) == 0,
+	    "%d of %d turns ran on the other pool (%d incarnations)",
+	    atomic_load(&wrong_pool), atomic_load(&probe_runs), n);
+}
+END_TEST
+
 START_TEST(registry_and_config)
 {
 	ar_config  c;
@@ -504,6 +611,7 @@ main(void)
 	tcase_add_test(tc, blocking_dispatcher_does_not_starve_others);
 	tcase_add_test(tc, graceful_stop_drains_mailboxes);
 	tcase_add_test(tc, registry_and_config);
+	tcase_add_test(tc, a_reused_slot_runs_on_its_own_pool);
 	suite_add_tcase(s, tc);
 	return (tu_run(s));
 }

@@ -2,18 +2,22 @@
  * runtime_ask_test.c - ask, futures, timeouts and late replies; timers.
  */
 #include <pthread.h>
+#include <sched.h>
 
 #include "t/testutil.h"
 
-static int delay_us; /* the responder sleeps this long before replying */
+/* the responder sleeps this long before replying (set by the test thread,
+ * read on a dispatcher thread) */
+static atomic_int delay_us;
 
 static int
 responder(ar_ctx *ctx, void *st, const ProtobufCMessageDescriptor *t,
     const ProtobufCMessage *m)
 {
 	(void) st;
-	if (delay_us) {
-		usleep(delay_us);
+	int delay = atomic_load(&delay_us);
+	if (delay) {
+		usleep((useconds_t) delay);
 	}
 	if (t == &artest__num__descriptor) {
 		Artest__Num r = ARTEST__NUM__INIT;
@@ -72,7 +76,7 @@ START_TEST(ask_callback_runs_once)
 	ar_system *s = tu_start("a2", 0);
 	ar_ref     a = tu_spawn(s, "r", &resp, 0);
 	ar_future *f;
-	delay_us = 20000;
+	atomic_store(&delay_us, 20000);
 	ck_assert_int_eq(ar_ask(s, a, num(1), 1000, &f), 0);
 	ar_future_on_complete(f, on_done, NULL);
 	ck_assert(WAIT_UNTIL(atomic_load(&cb_calls) == 1, 2000));
@@ -96,7 +100,7 @@ START_TEST(ask_times_out_and_late_reply_is_a_dead_letter)
 	const ProtobufCMessage *r;
 	ck_assert_int_eq(pj_admin_spawn_all(s, NULL), 0);
 	ck_assert_int_eq(ar_lookup(s, "/user/troubleshooting", &ts), 0);
-	delay_us   = 300000;
+	atomic_store(&delay_us, 300000);
 	int64_t t0 = ar_mono_ms();
 	ck_assert_int_eq(ar_ask(s, a, num(1), 100, &f), 0);
 	ck_assert_int_eq(ar_future_wait(f, -1, &r), AR_ETIMEDOUT);
@@ -104,7 +108,7 @@ START_TEST(ask_times_out_and_late_reply_is_a_dead_letter)
 	ck_assert_int_ge(took, 99);
 	ck_assert_int_lt(took, 600);
 	ck_assert_ptr_null(r);
-	delay_us = 0;
+	atomic_store(&delay_us, 0);
 	/* the reply comes 200 ms later and must become a dead letter */
 	ck_assert(WAIT_UNTIL(ar_dead_letter_total(s) == 1, 2000));
 	Ar__DeadLetterReport *rep = tu_dead_letters(s, ts, 10);
@@ -123,7 +127,7 @@ START_TEST(freed_future_turns_its_reply_into_a_dead_letter)
 	ar_system *s = tu_start("a4", 0);
 	ar_ref     a = tu_spawn(s, "r", &resp, 0);
 	ar_future *f;
-	delay_us = 50000;
+	atomic_store(&delay_us, 50000);
 	ck_assert_int_eq(ar_ask(s, a, num(1), 5000, &f), 0);
 	ar_future_free(f);
 	ck_assert(WAIT_UNTIL(ar_dead_letter_total(s) == 1, 2000));
@@ -171,12 +175,12 @@ START_TEST(pending_wait_and_many_concurrent_asks)
 	ar_ref                  a = tu_spawn(s, "r", &resp, 0);
 	ar_future              *f, *many[10000];
 	const ProtobufCMessage *r;
-	delay_us = 100000;
+	atomic_store(&delay_us, 100000);
 	ck_assert_int_eq(ar_ask(s, a, num(1), 2000, &f), 0);
 	ck_assert_int_eq(ar_future_wait(f, 10, &r), AR_EPENDING);
 	ck_assert_int_eq(ar_future_wait(f, -1, &r), 0);
 	ar_future_free(f);
-	delay_us = 0;
+	atomic_store(&delay_us, 0);
 	for (int i = 0; i < 10000; i++) {
 		ck_assert_int_eq(ar_ask(s, a, num(i), 10000, &many[i]), 0);
 	}
@@ -200,6 +204,193 @@ START_TEST(system_stop_fails_pending_asks)
 	ar_system_stop(s);
 	ck_assert_int_eq(ar_future_wait(f, 0, &r), AR_ESTOPPED);
 	ar_future_free(f);
+}
+END_TEST
+
+/* asks_fail_all took every pending ask by rescanning the table from slot
+ * 0 after each one: quadratic at stop (issue 7, finding 8) */
+START_TEST(stop_fails_many_pending_asks_in_linear_time)
+{
+	enum { N = 100000 };
+	ar_system              *s = tu_start("a9", 0);
+	ar_ref                  a = tu_spawn(s, "r", &resp, 0);
+	ar_future             **f = malloc(N * sizeof(*f));
+	const ProtobufCMessage *r;
+	Artest__Fail            silent = ARTEST__FAIL__INIT;
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(ar_ask(s, a, &silent.base, 600000, &f[i]), 0);
+	}
+	int64_t t0 = ar_mono_ms();
+	ar_system_stop(s);
+	int64_t took = ar_mono_ms() - t0;
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(ar_future_wait(f[i], 0, &r), AR_ESTOPPED);
+		ar_future_free(f[i]);
+	}
+	free(f);
+	/* linear: well under a second here, a few under sanitizers;
+	 * quadratic: 5e9 slot reads */
+	ck_assert_msg(took < 4000, "stop took %lld ms", (long long) took);
+}
+END_TEST
+
+/* ---- late replies (issue 7, finding 1) -------------------------------- */
+static atomic_int late_rv = -1, late_replies;
+static int
+late_replier(ar_ctx *ctx, void *st, const ProtobufCMessageDescriptor *t,
+    const ProtobufCMessage *m)
+{
+	(void) st;
+	(void) t;
+	(void) m;
+	usleep((useconds_t) atomic_load(&delay_us));
+	Artest__Num r  = ARTEST__NUM__INIT;
+	int         rv = ar_reply(ctx, &r.base);
+	atomic_store(&late_rv, rv);
+	atomic_fetch_add(&late_replies, 1);
+	return (rv); /* an error here would restart the actor */
+}
+static const ar_behavior late_beh = { NULL, late_replier, NULL, NULL };
+
+static uint32_t
+restarts_of(ar_system *s, const char *path)
+{
+	ar_actor_info info[16];
+	size_t        n;
+	ar_system_actors(s, info, 16, &n);
+	for (size_t i = 0; i < n && i < 16; i++) {
+		if (strcmp(info[i].path, path) == 0) {
+			return (info[i].restarts);
+		}
+	}
+	return (UINT32_MAX);
+}
+
+START_TEST(late_reply_is_a_dead_letter_not_an_error_for_the_replier)
+{
+	ar_system              *s = tu_start("al1", 0);
+	ar_ref                  a = tu_spawn(s, "late", &late_beh, 0);
+	ar_future              *f;
+	const ProtobufCMessage *r;
+	/* timed out */
+	atomic_store(&delay_us, 100000);
+	ck_assert_int_eq(ar_ask(s, a, num(1), 20, &f), 0);
+	ck_assert_int_eq(ar_future_wait(f, -1, &r), AR_ETIMEDOUT);
+	ck_assert(WAIT_UNTIL(atomic_load(&late_replies) == 1, 2000));
+	ck_assert_int_eq(atomic_load(&late_rv), 0);
+	ar_future_free(f);
+	/* freed before the reply */
+	ck_assert_int_eq(ar_ask(s, a, num(2), 5000, &f), 0);
+	ar_future_free(f);
+	ck_assert(WAIT_UNTIL(atomic_load(&late_replies) == 2, 2000));
+	ck_assert_int_eq(atomic_load(&late_rv), 0);
+	ck_assert(WAIT_UNTIL(ar_dead_letter_total(s) == 2, 2000));
+	ck_assert_uint_eq(restarts_of(s, "/user/late"), 0);
+	ar_system_stop(s);
+}
+END_TEST
+
+/* The issue's case: an abandoned `pjctl dead-letters` query restarted
+ * TroubleshootingActor and wiped its counts (100 -> 1). */
+START_TEST(abandoned_dead_letter_queries_keep_the_counts)
+{
+	ar_system *s = tu_start("al2", 0);
+	ar_ref     a = tu_spawn(s, "gone", &resp, 0), ts;
+	ar_future *f;
+	ck_assert_int_eq(pj_admin_spawn_all(s, NULL), 0);
+	ck_assert_int_eq(ar_lookup(s, "/user/troubleshooting", &ts), 0);
+	ar_stop(s, a);
+	ck_assert(WAIT_UNTIL(!ar_ref_alive(s, a), 1000));
+	for (int i = 0; i < 100; i++) {
+		tu_tell_num(s, a, i, 0);
+	}
+	ck_assert(WAIT_UNTIL(ar_dead_letter_total(s) == 100, 2000));
+	for (int i = 0; i < 20; i++) {
+		Ar__DeadLetterQuery q = AR__DEAD_LETTER_QUERY__INIT;
+		ck_assert_int_eq(ar_ask(s, ts, &q.base, 3000, &f), 0);
+		ar_future_free(f); /* the asker goes away at once */
+	}
+	Ar__DeadLetterReport *rep = tu_dead_letters(s, ts, 0);
+	ck_assert_uint_eq(
+	    tu_dl_count(rep, AR__DEAD_LETTER_REASON__DEAD_LETTER_STOPPED),
+	    100);
+	ar__dead_letter_report__free_unpacked(rep, NULL);
+	ck_assert_uint_eq(restarts_of(s, "/user/troubleshooting"), 0);
+	ar_system_stop(s);
+}
+END_TEST
+
+/* ---- ar_future_free against completion (finding 2) -------------------- */
+typedef struct cb_probe {
+	atomic_bool freed; /* set once ar_future_free has returned */
+	atomic_int  late;  /* callbacks that ran after that */
+} cb_probe;
+
+static void
+probe_cb(ar_future *f, int result, const ProtobufCMessage *reply, void *arg)
+{
+	cb_probe *p = arg;
+	(void) f;
+	(void) result;
+	(void) reply;
+	if (atomic_load(&p->freed)) {
+		atomic_fetch_add(&p->late, 1);
+	}
+}
+
+START_TEST(no_callback_after_future_free_returns)
+{
+	ar_system *s     = tu_start("af1", 0);
+	ar_ref     a     = tu_spawn(s, "r", &resp, 0);
+	cb_probe  *p     = calloc(1, sizeof(*p));
+	int64_t    until = ar_mono_ms() + 3000;
+	int        i;
+	/* the reply races the free: before the fix about 2 in 1,000 runs
+	 * called back after ar_future_free had returned */
+	for (i = 0; i < 100000 && ar_mono_ms() < until; i++) {
+		ar_future *f;
+		atomic_store(&p->freed, false);
+		ck_assert_int_eq(ar_ask(s, a, num(i), 5000, &f), 0);
+		ar_future_on_complete(f, probe_cb, p);
+		for (int k = 0; k < i % 64; k++) {
+			sched_yield();
+		}
+		ar_future_free(f);
+		atomic_store(&p->freed, true);
+		if (atomic_load(&p->late) != 0) {
+			break;
+		}
+	}
+	usleep(10000);
+	ck_assert_msg(atomic_load(&p->late) == 0,
+	    "a callback ran after ar_future_free returned (run %d)", i);
+	ar_system_stop(s);
+	free(p);
+}
+END_TEST
+
+/* A callback may free its own future. */
+static void
+free_in_cb(ar_future *f, int result, const ProtobufCMessage *reply, void *arg)
+{
+	(void) result;
+	(void) reply;
+	ar_future_free(f);
+	atomic_fetch_add((atomic_int *) arg, 1);
+}
+
+START_TEST(callback_may_free_its_future)
+{
+	ar_system *s = tu_start("af2", 0);
+	ar_ref     a = tu_spawn(s, "r", &resp, 0);
+	atomic_int n = 0;
+	for (int i = 0; i < 1000; i++) {
+		ar_future *f;
+		ck_assert_int_eq(ar_ask(s, a, num(i), 5000, &f), 0);
+		ar_future_on_complete(f, free_in_cb, &n);
+	}
+	ck_assert(WAIT_UNTIL(atomic_load(&n) == 1000, 5000));
+	ar_system_stop(s);
 }
 END_TEST
 
@@ -320,9 +511,16 @@ main(void)
 	tcase_add_test(tc, ask_to_a_stopped_actor_fails_fast);
 	tcase_add_test(tc, pending_wait_and_many_concurrent_asks);
 	tcase_add_test(tc, system_stop_fails_pending_asks);
+	tcase_add_test(tc, stop_fails_many_pending_asks_in_linear_time);
+	tcase_add_test(
+	    tc, late_reply_is_a_dead_letter_not_an_error_for_the_replier);
+	tcase_add_test(tc, abandoned_dead_letter_queries_keep_the_counts);
+	tcase_add_test(tc, no_callback_after_future_free_returns);
+	tcase_add_test(tc, callback_may_free_its_future);
 	suite_add_tcase(s, tc);
 	TCase *tt = tcase_create("timers");
-	tcase_set_timeout(tt, 30);
+	/* 200k timers: about 25 s under TSan on a busy machine */
+	tcase_set_timeout(tt, 60);
 	tcase_add_test(tt, timer_once_fires_on_time);
 	tcase_add_test(tt, timer_every_repeats_until_cancelled);
 	tcase_add_test(tt, timer_holds_many_and_cancels_half);
