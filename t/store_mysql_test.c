@@ -9,6 +9,13 @@
  * dead connections and reconnect by itself.
  */
 #define BACKEND_NAME "mysql"
+#define BACKEND_DUP_TEXT "Duplicate entry"
+#define BACKEND_VIEW_ERR_TEXT "is not of type 'BASE TABLE'"
+#define BACKEND_FAIL_TRIGGER                                                  \
+	"CREATE TRIGGER fail1550 BEFORE UPDATE ON instance_info FOR EACH "    \
+	"ROW "                                                                \
+	"BEGIN IF NEW.instance_id = 1550 THEN SIGNAL SQLSTATE '45000' SET "   \
+	"MESSAGE_TEXT = 'boom1550'; END IF; END"
 #include <check.h>
 #include <mysql.h>
 #include <pthread.h>

@@ -19,7 +19,7 @@
 static const char sv_mysql[]
     = "CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL "
       "PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at BIGINT NOT NULL) "
-      "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+      "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin";
 static const char sv_sqlite[]
     = "CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL "
       "PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at BIGINT NOT NULL)";

@@ -30,13 +30,17 @@
 static __thread const struct pj_store *err_store;
 static __thread char                   err_buf[PJ_STORE_ERRLEN];
 
+/* Formats into a local buffer first: callers may pass the previous message
+ * (pj_store_errmsg) as an argument to wrap it in more context. */
 int
 pj_store_fail(struct pj_store *s, int rv, const char *fmt, ...)
 {
+	char    msg[PJ_STORE_ERRLEN];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(err_buf, msg, sizeof(err_buf));
 	err_store = s;
 	return rv;
 }
@@ -233,8 +237,8 @@ parse_url(const char *url, struct pj_store_url *u, char *err, size_t errlen)
 			p = at + 1;
 		}
 		const char *colon = memchr(p, ':', (size_t) (hend - p));
-		u->host           = ar_xstrndup(
-		              p, (size_t) ((colon ? colon : hend) - p));
+		u->host
+		    = ar_xstrndup(p, (size_t) ((colon ? colon : hend) - p));
 		if (colon) {
 			char *e;
 			long  port = strtol(colon + 1, &e, 10);
@@ -280,7 +284,7 @@ int
 pj_store_open(const char *url, struct pj_store **out)
 {
 	char             err[PJ_STORE_ERRLEN] = "";
-	struct pj_store *s = ar_xcalloc(1, sizeof(*s));
+	struct pj_store *s                    = ar_xcalloc(1, sizeof(*s));
 	int              rv;
 
 	*out = NULL;
@@ -607,8 +611,7 @@ pj_params_add(struct pj_params *p, struct pj_val v)
 {
 	if (p->n == p->cap) {
 		p->cap = p->cap ? p->cap * 2 : 16;
-		p->v
-		    = ar_xrealloc(p->v, sizeof(*p->v) * (size_t) p->cap);
+		p->v   = ar_xrealloc(p->v, sizeof(*p->v) * (size_t) p->cap);
 	}
 	p->v[p->n++] = v;
 }

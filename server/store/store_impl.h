@@ -1,7 +1,7 @@
 /*
- * server/store/store_impl.h - internals shared by the store's files: the handle,
- * its connection pool, the one statement runner every query goes through
- * and small helpers to bind parameters and read columns.
+ * server/store/store_impl.h - internals shared by the store's files: the
+ * handle, its connection pool, the one statement runner every query goes
+ * through and small helpers to bind parameters and read columns.
  *
  * Design notes: see server/store/store.h. Queries are written once here and in
  * store_{app,job,instance,workflow}.c; the backends only run statements.
@@ -44,8 +44,8 @@ enum {
 	PJ_Q_SAFE = 1, /* safe to retry after a lost connection */
 };
 
-
-/* Records the calling thread's error for s; returns rv. */
+/* Records the calling thread's error for s; returns rv. The arguments may
+ * include pj_store_errmsg(s) (the previous message, wrapped in context). */
 int pj_store_fail(struct pj_store *s, int rv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
