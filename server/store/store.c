@@ -16,6 +16,7 @@
  * OOM policy: the x* wrappers abort.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +369,7 @@ pj_conn_get(struct pj_store *s, struct pj_conn *c)
 	pthread_mutex_unlock(&s->mtx);
 
 	c->s        = s;
+	c->retry    = 0;
 	c->slot     = slot;
 	void **conn = &s->slots[slot].conn;
 	if (*conn && !s->ops->conn_alive(*conn)) {
@@ -422,6 +424,22 @@ report(
 	    pj_store_strerror(rv), err);
 }
 
+/* a short random pause before a lost deadlock is run again, growing with
+ * the attempt, so the contenders do not collide the same way twice */
+static void
+deadlock_pause(int attempt)
+{
+	static __thread unsigned seed;
+	if (seed == 0)
+		seed = (unsigned) time(NULL) ^ (unsigned) (uintptr_t) &seed;
+	seed                = seed * 1103515245u + 12345u;
+	int             max = attempt < 5 ? 1 << attempt : 32; /* ms */
+	struct timespec ts
+	    = { 0, (long) ((seed >> 8) % (unsigned) (max * 1000)) * 1000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 int
 pj_sq_exec(struct pj_store *s, struct pj_conn *c, unsigned flags,
     const char *table, int64_t id, const char *sql,
@@ -429,10 +447,12 @@ pj_sq_exec(struct pj_store *s, struct pj_conn *c, unsigned flags,
     int64_t *affected)
 {
 	char    err[PJ_STORE_ERRLEN];
-	int64_t aff = 0;
+	int64_t aff      = 0;
+	int     lost     = 0; /* connections lost so far */
+	int     deadlock = 0; /* deadlocks lost so far */
 	int     rv;
 
-	for (int attempt = 0;; attempt++) {
+	for (;;) {
 		struct pj_conn  own;
 		struct pj_conn *cc   = c;
 		int             sent = 0;
@@ -452,12 +472,26 @@ pj_sq_exec(struct pj_store *s, struct pj_conn *c, unsigned flags,
 				return report(s, rv, table, id, err);
 			}
 			pj_conn_put(cc, 1);
-			if (attempt == 0 && (!sent || (flags & PJ_Q_SAFE)))
+			if (lost++ == 0 && (!sent || (flags & PJ_Q_SAFE)))
 				continue;
 			return report(s, rv, table, id, err);
 		}
 		if (c == NULL)
 			pj_conn_put(cc, 0);
+		if (rv == PJ_STORE_XRETRY) {
+			if (c != NULL) {
+				/* the transaction is void: pj_sq_txn reruns it
+				 */
+				c->retry = 1;
+				return report(
+				    s, PJ_STORE_EBACKEND, table, id, err);
+			}
+			if (++deadlock < PJ_STORE_DEADLOCK_ATTEMPTS) {
+				deadlock_pause(deadlock);
+				continue;
+			}
+			return report(s, PJ_STORE_EBACKEND, table, id, err);
+		}
 		break;
 	}
 	if (rv == PJ_STORE_EDUP || rv == PJ_STORE_EBACKEND)
@@ -487,9 +521,27 @@ pj_sq_insert_id(struct pj_store *s, const char *table, const char *sql,
 }
 
 int
+pj_sq_txn(struct pj_store *s, pj_txn_fn body, void *arg)
+{
+	int rv = 0;
+	for (int attempt = 1;; attempt++) {
+		struct pj_conn c;
+		if ((rv = pj_sq_begin(s, &c)) != 0)
+			return rv;
+		if ((rv = body(s, &c, arg)) == 0)
+			return pj_sq_commit(s, &c);
+		pj_sq_rollback(s, &c);
+		if (!c.retry || attempt >= PJ_STORE_DEADLOCK_ATTEMPTS)
+			return rv;
+		deadlock_pause(attempt);
+	}
+}
+
+int
 pj_sq_begin(struct pj_store *s, struct pj_conn *c)
 {
 	int rv;
+	c->retry = 0;
 	if ((rv = pj_conn_get(s, c)) != 0)
 		return rv;
 	rv = pj_sq_exec(s, c, 0, "transaction", -1, s->ops->begin_sql, NULL, 0,

@@ -45,10 +45,42 @@
  *    surrogate id, so pages neither skip nor repeat while rows are added.
  *  - app_info.current_server is '' (not NULL) when no server owns the app,
  *    so compare-and-set is one portable `current_server = ?`.
- *  - MySQL tables use utf8mb4_bin so text round-trips byte for byte and
- *    compares like SQLite's (case-sensitive; SQLite runs with
- *    case_sensitive_like on). LIKE patterns use % and _, with '!' as the
- *    escape character on both backends.
+ *  - MariaDB tables use utf8mb4_nopad_bin (migration 0002; needs
+ *    MariaDB >= 10.2) so text round-trips byte for byte and compares like
+ *    SQLite's BINARY: case-sensitive, trailing spaces significant, byte
+ *    order (SQLite runs with case_sensitive_like on). Every session runs
+ *    in a strict sql_mode. LIKE patterns use % and _, with '!' as the
+ *    escape character on both backends; '!' may only precede %, _ or !
+ *    (anything else is PJ_STORE_EINVAL, because the backends disagree on
+ *    it) and pj_store_like_escape() turns text into a literal pattern.
+ *
+ * Limits, the same on both backends and checked by the store before any
+ * statement runs (PJ_STORE_EINVAL naming table.field; store_check.c):
+ *  - every text value is well-formed UTF-8 (no overlong forms, no
+ *    surrogates, nothing above U+10FFFF) and has no NUL byte (C strings);
+ *    NULL pointers store "".
+ *  - names, at most PJ_STORE_NAME_MAX (255) characters: app_name, title,
+ *    current_server (owner_cas' owner and expected), job_name, tag,
+ *    task_tracker_address, worker_address, lock_name, ownerip,
+ *    server_info.ip, wf_name, node_name; lookups by these (app_find,
+ *    app_verify, name_eq, tag_eq, unlock, release_owner, heartbeat) are
+ *    held to the same limit.
+ *  - time_zone (jobs, workflows): at most PJ_STORE_ZONE_MAX (64)
+ *    characters.
+ *  - text, at most PJ_STORE_TEXT_MAX (65,535) bytes: job_description,
+ *    time_expression, processor_info, designated_workers,
+ *    notify_user_ids, job and workflow extra, dispatch_strategy_config,
+ *    lifecycle, alarm_config, log_config, advanced_runtime_config,
+ *    wf_description, processor_info_eq and every LIKE pattern.
+ *  - long text, at most PJ_STORE_LONGTEXT_MAX (1 MiB) bytes: job_params,
+ *    instance_params, result, log_content, pedag, wf_init_params,
+ *    wf_context, dag, node_params, node extra.
+ *  - doubles (min_cpu_cores, min_memory_space, min_disk_space) are
+ *    finite; integers are the C types of the structs (INT columns hold
+ *    int, BIGINT columns int64_t).
+ *  - max_lock_ms and stale_ms are >= 0. Times are any int64_t (no SQL
+ *    arithmetic is done on them).
+ *  - the app secret is not stored (only its hash) and has no limit.
  *
  * Shape: `struct pj_store_ops` is the one pluggable table (like SQLite's
  * sqlite3_vfs): it holds what differs between the backends - opening a
@@ -121,6 +153,13 @@ enum pj_switchable_status {
 	PJ_STATUS_DELETED = 99,
 };
 
+/* Limits (the same on both backends; see "Limits" above) */
+#define PJ_STORE_NAME_MAX 255          /* characters */
+#define PJ_STORE_ZONE_MAX 64           /* characters */
+#define PJ_STORE_TEXT_MAX 65535u       /* bytes */
+#define PJ_STORE_LONGTEXT_MAX 1048576u /* bytes (1 MiB) */
+#define PJ_STORE_LIKE_ESCAPE '!'
+
 #define PJ_STORE_SERVER_ID_MAX 10000
 #define PJ_STORE_PBKDF2_ITER 20000
 
@@ -182,10 +221,10 @@ struct pj_job {
 	char   *job_params;
 	int     time_expression_type;
 	char   *time_expression;
-	char   *time_zone;      /* IANA name; "" = server's zone */
-	int     misfire_policy; /* server/timing/timing.h pj_misfire_policy code */
-	int     execute_type;
-	int     processor_type;
+	char   *time_zone;  /* IANA name; "" = server's zone */
+	int misfire_policy; /* server/timing/timing.h pj_misfire_policy code */
+	int execute_type;
+	int processor_type;
 	char   *processor_info;
 	int     max_instance_num;
 	int     concurrency;
@@ -311,7 +350,10 @@ void pj_instance_list_fini(struct pj_instance_list *l);
 /* Inserts n instances in multi-row statements (status, times, strings
  * taken from each element; gmt_* = now). All or nothing: a duplicate
  * (instance_id, or job_id + fire_time) fails the whole batch with
- * PJ_STORE_EDUP and inserts none. */
+ * PJ_STORE_EDUP and inserts none - also when another server records an
+ * overlapping batch at the same moment, in any order (the rows are
+ * inserted in (job_id, fire_time, instance_id) order, so the surrogate
+ * ids follow that order, not the array's; a lost deadlock is retried). */
 int pj_store_instances_create(
     struct pj_store *s, const struct pj_instance *v, size_t n, int64_t now_ms);
 int pj_store_instance_get(
@@ -333,8 +375,9 @@ enum {
 int pj_store_instance_transition(struct pj_store *s, int64_t instance_id,
     int from, int to, const struct pj_instance *set, unsigned mask,
     int64_t now_ms);
-/* The same transition for many ids in one statement; *changed = rows that
- * were in `from` and moved. */
+/* The same transition for many ids, all or nothing: one statement for up
+ * to 500 ids, one transaction of several above; *changed = rows that
+ * were in `from` and moved (0 on failure). */
 int pj_store_instances_transition(struct pj_store *s, const int64_t *ids,
     size_t n, int from, int to, const struct pj_instance *set, unsigned mask,
     int64_t now_ms, int64_t *changed);
@@ -372,12 +415,19 @@ int pj_store_instance_list(struct pj_store *s,
     const struct pj_instance_query *q, struct pj_instance_list *out);
 
 /* ---- locks (oms_lock) -------------------------------------------------- */
-/* 0 = acquired; PJ_STORE_EDUP = held by somebody and not expired. */
+/* 0 = acquired; PJ_STORE_EDUP = busy: held by somebody and not expired
+ * (also the answer to every loser when many take an expired lock at once:
+ * exactly one wins). max_lock_ms >= 0. */
 int pj_store_lock_try(struct pj_store *s, const char *name, const char *owner,
     int64_t max_lock_ms, int64_t now_ms);
 int pj_store_lock_unlock(struct pj_store *s, const char *name);
-int pj_store_lock_release_owner(
-    struct pj_store *s, const char *owner, int64_t *released);
+/* Writes `text` into out (outlen bytes, always NUL-terminated when
+ * outlen > 0) as a LIKE pattern that matches exactly that text: %, _ and
+ * ! are preceded by '!'. Returns the pattern's full length (without the
+ * NUL), like snprintf; a result >= outlen means out was too small. */
+size_t pj_store_like_escape(const char *text, char *out, size_t outlen);
+int    pj_store_lock_release_owner(
+       struct pj_store *s, const char *owner, int64_t *released);
 
 /* ---- server_info ------------------------------------------------------- */
 /* Registers `ip` (or touches it) and returns its server id in 1..10000.
@@ -512,6 +562,11 @@ struct pj_val {
 };
 typedef int (*pj_row_fn)(void *arg, const struct pj_val *cols, int ncols);
 
+/* Backend to store only, never returned by a pj_store_* call: the
+ * statement lost a deadlock or a lock wait (MariaDB 1213, 1205) and was
+ * rolled back, so running it (or its transaction) again is safe. */
+#define PJ_STORE_XRETRY 100
+
 struct pj_store_url {
 	char *backend; /* "sqlite" or "mysql" */
 	char *path;    /* sqlite file */
@@ -529,9 +584,9 @@ struct pj_store_ops {
 	/* cheap check before a pooled connection is reused: 0 = looks dead */
 	int (*conn_alive)(void *conn);
 	/* Runs one statement. Returns 0, PJ_STORE_EDUP, PJ_STORE_ECONN (then
-	 * *sent says whether the server may have seen it) or
-	 * PJ_STORE_EBACKEND; err gets the backend's message. A non-zero
-	 * return of fn stops the rows and is returned. */
+	 * *sent says whether the server may have seen it),
+	 * PJ_STORE_XRETRY or PJ_STORE_EBACKEND; err gets the backend's
+	 * message. A non-zero return of fn stops the rows and is returned. */
 	int (*exec)(void *conn, const char *sql, const struct pj_val *params,
 	    int np, pj_row_fn fn, void *arg, int64_t *affected, int *sent,
 	    char *err, size_t errlen);
