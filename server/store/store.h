@@ -166,6 +166,9 @@ enum pj_switchable_status {
 struct pj_store;
 
 /* ---- open / close / errors / migrations -------------------------------- */
+/* Opens a store: parses the URL, opens one connection and reads the
+ * schema version (PJ_STORE_ESCHEMA when the database is newer than this
+ * binary). Messages never quote the URL's password. */
 int pj_store_open(const char *url, struct pj_store **out);
 /* Closes every pooled connection; no call on s may still be running. */
 void        pj_store_close(struct pj_store *s);
@@ -180,7 +183,9 @@ const char *pj_store_strerror(int rv);
 int pj_store_migrate(struct pj_store *s, int *applied, int *version);
 /* Highest migration version built into this binary. */
 int pj_store_migrations_latest(const char *backend);
-/* Database's schema version (0 = empty database). */
+/* Database's schema version (0 = empty database); reads only, so a
+ * read-only database user may call it. pj_store_open refuses a database
+ * whose version is above pj_store_migrations_latest (PJ_STORE_ESCHEMA). */
 int pj_store_schema_version(struct pj_store *s, int *version);
 
 /* ---- apps -------------------------------------------------------------- */
@@ -590,7 +595,9 @@ struct pj_store_ops {
 	int (*exec)(void *conn, const char *sql, const struct pj_val *params,
 	    int np, pj_row_fn fn, void *arg, int64_t *affected, int *sent,
 	    char *err, size_t errlen);
-	const char *begin_sql;   /* starts a write transaction */
+	const char *begin_sql; /* starts a write transaction */
+	/* one row, one column: 1 when table schema_version exists */
+	const char *has_schema_sql;
 	const char *last_id_sql; /* id of this connection's last insert */
 };
 extern const struct pj_store_ops pj_store_sqlite_ops;

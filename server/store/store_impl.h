@@ -51,6 +51,14 @@ enum {
 	PJ_Q_SAFE = 1, /* safe to retry after a lost connection */
 };
 
+/* URLs (store.c): parse into u (0 or PJ_STORE_EINVAL with err filled,
+ * never quoting the password); free with pj_store_url_fini. */
+int pj_store_url_parse(
+    const char *url, struct pj_store_url *u, char *err, size_t errlen);
+void pj_store_url_fini(struct pj_store_url *u);
+/* url with its password replaced by "***" */
+void pj_store_url_redact(const char *url, char *out, size_t n);
+
 /* Records the calling thread's error for s; returns rv. The arguments may
  * include pj_store_errmsg(s) (the previous message, wrapped in context). */
 int pj_store_fail(struct pj_store *s, int rv, const char *fmt, ...)

@@ -400,11 +400,14 @@ done:
 }
 
 const struct pj_store_ops pj_store_mysql_ops = {
-	.name        = "mysql",
-	.conn_open   = my_open,
-	.conn_close  = my_close,
-	.conn_alive  = my_alive,
-	.exec        = my_exec,
-	.begin_sql   = "START TRANSACTION",
+	.name       = "mysql",
+	.conn_open  = my_open,
+	.conn_close = my_close,
+	.conn_alive = my_alive,
+	.exec       = my_exec,
+	.begin_sql  = "START TRANSACTION",
+	.has_schema_sql
+	= "SELECT COUNT(*) FROM information_schema.tables WHERE "
+	  "table_schema = DATABASE() AND table_name = 'schema_version'",
 	.last_id_sql = "SELECT LAST_INSERT_ID()",
 };
