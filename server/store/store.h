@@ -102,6 +102,13 @@
  * absolute values); a non-idempotent write lost mid-flight returns
  * PJ_STORE_ECONN ("outcome unknown") and the caller re-reads.
  *
+ * Deadlocks (MariaDB): a statement or transaction that loses a deadlock
+ * or a lock wait was rolled back by the server; the store runs it again
+ * (PJ_STORE_DEADLOCK_ATTEMPTS times, short random pauses), so callers see
+ * the outcome - PJ_STORE_EDUP for a fire time or lock somebody else took
+ * first - never the deadlock. SQLite serialises writers (BEGIN IMMEDIATE,
+ * busy timeout) and has none.
+ *
  * Errors: every call returns 0 or a PJ_STORE_E* code; pj_store_errmsg()
  * returns the message of the calling thread's last failure on this store
  * (which table, which id, the backend's text). Nothing is printed.
@@ -113,9 +120,15 @@
  *   sqlite://relative/file.db       relative to the working directory
  *   mysql://user:pass@host:port/db  MySQL/MariaDB over TCP (port 3306)
  *   mysql://user:pass@localhost/db?socket=/path/to.sock   unix socket
- * user and pass may be percent-encoded; the password may be omitted
- * (mysql://root@127.0.0.1:3306/db). Query options for both backends:
- *   pool=N (connections, 1..64, default 4).
+ *   mysql://user@[::1]:3306/db      an IPv6 address in brackets
+ * user and pass may be percent-encoded (they must be when they hold '/',
+ * '?', '@', ':' or '%'); the user is required (the client library would
+ * otherwise log in as the OS user), the password may be omitted
+ * (mysql://root@127.0.0.1:3306/db); the port is 1..65535 in digits only.
+ * sqlite://:memory: and file: URIs are refused: each pooled connection
+ * would get its own database. Query options: pool=N (connections, 1..64,
+ * default 4) for both backends, socket=PATH (not empty) for mysql only.
+ * Messages quote a URL with its password replaced by ***.
  */
 #ifndef PJ_SERVER_STORE_H
 #define PJ_SERVER_STORE_H
@@ -317,6 +330,11 @@ struct pj_job_list {
 void pj_job_list_fini(struct pj_job_list *l);
 int  pj_store_job_query(
      struct pj_store *s, const struct pj_job_query *q, struct pj_job_list *out);
+/* Writes `text` into out (outlen bytes, always NUL-terminated when
+ * outlen > 0) as a LIKE pattern that matches exactly that text: %, _ and
+ * ! are preceded by '!'. Returns the pattern's full length (without the
+ * NUL), like snprintf; a result >= outlen means out was too small. */
+size_t pj_store_like_escape(const char *text, char *out, size_t outlen);
 /* Enabled jobs of the given apps whose time_expression_type is in
  * types[] and next_trigger_time <= before_ms (the schedule pass). */
 int pj_store_jobs_due(struct pj_store *s, const int64_t *app_ids,
@@ -426,13 +444,8 @@ int pj_store_instance_list(struct pj_store *s,
 int pj_store_lock_try(struct pj_store *s, const char *name, const char *owner,
     int64_t max_lock_ms, int64_t now_ms);
 int pj_store_lock_unlock(struct pj_store *s, const char *name);
-/* Writes `text` into out (outlen bytes, always NUL-terminated when
- * outlen > 0) as a LIKE pattern that matches exactly that text: %, _ and
- * ! are preceded by '!'. Returns the pattern's full length (without the
- * NUL), like snprintf; a result >= outlen means out was too small. */
-size_t pj_store_like_escape(const char *text, char *out, size_t outlen);
-int    pj_store_lock_release_owner(
-       struct pj_store *s, const char *owner, int64_t *released);
+int pj_store_lock_release_owner(
+    struct pj_store *s, const char *owner, int64_t *released);
 
 /* ---- server_info ------------------------------------------------------- */
 /* Registers `ip` (or touches it) and returns its server id in 1..10000.
