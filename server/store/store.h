@@ -103,7 +103,7 @@
  * PJ_STORE_ECONN ("outcome unknown") and the caller re-reads.
  *
  * Deadlocks (MariaDB): a statement or transaction that loses a deadlock
- * or a lock wait was rolled back by the server; the store runs it again
+ * was rolled back by the server; the store runs it again
  * (PJ_STORE_DEADLOCK_ATTEMPTS times, short random pauses), so callers see
  * the outcome - PJ_STORE_EDUP for a fire time or lock somebody else took
  * first - never the deadlock. SQLite serialises writers (BEGIN IMMEDIATE,
@@ -581,7 +581,7 @@ struct pj_val {
 typedef int (*pj_row_fn)(void *arg, const struct pj_val *cols, int ncols);
 
 /* Backend to store only, never returned by a pj_store_* call: the
- * statement lost a deadlock or a lock wait (MariaDB 1213, 1205) and was
+ * statement lost a deadlock (MariaDB 1213) and its transaction was
  * rolled back, so running it (or its transaction) again is safe. */
 #define PJ_STORE_XRETRY 100
 

@@ -35,7 +35,7 @@ struct pj_store {
 };
 
 /* A borrowed connection (for transactions and multi-statement calls).
- * retry is set when a statement on it lost a deadlock or a lock wait: the
+ * retry is set when a statement on it lost a deadlock: the
  * transaction is void and may be run again (pj_sq_txn does). */
 struct pj_conn {
 	struct pj_store *s;

@@ -20,8 +20,8 @@
  * wait_timeout); the pool then replaces it before sending anything.
  * Errors: 1062 (duplicate key) -> PJ_STORE_EDUP; client errors 2006/2013
  * and server shutdown/kill codes -> PJ_STORE_ECONN with *sent set when
- * the statement may have reached the server; a lost deadlock (1213) or
- * lock wait (1205) -> PJ_STORE_XRETRY (store.c runs it again).
+ * the statement may have reached the server; a lost deadlock (1213) ->
+ * PJ_STORE_XRETRY (store.c runs the statement or transaction again).
  * Threads: mysql_library_init runs once (pthread_once) before any thread
  * opens a connection; a connection is used by one thread at a time.
  * OOM policy: ar_xmalloc aborts.
@@ -98,7 +98,10 @@ classify(unsigned e)
 		return PJ_STORE_EDUP;
 	if (is_conn_error(e))
 		return PJ_STORE_ECONN;
-	if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT)
+	/* a lost deadlock rolled the whole transaction back; a lock wait
+	 * timeout (1205) did not, and already waited innodb_lock_wait_timeout,
+	 * so it stays an error */
+	if (e == ER_LOCK_DEADLOCK)
 		return PJ_STORE_XRETRY;
 	return PJ_STORE_EBACKEND;
 }
