@@ -317,7 +317,9 @@ pj_store_instance_transition(struct pj_store *s, int64_t instance_id, int from,
 	struct pj_sql    q  = { 0 };
 	struct pj_params pp = { 0 };
 	int64_t          n  = 0;
-	int              rv;
+	int              rv = pj_check_transition(s, instance_id, set, mask);
+	if (rv != 0)
+		return rv;
 	transition_set(&q, &pp, to, set, mask, now_ms);
 	pj_sql_add(&q, " WHERE instance_id = ? AND status = ?");
 	pj_params_add(&pp, pj_p_int(instance_id));
