@@ -608,17 +608,24 @@ int
 pj_sq_insert_id(struct pj_store *s, const char *table, const char *sql,
     const struct pj_val *params, int np, int64_t *id)
 {
-	struct pj_conn c;
-	int            rv;
-	if ((rv = pj_conn_get(s, &c)) != 0)
-		return rv;
-	rv = pj_sq_exec(
-	    s, &c, 0, table, -1, sql, params, np, NULL, NULL, NULL);
-	if (rv == 0)
-		rv = pj_sq_exec(s, &c, 0, table, -1, s->ops->last_id_sql, NULL,
-		    0, pj_row_i64, id, NULL);
-	pj_conn_put(&c, s->slots[c.slot].conn == NULL);
-	return rv;
+	for (int attempt = 1;; attempt++) {
+		struct pj_conn c;
+		int            rv;
+		if ((rv = pj_conn_get(s, &c)) != 0)
+			return rv;
+		rv = pj_sq_exec(
+		    s, &c, 0, table, -1, sql, params, np, NULL, NULL, NULL);
+		if (rv == 0)
+			rv = pj_sq_exec(s, &c, 0, table, -1,
+			    s->ops->last_id_sql, NULL, 0, pj_row_i64, id,
+			    NULL);
+		pj_conn_put(&c, s->slots[c.slot].conn == NULL);
+		/* an autocommitted INSERT that lost a deadlock left nothing */
+		if (rv == 0 || !c.retry
+		    || attempt >= PJ_STORE_DEADLOCK_ATTEMPTS)
+			return rv;
+		deadlock_pause(attempt);
+	}
 }
 
 int
