@@ -101,7 +101,10 @@ START_TEST(pj_server_migrate_command)
 	    "cd '%s' && '%s/pj-server' migrate --db 'sqlite://%s/cli.db' 2>&1",
 	    tmpdir, bin, tmpdir);
 	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 0);
-	ck_assert_msg(strstr(out, "(2 applied now)"), "first run: %s", out);
+	char want[64];
+	snprintf(want, sizeof(want), "(%d applied now)",
+	    pj_store_migrations_latest("sqlite"));
+	ck_assert_msg(strstr(out, want), "first run: %s", out);
 	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 0);
 	ck_assert_msg(strstr(out, "(0 applied now)"), "second run: %s", out);
 
