@@ -9,6 +9,13 @@
  * dead connections and reconnect by itself.
  */
 #define BACKEND_NAME "mysql"
+#define BACKEND_DUP_TEXT "Duplicate entry"
+#define BACKEND_VIEW_ERR_TEXT "is not of type 'BASE TABLE'"
+#define BACKEND_FAIL_TRIGGER                                                  \
+	"CREATE TRIGGER fail1550 BEFORE UPDATE ON instance_info FOR EACH "    \
+	"ROW "                                                                \
+	"BEGIN IF NEW.instance_id = 1550 THEN SIGNAL SQLSTATE '45000' SET "   \
+	"MESSAGE_TEXT = 'boom1550'; END IF; END"
 #include <check.h>
 #include <mysql.h>
 #include <pthread.h>
@@ -179,9 +186,102 @@ START_TEST(mysql_statement_in_flight_during_restart)
 }
 END_TEST
 
+static int
+admin_query_int(MYSQL *m, const char *sql)
+{
+	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
+	MYSQL_RES *r   = mysql_store_result(m);
+	MYSQL_ROW  row = mysql_fetch_row(r);
+	int        v   = row && row[0] ? atoi(row[0]) : -1;
+	mysql_free_result(r);
+	return v;
+}
+
+/* a user who may only read opens the store and reads the schema version
+ * (it used to run CREATE TABLE first); issue 8, finding 11 */
+START_TEST(mysql_read_only_user_reads_schema_version)
+{
+	char   sql[512], url[1024], user[64];
+	MYSQL *m    = admin();
+	int    port = 0;
+	ck_assert_int_eq(
+	    sscanf(strrchr(getenv("PJ_TEST_MYSQL_URL"), ':') + 1, "%d", &port),
+	    1);
+	snprintf(user, sizeof(user), "pjro_%d", (int) getpid());
+	snprintf(sql, sizeof(sql), "DROP USER IF EXISTS '%s'@'%%'", user);
+	ck_assert_int_eq(mysql_query(m, sql), 0);
+	snprintf(sql, sizeof(sql), "CREATE USER '%s'@'%%'", user);
+	ck_assert_msg(mysql_query(m, sql) == 0, "%s", mysql_error(m));
+	snprintf(sql, sizeof(sql), "GRANT SELECT ON %s.* TO '%s'@'%%'", dbname,
+	    user);
+	ck_assert_msg(mysql_query(m, sql) == 0, "%s", mysql_error(m));
+	snprintf(url, sizeof(url), "mysql://%s@127.0.0.1:%d/%s", user, port,
+	    dbname);
+	struct pj_store *s;
+	int              rv = pj_store_open(url, &s), v = -1;
+	if (rv == 0) {
+		rv = pj_store_schema_version(s, &v);
+		pj_store_close(s);
+	}
+	snprintf(sql, sizeof(sql), "DROP USER '%s'@'%%'", user);
+	ck_assert_int_eq(mysql_query(m, sql), 0);
+	mysql_close(m);
+	ck_assert_msg(rv == 0, "%s", pj_store_errmsg(NULL));
+	ck_assert_int_eq(v, pj_store_migrations_latest("mysql"));
+}
+END_TEST
+
+/* with the server's global sql_mode empty, the store's sessions are still
+ * strict: a value too long for its column fails instead of being cut
+ * (statements below the store's own checks); issue 8, finding 6 */
+START_TEST(mysql_sessions_are_strict_whatever_the_server_says)
+{
+	MYSQL *m = admin();
+	char   saved[512], restore[600];
+	ck_assert_int_eq(mysql_query(m, "SELECT @@GLOBAL.sql_mode"), 0);
+	MYSQL_RES *r   = mysql_store_result(m);
+	MYSQL_ROW  row = mysql_fetch_row(r);
+	/* the server's own value (letters, digits, '_' and ','), put back */
+	snprintf(saved, sizeof(saved), "%s", row && row[0] ? row[0] : "");
+	mysql_free_result(r);
+	snprintf(
+	    restore, sizeof(restore), "SET GLOBAL sql_mode = '%s'", saved);
+	ck_assert_int_eq(mysql_query(m, "SET GLOBAL sql_mode = ''"), 0);
+	struct pj_store *s;
+	int              rv = pj_store_open(URL, &s), strict = -1;
+	int64_t          on       = -1;
+	char             msg[512] = "";
+	if (rv == 0) {
+		pj_sq_exec(s, NULL, 0, "test", -1,
+		    "SELECT @@SESSION.sql_mode LIKE '%STRICT_ALL_TABLES%'",
+		    NULL, 0, pj_row_i64, &on, NULL);
+		char name[300];
+		memset(name, 'x', 299);
+		name[299]       = 0;
+		struct pj_val p = pj_p_text(name);
+		strict          = pj_sq_exec(s, NULL, 0, "oms_lock", -1,
+		             "INSERT INTO oms_lock (lock_name, ownerip, max_lock_time, "
+		                      "gmt_create, gmt_modified) VALUES (?, 'o', 1, 0, 0)",
+		             &p, 1, NULL, NULL, NULL);
+		snprintf(msg, sizeof(msg), "%s", pj_store_errmsg(s));
+		pj_store_close(s);
+	}
+	int global_empty = admin_query_int(m, "SELECT @@GLOBAL.sql_mode = ''");
+	ck_assert_int_eq(mysql_query(m, restore), 0);
+	mysql_close(m);
+	ck_assert_int_eq(global_empty, 1);
+	ck_assert_msg(rv == 0, "%s", pj_store_errmsg(NULL));
+	ck_assert_int_eq(on, 1);
+	ck_assert_int_eq(strict, PJ_STORE_EBACKEND);
+	ck_assert_msg(strstr(msg, "Data too long"), "%s", msg);
+}
+END_TEST
+
 static void
 backend_extra(TCase *tc)
 {
+	tcase_add_test(tc, mysql_read_only_user_reads_schema_version);
+	tcase_add_test(tc, mysql_sessions_are_strict_whatever_the_server_says);
 	tcase_add_test(tc, mysql_statement_in_flight_during_restart);
 	tcase_add_test(tc, mysql_socket_url);
 	tcase_add_test(tc, mysql_wrong_credentials_fail_fast);

@@ -9,11 +9,18 @@
  * handle keeps working.
  */
 #define BACKEND_NAME "sqlite"
+#define BACKEND_DUP_TEXT "UNIQUE constraint failed"
+#define BACKEND_VIEW_ERR_TEXT "views may not be indexed"
+#define BACKEND_FAIL_TRIGGER                                                  \
+	"CREATE TRIGGER fail1550 BEFORE UPDATE ON instance_info "             \
+	"WHEN NEW.instance_id = 1550 BEGIN "                                  \
+	"SELECT RAISE(ABORT, 'boom1550'); END"
 #include <check.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,7 +101,10 @@ START_TEST(pj_server_migrate_command)
 	    "cd '%s' && '%s/pj-server' migrate --db 'sqlite://%s/cli.db' 2>&1",
 	    tmpdir, bin, tmpdir);
 	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 0);
-	ck_assert_msg(strstr(out, "(1 applied now)"), "first run: %s", out);
+	char want[64];
+	snprintf(want, sizeof(want), "(%d applied now)",
+	    pj_store_migrations_latest("sqlite"));
+	ck_assert_msg(strstr(out, want), "first run: %s", out);
 	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 0);
 	ck_assert_msg(strstr(out, "(0 applied now)"), "second run: %s", out);
 
@@ -125,9 +135,77 @@ START_TEST(pj_server_migrate_command)
 }
 END_TEST
 
+/* opens url as somebody else: as root, with the effective uid of nobody
+ * (the kernel then checks permissions); otherwise as ourselves, where the
+ * modes below bind the owner too */
+static int
+open_as_other(const char *url, struct pj_store **s)
+{
+	int root = geteuid() == 0;
+	if (root)
+		ck_assert_int_eq(seteuid(65534), 0);
+	int rv = pj_store_open(url, s);
+	if (root)
+		ck_assert_int_eq(seteuid(0), 0);
+	return rv;
+}
+
+static int
+exists(const char *dir, const char *name)
+{
+	char p[600];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
+/* a database this process cannot write is refused at open, naming what
+ * is not writable, and leaves no -wal/-shm files behind (issue 8, #10) */
+START_TEST(sqlite_read_only_file_or_folder_refused_at_open)
+{
+	char dir[400], url[600];
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+	/* 1: the file is read-only */
+	snprintf(dir, sizeof(dir), "%s/ro-file", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0777), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	snprintf(url, sizeof(url), "sqlite://%s/pj.db", dir);
+	struct pj_store *s;
+	OK(pj_store_open(url, &s));
+	OK(pj_store_migrate(s, NULL, NULL));
+	pj_store_close(s);
+	ck_assert(!exists(dir, "pj.db-wal") && !exists(dir, "pj.db-shm"));
+	char f[600];
+	snprintf(f, sizeof(f), "%s/pj.db", dir);
+	ck_assert_int_eq(chmod(f, 0444), 0);
+	s = (void *) 1;
+	ck_assert_int_eq(open_as_other(url, &s), PJ_STORE_EBACKEND);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(pj_store_errmsg(NULL), "pj.db' is not writable"),
+	    "%s", pj_store_errmsg(NULL));
+	ck_assert(!exists(dir, "pj.db-wal") && !exists(dir, "pj.db-shm"));
+	/* 2: the file is writable, its folder is not (no -wal, -shm) */
+	ck_assert_int_eq(chmod(f, 0666), 0);
+	ck_assert_int_eq(chmod(dir, 0555), 0);
+	ck_assert_int_eq(open_as_other(url, &s), PJ_STORE_EBACKEND);
+	ck_assert_msg(strstr(pj_store_errmsg(NULL), "-wal"), "%s",
+	    pj_store_errmsg(NULL));
+	ck_assert_msg(strstr(pj_store_errmsg(NULL), "directory"), "%s",
+	    pj_store_errmsg(NULL));
+	ck_assert(!exists(dir, "pj.db-wal") && !exists(dir, "pj.db-shm"));
+	/* 3: a new file in a read-only folder */
+	snprintf(url, sizeof(url), "sqlite://%s/new.db", dir);
+	ck_assert_int_eq(open_as_other(url, &s), PJ_STORE_EBACKEND);
+	ck_assert_msg(strstr(pj_store_errmsg(NULL), "cannot create"), "%s",
+	    pj_store_errmsg(NULL));
+	ck_assert(!exists(dir, "new.db"));
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+}
+END_TEST
+
 static void
 backend_extra(TCase *tc)
 {
+	tcase_add_test(tc, sqlite_read_only_file_or_folder_refused_at_open);
 	tcase_add_test(tc, sqlite_relative_path);
 	tcase_add_test(tc, pj_server_migrate_command);
 }

@@ -19,7 +19,7 @@
 static const char sv_mysql[]
     = "CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL "
       "PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at BIGINT NOT NULL) "
-      "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+      "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin";
 static const char sv_sqlite[]
     = "CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL "
       "PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at BIGINT NOT NULL)";
@@ -46,12 +46,12 @@ pj_store_migrations_latest(const char *backend)
 int
 pj_store_schema_version(struct pj_store *s, int *version)
 {
-	int64_t v = 0;
+	int64_t v = 0, exists = 0;
 	int     rv;
+	/* read-only: a user with SELECT only can ask too */
 	rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "schema_version", -1,
-	    strcmp(s->ops->name, "mysql") == 0 ? sv_mysql : sv_sqlite, NULL, 0,
-	    NULL, NULL, NULL);
-	if (rv == 0)
+	    s->ops->has_schema_sql, NULL, 0, pj_row_i64, &exists, NULL);
+	if (rv == 0 && exists)
 		rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "schema_version", -1,
 		    "SELECT MAX(version) FROM schema_version", NULL, 0,
 		    pj_row_i64, &v, NULL);
@@ -119,7 +119,12 @@ pj_store_migrate(struct pj_store *s, int *applied, int *version)
 	int         latest = pj_store_migrations_latest(be);
 	int         cur = 0, n = 0, rv;
 
-	if ((rv = pj_store_schema_version(s, &cur)) != 0)
+	rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "schema_version", -1,
+	    strcmp(be, "mysql") == 0 ? sv_mysql : sv_sqlite, NULL, 0, NULL,
+	    NULL, NULL);
+	if (rv == 0)
+		rv = pj_store_schema_version(s, &cur);
+	if (rv != 0)
 		return rv;
 	if (cur > latest)
 		return pj_store_fail(s, PJ_STORE_ESCHEMA,

@@ -16,6 +16,7 @@
  * OOM policy: the x* wrappers abort.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +31,17 @@
 static __thread const struct pj_store *err_store;
 static __thread char                   err_buf[PJ_STORE_ERRLEN];
 
+/* Formats into a local buffer first: callers may pass the previous message
+ * (pj_store_errmsg) as an argument to wrap it in more context. */
 int
 pj_store_fail(struct pj_store *s, int rv, const char *fmt, ...)
 {
+	char    msg[PJ_STORE_ERRLEN];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(err_buf, msg, sizeof(err_buf));
 	err_store = s;
 	return rv;
 }
@@ -122,8 +127,8 @@ pct_decode(const char *p, size_t n)
 	return o;
 }
 
-static void
-url_fini(struct pj_store_url *u)
+void
+pj_store_url_fini(struct pj_store_url *u)
 {
 	free(u->backend);
 	free(u->path);
@@ -135,45 +140,91 @@ url_fini(struct pj_store_url *u)
 	memset(u, 0, sizeof(*u));
 }
 
+void
+pj_store_url_redact(const char *url, char *out, size_t n)
+{
+	/* The password runs from the first ':' after "mysql://" to the last
+	 * '@' of the whole URL: that covers passwords holding an unencoded
+	 * '/', '?', ':' or '@' (which the parser then misreads), at the cost
+	 * of hiding more than the password when a socket path holds an '@'.
+	 * Never printing it matters more. */
+	const char *at, *colon;
+	snprintf(out, n, "%s", url ? url : "");
+	if (url == NULL || strncmp(url, "mysql://", 8) != 0
+	    || (at = strrchr(url, '@')) == NULL)
+		return;
+	colon = memchr(url + 8, ':', (size_t) (at - (url + 8)));
+	if (colon == NULL)
+		return;
+	snprintf(out, n, "%.*s***%s", (int) (colon + 1 - url), url, at);
+}
+
+/* "1".."65535", digits only (no sign, no spaces); -1 otherwise */
 static int
-parse_query(struct pj_store_url *u, const char *q, char *err, size_t errlen)
+parse_port(const char *p, const char *end)
+{
+	long v = 0;
+	if (p == end || end - p > 5)
+		return -1;
+	for (const char *x = p; x < end; x++) {
+		if (*x < '0' || *x > '9')
+			return -1;
+		v = v * 10 + (*x - '0');
+	}
+	return v >= 1 && v <= 65535 ? (int) v : -1;
+}
+
+static int
+parse_query(struct pj_store_url *u, const char *q, const char *shown,
+    char *err, size_t errlen)
 {
 	while (q && *q) {
 		const char *amp = strchr(q, '&');
 		size_t      n   = amp ? (size_t) (amp - q) : strlen(q);
 		const char *eq  = memchr(q, '=', n);
 		if (eq == NULL) {
-			snprintf(err, errlen, "URL option '%.*s' has no '='",
-			    (int) n, q);
+			snprintf(err, errlen,
+			    "'%s': a URL option has no '=' (a password "
+			    "holding '/', '?', '@' or ':' must be "
+			    "%%-encoded)",
+			    shown);
 			return PJ_STORE_EINVAL;
 		}
 		size_t kn = (size_t) (eq - q);
 		char  *v  = pct_decode(eq + 1, n - kn - 1);
 		if (v == NULL) {
 			snprintf(err, errlen,
-			    "URL option '%.*s': bad %%-escape", (int) n, q);
+			    "'%s': bad %%-escape in a URL option", shown);
 			return PJ_STORE_EINVAL;
 		}
 		if (kn == 6 && strncmp(q, "socket", 6) == 0) {
 			free(u->socket);
 			u->socket = v;
+			if (strcmp(u->backend, "mysql") != 0 || v[0] == 0) {
+				snprintf(err, errlen,
+				    "'%s': socket= needs a path and is a "
+				    "mysql:// option",
+				    shown);
+				return PJ_STORE_EINVAL;
+			}
 		} else if (kn == 4 && strncmp(q, "pool", 4) == 0) {
 			char *end;
 			long  p   = strtol(v, &end, 10);
-			int   bad = *end != 0 || end == v;
+			int   bad = *end != 0 || end == v || v[0] < '0'
+			    || v[0] > '9';
 			free(v);
 			if (bad || p < 1 || p > PJ_STORE_POOL_MAX) {
 				snprintf(err, errlen,
-				    "URL option pool must be 1..%d",
-				    PJ_STORE_POOL_MAX);
+				    "'%s': URL option pool must be 1..%d",
+				    shown, PJ_STORE_POOL_MAX);
 				return PJ_STORE_EINVAL;
 			}
 			u->pool = (int) p;
 		} else {
 			free(v);
 			snprintf(err, errlen,
-			    "unknown URL option '%.*s' (known: socket, pool)",
-			    (int) kn, q);
+			    "'%s': unknown URL option (known: socket, pool)",
+			    shown);
 			return PJ_STORE_EINVAL;
 		}
 		q = amp ? amp + 1 : NULL;
@@ -181,30 +232,44 @@ parse_query(struct pj_store_url *u, const char *q, char *err, size_t errlen)
 	return 0;
 }
 
+/* sqlite:// paths SQLite would not treat as one shared file */
 static int
-parse_url(const char *url, struct pj_store_url *u, char *err, size_t errlen)
+sqlite_path_ok(const char *path)
+{
+	return path[0] != 0 && strcmp(path, ":memory:") != 0
+	    && strncmp(path, "file:", 5) != 0;
+}
+
+int
+pj_store_url_parse(
+    const char *url, struct pj_store_url *u, char *err, size_t errlen)
 {
 	static const char usage[]
 	    = "expected sqlite:///path/file.db or "
 	      "mysql://user:pass@host:port/db[?socket=/path]";
+	char shown[PJ_STORE_ERRLEN];
 	memset(u, 0, sizeof(*u));
 	u->pool = PJ_STORE_POOL_DEFAULT;
 	if (url == NULL || *url == 0) {
 		snprintf(err, errlen, "empty database URL; %s", usage);
 		return PJ_STORE_EINVAL;
 	}
+	pj_store_url_redact(url, shown, sizeof(shown));
 	const char *q       = strchr(url, '?');
 	size_t      mainlen = q ? (size_t) (q - url) : strlen(url);
 	if (strncmp(url, "sqlite://", 9) == 0) {
 		u->backend = ar_xstrdup("sqlite");
-		if (mainlen <= 9) {
-			snprintf(
-			    err, errlen, "'%s' names no file; %s", url, usage);
+		u->path    = pct_decode(url + 9, mainlen - 9);
+		if (u->path == NULL) {
+			snprintf(err, errlen, "'%s': bad %%-escape", shown);
 			goto fail;
 		}
-		u->path = pct_decode(url + 9, mainlen - 9);
-		if (u->path == NULL) {
-			snprintf(err, errlen, "'%s': bad %%-escape", url);
+		if (!sqlite_path_ok(u->path)) {
+			snprintf(err, errlen,
+			    "'%s' names no database file (':memory:' and "
+			    "'file:' URIs are refused: every pooled "
+			    "connection would get its own database); %s",
+			    shown, usage);
 			goto fail;
 		}
 	} else if (strncmp(url, "mysql://", 8) == 0) {
@@ -226,29 +291,45 @@ parse_url(const char *url, struct pj_store_url *u, char *err, size_t errlen)
 				    colon + 1, (size_t) (at - colon - 1));
 			if (u->user == NULL || (colon && u->pass == NULL)) {
 				snprintf(err, errlen,
-				    "bad %%-escape in the URL's user or "
-				    "password");
+				    "'%s': bad %%-escape in the user or "
+				    "password",
+				    shown);
 				goto fail;
 			}
 			p = at + 1;
 		}
-		const char *colon = memchr(p, ':', (size_t) (hend - p));
-		u->host           = ar_xstrndup(
-		              p, (size_t) ((colon ? colon : hend) - p));
-		if (colon) {
-			char *e;
-			long  port = strtol(colon + 1, &e, 10);
-			if (e != hend || port < 1 || port > 65535) {
+		if (u->user == NULL || u->user[0] == 0) {
+			/* the client library would log in as the OS user */
+			snprintf(err, errlen, "'%s' names no user; %s", shown,
+			    usage);
+			goto fail;
+		}
+		const char *colon;
+		if (*p == '[') { /* [IPv6 literal] */
+			const char *rb = memchr(p, ']', (size_t) (hend - p));
+			if (rb == NULL || (rb + 1 < hend && rb[1] != ':')) {
 				snprintf(err, errlen,
-				    "'%s': port must be 1..65535; %s", url,
-				    usage);
+				    "'%s': an IPv6 host is [address] or "
+				    "[address]:port; %s",
+				    shown, usage);
 				goto fail;
 			}
-			u->port = (int) port;
+			u->host = ar_xstrndup(p + 1, (size_t) (rb - p - 1));
+			colon   = rb + 1 < hend ? rb + 1 : NULL;
+		} else {
+			colon   = memchr(p, ':', (size_t) (hend - p));
+			u->host = ar_xstrndup(
+			    p, (size_t) ((colon ? colon : hend) - p));
+		}
+		if (colon && (u->port = parse_port(colon + 1, hend)) < 0) {
+			snprintf(err, errlen,
+			    "'%s': port must be 1..65535 (digits only); %s",
+			    shown, usage);
+			goto fail;
 		}
 		if (u->host[0] == 0) {
-			snprintf(
-			    err, errlen, "'%s' names no host; %s", url, usage);
+			snprintf(err, errlen, "'%s' names no host; %s", shown,
+			    usage);
 			goto fail;
 		}
 		if (slash)
@@ -257,19 +338,26 @@ parse_url(const char *url, struct pj_store_url *u, char *err, size_t errlen)
 		else
 			u->db = ar_xstrdup("");
 		if (u->db == NULL) {
-			snprintf(err, errlen, "'%s': bad %%-escape", url);
+			snprintf(err, errlen, "'%s': bad %%-escape", shown);
+			goto fail;
+		}
+		if (u->db[0] == 0) {
+			snprintf(err, errlen,
+			    "'%s' names no database "
+			    "(mysql://user@host:port/DB)",
+			    shown);
 			goto fail;
 		}
 	} else {
-		snprintf(
-		    err, errlen, "unknown database URL '%s'; %s", url, usage);
+		snprintf(err, errlen, "unknown database URL '%s'; %s", shown,
+		    usage);
 		goto fail;
 	}
-	if (q && parse_query(u, q + 1, err, errlen) != 0)
+	if (q && parse_query(u, q + 1, shown, err, errlen) != 0)
 		goto fail;
 	return 0;
 fail:
-	url_fini(u);
+	pj_store_url_fini(u);
 	return PJ_STORE_EINVAL;
 }
 
@@ -280,22 +368,16 @@ int
 pj_store_open(const char *url, struct pj_store **out)
 {
 	char             err[PJ_STORE_ERRLEN] = "";
-	struct pj_store *s = ar_xcalloc(1, sizeof(*s));
+	struct pj_store *s                    = ar_xcalloc(1, sizeof(*s));
 	int              rv;
 
 	*out = NULL;
-	if ((rv = parse_url(url, &s->url, err, sizeof(err))) != 0)
+	if ((rv = pj_store_url_parse(url, &s->url, err, sizeof(err))) != 0)
 		goto fail;
 	if (strcmp(s->url.backend, "sqlite") == 0)
 		s->ops = &pj_store_sqlite_ops;
 	else
 		s->ops = &pj_store_mysql_ops;
-	if (s->url.backend[0] == 'm' && s->url.db[0] == 0) {
-		snprintf(err, sizeof(err),
-		    "'%s' names no database (mysql://user@host:port/DB)", url);
-		rv = PJ_STORE_EINVAL;
-		goto fail;
-	}
 	s->nslots = s->url.pool;
 	pthread_mutex_init(&s->mtx, NULL);
 	pthread_cond_init(&s->cv, NULL);
@@ -307,11 +389,35 @@ pj_store_open(const char *url, struct pj_store **out)
 		pthread_mutex_destroy(&s->mtx);
 		goto fail;
 	}
+	/* an old binary must not write into a schema it does not know: a
+	 * read-only look at schema_version (0 = empty database) */
+	int version = 0, latest = pj_store_migrations_latest(s->ops->name);
+	if ((rv = pj_store_schema_version(s, &version)) != 0
+	    || version > latest) {
+		if (rv == 0) {
+			rv = PJ_STORE_ESCHEMA;
+			snprintf(err, sizeof(err),
+			    "database schema version %d is newer than this "
+			    "binary's (%d): refusing to touch it; run a "
+			    "pj-server built from the same or a newer release",
+			    version, latest);
+		} else {
+			snprintf(err, sizeof(err), "%s", pj_store_errmsg(s));
+		}
+		for (int i = 0; i < s->nslots; i++)
+			if (s->slots[i].conn)
+				s->ops->conn_close(s->slots[i].conn);
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mtx);
+		goto fail;
+	}
 	*out = s;
 	return 0;
 fail:
+	if (err_store == s)
+		err_store = NULL;
 	pj_store_fail(NULL, rv, "store open: %s", err);
-	url_fini(&s->url);
+	pj_store_url_fini(&s->url);
 	free(s);
 	return rv;
 }
@@ -326,7 +432,7 @@ pj_store_close(struct pj_store *s)
 			s->ops->conn_close(s->slots[i].conn);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mtx);
-	url_fini(&s->url);
+	pj_store_url_fini(&s->url);
 	if (err_store == s)
 		err_store = NULL;
 	free(s);
@@ -364,6 +470,7 @@ pj_conn_get(struct pj_store *s, struct pj_conn *c)
 	pthread_mutex_unlock(&s->mtx);
 
 	c->s        = s;
+	c->retry    = 0;
 	c->slot     = slot;
 	void **conn = &s->slots[slot].conn;
 	if (*conn && !s->ops->conn_alive(*conn)) {
@@ -418,6 +525,22 @@ report(
 	    pj_store_strerror(rv), err);
 }
 
+/* a short random pause before a lost deadlock is run again, growing with
+ * the attempt, so the contenders do not collide the same way twice */
+static void
+deadlock_pause(int attempt)
+{
+	static __thread unsigned seed;
+	if (seed == 0)
+		seed = (unsigned) time(NULL) ^ (unsigned) (uintptr_t) &seed;
+	seed                = seed * 1103515245u + 12345u;
+	int             max = attempt < 5 ? 1 << attempt : 32; /* ms */
+	struct timespec ts
+	    = { 0, (long) ((seed >> 8) % (unsigned) (max * 1000)) * 1000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 int
 pj_sq_exec(struct pj_store *s, struct pj_conn *c, unsigned flags,
     const char *table, int64_t id, const char *sql,
@@ -425,10 +548,12 @@ pj_sq_exec(struct pj_store *s, struct pj_conn *c, unsigned flags,
     int64_t *affected)
 {
 	char    err[PJ_STORE_ERRLEN];
-	int64_t aff = 0;
+	int64_t aff      = 0;
+	int     lost     = 0; /* connections lost so far */
+	int     deadlock = 0; /* deadlocks lost so far */
 	int     rv;
 
-	for (int attempt = 0;; attempt++) {
+	for (;;) {
 		struct pj_conn  own;
 		struct pj_conn *cc   = c;
 		int             sent = 0;
@@ -448,12 +573,26 @@ pj_sq_exec(struct pj_store *s, struct pj_conn *c, unsigned flags,
 				return report(s, rv, table, id, err);
 			}
 			pj_conn_put(cc, 1);
-			if (attempt == 0 && (!sent || (flags & PJ_Q_SAFE)))
+			if (lost++ == 0 && (!sent || (flags & PJ_Q_SAFE)))
 				continue;
 			return report(s, rv, table, id, err);
 		}
 		if (c == NULL)
 			pj_conn_put(cc, 0);
+		if (rv == PJ_STORE_XRETRY) {
+			if (c != NULL) {
+				/* the transaction is void: pj_sq_txn reruns it
+				 */
+				c->retry = 1;
+				return report(
+				    s, PJ_STORE_EBACKEND, table, id, err);
+			}
+			if (++deadlock < PJ_STORE_DEADLOCK_ATTEMPTS) {
+				deadlock_pause(deadlock);
+				continue;
+			}
+			return report(s, PJ_STORE_EBACKEND, table, id, err);
+		}
 		break;
 	}
 	if (rv == PJ_STORE_EDUP || rv == PJ_STORE_EBACKEND)
@@ -469,23 +608,48 @@ int
 pj_sq_insert_id(struct pj_store *s, const char *table, const char *sql,
     const struct pj_val *params, int np, int64_t *id)
 {
-	struct pj_conn c;
-	int            rv;
-	if ((rv = pj_conn_get(s, &c)) != 0)
-		return rv;
-	rv = pj_sq_exec(
-	    s, &c, 0, table, -1, sql, params, np, NULL, NULL, NULL);
-	if (rv == 0)
-		rv = pj_sq_exec(s, &c, 0, table, -1, s->ops->last_id_sql, NULL,
-		    0, pj_row_i64, id, NULL);
-	pj_conn_put(&c, s->slots[c.slot].conn == NULL);
-	return rv;
+	for (int attempt = 1;; attempt++) {
+		struct pj_conn c;
+		int            rv;
+		if ((rv = pj_conn_get(s, &c)) != 0)
+			return rv;
+		rv = pj_sq_exec(
+		    s, &c, 0, table, -1, sql, params, np, NULL, NULL, NULL);
+		if (rv == 0)
+			rv = pj_sq_exec(s, &c, 0, table, -1,
+			    s->ops->last_id_sql, NULL, 0, pj_row_i64, id,
+			    NULL);
+		pj_conn_put(&c, s->slots[c.slot].conn == NULL);
+		/* an autocommitted INSERT that lost a deadlock left nothing */
+		if (rv == 0 || !c.retry
+		    || attempt >= PJ_STORE_DEADLOCK_ATTEMPTS)
+			return rv;
+		deadlock_pause(attempt);
+	}
+}
+
+int
+pj_sq_txn(struct pj_store *s, pj_txn_fn body, void *arg)
+{
+	int rv = 0;
+	for (int attempt = 1;; attempt++) {
+		struct pj_conn c;
+		if ((rv = pj_sq_begin(s, &c)) != 0)
+			return rv;
+		if ((rv = body(s, &c, arg)) == 0)
+			return pj_sq_commit(s, &c);
+		pj_sq_rollback(s, &c);
+		if (!c.retry || attempt >= PJ_STORE_DEADLOCK_ATTEMPTS)
+			return rv;
+		deadlock_pause(attempt);
+	}
 }
 
 int
 pj_sq_begin(struct pj_store *s, struct pj_conn *c)
 {
 	int rv;
+	c->retry = 0;
 	if ((rv = pj_conn_get(s, c)) != 0)
 		return rv;
 	rv = pj_sq_exec(s, c, 0, "transaction", -1, s->ops->begin_sql, NULL, 0,
@@ -607,8 +771,7 @@ pj_params_add(struct pj_params *p, struct pj_val v)
 {
 	if (p->n == p->cap) {
 		p->cap = p->cap ? p->cap * 2 : 16;
-		p->v
-		    = ar_xrealloc(p->v, sizeof(*p->v) * (size_t) p->cap);
+		p->v   = ar_xrealloc(p->v, sizeof(*p->v) * (size_t) p->cap);
 	}
 	p->v[p->n++] = v;
 }

@@ -45,10 +45,42 @@
  *    surrogate id, so pages neither skip nor repeat while rows are added.
  *  - app_info.current_server is '' (not NULL) when no server owns the app,
  *    so compare-and-set is one portable `current_server = ?`.
- *  - MySQL tables use utf8mb4_bin so text round-trips byte for byte and
- *    compares like SQLite's (case-sensitive; SQLite runs with
- *    case_sensitive_like on). LIKE patterns use % and _, with '!' as the
- *    escape character on both backends.
+ *  - MariaDB tables use utf8mb4_nopad_bin (migration 0002; needs
+ *    MariaDB >= 10.2) so text round-trips byte for byte and compares like
+ *    SQLite's BINARY: case-sensitive, trailing spaces significant, byte
+ *    order (SQLite runs with case_sensitive_like on). Every session runs
+ *    in a strict sql_mode. LIKE patterns use % and _, with '!' as the
+ *    escape character on both backends; '!' may only precede %, _ or !
+ *    (anything else is PJ_STORE_EINVAL, because the backends disagree on
+ *    it) and pj_store_like_escape() turns text into a literal pattern.
+ *
+ * Limits, the same on both backends and checked by the store before any
+ * statement runs (PJ_STORE_EINVAL naming table.field; store_check.c):
+ *  - every text value is well-formed UTF-8 (no overlong forms, no
+ *    surrogates, nothing above U+10FFFF) and has no NUL byte (C strings);
+ *    NULL pointers store "".
+ *  - names, at most PJ_STORE_NAME_MAX (255) characters: app_name, title,
+ *    current_server (owner_cas' owner and expected), job_name, tag,
+ *    task_tracker_address, worker_address, lock_name, ownerip,
+ *    server_info.ip, wf_name, node_name; lookups by these (app_find,
+ *    app_verify, name_eq, tag_eq, unlock, release_owner, heartbeat) are
+ *    held to the same limit.
+ *  - time_zone (jobs, workflows): at most PJ_STORE_ZONE_MAX (64)
+ *    characters.
+ *  - text, at most PJ_STORE_TEXT_MAX (65,535) bytes: job_description,
+ *    time_expression, processor_info, designated_workers,
+ *    notify_user_ids, job and workflow extra, dispatch_strategy_config,
+ *    lifecycle, alarm_config, log_config, advanced_runtime_config,
+ *    wf_description, processor_info_eq and every LIKE pattern.
+ *  - long text, at most PJ_STORE_LONGTEXT_MAX (1 MiB) bytes: job_params,
+ *    instance_params, result, log_content, pedag, wf_init_params,
+ *    wf_context, dag, node_params, node extra.
+ *  - doubles (min_cpu_cores, min_memory_space, min_disk_space) are
+ *    finite; integers are the C types of the structs (INT columns hold
+ *    int, BIGINT columns int64_t).
+ *  - max_lock_ms and stale_ms are >= 0. Times are any int64_t (no SQL
+ *    arithmetic is done on them).
+ *  - the app secret is not stored (only its hash) and has no limit.
  *
  * Shape: `struct pj_store_ops` is the one pluggable table (like SQLite's
  * sqlite3_vfs): it holds what differs between the backends - opening a
@@ -70,6 +102,13 @@
  * absolute values); a non-idempotent write lost mid-flight returns
  * PJ_STORE_ECONN ("outcome unknown") and the caller re-reads.
  *
+ * Deadlocks (MariaDB): a statement or transaction that loses a deadlock
+ * was rolled back by the server; the store runs it again
+ * (PJ_STORE_DEADLOCK_ATTEMPTS times, short random pauses), so callers see
+ * the outcome - PJ_STORE_EDUP for a fire time or lock somebody else took
+ * first - never the deadlock. SQLite serialises writers (BEGIN IMMEDIATE,
+ * busy timeout) and has none.
+ *
  * Errors: every call returns 0 or a PJ_STORE_E* code; pj_store_errmsg()
  * returns the message of the calling thread's last failure on this store
  * (which table, which id, the backend's text). Nothing is printed.
@@ -81,9 +120,15 @@
  *   sqlite://relative/file.db       relative to the working directory
  *   mysql://user:pass@host:port/db  MySQL/MariaDB over TCP (port 3306)
  *   mysql://user:pass@localhost/db?socket=/path/to.sock   unix socket
- * user and pass may be percent-encoded; the password may be omitted
- * (mysql://root@127.0.0.1:3306/db). Query options for both backends:
- *   pool=N (connections, 1..64, default 4).
+ *   mysql://user@[::1]:3306/db      an IPv6 address in brackets
+ * user and pass may be percent-encoded (they must be when they hold '/',
+ * '?', '@', ':' or '%'); the user is required (the client library would
+ * otherwise log in as the OS user), the password may be omitted
+ * (mysql://root@127.0.0.1:3306/db); the port is 1..65535 in digits only.
+ * sqlite://:memory: and file: URIs are refused: each pooled connection
+ * would get its own database. Query options: pool=N (connections, 1..64,
+ * default 4) for both backends, socket=PATH (not empty) for mysql only.
+ * Messages quote a URL with its password replaced by ***.
  */
 #ifndef PJ_SERVER_STORE_H
 #define PJ_SERVER_STORE_H
@@ -121,12 +166,22 @@ enum pj_switchable_status {
 	PJ_STATUS_DELETED = 99,
 };
 
+/* Limits (the same on both backends; see "Limits" above) */
+#define PJ_STORE_NAME_MAX 255          /* characters */
+#define PJ_STORE_ZONE_MAX 64           /* characters */
+#define PJ_STORE_TEXT_MAX 65535u       /* bytes */
+#define PJ_STORE_LONGTEXT_MAX 1048576u /* bytes (1 MiB) */
+#define PJ_STORE_LIKE_ESCAPE '!'
+
 #define PJ_STORE_SERVER_ID_MAX 10000
 #define PJ_STORE_PBKDF2_ITER 20000
 
 struct pj_store;
 
 /* ---- open / close / errors / migrations -------------------------------- */
+/* Opens a store: parses the URL, opens one connection and reads the
+ * schema version (PJ_STORE_ESCHEMA when the database is newer than this
+ * binary). Messages never quote the URL's password. */
 int pj_store_open(const char *url, struct pj_store **out);
 /* Closes every pooled connection; no call on s may still be running. */
 void        pj_store_close(struct pj_store *s);
@@ -141,7 +196,9 @@ const char *pj_store_strerror(int rv);
 int pj_store_migrate(struct pj_store *s, int *applied, int *version);
 /* Highest migration version built into this binary. */
 int pj_store_migrations_latest(const char *backend);
-/* Database's schema version (0 = empty database). */
+/* Database's schema version (0 = empty database); reads only, so a
+ * read-only database user may call it. pj_store_open refuses a database
+ * whose version is above pj_store_migrations_latest (PJ_STORE_ESCHEMA). */
 int pj_store_schema_version(struct pj_store *s, int *version);
 
 /* ---- apps -------------------------------------------------------------- */
@@ -182,10 +239,10 @@ struct pj_job {
 	char   *job_params;
 	int     time_expression_type;
 	char   *time_expression;
-	char   *time_zone;      /* IANA name; "" = server's zone */
-	int     misfire_policy; /* server/timing/timing.h pj_misfire_policy code */
-	int     execute_type;
-	int     processor_type;
+	char   *time_zone;  /* IANA name; "" = server's zone */
+	int misfire_policy; /* server/timing/timing.h pj_misfire_policy code */
+	int execute_type;
+	int processor_type;
 	char   *processor_info;
 	int     max_instance_num;
 	int     concurrency;
@@ -273,6 +330,11 @@ struct pj_job_list {
 void pj_job_list_fini(struct pj_job_list *l);
 int  pj_store_job_query(
      struct pj_store *s, const struct pj_job_query *q, struct pj_job_list *out);
+/* Writes `text` into out (outlen bytes, always NUL-terminated when
+ * outlen > 0) as a LIKE pattern that matches exactly that text: %, _ and
+ * ! are preceded by '!'. Returns the pattern's full length (without the
+ * NUL), like snprintf; a result >= outlen means out was too small. */
+size_t pj_store_like_escape(const char *text, char *out, size_t outlen);
 /* Enabled jobs of the given apps whose time_expression_type is in
  * types[] and next_trigger_time <= before_ms (the schedule pass). */
 int pj_store_jobs_due(struct pj_store *s, const int64_t *app_ids,
@@ -311,7 +373,10 @@ void pj_instance_list_fini(struct pj_instance_list *l);
 /* Inserts n instances in multi-row statements (status, times, strings
  * taken from each element; gmt_* = now). All or nothing: a duplicate
  * (instance_id, or job_id + fire_time) fails the whole batch with
- * PJ_STORE_EDUP and inserts none. */
+ * PJ_STORE_EDUP and inserts none - also when another server records an
+ * overlapping batch at the same moment, in any order (the rows are
+ * inserted in (job_id, fire_time, instance_id) order, so the surrogate
+ * ids follow that order, not the array's; a lost deadlock is retried). */
 int pj_store_instances_create(
     struct pj_store *s, const struct pj_instance *v, size_t n, int64_t now_ms);
 int pj_store_instance_get(
@@ -333,8 +398,9 @@ enum {
 int pj_store_instance_transition(struct pj_store *s, int64_t instance_id,
     int from, int to, const struct pj_instance *set, unsigned mask,
     int64_t now_ms);
-/* The same transition for many ids in one statement; *changed = rows that
- * were in `from` and moved. */
+/* The same transition for many ids, all or nothing: one statement for up
+ * to 500 ids, one transaction of several above; *changed = rows that
+ * were in `from` and moved (0 on failure). */
 int pj_store_instances_transition(struct pj_store *s, const int64_t *ids,
     size_t n, int from, int to, const struct pj_instance *set, unsigned mask,
     int64_t now_ms, int64_t *changed);
@@ -372,7 +438,9 @@ int pj_store_instance_list(struct pj_store *s,
     const struct pj_instance_query *q, struct pj_instance_list *out);
 
 /* ---- locks (oms_lock) -------------------------------------------------- */
-/* 0 = acquired; PJ_STORE_EDUP = held by somebody and not expired. */
+/* 0 = acquired; PJ_STORE_EDUP = busy: held by somebody and not expired
+ * (also the answer to every loser when many take an expired lock at once:
+ * exactly one wins). max_lock_ms >= 0. */
 int pj_store_lock_try(struct pj_store *s, const char *name, const char *owner,
     int64_t max_lock_ms, int64_t now_ms);
 int pj_store_lock_unlock(struct pj_store *s, const char *name);
@@ -512,6 +580,11 @@ struct pj_val {
 };
 typedef int (*pj_row_fn)(void *arg, const struct pj_val *cols, int ncols);
 
+/* Backend to store only, never returned by a pj_store_* call: the
+ * statement lost a deadlock (MariaDB 1213) and its transaction was
+ * rolled back, so running it (or its transaction) again is safe. */
+#define PJ_STORE_XRETRY 100
+
 struct pj_store_url {
 	char *backend; /* "sqlite" or "mysql" */
 	char *path;    /* sqlite file */
@@ -529,13 +602,15 @@ struct pj_store_ops {
 	/* cheap check before a pooled connection is reused: 0 = looks dead */
 	int (*conn_alive)(void *conn);
 	/* Runs one statement. Returns 0, PJ_STORE_EDUP, PJ_STORE_ECONN (then
-	 * *sent says whether the server may have seen it) or
-	 * PJ_STORE_EBACKEND; err gets the backend's message. A non-zero
-	 * return of fn stops the rows and is returned. */
+	 * *sent says whether the server may have seen it),
+	 * PJ_STORE_XRETRY or PJ_STORE_EBACKEND; err gets the backend's
+	 * message. A non-zero return of fn stops the rows and is returned. */
 	int (*exec)(void *conn, const char *sql, const struct pj_val *params,
 	    int np, pj_row_fn fn, void *arg, int64_t *affected, int *sent,
 	    char *err, size_t errlen);
-	const char *begin_sql;   /* starts a write transaction */
+	const char *begin_sql; /* starts a write transaction */
+	/* one row, one column: 1 when table schema_version exists */
+	const char *has_schema_sql;
 	const char *last_id_sql; /* id of this connection's last insert */
 };
 extern const struct pj_store_ops pj_store_sqlite_ops;

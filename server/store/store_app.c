@@ -145,6 +145,10 @@ pj_store_app_create(struct pj_store *s, const char *name, const char *secret,
 	if (name == NULL || name[0] == 0 || secret == NULL || secret[0] == 0)
 		return pj_store_fail(s, PJ_STORE_EINVAL,
 		    "app_info: app name and secret must not be empty");
+	const struct pj_field_check f[] = { { "app_name", name, PJ_F_NAME },
+		{ "title", title, PJ_F_NAME } };
+	if ((rv = pj_check_fields(s, "app_info", f, 2)) != 0)
+		return rv;
 	if (pj_secret_hash(secret, hash, sizeof(hash)) != 0)
 		return pj_store_fail(s, PJ_STORE_EBACKEND,
 		    "app_info: cannot hash the secret of app '%s' "
@@ -181,6 +185,10 @@ app_get(struct pj_store *s, const char *where, struct pj_val *p, int64_t id,
 	char           sql[256];
 	int            rv;
 	memset(a, 0, sizeof(*a));
+	if (name
+	    && (rv = pj_check_text(s, "app_info", "app_name", name, PJ_F_NAME))
+	        != 0)
+		return rv;
 	snprintf(sql, sizeof(sql),
 	    "SELECT " APP_COLS " FROM app_info WHERE %s", where);
 	rv = pj_sq_exec(
@@ -250,13 +258,20 @@ int
 pj_store_app_owner_cas(struct pj_store *s, int64_t id, const char *expected,
     const char *owner, int64_t now_ms)
 {
-	int64_t       n    = 0;
+	int64_t                     n    = 0;
+	const struct pj_field_check f[2] = {
+		{ "current_server", owner, PJ_F_NAME },
+		{ "current_server", expected, PJ_F_NAME },
+	};
+	int rv = pj_check_fields(s, "app_info", f, 2);
+	if (rv != 0)
+		return rv;
 	struct pj_val p[4] = { pj_p_text(owner), pj_p_int(now_ms),
 		pj_p_int(id), pj_p_text(expected) };
-	int           rv   = pj_sq_exec(s, NULL, 0, "app_info", id,
-	                "UPDATE app_info SET current_server = ?, gmt_modified = ? "
-	                            "WHERE id = ? AND current_server = ?",
-	                p, 4, NULL, NULL, &n);
+	rv                 = pj_sq_exec(s, NULL, 0, "app_info", id,
+	                    "UPDATE app_info SET current_server = ?, gmt_modified = ? "
+	                                    "WHERE id = ? AND current_server = ?",
+	                    p, 4, NULL, NULL, &n);
 	if (rv != 0 || n == 1)
 		return rv;
 	char *cur = NULL;
@@ -272,6 +287,56 @@ pj_store_app_owner_cas(struct pj_store *s, int64_t id, const char *expected,
 /* ---- locks -----------------------------------------------------------------
  */
 
+struct lock_row {
+	int64_t id, gmt_create, max_lock_time;
+	int     found;
+};
+
+static int
+lock_row_read(void *arg, const struct pj_val *c, int n)
+{
+	struct lock_row *r = arg;
+	(void) n;
+	r->id            = pj_c_i64(&c[0]);
+	r->gmt_create    = pj_c_i64(&c[1]);
+	r->max_lock_time = pj_c_i64(&c[2]);
+	r->found         = 1;
+	return 0;
+}
+
+/* Deletes lock `name` if it expired at now_ms (now - gmt_create >
+ * max_lock_time); *n = rows deleted. The expiry is computed here, with
+ * no arithmetic in SQL (MariaDB fails on a BIGINT overflow where SQLite
+ * turns it into a double), and the row is deleted by its id, so a lock
+ * somebody took meanwhile is never removed. */
+static int
+lock_delete_expired(
+    struct pj_store *s, const char *name, int64_t now_ms, int64_t *n)
+{
+	struct lock_row r   = { 0 };
+	struct pj_val   p   = pj_p_text(name);
+	int64_t         age = 0;
+	int             rv  = pj_sq_exec(s, NULL, PJ_Q_SAFE, "oms_lock", -1,
+	                 "SELECT id, gmt_create, max_lock_time FROM oms_lock WHERE "
+	                              "lock_name = ?",
+	                 &p, 1, lock_row_read, &r, NULL);
+	*n                  = 0;
+	if (rv == 0 && !r.found)
+		*n = 1; /* gone meanwhile: free, the caller inserts again */
+	if (rv != 0 || !r.found)
+		return rv;
+	if (__builtin_sub_overflow(now_ms, r.gmt_create, &age))
+		age = now_ms < 0 ? INT64_MIN : INT64_MAX;
+	if (age <= r.max_lock_time) {
+		*n = 0;
+		return 0;
+	}
+	struct pj_val d[2] = { pj_p_int(r.id), pj_p_int(r.gmt_create) };
+	return pj_sq_exec(s, NULL, PJ_Q_SAFE, "oms_lock", r.id,
+	    "DELETE FROM oms_lock WHERE id = ? AND gmt_create = ?", d, 2, NULL,
+	    NULL, n);
+}
+
 int
 pj_store_lock_try(struct pj_store *s, const char *name, const char *owner,
     int64_t max_lock_ms, int64_t now_ms)
@@ -282,6 +347,14 @@ pj_store_lock_try(struct pj_store *s, const char *name, const char *owner,
 	if (name == NULL || name[0] == 0)
 		return pj_store_fail(
 		    s, PJ_STORE_EINVAL, "oms_lock: empty lock name");
+	if (max_lock_ms < 0)
+		return pj_store_fail(s, PJ_STORE_EINVAL,
+		    "oms_lock: lock '%s': max_lock_ms %lld is negative", name,
+		    (long long) max_lock_ms);
+	const struct pj_field_check f[2] = { { "lock_name", name, PJ_F_NAME },
+		{ "ownerip", owner, PJ_F_NAME } };
+	if ((rv = pj_check_fields(s, "oms_lock", f, 2)) != 0)
+		return rv;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		rv = pj_sq_exec(s, NULL, 0, "oms_lock", -1,
 		    "INSERT INTO oms_lock (lock_name, ownerip, max_lock_time, "
@@ -290,12 +363,8 @@ pj_store_lock_try(struct pj_store *s, const char *name, const char *owner,
 		if (rv != PJ_STORE_EDUP || attempt > 0)
 			break;
 		/* held: take it over only if it expired */
-		int64_t       n      = 0;
-		struct pj_val del[2] = { pj_p_text(name), pj_p_int(now_ms) };
-		rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "oms_lock", -1,
-		    "DELETE FROM oms_lock WHERE lock_name = ? AND "
-		    "? - gmt_create > max_lock_time",
-		    del, 2, NULL, NULL, &n);
+		int64_t n = 0;
+		rv        = lock_delete_expired(s, name, now_ms, &n);
 		if (rv != 0)
 			return rv;
 		if (n == 0) {
@@ -315,6 +384,9 @@ int
 pj_store_lock_unlock(struct pj_store *s, const char *name)
 {
 	struct pj_val p = pj_p_text(name);
+	int rv = pj_check_text(s, "oms_lock", "lock_name", name, PJ_F_NAME);
+	if (rv != 0)
+		return rv;
 	/* not retried: after a lost connection the lock may already belong
 	 * to somebody else, and deleting by name again would free theirs */
 	return pj_sq_exec(s, NULL, 0, "oms_lock", -1,
@@ -326,10 +398,13 @@ int
 pj_store_lock_release_owner(
     struct pj_store *s, const char *owner, int64_t *released)
 {
-	int64_t       n  = 0;
-	struct pj_val p  = pj_p_text(owner);
-	int           rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "oms_lock", -1,
-	              "DELETE FROM oms_lock WHERE ownerip = ?", &p, 1, NULL, NULL, &n);
+	int64_t       n = 0;
+	struct pj_val p = pj_p_text(owner);
+	int rv = pj_check_text(s, "oms_lock", "ownerip", owner, PJ_F_NAME);
+	if (rv == 0)
+		rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "oms_lock", -1,
+		    "DELETE FROM oms_lock WHERE ownerip = ?", &p, 1, NULL,
+		    NULL, &n);
 	if (rv == 0 && released)
 		*released = n;
 	return rv;
@@ -353,9 +428,11 @@ pj_store_server_heartbeat(struct pj_store *s, const char *ip, int64_t now_ms)
 {
 	int64_t       n    = 0;
 	struct pj_val p[2] = { pj_p_int(now_ms), pj_p_text(ip) };
-	int           rv   = pj_sq_exec(s, NULL, PJ_Q_SAFE, "server_info", -1,
-	                "UPDATE server_info SET gmt_modified = ? WHERE ip = ?", p, 2, NULL,
-	                NULL, &n);
+	int rv = pj_check_text(s, "server_info", "ip", ip, PJ_F_NAME);
+	if (rv == 0)
+		rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "server_info", -1,
+		    "UPDATE server_info SET gmt_modified = ? WHERE ip = ?", p,
+		    2, NULL, NULL, &n);
 	if (rv == 0 && n == 0)
 		rv = pj_store_fail(s, PJ_STORE_ENOTFOUND,
 		    "server_info: no server registered with ip '%s'", ip);
@@ -371,6 +448,12 @@ pj_store_server_register(struct pj_store *s, const char *ip, int64_t now_ms,
 	if (ip == NULL || ip[0] == 0)
 		return pj_store_fail(
 		    s, PJ_STORE_EINVAL, "server_info: empty server address");
+	if (stale_ms < 0)
+		return pj_store_fail(s, PJ_STORE_EINVAL,
+		    "server_info: stale_ms %lld is negative",
+		    (long long) stale_ms);
+	if ((rv = pj_check_text(s, "server_info", "ip", ip, PJ_F_NAME)) != 0)
+		return rv;
 	for (int attempt = 0; attempt < SERVER_ALLOC_ATTEMPTS; attempt++) {
 		if ((rv = server_lookup(s, ip, &sid)) != 0)
 			return rv;
@@ -393,8 +476,11 @@ pj_store_server_register(struct pj_store *s, const char *ip, int64_t now_ms,
 		if (rv != 0)
 			return rv;
 		if (free_id <= 0) {
-			int64_t       n = 0;
-			struct pj_val d = pj_p_int(now_ms - stale_ms);
+			int64_t n = 0;
+			int64_t before;
+			if (__builtin_sub_overflow(now_ms, stale_ms, &before))
+				before = INT64_MIN;
+			struct pj_val d = pj_p_int(before);
 			rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "server_info", -1,
 			    "DELETE FROM server_info WHERE gmt_modified < ?",
 			    &d, 1, NULL, NULL, &n);

@@ -1,7 +1,7 @@
 /*
- * server/store/store_impl.h - internals shared by the store's files: the handle,
- * its connection pool, the one statement runner every query goes through
- * and small helpers to bind parameters and read columns.
+ * server/store/store_impl.h - internals shared by the store's files: the
+ * handle, its connection pool, the one statement runner every query goes
+ * through and small helpers to bind parameters and read columns.
  *
  * Design notes: see server/store/store.h. Queries are written once here and in
  * store_{app,job,instance,workflow}.c; the backends only run statements.
@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "runtime/alloc.h"
 #include "server/store/store.h"
@@ -33,19 +34,33 @@ struct pj_store {
 	struct pj_pool_slot        slots[PJ_STORE_POOL_MAX];
 };
 
-/* A borrowed connection (for transactions and multi-statement calls). */
+/* A borrowed connection (for transactions and multi-statement calls).
+ * retry is set when a statement on it lost a deadlock: the
+ * transaction is void and may be run again (pj_sq_txn does). */
 struct pj_conn {
 	struct pj_store *s;
 	int              slot;
+	int              retry;
 };
+
+/* how often a statement or transaction that lost a deadlock is run again */
+#define PJ_STORE_DEADLOCK_ATTEMPTS 20
 
 /* statement flags */
 enum {
 	PJ_Q_SAFE = 1, /* safe to retry after a lost connection */
 };
 
+/* URLs (store.c): parse into u (0 or PJ_STORE_EINVAL with err filled,
+ * never quoting the password); free with pj_store_url_fini. */
+int pj_store_url_parse(
+    const char *url, struct pj_store_url *u, char *err, size_t errlen);
+void pj_store_url_fini(struct pj_store_url *u);
+/* url with its password replaced by "***" */
+void pj_store_url_redact(const char *url, char *out, size_t n);
 
-/* Records the calling thread's error for s; returns rv. */
+/* Records the calling thread's error for s; returns rv. The arguments may
+ * include pj_store_errmsg(s) (the previous message, wrapped in context). */
 int pj_store_fail(struct pj_store *s, int rv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -53,15 +68,23 @@ int  pj_conn_get(struct pj_store *s, struct pj_conn *c);
 void pj_conn_put(struct pj_conn *c, int broken);
 
 /* Runs one statement. c == NULL borrows a connection for the call (and
- * retries once on a fresh one when allowed). On failure the error names
- * `table` and `id` (id < 0 = none). */
+ * retries once on a fresh one when allowed, and again after a lost
+ * deadlock: an autocommitted statement was rolled back whole). Inside a
+ * transaction (c != NULL) a lost deadlock sets c->retry and returns
+ * PJ_STORE_EBACKEND. On failure the error names `table` and `id` (id < 0 =
+ * none). */
 int pj_sq_exec(struct pj_store *s, struct pj_conn *c, unsigned flags,
     const char *table, int64_t id, const char *sql,
     const struct pj_val *params, int np, pj_row_fn fn, void *arg,
     int64_t *affected);
 /* Runs an INSERT and reads the new row's id on the same connection. */
-int  pj_sq_insert_id(struct pj_store *s, const char *table, const char *sql,
-     const struct pj_val *params, int np, int64_t *id);
+int pj_sq_insert_id(struct pj_store *s, const char *table, const char *sql,
+    const struct pj_val *params, int np, int64_t *id);
+/* Runs body(s, c, arg) inside one transaction and commits; rolls back on
+ * failure. A transaction that lost a deadlock is run again from the start
+ * (body must be safe to repeat). */
+typedef int (*pj_txn_fn)(struct pj_store *s, struct pj_conn *c, void *arg);
+int  pj_sq_txn(struct pj_store *s, pj_txn_fn body, void *arg);
 int  pj_sq_begin(struct pj_store *s, struct pj_conn *c);
 int  pj_sq_commit(struct pj_store *s, struct pj_conn *c);
 void pj_sq_rollback(struct pj_store *s, struct pj_conn *c);
@@ -130,6 +153,40 @@ struct pj_params {
 };
 void pj_params_add(struct pj_params *p, struct pj_val v);
 void pj_params_fini(struct pj_params *p);
+
+/* ---- value checks (store_check.c): the limits of store.h, "Limits" ---- */
+enum pj_field_kind {
+	PJ_F_NAME = 1, /* PJ_STORE_NAME_MAX characters */
+	PJ_F_ZONE,     /* PJ_STORE_ZONE_MAX characters */
+	PJ_F_TEXT,     /* PJ_STORE_TEXT_MAX bytes */
+	PJ_F_LONGTEXT, /* PJ_STORE_LONGTEXT_MAX bytes */
+};
+struct pj_field_check {
+	const char        *field;
+	const char        *v; /* NULL = "" */
+	enum pj_field_kind kind;
+};
+/* 0, or PJ_STORE_EINVAL naming table.field (too long, not UTF-8) */
+int pj_check_text(struct pj_store *s, const char *table, const char *field,
+    const char *v, enum pj_field_kind kind);
+int pj_check_fields(struct pj_store *s, const char *table,
+    const struct pj_field_check *f, size_t n);
+/* a LIKE pattern: UTF-8, and '!' only before %, _ or ! */
+int pj_check_like(struct pj_store *s, const char *table, const char *field,
+    const char *pattern);
+/* finite doubles only (SQLite turns NaN into NULL, MariaDB refuses it) */
+int pj_check_double(
+    struct pj_store *s, const char *table, const char *field, double v);
+int pj_check_instance(struct pj_store *s, const struct pj_instance *i);
+int pj_check_transition(struct pj_store *s, int64_t instance_id,
+    const struct pj_instance *set, unsigned mask);
+int pj_check_log(struct pj_store *s, const struct pj_log_line *l);
+
+static inline size_t
+pj_text_len(const char *v)
+{
+	return v ? strlen(v) : 0;
+}
 
 /* password hashing (store_app.c) */
 int pj_secret_hash(const char *secret, char *out, size_t outlen);

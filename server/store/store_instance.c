@@ -27,6 +27,10 @@
 
 #define INSERT_CHUNK 100
 #define LOG_CHUNK 200
+#define TRANSITION_CHUNK 500
+/* text per multi-row INSERT, well below MariaDB's max_allowed_packet
+ * (16 MiB by default) even with every field at its limit */
+#define CHUNK_BYTES (4u << 20)
 #define LIST_LIMIT_MAX 5000
 #define LIST_LIMIT_DEFAULT 10
 
@@ -111,14 +115,14 @@ inst_list_run(struct pj_store *s, struct pj_sql *q, struct pj_params *pp,
 
 static int
 insert_chunk(struct pj_store *s, struct pj_conn *c,
-    const struct pj_instance *v, size_t n, int64_t now_ms)
+    const struct pj_instance *const *v, size_t n, int64_t now_ms)
 {
 	struct pj_sql    q  = { 0 };
 	struct pj_params pp = { 0 };
 	int              rv;
 	pj_sql_add(&q, "INSERT INTO instance_info (" INST_COLS ") VALUES ");
 	for (size_t k = 0; k < n; k++) {
-		const struct pj_instance *i = &v[k];
+		const struct pj_instance *i = v[k];
 		if (k)
 			pj_sql_add(&q, ",");
 		pj_sql_marks(&q, INST_NCOLS);
@@ -144,17 +148,70 @@ insert_chunk(struct pj_store *s, struct pj_conn *c,
 		pj_params_add(&pp, pj_p_int(now_ms));
 		pj_params_add(&pp, pj_p_int(now_ms));
 	}
-	rv = pj_sq_exec(s, c, 0, "instance_info", v[0].instance_id, q.b, pp.v,
+	rv = pj_sq_exec(s, c, 0, "instance_info", v[0]->instance_id, q.b, pp.v,
 	    pp.n, NULL, NULL, NULL);
 	if (rv == PJ_STORE_EDUP)
 		rv = pj_store_fail(s, rv,
 		    "instance_info (batch of %zu from instance_id %lld): an "
 		    "instance_id or a (job_id, fire_time) is already "
-		    "recorded: "
-		    "%s",
-		    n, (long long) v[0].instance_id, pj_store_errmsg(s));
+		    "recorded: %s",
+		    n, (long long) v[0]->instance_id, pj_store_errmsg(s));
 	pj_sql_fini(&q);
 	pj_params_fini(&pp);
+	return rv;
+}
+
+/* Rows go in (job_id, fire_time, instance_id) order whatever the caller's
+ * order: two servers recording overlapping fire times then take the
+ * unique key's row locks in the same order, so the second waits for the
+ * first and gets a duplicate instead of a deadlock (MariaDB). */
+static int
+inst_order(const void *a, const void *b)
+{
+	const struct pj_instance *x = *(const struct pj_instance *const *) a;
+	const struct pj_instance *y = *(const struct pj_instance *const *) b;
+	if (x->job_id != y->job_id)
+		return x->job_id < y->job_id ? -1 : 1;
+	if (x->fire_time != y->fire_time)
+		return x->fire_time < y->fire_time ? -1 : 1;
+	if (x->instance_id != y->instance_id)
+		return x->instance_id < y->instance_id ? -1 : 1;
+	return 0;
+}
+
+/* rows in the chunk starting at v[k]: at most INSERT_CHUNK rows and
+ * CHUNK_BYTES of text (at least one row) */
+static size_t
+inst_chunk_len(const struct pj_instance *const *v, size_t k, size_t n)
+{
+	size_t m = 0, bytes = 0;
+	for (; k + m < n && m < INSERT_CHUNK; m++) {
+		const struct pj_instance *i = v[k + m];
+		size_t b = pj_text_len(i->job_params) + pj_text_len(i->result)
+		    + pj_text_len(i->instance_params)
+		    + pj_text_len(i->task_tracker_address);
+		if (m > 0 && bytes + b > CHUNK_BYTES)
+			break;
+		bytes += b;
+	}
+	return m;
+}
+
+struct inst_batch {
+	const struct pj_instance **v;
+	size_t                     n;
+	int64_t                    now_ms;
+};
+
+static int
+inst_batch_run(struct pj_store *s, struct pj_conn *c, void *arg)
+{
+	struct inst_batch *b  = arg;
+	int                rv = 0;
+	for (size_t k = 0, m; k < b->n && rv == 0; k += m) {
+		m  = inst_chunk_len(b->v, k, b->n);
+		rv = insert_chunk(s, c, b->v + k, m, b->now_ms);
+	}
 	return rv;
 }
 
@@ -162,22 +219,22 @@ int
 pj_store_instances_create(
     struct pj_store *s, const struct pj_instance *v, size_t n, int64_t now_ms)
 {
-	struct pj_conn c;
-	int            rv = 0;
+	int rv;
 	if (n == 0)
 		return 0;
-	if (n <= INSERT_CHUNK)
-		return insert_chunk(s, NULL, v, n, now_ms);
-	if ((rv = pj_sq_begin(s, &c)) != 0)
-		return rv;
-	for (size_t k = 0; k < n && rv == 0; k += INSERT_CHUNK)
-		rv = insert_chunk(s, &c, v + k,
-		    n - k < INSERT_CHUNK ? n - k : INSERT_CHUNK, now_ms);
-	if (rv != 0) {
-		pj_sq_rollback(s, &c);
-		return rv;
-	}
-	return pj_sq_commit(s, &c);
+	for (size_t k = 0; k < n; k++)
+		if ((rv = pj_check_instance(s, &v[k])) != 0)
+			return rv;
+	struct inst_batch b = { ar_xmalloc(n * sizeof(*b.v)), n, now_ms };
+	for (size_t k = 0; k < n; k++)
+		b.v[k] = &v[k];
+	qsort(b.v, n, sizeof(*b.v), inst_order);
+	if (inst_chunk_len(b.v, 0, n) == n)
+		rv = insert_chunk(s, NULL, b.v, n, now_ms);
+	else
+		rv = pj_sq_txn(s, inst_batch_run, &b);
+	free(b.v);
+	return rv;
 }
 
 int
@@ -260,7 +317,9 @@ pj_store_instance_transition(struct pj_store *s, int64_t instance_id, int from,
 	struct pj_sql    q  = { 0 };
 	struct pj_params pp = { 0 };
 	int64_t          n  = 0;
-	int              rv;
+	int              rv = pj_check_transition(s, instance_id, set, mask);
+	if (rv != 0)
+		return rv;
 	transition_set(&q, &pp, to, set, mask, now_ms);
 	pj_sql_add(&q, " WHERE instance_id = ? AND status = ?");
 	pj_params_add(&pp, pj_p_int(instance_id));
@@ -289,32 +348,61 @@ pj_store_instance_transition(struct pj_store *s, int64_t instance_id, int from,
 	    (long long) instance_id, (long long) st, from, to);
 }
 
+struct inst_move {
+	const int64_t            *ids;
+	size_t                    n;
+	int                       from, to;
+	const struct pj_instance *set;
+	unsigned                  mask;
+	int64_t                   now_ms;
+	int64_t                   changed;
+};
+
+static int
+inst_move_run(struct pj_store *s, struct pj_conn *c, void *arg)
+{
+	struct inst_move *mv = arg;
+	int               rv = 0;
+	mv->changed          = 0;
+	for (size_t k = 0; k < mv->n && rv == 0; k += TRANSITION_CHUNK) {
+		size_t           m  = mv->n - k < TRANSITION_CHUNK ? mv->n - k
+		                                                   : TRANSITION_CHUNK;
+		struct pj_sql    q  = { 0 };
+		struct pj_params pp = { 0 };
+		int64_t          n  = 0;
+		transition_set(&q, &pp, mv->to, mv->set, mv->mask, mv->now_ms);
+		pj_sql_add(&q, " WHERE status = ? AND instance_id IN ");
+		pj_params_add(&pp, pj_p_int(mv->from));
+		pj_sql_marks(&q, m);
+		for (size_t i = 0; i < m; i++)
+			pj_params_add(&pp, pj_p_int(mv->ids[k + i]));
+		rv = pj_sq_exec(s, c, 0, "instance_info", mv->ids[k], q.b,
+		    pp.v, pp.n, NULL, NULL, &n);
+		mv->changed += n;
+		pj_sql_fini(&q);
+		pj_params_fini(&pp);
+	}
+	return rv;
+}
+
 int
 pj_store_instances_transition(struct pj_store *s, const int64_t *ids, size_t n,
     int from, int to, const struct pj_instance *set, unsigned mask,
     int64_t now_ms, int64_t *changed)
 {
-	int64_t total = 0;
-	int     rv    = 0;
-	for (size_t k = 0; k < n && rv == 0; k += INSERT_CHUNK * 5) {
-		size_t m = n - k < INSERT_CHUNK * 5 ? n - k : INSERT_CHUNK * 5;
-		struct pj_sql    q  = { 0 };
-		struct pj_params pp = { 0 };
-		int64_t          c  = 0;
-		transition_set(&q, &pp, to, set, mask, now_ms);
-		pj_sql_add(&q, " WHERE status = ? AND instance_id IN ");
-		pj_params_add(&pp, pj_p_int(from));
-		pj_sql_marks(&q, m);
-		for (size_t i = 0; i < m; i++)
-			pj_params_add(&pp, pj_p_int(ids[k + i]));
-		rv = pj_sq_exec(s, NULL, 0, "instance_info", ids[k], q.b, pp.v,
-		    pp.n, NULL, NULL, &c);
-		total += c;
-		pj_sql_fini(&q);
-		pj_params_fini(&pp);
-	}
+	struct inst_move mv = { ids, n, from, to, set, mask, now_ms, 0 };
+	int              rv;
 	if (changed)
-		*changed = total;
+		*changed = 0;
+	if (n == 0)
+		return 0;
+	if ((rv = pj_check_transition(s, ids[0], set, mask)) != 0)
+		return rv;
+	/* one statement, or one transaction of several: all or nothing */
+	rv = n <= TRANSITION_CHUNK ? inst_move_run(s, NULL, &mv)
+	                           : pj_sq_txn(s, inst_move_run, &mv);
+	if (rv == 0 && changed)
+		*changed = mv.changed;
 	return rv;
 }
 
@@ -486,25 +574,51 @@ log_chunk(struct pj_store *s, struct pj_conn *c, const struct pj_log_line *v,
 	return rv;
 }
 
+struct log_batch {
+	const struct pj_log_line *v;
+	size_t                    n;
+};
+
+/* lines in the chunk starting at v[k]: LOG_CHUNK lines, CHUNK_BYTES */
+static size_t
+log_chunk_len(const struct pj_log_line *v, size_t k, size_t n)
+{
+	size_t m = 0, bytes = 0;
+	for (; k + m < n && m < LOG_CHUNK; m++) {
+		size_t b = pj_text_len(v[k + m].content)
+		    + pj_text_len(v[k + m].worker_address);
+		if (m > 0 && bytes + b > CHUNK_BYTES)
+			break;
+		bytes += b;
+	}
+	return m;
+}
+
+static int
+log_batch_run(struct pj_store *s, struct pj_conn *c, void *arg)
+{
+	struct log_batch *b  = arg;
+	int               rv = 0;
+	for (size_t k = 0, m; k < b->n && rv == 0; k += m) {
+		m  = log_chunk_len(b->v, k, b->n);
+		rv = log_chunk(s, c, b->v + k, m);
+	}
+	return rv;
+}
+
 int
 pj_store_logs_append(struct pj_store *s, const struct pj_log_line *v, size_t n)
 {
-	struct pj_conn c;
-	int            rv = 0;
+	struct log_batch b = { v, n };
+	int              rv;
 	if (n == 0)
 		return 0;
-	if (n <= LOG_CHUNK)
+	for (size_t k = 0; k < n; k++)
+		if ((rv = pj_check_log(s, &v[k])) != 0)
+			return rv;
+	if (log_chunk_len(v, 0, n) == n)
 		return log_chunk(s, NULL, v, n);
-	if ((rv = pj_sq_begin(s, &c)) != 0)
-		return rv;
-	for (size_t k = 0; k < n && rv == 0; k += LOG_CHUNK)
-		rv = log_chunk(
-		    s, &c, v + k, n - k < LOG_CHUNK ? n - k : LOG_CHUNK);
-	if (rv != 0) {
-		pj_sq_rollback(s, &c);
-		return rv;
-	}
-	return pj_sq_commit(s, &c);
+	return pj_sq_txn(s, log_batch_run, &b);
 }
 
 int

@@ -152,6 +152,41 @@ pj_job_list_fini(struct pj_job_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+static int
+job_check(struct pj_store *s, const struct pj_job *j)
+{
+	const struct pj_field_check f[] = {
+		{ "job_name", j->job_name, PJ_F_NAME },
+		{ "job_description", j->job_description, PJ_F_TEXT },
+		{ "job_params", j->job_params, PJ_F_LONGTEXT },
+		{ "time_expression", j->time_expression, PJ_F_TEXT },
+		{ "time_zone", j->time_zone, PJ_F_ZONE },
+		{ "processor_info", j->processor_info, PJ_F_TEXT },
+		{ "designated_workers", j->designated_workers, PJ_F_TEXT },
+		{ "notify_user_ids", j->notify_user_ids, PJ_F_TEXT },
+		{ "extra", j->extra, PJ_F_TEXT },
+		{ "dispatch_strategy_config", j->dispatch_strategy_config,
+		    PJ_F_TEXT },
+		{ "lifecycle", j->lifecycle, PJ_F_TEXT },
+		{ "alarm_config", j->alarm_config, PJ_F_TEXT },
+		{ "tag", j->tag, PJ_F_NAME },
+		{ "log_config", j->log_config, PJ_F_TEXT },
+		{ "advanced_runtime_config", j->advanced_runtime_config,
+		    PJ_F_TEXT },
+	};
+	int rv = pj_check_fields(s, "job_info", f, sizeof(f) / sizeof(f[0]));
+	if (rv == 0)
+		rv = pj_check_double(
+		    s, "job_info", "min_cpu_cores", j->min_cpu_cores);
+	if (rv == 0)
+		rv = pj_check_double(
+		    s, "job_info", "min_memory_space", j->min_memory_space);
+	if (rv == 0)
+		rv = pj_check_double(
+		    s, "job_info", "min_disk_space", j->min_disk_space);
+	return rv;
+}
+
 int
 pj_store_job_save(
     struct pj_store *s, const struct pj_job *j, int64_t now_ms, int64_t *id)
@@ -163,6 +198,8 @@ pj_store_job_save(
 	if (j->job_name == NULL || j->job_name[0] == 0 || j->app_id <= 0)
 		return pj_store_fail(s, PJ_STORE_EINVAL,
 		    "job_info: a job needs an app id and a name");
+	if ((rv = job_check(s, j)) != 0)
+		return rv;
 	job_bind(j, p);
 	if (j->id == 0) {
 		p[JOB_NCOLS]     = pj_p_int(now_ms);
@@ -309,6 +346,25 @@ pj_store_job_query(
 		    "a known sort; keyset paging (after_id) only with "
 		    "ascending id order",
 		    JOB_QUERY_LIMIT_MAX, PJ_QUERY_IN_MAX);
+	const struct pj_field_check eq[] = {
+		{ "job_name", qq->name_eq, PJ_F_NAME },
+		{ "processor_info", qq->processor_info_eq, PJ_F_TEXT },
+		{ "tag", qq->tag_eq, PJ_F_NAME },
+	};
+	const struct pj_field_check like[] = {
+		{ "job_name", qq->name_like, 0 },
+		{ "job_description", qq->description_like, 0 },
+		{ "processor_info", qq->processor_info_like, 0 },
+		{ "notify_user_ids", qq->notify_user_ids_like, 0 },
+		{ "job_params", qq->job_params_like, 0 },
+	};
+	if ((rv = pj_check_fields(s, "job_info", eq, 3)) != 0)
+		return rv;
+	for (size_t i = 0; i < sizeof(like) / sizeof(like[0]); i++)
+		if ((rv = pj_check_like(
+		         s, "job_info", like[i].field, like[i].v))
+		    != 0)
+			return rv;
 	pj_sql_add(&q, JOB_SELECT "WHERE app_id = ?");
 	pj_params_add(&pp, pj_p_int(qq->app_id));
 	if (qq->has_id_eq)

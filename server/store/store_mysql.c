@@ -9,7 +9,8 @@
  * statements keyed by SQL text (the protocol's COM_STMT_PREPARE is done
  * once per connection and shape). Every user value is bound; no statement
  * text ever holds user text.
- * Connection options: utf8mb4, CLIENT_FOUND_ROWS (affected rows = matched
+ * Connection options: utf8mb4, a strict sql_mode set on every session
+ * (MY_SESSION_SQL), CLIENT_FOUND_ROWS (affected rows = matched
  * rows, as on SQLite, so a conditional update that rewrites the same value
  * still counts), client-side auto-reconnect OFF (it would silently drop
  * prepared statements; the pool reconnects instead), connect/read/write
@@ -19,7 +20,8 @@
  * wait_timeout); the pool then replaces it before sending anything.
  * Errors: 1062 (duplicate key) -> PJ_STORE_EDUP; client errors 2006/2013
  * and server shutdown/kill codes -> PJ_STORE_ECONN with *sent set when
- * the statement may have reached the server.
+ * the statement may have reached the server; a lost deadlock (1213) ->
+ * PJ_STORE_XRETRY (store.c runs the statement or transaction again).
  * Threads: mysql_library_init runs once (pthread_once) before any thread
  * opens a connection; a connection is used by one thread at a time.
  * OOM policy: ar_xmalloc aborts.
@@ -40,6 +42,13 @@
 #define MY_IO_TIMEOUT_S 60
 #define MY_DEFAULT_PORT 3306
 #define MY_MAX_COLS 64
+/* every session strict, whatever the server's global sql_mode: a value
+ * that does not fit fails instead of being truncated or rewritten (the
+ * store checks its limits first; this is the second line) */
+#define MY_SESSION_SQL                                                        \
+	"SET SESSION sql_mode = "                                             \
+	"'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"                      \
+	"NO_ZERO_DATE,NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION'"
 
 struct my_stmt {
 	char       *sql;
@@ -89,6 +98,11 @@ classify(unsigned e)
 		return PJ_STORE_EDUP;
 	if (is_conn_error(e))
 		return PJ_STORE_ECONN;
+	/* a lost deadlock rolled the whole transaction back; a lock wait
+	 * timeout (1205) did not, and already waited innodb_lock_wait_timeout,
+	 * so it stays an error */
+	if (e == ER_LOCK_DEADLOCK)
+		return PJ_STORE_XRETRY;
 	return PJ_STORE_EBACKEND;
 }
 
@@ -122,6 +136,7 @@ my_open(const struct pj_store_url *u, void **out, char *err, size_t errlen)
 	mysql_options(c->db, MYSQL_OPT_WRITE_TIMEOUT, &io);
 	mysql_options(c->db, MYSQL_OPT_RECONNECT, &off);
 	mysql_options(c->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_options(c->db, MYSQL_INIT_COMMAND, MY_SESSION_SQL);
 	if (u->socket) {
 		unsigned proto = MYSQL_PROTOCOL_SOCKET;
 		mysql_options(c->db, MYSQL_OPT_PROTOCOL, &proto);
@@ -265,8 +280,8 @@ fetch_rows(MYSQL_STMT *st, MYSQL_RES *meta, pj_row_fn fn, void *arg,
 			/* max_length is known after store_result */
 			b[i].buffer_type   = MYSQL_TYPE_STRING;
 			b[i].buffer_length = f[i].max_length + 1;
-			sv[i]       = ar_xmalloc(b[i].buffer_length);
-			b[i].buffer = sv[i];
+			sv[i]              = ar_xmalloc(b[i].buffer_length);
+			b[i].buffer        = sv[i];
 		}
 	}
 	if (mysql_stmt_bind_result(st, b) != 0) {
@@ -388,11 +403,14 @@ done:
 }
 
 const struct pj_store_ops pj_store_mysql_ops = {
-	.name        = "mysql",
-	.conn_open   = my_open,
-	.conn_close  = my_close,
-	.conn_alive  = my_alive,
-	.exec        = my_exec,
-	.begin_sql   = "START TRANSACTION",
+	.name       = "mysql",
+	.conn_open  = my_open,
+	.conn_close = my_close,
+	.conn_alive = my_alive,
+	.exec       = my_exec,
+	.begin_sql  = "START TRANSACTION",
+	.has_schema_sql
+	= "SELECT COUNT(*) FROM information_schema.tables WHERE "
+	  "table_schema = DATABASE() AND table_name = 'schema_version'",
 	.last_id_sql = "SELECT LAST_INSERT_ID()",
 };

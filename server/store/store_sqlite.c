@@ -12,14 +12,22 @@
  * case_sensitive_like so LIKE behaves like MySQL's utf8mb4_bin.
  * Prepared statements are kept per connection in a small LRU cache keyed by
  * the SQL text (prepared once, reset and rebound per call).
+ * Opening checks first that this process can write the file and the
+ * -wal/-shm files beside it (or create them), so a read-only file or
+ * folder is reported at open, naming what is not writable, instead of at
+ * the first write.
  * Threads: a connection is used by one thread at a time (the pool hands it
  * out); SQLite runs in its default serialized mode anyway.
  * OOM policy: ar_xmalloc aborts.
  */
+#include <errno.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "server/store/store_impl.h"
 
@@ -51,6 +59,73 @@ sl_close(void *p)
 	free(c);
 }
 
+/* Says at open what would make the first write fail: the database file,
+ * or the -wal and -shm files that WAL mode keeps beside it, not writable
+ * by this process (effective ids, as the kernel checks them), or a
+ * directory where they cannot be created. 0 or PJ_STORE_EBACKEND. */
+static int
+sl_check_files(const char *path, char *err, size_t errlen)
+{
+	static const char *const side[] = { "-wal", "-shm" };
+	char                     dir[PATH_MAX], f[PATH_MAX + 8];
+	const char              *slash = strrchr(path, '/');
+	struct stat              st;
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int) (slash - path), path);
+	int dir_ok  = euidaccess(dir, W_OK | X_OK) == 0;
+	int dir_err = dir_ok ? 0 : errno;
+	if (stat(path, &st) != 0) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "cannot open '%s': %s", path,
+			    strerror(errno));
+			return PJ_STORE_EBACKEND;
+		}
+		if (!dir_ok) {
+			snprintf(err, errlen,
+			    "cannot create '%s': directory '%s' is not "
+			    "writable by this process (uid %d): %s",
+			    path, dir, (int) geteuid(), strerror(dir_err));
+			return PJ_STORE_EBACKEND;
+		}
+		return 0;
+	}
+	if (euidaccess(path, R_OK | W_OK) != 0) {
+		snprintf(err, errlen,
+		    "'%s' is not writable by this process (uid %d; the file "
+		    "belongs to uid %d, mode %03o): the store writes to it",
+		    path, (int) geteuid(), (int) st.st_uid,
+		    (unsigned) (st.st_mode & 0777));
+		return PJ_STORE_EBACKEND;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(f, sizeof(f), "%s%s", path, side[i]);
+		if (stat(f, &st) == 0) {
+			if (euidaccess(f, R_OK | W_OK) == 0)
+				continue;
+			snprintf(err, errlen,
+			    "'%s' (SQLite's WAL file beside the database) is "
+			    "not writable by this process (uid %d; it belongs "
+			    "to uid %d)",
+			    f, (int) geteuid(), (int) st.st_uid);
+			return PJ_STORE_EBACKEND;
+		}
+		if (!dir_ok) {
+			snprintf(err, errlen,
+			    "directory '%s' is not writable by this process "
+			    "(uid %d: %s): SQLite's WAL mode creates '%s-wal' "
+			    "and '%s-shm' beside the database",
+			    dir, (int) geteuid(), strerror(dir_err), path,
+			    path);
+			return PJ_STORE_EBACKEND;
+		}
+	}
+	return 0;
+}
+
 static int
 sl_open(const struct pj_store_url *u, void **out, char *err, size_t errlen)
 {
@@ -65,12 +140,21 @@ sl_open(const struct pj_store_url *u, void **out, char *err, size_t errlen)
 	struct sl_conn *c = ar_xcalloc(1, sizeof(*c));
 	int             rv;
 
+	if (sl_check_files(u->path, err, errlen) != 0)
+		goto fail;
 	rv = sqlite3_open_v2(u->path, &c->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	    NULL);
 	if (rv != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open '%s': %s", u->path,
 		    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rv));
+		goto fail;
+	}
+	if (sqlite3_db_readonly(c->db, "main") == 1) {
+		snprintf(err, errlen,
+		    "'%s' opened read-only (read-only file system?): the "
+		    "store writes to it",
+		    u->path);
 		goto fail;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
@@ -222,11 +306,14 @@ done:
 }
 
 const struct pj_store_ops pj_store_sqlite_ops = {
-	.name        = "sqlite",
-	.conn_open   = sl_open,
-	.conn_close  = sl_close,
-	.conn_alive  = sl_alive,
-	.exec        = sl_exec,
-	.begin_sql   = "BEGIN IMMEDIATE",
+	.name       = "sqlite",
+	.conn_open  = sl_open,
+	.conn_close = sl_close,
+	.conn_alive = sl_alive,
+	.exec       = sl_exec,
+	.begin_sql  = "BEGIN IMMEDIATE",
+	.has_schema_sql
+	= "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
+	  "AND name = 'schema_version'",
 	.last_id_sql = "SELECT last_insert_rowid()",
 };

@@ -110,6 +110,20 @@ pj_store_workflow_save(struct pj_store *s, const struct pj_workflow *w,
 	if (w->app_id <= 0 || w->wf_name == NULL || w->wf_name[0] == 0)
 		return pj_store_fail(s, PJ_STORE_EINVAL,
 		    "workflow_info: a workflow needs an app id and a name");
+	const struct pj_field_check f[] = {
+		{ "wf_name", w->wf_name, PJ_F_NAME },
+		{ "wf_description", w->wf_description, PJ_F_TEXT },
+		{ "pedag", w->pedag, PJ_F_LONGTEXT },
+		{ "time_expression", w->time_expression, PJ_F_TEXT },
+		{ "time_zone", w->time_zone, PJ_F_ZONE },
+		{ "notify_user_ids", w->notify_user_ids, PJ_F_TEXT },
+		{ "lifecycle", w->lifecycle, PJ_F_TEXT },
+		{ "extra", w->extra, PJ_F_TEXT },
+	};
+	if ((rv = pj_check_fields(
+	         s, "workflow_info", f, sizeof(f) / sizeof(f[0])))
+	    != 0)
+		return rv;
 	if (w->id == 0)
 		return pj_sq_insert_id(s, "workflow_info",
 		    "INSERT INTO workflow_info (" WF_COLS
@@ -202,6 +216,20 @@ wfi_row(void *arg, const struct pj_val *c, int n)
 	return 0;
 }
 
+static int
+wfi_check(struct pj_store *s, const struct pj_wf_instance *w, int create)
+{
+	const struct pj_field_check f[] = {
+		{ "wf_context", w->wf_context, PJ_F_LONGTEXT },
+		{ "dag", w->dag, PJ_F_LONGTEXT },
+		{ "result", w->result, PJ_F_LONGTEXT },
+		{ "wf_init_params", create ? w->wf_init_params : NULL,
+		    PJ_F_LONGTEXT },
+	};
+	return pj_check_fields(
+	    s, "workflow_instance_info", f, sizeof(f) / sizeof(f[0]));
+}
+
 int
 pj_store_wf_instance_create(
     struct pj_store *s, const struct pj_wf_instance *w, int64_t now_ms)
@@ -215,6 +243,9 @@ pj_store_wf_instance_create(
 		pj_p_int(w->expected_trigger_time),
 		pj_p_int(w->actual_trigger_time), pj_p_int(w->finished_time),
 		pj_p_int(now_ms), pj_p_int(now_ms) };
+	int           rv    = wfi_check(s, w, 1);
+	if (rv != 0)
+		return rv;
 	return pj_sq_exec(s, NULL, 0, "workflow_instance_info",
 	    w->wf_instance_id,
 	    "INSERT INTO workflow_instance_info (" WFI_COLS
@@ -253,12 +284,16 @@ pj_store_wf_instance_update(struct pj_store *s, const struct pj_wf_instance *w,
 		pj_p_int(w->actual_trigger_time), pj_p_int(w->finished_time),
 		pj_p_int(now_ms), pj_p_int(w->wf_instance_id),
 		pj_p_int(from) };
-	int           rv   = pj_sq_exec(s, NULL, 0, "workflow_instance_info",
-	                w->wf_instance_id,
-	                "UPDATE workflow_instance_info SET status = ?, wf_context = ?, "
-	                            "dag = ?, result = ?, actual_trigger_time = ?, finished_time = ?, "
-	                            "gmt_modified = ? WHERE wf_instance_id = ? AND status = ?",
-	                p, 9, NULL, NULL, &n);
+	int           rv   = wfi_check(s, w, 0);
+	if (rv == 0)
+		rv = pj_sq_exec(s, NULL, 0, "workflow_instance_info",
+		    w->wf_instance_id,
+		    "UPDATE workflow_instance_info SET status = ?, wf_context "
+		    "= ?, "
+		    "dag = ?, result = ?, actual_trigger_time = ?, "
+		    "finished_time = ?, "
+		    "gmt_modified = ? WHERE wf_instance_id = ? AND status = ?",
+		    p, 9, NULL, NULL, &n);
 	if (rv == 0 && n == 0)
 		rv = pj_store_fail(s, PJ_STORE_ECONFLICT,
 		    "workflow_instance_info (wf_instance_id %lld): missing or "
@@ -340,7 +375,7 @@ wfn_row(void *arg, const struct pj_val *c, int n)
 {
 	struct pj_wf_node_list *l = arg;
 	(void) n;
-	l->v = ar_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
+	l->v                 = ar_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
 	struct pj_wf_node *w = &l->v[l->n++];
 	int                k = 0;
 	w->id                = pj_c_i64(&c[k++]);
@@ -372,6 +407,13 @@ pj_store_wf_node_save(struct pj_store *s, const struct pj_wf_node *w,
 	if (w->app_id <= 0)
 		return pj_store_fail(s, PJ_STORE_EINVAL,
 		    "workflow_node_info: a node needs an app id");
+	const struct pj_field_check f[] = {
+		{ "node_name", w->node_name, PJ_F_NAME },
+		{ "node_params", w->node_params, PJ_F_LONGTEXT },
+		{ "extra", w->extra, PJ_F_LONGTEXT },
+	};
+	if ((rv = pj_check_fields(s, "workflow_node_info", f, 3)) != 0)
+		return rv;
 	if (w->id == 0)
 		return pj_sq_insert_id(s, "workflow_node_info",
 		    "INSERT INTO workflow_node_info (" WFN_COLS

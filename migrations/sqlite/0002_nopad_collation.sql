@@ -1,0 +1,3 @@
+-- Nothing to do on SQLite: its BINARY collation already compares text byte
+-- for byte with no padding. This migration keeps the version numbers of
+-- both backends aligned (mysql/0002 moves MariaDB to utf8mb4_nopad_bin).
