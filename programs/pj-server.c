@@ -151,10 +151,9 @@ serve_main(const struct pj_serve_config *c)
 	}
 	redact(db, shown, sizeof(shown));
 	if ((rv = pj_store_open(db, &env.store)) != 0) {
+		/* a failed open leaves its message for store NULL */
 		fprintf(stderr, "pj-server: cannot open database %s: %s\n",
-		    shown,
-		    env.store ? pj_store_errmsg(env.store)
-		              : pj_store_strerror(rv));
+		    shown, pj_store_errmsg(env.store));
 		pj_store_close(env.store);
 		return (1);
 	}
@@ -320,7 +319,7 @@ cmd_app_create(int argc, char **argv)
 	            s, name, secret, name, ar_now_ms(), &id))
 	        != 0) {
 		fprintf(stderr, "pj-server app-create: %s\n",
-		    s ? pj_store_errmsg(s) : pj_store_strerror(rv));
+		    pj_store_errmsg(s));
 		pj_store_close(s);
 		return (1);
 	}
