@@ -15,8 +15,8 @@
  *      wait for them;
  *   5. fail the asks still pending (AR_ESTOPPED), stop the timer thread
  *      and the dispatchers, close the outbound sockets, free everything.
- * Remote refs are kept for the system's lifetime (cached per address; the
- * table is bounded so a peer cannot grow it without limit).
+ * Remote refs live in remote_ref.c's table (cached per address, bounded,
+ * and forgotten with their peer: see remote.c).
  */
 #include "runtime/internal.h"
 
@@ -24,8 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define MAX_REMOTE_REFS 65536u
 
 void
 ar_config_init(ar_config *cfg)
@@ -39,6 +37,7 @@ ar_config_init(ar_config *cfg)
 	cfg->max_message_bytes  = 4u << 20;
 	cfg->outbound_queue_max = 100000;
 	cfg->reconnect_max_ms   = 5000;
+	cfg->peer_forget_ms     = 300000;
 	cfg->stop_drain_ms      = 2000;
 	cfg->log_dead_letters   = 10;
 }
@@ -64,7 +63,8 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 	int        rv;
 
 	if (cfg == NULL || sysp == NULL || !valid_sysname(cfg->name)
-	    || cfg->throughput < 1 || cfg->max_message_bytes < 64) {
+	    || cfg->throughput < 1 || cfg->max_message_bytes < 64
+	    || cfg->max_message_bytes > AR_MAX_MESSAGE_BYTES) {
 		return (AR_EINVAL);
 	}
 	registry_init_once();
@@ -218,16 +218,7 @@ ar_system_stop(ar_system *sys)
 	for (uint32_t i = 0; i < MAX_CHUNKS && sys->chunks[i]; i++) {
 		free(sys->chunks[i]);
 	}
-	for (uint32_t i = 0; i < sys->nremotes; i++) {
-		remote_ent *re = sys->remotes[i];
-		free(re->address);
-		free(re->sysname);
-		free(re->hostport);
-		free(re->path);
-		free(re->full);
-		free(re);
-	}
-	free(sys->remotes);
+	remote_refs_fini(sys);
 	free(sys->asks);
 	free(sys->dl_subs);
 	strmap_fini(&sys->paths);
@@ -341,7 +332,6 @@ ar_ref_resolve(ar_system *sys, const char *address, ar_ref *refp)
 {
 	char        sysname[64], hostport[300], own[400];
 	const char *path;
-	uint64_t    id;
 	int         rv;
 
 	if (sys == NULL || address == NULL || refp == NULL) {
@@ -362,48 +352,8 @@ ar_ref_resolve(ar_system *sys, const char *address, ar_ref *refp)
 	if (strcmp(own, sys->address) == 0 && strcmp(path, "/temp") != 0) {
 		return (ar_lookup(sys, path, refp));
 	}
-	pthread_mutex_lock(&sys->remote_mtx);
-	if (strmap_get(&sys->remote_by_addr, address, &id)) {
-		pthread_mutex_unlock(&sys->remote_mtx);
-		refp->id = id;
-		return (0);
-	}
-	if (sys->nremotes >= MAX_REMOTE_REFS) {
-		pthread_mutex_unlock(&sys->remote_mtx);
-		ar_log(AR_LOG_WARN, "remote",
-		    "system=%s remote ref table full (%u): %s refused",
-		    sys->name, MAX_REMOTE_REFS, address);
-		return (AR_EFULL);
-	}
-	if (sys->nremotes == sys->capremotes) {
-		sys->capremotes = sys->capremotes ? sys->capremotes * 2 : 16;
-		sys->remotes    = ar_xrealloc(
-		       sys->remotes, sys->capremotes * sizeof(remote_ent *));
-	}
-	remote_ent *re              = ar_xcalloc(1, sizeof(*re));
-	re->address                 = ar_xstrdup(own);
-	re->sysname                 = ar_xstrdup(sysname);
-	re->hostport                = ar_xstrdup(hostport);
-	re->path                    = ar_xstrdup(path);
-	re->full                    = ar_xstrdup(address);
-	sys->remotes[sys->nremotes] = re;
-	refp->id = ref_make(REF_REMOTE, sys->nremotes, 1).id;
-	sys->nremotes++;
-	strmap_put(&sys->remote_by_addr, address, refp->id);
-	pthread_mutex_unlock(&sys->remote_mtx);
-	return (0);
-}
-
-remote_ent *
-remote_at(ar_system *sys, uint32_t slot)
-{
-	remote_ent *re = NULL;
-	pthread_mutex_lock(&sys->remote_mtx);
-	if (slot < sys->nremotes) {
-		re = sys->remotes[slot];
-	}
-	pthread_mutex_unlock(&sys->remote_mtx);
-	return (re);
+	return (remote_ref_resolve(
+	    sys, address, own, sysname, hostport, path, refp));
 }
 
 const char *
@@ -426,13 +376,9 @@ ar_ref_address(ar_system *sys, ar_ref ref, char *buf, size_t len)
 		}
 		break;
 	}
-	case REF_REMOTE: {
-		remote_ent *re = remote_at(sys, ref_slot(ref));
-		if (re != NULL) {
-			snprintf(buf, len, "%s", re->full);
-		}
+	case REF_REMOTE:
+		remote_ref_address(sys, ref, buf, len);
 		break;
-	}
 	case REF_TEMP:
 		snprintf(buf, len, "%s/temp", sys->address);
 		break;
