@@ -284,9 +284,11 @@ START_TEST(size_limits_are_agreed_in_the_hello)
 	Artest__Blob blob = ARTEST__BLOB__INIT;
 	blob.b.len        = 2u << 20;
 	blob.b.data       = calloc(1, blob.b.len);
-	/* queued while the peer's limit is not known yet */
+	/* queued while the peer's limit is not known yet (on a slow
+	 * machine the hello may already have come: refused at once) */
 	ck_assert_int_eq(tu_tell_num(a, r, 1, 3), 0);
-	ck_assert_int_eq(ar_tell(a, r, &blob.base, AR_REF_NONE), 0);
+	int rv = ar_tell(a, r, &blob.base, AR_REF_NONE);
+	ck_assert(rv == 0 || rv == AR_ETOOBIG);
 	ck_assert_int_eq(tu_tell_num(a, r, 2, 3), 0);
 	ck_assert(WAIT_UNTIL(atomic_load(&received) == 2, 5000));
 	/* once it is known, refused at once */
@@ -334,7 +336,7 @@ END_TEST
 START_TEST(remote_refs_are_forgotten)
 {
 	ar_config c;
-	ar_ref    old, kept, r;
+	ar_ref    old = AR_REF_NONE, kept, r;
 	char      addr[128];
 	ar_config_init(&c);
 	c.name             = "rforget";
@@ -342,11 +344,8 @@ START_TEST(remote_refs_are_forgotten)
 	c.log_dead_letters = 0;
 	c.stop_drain_ms    = 50;
 	ar_system *s       = tu_start_cfg(&c);
-	snprintf(
-	    addr, sizeof(addr), "pj://k@127.0.0.1:%d/user/k", free_port());
-	ck_assert_int_eq(ar_ref_resolve(s, addr, &kept), 0);
-	int64_t t0 = ar_mono_ms();
-	for (int i = 0; i < 65535; i++) {
+	int64_t    t0      = ar_mono_ms();
+	for (int i = 0; i < 65536; i++) {
 		snprintf(addr, sizeof(addr), "pj://x@10.%d.%d.1:%d/user/a",
 		    i >> 8, i & 255, 1000 + i % 50000);
 		ck_assert_int_eq(ar_ref_resolve(s, addr, &r), 0);
@@ -359,16 +358,18 @@ START_TEST(remote_refs_are_forgotten)
 		    ar_ref_resolve(s, "pj://y@10.0.0.1:1/user/a", &r),
 		    AR_EFULL);
 	}
-	/* kept is used every 20 ms (its peer does not answer) */
-	int64_t until = ar_mono_ms() + 1300;
+	ck_assert(WAIT_UNTIL(
+	    ar_ref_resolve(s, "pj://y@10.0.0.1:1/user/a", &r) == 0, 5000));
+	ck_assert_int_eq(tu_tell_num(s, old, 1, 0), AR_ENOENT);
+	/* a ref in use is kept, though its peer never answers */
+	snprintf(
+	    addr, sizeof(addr), "pj://k@127.0.0.1:%d/user/k", free_port());
+	ck_assert_int_eq(ar_ref_resolve(s, addr, &kept), 0);
+	int64_t until = ar_mono_ms() + 1500;
 	while (ar_mono_ms() < until) {
 		ck_assert_int_ne(tu_tell_num(s, kept, 1, 0), AR_ENOENT);
 		usleep(20000);
 	}
-	ck_assert(WAIT_UNTIL(
-	    ar_ref_resolve(s, "pj://y@10.0.0.1:1/user/a", &r) == 0, 3000));
-	ck_assert_int_eq(tu_tell_num(s, old, 1, 0), AR_ENOENT);
-	ck_assert_int_ne(tu_tell_num(s, kept, 1, 0), AR_ENOENT);
 	for (int i = 0; i < 1000; i++) {
 		snprintf(addr, sizeof(addr), "pj://z@10.9.%d.%d:7/user/a",
 		    i >> 8, i & 255);
