@@ -90,9 +90,9 @@ deliver_envelope(ar_system *sys, Ar__Envelope *env)
 	h.sender = sender.id;
 	h.corr   = env->correlation_id;
 	h.flags  = 0;
-	if (nng_msg_alloc(&m, env->body.len) != 0) {
-		abort();
-	}
+	/* from the pool its receiver frees it to (so inbound messages are
+	 * recycled, not collected by the pool up to its bound) */
+	m = msgpool_get(env->body.len);
 	if (env->body.len > 0) {
 		memcpy(nng_msg_body(m), env->body.data, env->body.len);
 	}
