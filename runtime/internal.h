@@ -266,16 +266,18 @@ int timers_cancel(timer_wheel *t, ar_timer_id id);
  * entry is freed when unused for peer_forget_ms while its peer has no
  * association, and the slot's generation moves on, so a forgotten ref
  * fails cleanly.  Guarded by sys->remote_mtx; `users` counts senders
- * holding the pointer (the sweep frees only entries nobody holds).
+ * holding the pointer (the sweep, under the lock, frees only entries
+ * nobody holds).
  */
 typedef struct remote_ent {
-	char    *address;  /* "pj://sys@host:port" */
-	char    *sysname;  /* "sys" */
-	char    *hostport; /* "host:port" */
-	char    *path;     /* "/user/x" */
-	char    *full;     /* address + path */
-	uint32_t slot, users;
-	int64_t  used_ms; /* mono ms of the last resolve or send */
+	char       *address;  /* "pj://sys@host:port" */
+	char       *sysname;  /* "sys" */
+	char       *hostport; /* "host:port" */
+	char       *path;     /* "/user/x" */
+	char       *full;     /* address + path */
+	uint32_t    slot;
+	atomic_uint users;   /* raised under remote_mtx, dropped without */
+	int64_t     used_ms; /* mono ms of the last resolve or send */
 } remote_ent;
 
 typedef struct remote remote;

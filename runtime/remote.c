@@ -152,7 +152,8 @@ forget_peers(ar_system *sys, int64_t now)
 	pthread_mutex_lock(&r->mtx);
 	for (uint32_t i = 0; i < r->nassocs;) {
 		assoc *a = r->assocs[i];
-		if (a->users == 0 && assoc_forgettable(a, now, r->forget_ms)) {
+		if (atomic_load(&a->users) == 0
+		    && assoc_forgettable(a, now, r->forget_ms)) {
 			gone = ar_xrealloc(gone, (ngone + 1) * sizeof(*gone));
 			gone[ngone++] = a;
 			r->assocs[i]  = r->assocs[--r->nassocs];

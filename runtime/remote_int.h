@@ -27,8 +27,9 @@ typedef struct obuf {
 } obuf;
 
 /*
- * One per remote "host:port" we send to.  Every field is guarded by mtx;
- * users (senders holding a pointer) changes under remote->mtx only.
+ * One per remote "host:port" we send to.  Every field is guarded by mtx
+ * but users (senders holding a pointer): raised under remote->mtx, where
+ * the housekeeper reads it, and dropped without it.
  */
 typedef struct assoc {
 	pthread_mutex_t    mtx;
@@ -46,7 +47,7 @@ typedef struct assoc {
 	size_t             rx_have;  /* bytes of the peer's hello so far */
 	size_t             peer_max; /* its max_message_bytes; 0 = unknown */
 	uint32_t           queued;   /* envelopes waiting (not in tx) */
-	uint32_t           users;    /* remote_send calls holding it */
+	atomic_uint        users;    /* remote_send calls holding it */
 	int                backoff_ms;
 	int64_t            redial_due; /* mono ms; 0 = none due */
 	int64_t            active_ms;  /* last connect or frame written */

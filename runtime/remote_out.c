@@ -25,8 +25,9 @@
  *   reconnect_max_ms).  A starter reads the stream under a->mtx and starts
  *   the I/O after releasing it; its flag keeps the stream from being freed
  *   meanwhile (a closed stream fails the I/O, which then calls back).
- * - `users` (under r->mtx) counts remote_send calls holding the pointer:
- *   the housekeeper forgets only an association nobody holds.
+ * - `users` counts remote_send calls holding the pointer (raised under
+ *   r->mtx, dropped without it): the housekeeper, under r->mtx, forgets
+ *   only an association nobody holds.
  * Locks: r->mtx -> a->mtx (see remote.c).  Dead letters and logging of
  * lost frames happen after a->mtx is released.
  */
@@ -517,18 +518,18 @@ assoc_get(ar_system *sys, const char *hostport)
 		r->assocs[r->nassocs++] = a;
 	}
 	if (a != NULL) {
-		a->users++;
+		atomic_fetch_add(&a->users, 1);
 	}
 	pthread_mutex_unlock(&r->mtx);
 	return (a);
 }
 
+/* The last touch of a by this sender (raised under r->mtx, so the
+ * housekeeper, which unlinks under it, never frees a held one). */
 static void
-assoc_put(ar_system *sys, assoc *a)
+assoc_put(assoc *a)
 {
-	pthread_mutex_lock(&sys->rem->mtx);
-	a->users--;
-	pthread_mutex_unlock(&sys->rem->mtx);
+	atomic_fetch_sub(&a->users, 1);
 }
 
 int
@@ -605,14 +606,14 @@ remote_send(ar_system *sys, ar_ref to, nng_msg *m)
 	if (go) {
 		start_send(a);
 	}
-	assoc_put(sys, a);
+	assoc_put(a);
 	remote_ref_release(sys, re);
 	nng_msg_free(m);
 	return (0);
 dead:
 	snprintf(full, sizeof(full), "%s", re->full);
 	if (a != NULL) {
-		assoc_put(sys, a);
+		assoc_put(a);
 	}
 	remote_ref_release(sys, re);
 	dead_letter(sys, reason, AR_REF_NONE, full, m, detail);

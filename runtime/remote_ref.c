@@ -16,7 +16,9 @@
  * a free list and its generation moves on, so an old ref fails cleanly
  * (NO_RECIPIENT dead letter) instead of reaching whoever takes the slot.
  * Lock: sys->remote_mtx, a leaf.  A sender holds an entry from
- * remote_ref_acquire to remote_ref_release (the length of one send).
+ * remote_ref_acquire (which raises `users` under the lock) to
+ * remote_ref_release (which drops it without): the sweep, under the lock,
+ * never frees an entry between the two.
  */
 #include "runtime/remote_int.h"
 
@@ -103,18 +105,18 @@ remote_ref_acquire(ar_system *sys, ar_ref ref)
 	    && sys->remote_gens[slot] == ref_gen(ref)) {
 		re          = sys->remotes[slot];
 		re->used_ms = ar_mono_ms();
-		re->users++;
+		atomic_fetch_add(&re->users, 1);
 	}
 	pthread_mutex_unlock(&sys->remote_mtx);
 	return (re);
 }
 
+/* The sender's last touch of re (no lock: see remote_ref_acquire). */
 void
 remote_ref_release(ar_system *sys, remote_ent *re)
 {
-	pthread_mutex_lock(&sys->remote_mtx);
-	re->users--;
-	pthread_mutex_unlock(&sys->remote_mtx);
+	(void) sys;
+	atomic_fetch_sub(&re->users, 1);
 }
 
 void
@@ -142,7 +144,8 @@ remote_refs_sweep(ar_system *sys, int64_t now, const strmap *live)
 	pthread_mutex_lock(&sys->remote_mtx);
 	for (uint32_t i = 0; i < sys->nremotes; i++) {
 		remote_ent *re = sys->remotes[i];
-		if (re == NULL || re->users > 0 || now - re->used_ms < forget
+		if (re == NULL || atomic_load(&re->users) > 0
+		    || now - re->used_ms < forget
 		    || strmap_get(live, re->hostport, &dummy)) {
 			continue;
 		}
