@@ -203,7 +203,9 @@ housekeeper(void *arg)
 			snap    = ar_xrealloc(snap, capsnap * sizeof(*snap));
 		}
 		nsnap = r->nassocs;
-		memcpy(snap, r->assocs, nsnap * sizeof(*snap));
+		if (nsnap > 0) {
+			memcpy(snap, r->assocs, nsnap * sizeof(*snap));
+		}
 		pthread_mutex_unlock(&r->mtx);
 
 		while (dead != NULL) {
