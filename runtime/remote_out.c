@@ -279,6 +279,10 @@ rx_cb(void *arg)
 			if (hv == 0) {
 				peer_hello(a, peer_max);
 				go = next_send(a);
+				ar_log(AR_LOG_INFO, "remote",
+				    "system=%s peer=%s connected "
+				    "(its max_message_bytes %zu)",
+				    a->sys->name, a->hostport, peer_max);
 			} else {
 				snprintf(why, sizeof(why),
 				    "the peer at %s answered with %s",
