@@ -9,7 +9,8 @@
  * increasing at each receiver (in order, never duplicated: what is lost
  * with a dead connection is at most once, never twice), here and in every
  * incarnation of the peer, which reports a violation to /user/checker; and
- * the link heals after the last restart.
+ * the link heals after every restart (the peer is killed only once an ask
+ * has gone through it, at a varying point of the flow after that).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -19,7 +20,8 @@
 
 #define ROUNDS 50
 #define SENDERS 256
-#define HUB_FROM 1u
+#define HUB_FROM 1u  /* the sender thread's tells and asks */
+#define MAIN_FROM 2u /* the main thread's asks */
 
 static atomic_long     violations, reports, hub_received;
 static atomic_long     asks_ok, asks_timed_out, asks_bad;
@@ -91,14 +93,14 @@ typedef struct sender_arg {
 } sender_arg;
 
 static int
-ask_num(ar_system *s, ar_ref to, int64_t n, int timeout_ms)
+ask_num(ar_system *s, ar_ref to, int64_t n, uint32_t from, int timeout_ms)
 {
 	Artest__Num             m = ARTEST__NUM__INIT;
 	ar_future              *f;
 	const ProtobufCMessage *r;
 	int                     rv;
 	m.n    = n;
-	m.from = HUB_FROM;
+	m.from = from;
 	if ((rv = ar_ask(s, to, &m.base, timeout_ms, &f)) != 0) {
 		return (rv);
 	}
@@ -114,7 +116,7 @@ sender(void *p)
 	sender_arg *a = p;
 	for (int64_t seq = 1; !atomic_load(&stop_sending); seq++) {
 		if (seq % 8 == 0) {
-			int rv = ask_num(a->s, a->to, seq, 300);
+			int rv = ask_num(a->s, a->to, seq, HUB_FROM, 300);
 			if (rv == 0) {
 				atomic_fetch_add(&asks_ok, 1);
 			} else if (rv == AR_ETIMEDOUT) {
@@ -150,7 +152,7 @@ start_peer(const char *hub, int port)
 		    pf, (char *) NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 1000 && f == NULL; i++) {
+	for (int i = 0; i < 4000 && f == NULL; i++) { /* 20 s: TSan, load */
 		if ((f = fopen(pf, "r")) == NULL) {
 			usleep(5000);
 		}
@@ -176,7 +178,8 @@ START_TEST(peer_killed_and_restarted_while_both_sides_talk)
 	sender_arg sa;
 	pthread_t  th;
 	char       addr[200];
-	int        port = free_port(), status, rv;
+	int        port     = free_port(), status, rv;
+	int64_t    main_seq = 0;
 	pid_t      pid;
 
 	ar_config_init(&c);
@@ -197,22 +200,26 @@ START_TEST(peer_killed_and_restarted_while_both_sides_talk)
 	ck_assert_int_eq(ar_ref_resolve(sa.s, addr, &sa.to), 0);
 	pthread_create(&th, NULL, sender, &sa);
 
-	for (int round = 0; round < ROUNDS; round++) {
+	for (int round = 0; round <= ROUNDS; round++) {
 		pid = start_peer(ar_system_address(sa.s), port);
-		usleep((useconds_t) (80 + (round * 37) % 150) * 1000);
+		/* the link heals each time: an ask gets through */
+		int64_t until = ar_mono_ms() + 15000;
+		while ((rv = ask_num(sa.s, sa.to, ++main_seq, MAIN_FROM, 300))
+		        != 0
+		    && ar_mono_ms() < until) { }
+		ck_assert_msg(
+		    rv == 0, "round %d: no answer from the peer", round);
+		if (round == ROUNDS) {
+			break; /* the last incarnation stops gracefully */
+		}
+		/* then it dies at some point of the flow */
+		usleep((useconds_t) (10 + (round * 37) % 120) * 1000);
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		ck_assert(WIFSIGNALED(status));
 	}
 	atomic_store(&stop_sending, true);
 	pthread_join(th, NULL);
-
-	/* the link heals: the last incarnation answers, then stops */
-	pid           = start_peer(ar_system_address(sa.s), port);
-	int64_t until = ar_mono_ms() + 10000;
-	while ((rv = ask_num(sa.s, sa.to, INT64_MAX, 300)) != 0
-	    && ar_mono_ms() < until) { }
-	ck_assert_int_eq(rv, 0);
 	usleep(100000); /* its own asks to us go on meanwhile */
 	kill(pid, SIGTERM);
 	waitpid(pid, &status, 0);
@@ -231,7 +238,7 @@ START_TEST(peer_killed_and_restarted_while_both_sides_talk)
 	ck_assert_msg(atomic_load(&asks_bad) == 0,
 	    "%ld asks ended neither with a reply nor a timeout (last: %s)",
 	    atomic_load(&asks_bad), ar_strerror(atomic_load(&bad_rv)));
-	ck_assert_int_gt(atomic_load(&asks_ok), ROUNDS);
+	ck_assert_int_gt(atomic_load(&asks_ok), 0);
 	ck_assert_int_gt(atomic_load(&hub_received), ROUNDS * 10);
 	ar_system_stop(sa.s);
 }
