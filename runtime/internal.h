@@ -4,9 +4,10 @@
  * Design notes (threads and locks)
  * --------------------------------
  * Threads: N default-dispatcher threads, M blocking-dispatcher threads, one
- * timer thread, and nng's own threads (its aio callbacks run the remote
- * inbound path and outbound completions; they never block: they only push
- * into mailboxes).
+ * timer thread, one remote housekeeping thread (remote.c: frees closed
+ * connections, redials, forgets departed peers), and nng's own threads (its
+ * aio callbacks run the remote inbound path and outbound completions; they
+ * never block: they only push into mailboxes).
  *
  * Ownership: a cell (one per actor slot) is allocated once per slot and
  * never freed before the system is: a ref (slot, generation) can therefore
@@ -17,10 +18,11 @@
  *
  * Lock order (never take a lock to the left while holding one to its
  * right):  sys->paths_mtx -> cell->mtx (parent before child) ->
- *          dispatcher->mtx.  ask_mtx, remote_mtx, assoc->mtx, timer->mtx,
- *          dl_mtx and the registry lock are leaves: nothing else is taken
- *          while they are held.  Dead letters are published after every
- *          lock is released.
+ *          dispatcher->mtx.  remote->mtx -> assoc->mtx (remote.c).
+ *          ask_mtx, remote_mtx (the remote-ref table), timer->mtx, dl_mtx
+ *          and the registry lock are leaves: nothing else is taken while
+ *          they are held.  Dead letters are published after every lock is
+ *          released.
  *
  * An actor runs on one thread at a time.  `pending` counts what the actor
  * has to do: every message pushed (counted after the push) and every signal
