@@ -57,9 +57,10 @@
  *   association is closed and freed.
  * Locks: r->mtx (connection lists, associations, the housekeeper's state)
  * -> a->mtx; sys->remote_mtx (the ref table) is a leaf and is never held
- * together with either.  nng calls made under a->mtx never wait (closing a
- * stream, starting a dial): nng runs our callbacks on its own threads,
- * never inside the call.  Dead letters are published with no lock held.
+ * together with either.  The nng calls made under our locks never wait:
+ * closing a stream (under a->mtx or r->mtx), starting a dial (assoc_open,
+ * under r->mtx); nng runs our callbacks on its own threads, never inside
+ * such a call.  Dead letters are published with no lock held.
  */
 #include "runtime/remote_int.h"
 
@@ -217,8 +218,12 @@ housekeeper(void *arg)
 		for (uint32_t i = 0; i < nsnap; i++) {
 			assoc_tick(snap[i], now, &wake);
 		}
+		/* not while stopping: what it frees would be dead letters
+		 * published as the dispatchers stop; remote_stop frees all */
 		if (now >= next_sweep) {
-			forget_peers(sys, now);
+			if (!atomic_load(&sys->stopping)) {
+				forget_peers(sys, now);
+			}
 			next_sweep = now + sweep_period(r->forget_ms);
 			wake       = wake < next_sweep ? wake : next_sweep;
 		}
