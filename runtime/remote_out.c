@@ -24,7 +24,12 @@
  *   only then dials again (after the back-off, 100 ms doubling to
  *   reconnect_max_ms).  A starter reads the stream under a->mtx and starts
  *   the I/O after releasing it; its flag keeps the stream from being freed
- *   meanwhile (a closed stream fails the I/O, which then calls back).
+ *   meanwhile.  Closing a stream ends the I/O queued on it, but nng 1.5.2
+ *   leaves I/O started on an already closed TCP stream pending for good
+ *   (tcp_send and tcp_recv do not look at `closed`), so while a dead
+ *   stream waits, the housekeeper aborts the association's aios every
+ *   10 ms: with no other stream alive, whatever runs on them is the dead
+ *   stream's.
  * - `users` counts remote_send calls holding the pointer (raised under
  *   r->mtx, dropped without it): the housekeeper, under r->mtx, forgets
  *   only an association nobody holds.
@@ -278,7 +283,8 @@ rx_cb(void *arg)
 			int hv = hello_check(a->rx_buf, &peer_max);
 			if (hv == 0) {
 				peer_hello(a, peer_max);
-				go = next_send(a);
+				a->backoff_ms = BACKOFF_MIN_MS;
+				go            = next_send(a);
 				ar_log(AR_LOG_INFO, "remote",
 				    "system=%s peer=%s connected "
 				    "(its max_message_bytes %zu)",
@@ -405,15 +411,18 @@ void
 assoc_tick(assoc *a, int64_t now, int64_t *wakep)
 {
 	nng_stream *old  = NULL;
-	bool        dial = false;
+	bool        dial = false, stuck = false;
 	int64_t     wake = *wakep;
 	pthread_mutex_lock(&a->mtx);
 	if (a->dead != NULL) {
 		if (!a->sending && !a->reading) {
 			old     = a->dead;
 			a->dead = NULL;
-		} else if (now + 10 < wake) {
-			wake = now + 10; /* their callbacks are on their way */
+		} else {
+			stuck = true;
+			if (now + 10 < wake) {
+				wake = now + 10;
+			}
 		}
 	}
 	if (a->redial_due != 0 && !a->closed && a->dead == NULL
@@ -428,6 +437,14 @@ assoc_tick(assoc *a, int64_t now, int64_t *wakep)
 	}
 	pthread_mutex_unlock(&a->mtx);
 	*wakep = wake;
+	if (stuck) {
+		/* I/O started on the stream after it was closed never ends by
+		 * itself in nng 1.5.2; whatever runs on these aios now runs on
+		 * the dead stream (no new one is dialled before it is freed)
+		 */
+		nng_aio_abort(a->tx_aio, NNG_ECLOSED);
+		nng_aio_abort(a->rx_aio, NNG_ECLOSED);
+	}
 	if (old != NULL) {
 		/* the callbacks that cleared the flags have returned, and
 		 * nothing new starts on these aios before the dial below */
