@@ -147,7 +147,10 @@ start_peer(const char *hub, int port)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		setenv("AR_LOG", "error", 1);
+		/* RT_PEER_LOG=info to see the peers' side of a failure */
+		setenv("AR_LOG",
+		    getenv("RT_PEER_LOG") ? getenv("RT_PEER_LOG") : "error",
+		    1);
 		execl(exe, exe, "--hub", hub, "--listen", url, "--port-file",
 		    pf, (char *) NULL);
 		_exit(127);
