@@ -270,8 +270,8 @@ rx_cb(void *arg)
 	assoc      *a     = arg;
 	int         rv    = nng_aio_result(a->rx_aio);
 	nng_stream *again = NULL;
-	bool        kick = false, go = false;
-	size_t      peer_max;
+	bool        kick = false, go = false, up = false;
+	size_t      peer_max = 0;
 	char        why[160];
 	why[0] = '\0';
 	pthread_mutex_lock(&a->mtx);
@@ -285,10 +285,7 @@ rx_cb(void *arg)
 				peer_hello(a, peer_max);
 				a->backoff_ms = BACKOFF_MIN_MS;
 				go            = next_send(a);
-				ar_log(AR_LOG_INFO, "remote",
-				    "system=%s peer=%s connected "
-				    "(its max_message_bytes %zu)",
-				    a->sys->name, a->hostport, peer_max);
+				up            = a->up;
 			} else {
 				snprintf(why, sizeof(why),
 				    "the peer at %s answered with %s",
@@ -307,6 +304,11 @@ rx_cb(void *arg)
 		kick = lose(a, why[0] != '\0' ? NNG_EPROTO : rv);
 	}
 	pthread_mutex_unlock(&a->mtx);
+	if (up) {
+		ar_log(AR_LOG_INFO, "remote",
+		    "system=%s peer=%s connected (its max_message_bytes %zu)",
+		    a->sys->name, a->hostport, peer_max);
+	}
 	if (why[0] != '\0') {
 		ar_log(AR_LOG_WARN, "remote", "system=%s %s: closed",
 		    a->sys->name, why);
