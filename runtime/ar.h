@@ -100,20 +100,29 @@ typedef struct ar_config {
 	                               NULL = no remoting (local only) */
 	const char *advertise_host; /* host others use to reach us; NULL = the
 	                               listen URL's host */
-	int      dispatcher_threads; /* default 2 */
-	int      blocking_threads;   /* blocking-I/O pool; default 4 */
-	int      throughput;         /* messages per actor turn; default 10 */
-	int      ask_timeout_ms;     /* default 5000 */
-	size_t   max_message_bytes;  /* default 4 MiB */
+	int    dispatcher_threads;  /* default 2 */
+	int    blocking_threads;    /* blocking-I/O pool; default 4 */
+	int    throughput;          /* messages per actor turn; default 10 */
+	int    ask_timeout_ms;      /* default 5000 */
+	size_t max_message_bytes;   /* default 4 MiB, at most
+	                               AR_MAX_MESSAGE_BYTES; peers agree on
+	                               it in the hello */
 	uint32_t outbound_queue_max; /* envelopes queued per remote system
 	                                before new ones become dead letters;
 	                                default 100000 */
 	int reconnect_max_ms;        /* outbound back-off ceiling; 5000 */
+	int peer_forget_ms;          /* a peer unreachable or silent this
+	                                long is forgotten: its association
+	                                and unused remote refs are freed;
+	                                default 300000 (5 min) */
 	int stop_drain_ms;           /* graceful stop waits this long for
 	                                mailboxes to drain; default 2000 */
 	int log_dead_letters;        /* log the first N dead letters (then
 	                                one in 1000); default 10 */
 } ar_config;
+
+/* The largest max_message_bytes (frame lengths stay within 32 bits). */
+#define AR_MAX_MESSAGE_BYTES ((size_t) 1 << 30)
 
 /* Fills *cfg with the defaults above (name "pj", no listen URL). */
 void ar_config_init(ar_config *cfg);
@@ -200,7 +209,10 @@ int ar_lookup(ar_system *sys, const char *path, ar_ref *refp);
 /*
  * A ref to "pj://sys@host:port/user/x" (remote, resolved lazily; the
  * remote side need not be up) or to a local path.  Cached: resolving the
- * same address twice gives the same ref.
+ * same address twice gives the same ref.  A remote ref lives while it is
+ * used or its peer is remembered: once unused for peer_forget_ms with its
+ * peer forgotten, it is freed and a message to it becomes a dead letter
+ * (NO_RECIPIENT); resolve the address again (cheap) to talk afresh.
  */
 int ar_ref_resolve(ar_system *sys, const char *address, ar_ref *refp);
 /* Full address of a ref into buf; returns buf ("" if unknown). */

@@ -112,13 +112,8 @@ deliver(ar_system *sys, ar_ref to, nng_msg *m)
 	switch (ref_kind(to)) {
 	case REF_LOCAL:
 		return (deliver_local(sys, to, m));
-	case REF_REMOTE: {
-		remote_ent *re = remote_at(sys, ref_slot(to));
-		if (re != NULL) {
-			return (remote_send(sys, re, m));
-		}
-		break;
-	}
+	case REF_REMOTE:
+		return (remote_send(sys, to, m));
 	case REF_TEMP:
 		return (ask_complete(sys, to.id, m));
 	}

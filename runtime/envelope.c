@@ -6,7 +6,7 @@
  * envelopes without building a Batch, and a receiver decodes envelope by
  * envelope: one bad envelope is one dead letter, not a lost frame.  This
  * file encodes envelopes, walks frames, and delivers what arrives (into a
- * mailbox or an ask's reply slot); remote.c moves the frames.
+ * mailbox or an ask's reply slot); remote*.c move the frames.
  * No threads of its own: it runs on whichever thread receives a frame (an
  * nng callback: nothing here blocks) or tells (the encoder).
  */
@@ -90,9 +90,9 @@ deliver_envelope(ar_system *sys, Ar__Envelope *env)
 	h.sender = sender.id;
 	h.corr   = env->correlation_id;
 	h.flags  = 0;
-	if (nng_msg_alloc(&m, env->body.len) != 0) {
-		abort();
-	}
+	/* from the pool its receiver frees it to (so inbound messages are
+	 * recycled, not collected by the pool up to its bound) */
+	m = msgpool_get(env->body.len);
 	if (env->body.len > 0) {
 		memcpy(nng_msg_body(m), env->body.data, env->body.len);
 	}
@@ -218,6 +218,60 @@ frame_lost(ar_system *sys, const char *hostport, const uint8_t *buf,
 	const char *why;
 	size_t      at;
 	walk_frame(sys, buf, len, lost_env, &la, &why, &at);
+}
+
+typedef struct filter_arg {
+	const char *hostport;
+	size_t      limit;
+	uint8_t    *out; /* compacts the frame in place: out <= the reader */
+	uint8_t    *base;
+	uint32_t    kept;
+} filter_arg;
+
+static void
+filter_env(ar_system *sys, const uint8_t *p, size_t n, void *arg)
+{
+	filter_arg    *fa  = arg;
+	Ar__Envelope  *env = ar__envelope__unpack(NULL, n, p);
+	const uint8_t *start;
+	char           recipient[600], detail[160];
+	if (env != NULL && env->body.len > fa->limit) {
+		snprintf(recipient, sizeof(recipient), "pj://%s@%s%s",
+		    env->recipient_system, fa->hostport, env->recipient);
+		snprintf(detail, sizeof(detail),
+		    "body of %zu bytes over the peer's max_message_bytes %zu "
+		    "(agreed in the hello)",
+		    env->body.len, fa->limit);
+		dead_letter_raw(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE, env->type,
+		    env->sender, recipient, env->body.len, detail);
+		ar__envelope__free_unpacked(env, NULL);
+		return;
+	}
+	if (env != NULL) {
+		ar__envelope__free_unpacked(env, NULL);
+	}
+	/* keep it: its tag and length precede p (at most 11 bytes) */
+	start = p - 1;
+	while (start > fa->base && (start[-1] & 0x80) != 0) {
+		start--;
+	}
+	start--; /* the tag byte */
+	memmove(fa->out, start, (size_t) (p + n - start));
+	fa->out += p + n - start;
+	fa->kept++;
+}
+
+size_t
+frame_filter(ar_system *sys, const char *hostport, uint8_t *buf, size_t len,
+    size_t limit, uint32_t *keptp)
+{
+	filter_arg  fa = { hostport, limit, buf, buf, 0 };
+	const char *why;
+	size_t      at;
+	walk_frame(sys, buf, len, filter_env, &fa, &why, &at);
+	*keptp = fa.kept;
+	return ((size_t) (fa.out - buf));
 }
 
 /*

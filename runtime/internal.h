@@ -4,9 +4,10 @@
  * Design notes (threads and locks)
  * --------------------------------
  * Threads: N default-dispatcher threads, M blocking-dispatcher threads, one
- * timer thread, and nng's own threads (its aio callbacks run the remote
- * inbound path and outbound completions; they never block: they only push
- * into mailboxes).
+ * timer thread, one remote housekeeping thread (remote.c: frees closed
+ * connections, redials, forgets departed peers), and nng's own threads (its
+ * aio callbacks run the remote inbound path and outbound completions; they
+ * never block: they only push into mailboxes).
  *
  * Ownership: a cell (one per actor slot) is allocated once per slot and
  * never freed before the system is: a ref (slot, generation) can therefore
@@ -19,15 +20,16 @@
  * right):
  *   sys->paths_mtx -> cell->mtx (parent before child) -> sys->cells_mtx
  *   cell->mtx -> dispatcher->mtx
- *   remote r->mtx -> assoc a->mtx (remote_idle)
+ *   remote r->mtx -> assoc a->mtx (remote.c's notes)
  *   a->mtx -> cell->mtx, sys->remote_mtx (envelope_append names the
- *             sender: ar_ref_address) and timer->mtx (schedule_redial)
+ *             sender: ar_ref_address)
  * Leaves (nothing else is taken while they are held): cells_mtx,
  * dispatcher->mtx, timer->mtx (free functions and callbacks run after it
- * is released), remote_mtx, ask_mtx, a future's mtx (its callback runs
- * with no lock held), dl_mtx and the registry lock.  Dead letters are
- * published after every lock is released (dead_letter itself may take a
- * cell's mtx or remote_mtx to name the sender and recipient).
+ * is released), remote_mtx (the remote-ref table), ask_mtx, a future's mtx
+ * (its callback runs with no lock held), dl_mtx and the registry lock.
+ * Dead letters are published after every lock is released (dead_letter
+ * itself may take a cell's mtx or remote_mtx to name the sender and
+ * recipient).
  *
  * Stop (system.c): every part stops before any is freed; the timer
  * thread and the dispatchers keep their locks and queues until the end,
@@ -288,12 +290,24 @@ int timers_add(timer_wheel *t, int64_t delay_ms, int64_t interval_ms,
 int timers_cancel(timer_wheel *t, ar_timer_id id);
 
 /* ---- remote ------------------------------------------------------------ */
+/*
+ * An entry of the remote-ref table (remote_ref.c): one per distinct remote
+ * address resolved or seen as a sender.  A remote ref is (slot, gen); the
+ * entry is freed when unused for peer_forget_ms while its peer has no
+ * association, and the slot's generation moves on, so a forgotten ref
+ * fails cleanly.  Guarded by sys->remote_mtx; `users` counts senders
+ * holding the pointer (the sweep, under the lock, frees only entries
+ * nobody holds).
+ */
 typedef struct remote_ent {
-	char *address;  /* "pj://sys@host:port" */
-	char *sysname;  /* "sys" */
-	char *hostport; /* "host:port" */
-	char *path;     /* "/user/x" */
-	char *full;     /* address + path */
+	char       *address;  /* "pj://sys@host:port" */
+	char       *sysname;  /* "sys" */
+	char       *hostport; /* "host:port" */
+	char       *path;     /* "/user/x" */
+	char       *full;     /* address + path */
+	uint32_t    slot;
+	atomic_uint users;   /* raised under remote_mtx, dropped without */
+	int64_t     used_ms; /* mono ms of the last resolve or send */
 } remote_ent;
 
 typedef struct remote remote;
@@ -301,8 +315,8 @@ int                   remote_start(ar_system *sys);
 void                  remote_quiesce(ar_system *sys); /* stop inbound */
 bool remote_idle(ar_system *sys); /* nothing queued outbound */
 void remote_stop(ar_system *sys);
-/* Sends one message to a remote path; takes ownership of m. */
-int remote_send(ar_system *sys, remote_ent *re, nng_msg *m);
+/* Sends one message to a remote ref; takes ownership of m. */
+int remote_send(ar_system *sys, ar_ref to, nng_msg *m);
 /* Parses a received frame (a Batch) and delivers each envelope. */
 void remote_deliver_frame(ar_system *sys, const uint8_t *buf, size_t len);
 /* envelope.c: appends m as an envelope for re to a frame buffer. */
@@ -312,6 +326,17 @@ size_t envelope_append(ar_system *sys, remote_ent *re, nng_msg *m,
  * becomes a dead letter with this reason. */
 void frame_lost(ar_system *sys, const char *hostport, const uint8_t *buf,
     size_t len, int reason, const char *detail);
+/* envelope.c: drops (as TOO_LARGE dead letters) the envelopes of a frame
+ * whose body is over limit; returns the frame's new length, *keptp the
+ * envelopes left. */
+size_t frame_filter(ar_system *sys, const char *hostport, uint8_t *buf,
+    size_t len, size_t limit, uint32_t *keptp);
+/* remote_ref.c: the remote half of ar_ref_resolve (address already
+ * split); ar_ref_address for a remote ref; freeing the table at stop. */
+int  remote_ref_resolve(ar_system *sys, const char *address, const char *own,
+     const char *sysname, const char *hostport, const char *path, ar_ref *refp);
+void remote_ref_address(ar_system *sys, ar_ref ref, char *buf, size_t len);
+void remote_refs_fini(ar_system *sys);
 
 /* ---- asks -------------------------------------------------------------- */
 typedef struct ask_slot {
@@ -350,8 +375,10 @@ struct ar_system {
 	strmap          paths;
 	pthread_mutex_t remote_mtx;
 	strmap          remote_by_addr;
-	remote_ent    **remotes;
-	uint32_t        nremotes, capremotes;
+	remote_ent    **remotes;     /* by slot; NULL = free */
+	uint32_t       *remote_gens; /* by slot */
+	uint32_t       *remote_free; /* free slots (a stack) */
+	uint32_t        nremotes, capremotes, nremote_free;
 	remote         *rem;
 
 	/* asks */
@@ -379,11 +406,10 @@ int pack_msg(ar_system *sys, const ProtobufCMessage *msg, ar_ref sender,
 void dead_letter(ar_system *sys, int reason, ar_ref to, const char *to_path,
     nng_msg *m, const char *detail);
 /* The same, for bytes that never became a message. */
-void        dead_letter_raw(ar_system *sys, int reason, const char *type,
-           const char *sender, const char *recipient, size_t size,
-           const char *detail);
-remote_ent *remote_at(ar_system *sys, uint32_t slot);
-void        cell_request_stop(ar_cell *c, uint32_t gen);
-void        sys_stop_actors(ar_system *sys);
+void dead_letter_raw(ar_system *sys, int reason, const char *type,
+    const char *sender, const char *recipient, size_t size,
+    const char *detail);
+void cell_request_stop(ar_cell *c, uint32_t gen);
+void sys_stop_actors(ar_system *sys);
 
 #endif /* AR_INTERNAL_H */

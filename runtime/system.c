@@ -14,7 +14,7 @@
  *   4. stop every top-level actor (children first, post_stop called) and
  *      wait for them;
  *   5. stop, without freeing anything yet:
- *      - the timer thread: no timer callback (ask timeout, redial, tick)
+ *      - the timer thread: no timer callback (ask timeout, tick)
  *        runs after it; timers_add is refused, timers_cancel still works
  *        (the heap, the id map and the lock stay);
  *      - the dispatchers: what is queued runs, the threads are joined; no
@@ -22,14 +22,13 @@
  *        an actor; a cell scheduled later is not queued;
  *      - the asks still pending fail (AR_ESTOPPED), after the last turn
  *        that could have made one;
- *      - remote: connections close, nng's callbacks end (remote_stop
- *        relies on no redial running: the timer thread is gone; a
- *        connection lost meanwhile finds the timers stopped, not freed);
+ *      - remote: the housekeeping thread stops, connections close and
+ *        nng's callbacks end (remote.c; remote uses no timer);
  *   6. free: cells and mailboxes, then the dispatchers' queues and the
  *      timers (remaining entries' free functions run), then the locks.
  * So nothing that runs can reach a freed part.
- * Remote refs are kept for the system's lifetime (cached per address; the
- * table is bounded so a peer cannot grow it without limit).
+ * Remote refs live in remote_ref.c's table (cached per address, bounded,
+ * and forgotten with their peer: see remote.c).
  */
 #include "runtime/internal.h"
 
@@ -37,8 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define MAX_REMOTE_REFS 65536u
 
 void
 ar_config_init(ar_config *cfg)
@@ -52,6 +49,7 @@ ar_config_init(ar_config *cfg)
 	cfg->max_message_bytes  = 4u << 20;
 	cfg->outbound_queue_max = 100000;
 	cfg->reconnect_max_ms   = 5000;
+	cfg->peer_forget_ms     = 300000;
 	cfg->stop_drain_ms      = 2000;
 	cfg->log_dead_letters   = 10;
 }
@@ -77,7 +75,8 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 	int        rv;
 
 	if (cfg == NULL || sysp == NULL || !valid_sysname(cfg->name)
-	    || cfg->throughput < 1 || cfg->max_message_bytes < 64) {
+	    || cfg->throughput < 1 || cfg->max_message_bytes < 64
+	    || cfg->max_message_bytes > AR_MAX_MESSAGE_BYTES) {
 		return (AR_EINVAL);
 	}
 	registry_init_once();
@@ -240,16 +239,7 @@ ar_system_stop(ar_system *sys)
 	dispatcher_fini(&sys->disp[0]);
 	dispatcher_fini(&sys->disp[1]);
 	timers_fini(&sys->timers); /* entries' free functions run here */
-	for (uint32_t i = 0; i < sys->nremotes; i++) {
-		remote_ent *re = sys->remotes[i];
-		free(re->address);
-		free(re->sysname);
-		free(re->hostport);
-		free(re->path);
-		free(re->full);
-		free(re);
-	}
-	free(sys->remotes);
+	remote_refs_fini(sys);
 	free(sys->asks);
 	free(sys->dl_subs);
 	strmap_fini(&sys->paths);
@@ -363,7 +353,6 @@ ar_ref_resolve(ar_system *sys, const char *address, ar_ref *refp)
 {
 	char        sysname[64], hostport[300], own[400];
 	const char *path;
-	uint64_t    id;
 	int         rv;
 
 	if (sys == NULL || address == NULL || refp == NULL) {
@@ -384,48 +373,8 @@ ar_ref_resolve(ar_system *sys, const char *address, ar_ref *refp)
 	if (strcmp(own, sys->address) == 0 && strcmp(path, "/temp") != 0) {
 		return (ar_lookup(sys, path, refp));
 	}
-	pthread_mutex_lock(&sys->remote_mtx);
-	if (strmap_get(&sys->remote_by_addr, address, &id)) {
-		pthread_mutex_unlock(&sys->remote_mtx);
-		refp->id = id;
-		return (0);
-	}
-	if (sys->nremotes >= MAX_REMOTE_REFS) {
-		pthread_mutex_unlock(&sys->remote_mtx);
-		ar_log(AR_LOG_WARN, "remote",
-		    "system=%s remote ref table full (%u): %s refused",
-		    sys->name, MAX_REMOTE_REFS, address);
-		return (AR_EFULL);
-	}
-	if (sys->nremotes == sys->capremotes) {
-		sys->capremotes = sys->capremotes ? sys->capremotes * 2 : 16;
-		sys->remotes    = ar_xrealloc(
-		       sys->remotes, sys->capremotes * sizeof(remote_ent *));
-	}
-	remote_ent *re              = ar_xcalloc(1, sizeof(*re));
-	re->address                 = ar_xstrdup(own);
-	re->sysname                 = ar_xstrdup(sysname);
-	re->hostport                = ar_xstrdup(hostport);
-	re->path                    = ar_xstrdup(path);
-	re->full                    = ar_xstrdup(address);
-	sys->remotes[sys->nremotes] = re;
-	refp->id = ref_make(REF_REMOTE, sys->nremotes, 1).id;
-	sys->nremotes++;
-	strmap_put(&sys->remote_by_addr, address, refp->id);
-	pthread_mutex_unlock(&sys->remote_mtx);
-	return (0);
-}
-
-remote_ent *
-remote_at(ar_system *sys, uint32_t slot)
-{
-	remote_ent *re = NULL;
-	pthread_mutex_lock(&sys->remote_mtx);
-	if (slot < sys->nremotes) {
-		re = sys->remotes[slot];
-	}
-	pthread_mutex_unlock(&sys->remote_mtx);
-	return (re);
+	return (remote_ref_resolve(
+	    sys, address, own, sysname, hostport, path, refp));
 }
 
 const char *
@@ -448,13 +397,9 @@ ar_ref_address(ar_system *sys, ar_ref ref, char *buf, size_t len)
 		}
 		break;
 	}
-	case REF_REMOTE: {
-		remote_ent *re = remote_at(sys, ref_slot(ref));
-		if (re != NULL) {
-			snprintf(buf, len, "%s", re->full);
-		}
+	case REF_REMOTE:
+		remote_ref_address(sys, ref, buf, len);
 		break;
-	}
 	case REF_TEMP:
 		snprintf(buf, len, "%s/temp", sys->address);
 		break;

@@ -209,8 +209,11 @@ strmap_put(strmap *m, const char *key, uint64_t val)
 	if ((m->n + m->tomb + 1) * 2 > m->cap) {
 		strmap_ent *old  = m->ents;
 		size_t      ocap = m->cap;
-		m->cap           = ocap ? ocap * 2 : 16;
-		while ((m->n + 1) * 2 > m->cap) {
+		/* sized from the live entries, not the old size: a map
+		 * with churn (remote refs come and go) must not double on
+		 * every rehash that only clears tombstones */
+		m->cap = 16;
+		while ((m->n + 1) * 4 > m->cap) {
 			m->cap *= 2;
 		}
 		m->ents = ar_xcalloc(m->cap, sizeof(strmap_ent));

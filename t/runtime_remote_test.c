@@ -1,7 +1,8 @@
 /*
  * runtime_remote_test.c - two systems over real tcp on 127.0.0.1: order,
  * ask, refs made before the remote side is up, wrong system names, bounded
- * outbound queues, reconnect after the peer restarts.
+ * outbound queues, reconnect after the peer restarts, size limits agreed
+ * in the hello, remote refs forgotten.
  */
 #include <pthread.h>
 
@@ -280,6 +281,124 @@ START_TEST(talking_systems_stop_cleanly_many_times)
 }
 END_TEST
 
+/*
+ * The receiver's max_message_bytes is smaller than the sender's: a message
+ * over it is a TOO_LARGE dead letter at the sender, whether it was queued
+ * before the hello told the limit or told after; the messages around it
+ * arrive, in order.  (Before, the receiver closed the connection on the
+ * big frame and everything written with or after it was lost.)
+ */
+START_TEST(size_limits_are_agreed_in_the_hello)
+{
+	ar_config c;
+	ar_config_init(&c);
+	c.name              = "rsmall";
+	c.listen_url        = "tcp://127.0.0.1:0";
+	c.max_message_bytes = 4096;
+	c.log_dead_letters  = 0;
+	ar_system *b        = tu_start_cfg(&c);
+	ar_system *a        = tu_start("rbig", 1);
+	ar_registry_add(&artest__blob__descriptor);
+	tu_spawn(b, "echo", &echo, 0);
+	ar_ref       r    = remote_ref(a, b, "/user/echo");
+	Artest__Blob blob = ARTEST__BLOB__INIT;
+	blob.b.len        = 2u << 20;
+	blob.b.data       = calloc(1, blob.b.len);
+	/* queued while the peer's limit is not known yet (on a slow
+	 * machine the hello may already have come: refused at once) */
+	ck_assert_int_eq(tu_tell_num(a, r, 1, 3), 0);
+	int rv = ar_tell(a, r, &blob.base, AR_REF_NONE);
+	ck_assert(rv == 0 || rv == AR_ETOOBIG);
+	ck_assert_int_eq(tu_tell_num(a, r, 2, 3), 0);
+	ck_assert(WAIT_UNTIL(atomic_load(&received) == 2, 5000));
+	/* once it is known, refused at once */
+	ck_assert_int_eq(ar_tell(a, r, &blob.base, AR_REF_NONE), AR_ETOOBIG);
+	ck_assert_int_eq(tu_tell_num(a, r, 3, 3), 0);
+	ck_assert(WAIT_UNTIL(atomic_load(&received) == 3, 5000));
+	ck_assert_int_eq(atomic_load(&out_of_order), 0);
+	ck_assert(WAIT_UNTIL(ar_dead_letter_total(a) == 2, 2000));
+	ck_assert_uint_eq(ar_dead_letter_total(b), 0);
+	free(blob.b.data);
+	ar_system_stop(a);
+	ar_system_stop(b);
+}
+END_TEST
+
+/* A limit near SIZE_MAX wrapped the frame limit; from 4 GiB on the 32-bit
+ * frame length truncated.  The limit is bounded instead. */
+START_TEST(max_message_bytes_is_bounded)
+{
+	ar_config  c;
+	ar_system *s;
+	size_t     bad[] = { SIZE_MAX, SIZE_MAX - 65536, (size_t) 4 << 30,
+		    AR_MAX_MESSAGE_BYTES + 1, 63 };
+	ar_config_init(&c);
+	c.name       = "rbound";
+	c.listen_url = "tcp://127.0.0.1:0";
+	tu_register();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c.max_message_bytes = bad[i];
+		ck_assert_int_eq(ar_system_start(&c, &s), AR_EINVAL);
+	}
+	c.max_message_bytes = AR_MAX_MESSAGE_BYTES;
+	ck_assert_int_eq(ar_system_start(&c, &s), 0);
+	ar_system_stop(s);
+}
+END_TEST
+
+/*
+ * The remote-ref table frees what nobody uses once its peer is gone:
+ * full at 65,536 live entries, it takes new ones again after
+ * peer_forget_ms; a forgotten ref fails cleanly (NO_RECIPIENT), a ref in
+ * use is kept.  (Before, entries were never freed: once full, every
+ * resolve of a new address failed for good.)
+ */
+START_TEST(remote_refs_are_forgotten)
+{
+	ar_config c;
+	ar_ref    old = AR_REF_NONE, kept, r;
+	char      addr[128];
+	ar_config_init(&c);
+	c.name             = "rforget";
+	c.peer_forget_ms   = 1000;
+	c.log_dead_letters = 0;
+	c.stop_drain_ms    = 50;
+	ar_system *s       = tu_start_cfg(&c);
+	int64_t    t0      = ar_mono_ms();
+	for (int i = 0; i < 65536; i++) {
+		snprintf(addr, sizeof(addr), "pj://x@10.%d.%d.1:%d/user/a",
+		    i >> 8, i & 255, 1000 + i % 50000);
+		ck_assert_int_eq(ar_ref_resolve(s, addr, &r), 0);
+		if (i == 0) {
+			old = r;
+		}
+	}
+	if (ar_mono_ms() - t0 < 900) { /* (a slow machine may forget some) */
+		ck_assert_int_eq(
+		    ar_ref_resolve(s, "pj://y@10.0.0.1:1/user/a", &r),
+		    AR_EFULL);
+	}
+	ck_assert(WAIT_UNTIL(
+	    ar_ref_resolve(s, "pj://y@10.0.0.1:1/user/a", &r) == 0, 5000));
+	ck_assert_int_eq(tu_tell_num(s, old, 1, 0), AR_ENOENT);
+	/* a ref in use is kept, though its peer never answers */
+	snprintf(
+	    addr, sizeof(addr), "pj://k@127.0.0.1:%d/user/k", free_port());
+	ck_assert_int_eq(ar_ref_resolve(s, addr, &kept), 0);
+	int64_t until = ar_mono_ms() + 1500;
+	while (ar_mono_ms() < until) {
+		ck_assert_int_ne(tu_tell_num(s, kept, 1, 0), AR_ENOENT);
+		usleep(20000);
+	}
+	for (int i = 0; i < 1000; i++) {
+		snprintf(addr, sizeof(addr), "pj://z@10.9.%d.%d:7/user/a",
+		    i >> 8, i & 255);
+		ck_assert_int_eq(ar_ref_resolve(s, addr, &r), 0);
+	}
+	ar_system_stop(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -294,6 +413,9 @@ main(void)
 	tcase_add_test(tc, unreachable_peer_bounds_the_outbound_queue);
 	tcase_add_test(tc, order_holds_per_sender_with_concurrent_senders);
 	tcase_add_test(tc, talking_systems_stop_cleanly_many_times);
+	tcase_add_test(tc, size_limits_are_agreed_in_the_hello);
+	tcase_add_test(tc, max_message_bytes_is_bounded);
+	tcase_add_test(tc, remote_refs_are_forgotten);
 	suite_add_tcase(s, tc);
 	return (tu_run(s));
 }

@@ -1,0 +1,270 @@
+/*
+ * remote_in.c - inbound connections: accept, answer the hello, read
+ * frames and hand them to envelope.c.
+ *
+ * Design notes: one read loop per accepted connection; each read takes
+ * whatever has arrived into a buffer from which every complete frame is
+ * delivered (many frames cost one read).  Callbacks run on nng's threads
+ * and never block: they parse and push into mailboxes.  A connection that
+ * ends is unlinked from r->conns by its own callback and handed to the
+ * housekeeper (remote.c), which frees it (nng_aio_free waits for that
+ * callback to return).  A frame over the limit is skipped as it arrives
+ * (never buffered) and the connection lives on.  Lock: r->mtx, briefly.
+ */
+#include "runtime/remote_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_CHUNK 65536
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+	return ((uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+	    | (uint32_t) p[2] << 8 | p[3]);
+}
+
+static void
+peer_name(nng_stream *s, char *buf, size_t n)
+{
+	nng_sockaddr sa;
+	snprintf(buf, n, "?");
+	if (nng_stream_get_addr(s, NNG_OPT_REMADDR, &sa) == 0
+	    && sa.s_family == NNG_AF_INET) {
+		const uint8_t *a = (const uint8_t *) &sa.s_in.sa_addr;
+		const uint8_t *p = (const uint8_t *) &sa.s_in.sa_port;
+		snprintf(buf, n, "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3],
+		    (unsigned) (p[0] << 8 | p[1]));
+	}
+}
+
+void
+conn_free(conn *c)
+{
+	nng_stream_close(c->s);
+	nng_aio_stop(c->aio); /* waits for its callback to return */
+	nng_aio_stop(c->tx_aio);
+	nng_aio_free(c->aio);
+	nng_aio_free(c->tx_aio);
+	nng_stream_free(c->s);
+	free(c->buf);
+	free(c);
+}
+
+/*
+ * Called from c's own callback: unlink and close it; the housekeeper
+ * frees it.  If remote_quiesce unlinked it first, that one frees it.
+ */
+static void
+conn_drop(conn *c)
+{
+	remote *r     = c->sys->rem;
+	bool    found = false;
+	pthread_mutex_lock(&r->mtx);
+	for (conn **pp = &r->conns; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp   = c->next;
+			found = true;
+			break;
+		}
+	}
+	if (found) {
+		nng_stream_close(c->s);
+		c->next       = r->dead_conns;
+		r->dead_conns = c;
+		pthread_cond_signal(&r->cv);
+	}
+	pthread_mutex_unlock(&r->mtx);
+}
+
+static bool
+hello_parse(conn *c)
+{
+	ar_system *sys = c->sys;
+	size_t     peer_max;
+	char       detail[200];
+	int        rv;
+	if (c->len < HELLO_BYTES) {
+		size_t n = c->len < 4 ? c->len : 4;
+		if (memcmp(c->buf, "PJAR", n) == 0) {
+			return (true); /* a prefix so far */
+		}
+		rv = AR_EDECODE;
+	} else if ((rv = hello_check(c->buf, &peer_max)) == 0) {
+		/* ours in return, only to a pj peer: it tells the dialer our
+		 * size limit, and its frames wait for it */
+		c->hello_ok = true;
+		hello_fill(sys, c->hello_out);
+		nng_iov iov = { c->hello_out, HELLO_BYTES };
+		nng_aio_set_iov(c->tx_aio, 1, &iov);
+		nng_stream_send(c->s, c->tx_aio);
+		return (true);
+	}
+	if (rv == AR_ETYPE) {
+		snprintf(detail, sizeof(detail),
+		    "connection from %s speaks wire version %u, this system "
+		    "%u (upgrade the older side): closed",
+		    c->peer, (unsigned) (c->buf[4] << 8 | c->buf[5]),
+		    HELLO_VERSION);
+	} else {
+		snprintf(detail, sizeof(detail),
+		    "connection from %s did not start with the runtime's "
+		    "hello (not a pj system?): closed",
+		    c->peer);
+	}
+	dead_letter_raw(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE,
+	    "", c->peer, sys->address, c->len, detail);
+	return (false);
+}
+
+/* Delivers every complete frame in c->buf; false if c must close. */
+static bool
+conn_parse(conn *c)
+{
+	ar_system *sys = c->sys;
+	size_t     pos = 0, limit = sys->rem->frame_limit;
+	char       detail[200];
+	if (!c->hello_ok) {
+		if (!hello_parse(c)) {
+			return (false);
+		}
+		if (!c->hello_ok) {
+			return (true);
+		}
+		pos = HELLO_BYTES;
+	}
+	for (;;) {
+		if (c->skip > 0) {
+			size_t n
+			    = c->len - pos < c->skip ? c->len - pos : c->skip;
+			pos += n;
+			c->skip -= n;
+			if (c->skip > 0) {
+				break;
+			}
+		}
+		if (c->len - pos < LEN_BYTES) {
+			break;
+		}
+		uint32_t flen = get_be32(c->buf + pos);
+		if (flen > limit) {
+			snprintf(detail, sizeof(detail),
+			    "frame of %u bytes from %s over the limit of %zu "
+			    "(max_message_bytes %zu): skipped, the connection "
+			    "lives on",
+			    flen, c->peer, limit, sys->cfg.max_message_bytes);
+			dead_letter_raw(sys,
+			    AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE, "",
+			    c->peer, sys->address, flen, detail);
+			pos += LEN_BYTES;
+			c->skip = flen;
+			continue;
+		}
+		if (c->len - pos - LEN_BYTES < flen) {
+			break;
+		}
+		remote_deliver_frame(sys, c->buf + pos + LEN_BYTES, flen);
+		pos += LEN_BYTES + flen;
+	}
+	if (pos > 0) {
+		memmove(c->buf, c->buf + pos, c->len - pos);
+		c->len -= pos;
+	}
+	return (true);
+}
+
+static void
+conn_read(conn *c)
+{
+	size_t want = READ_CHUNK;
+	if (c->hello_ok && c->skip == 0 && c->len >= LEN_BYTES) {
+		/* get_be32 <= frame_limit here (conn_parse skipped others) */
+		size_t frame = LEN_BYTES + (size_t) get_be32(c->buf);
+		if (frame > c->len + want) {
+			want = frame - c->len; /* room for the whole frame */
+		}
+	}
+	if (c->cap - c->len < want) {
+		c->cap = c->len + want;
+		c->buf = ar_xrealloc(c->buf, c->cap);
+	} else if (c->len == 0 && c->cap > 4 * READ_CHUNK) {
+		/* a big frame went by: do not keep its buffer */
+		free(c->buf);
+		c->cap = READ_CHUNK;
+		c->buf = ar_xmalloc(c->cap);
+	}
+	nng_iov iov = { c->buf + c->len, c->cap - c->len };
+	nng_aio_set_iov(c->aio, 1, &iov);
+	nng_stream_recv(c->s, c->aio);
+}
+
+static void
+conn_rx_cb(void *arg)
+{
+	conn *c  = arg;
+	int   rv = nng_aio_result(c->aio);
+	if (rv != 0) {
+		if (rv != NNG_ECLOSED && rv != NNG_ECANCELED) {
+			ar_log(AR_LOG_DEBUG, "remote",
+			    "system=%s inbound connection from %s ended: %s",
+			    c->sys->name, c->peer, nng_strerror(rv));
+			conn_drop(c);
+		}
+		return; /* closed by remote_quiesce, which frees it */
+	}
+	c->len += nng_aio_count(c->aio);
+	if (!conn_parse(c)) {
+		conn_drop(c);
+		return;
+	}
+	if (atomic_load(&c->sys->rem->quiesced)) {
+		return; /* remote_quiesce frees it */
+	}
+	conn_read(c);
+}
+
+/* Our hello went out (or the connection is gone: the read learns it;
+ * a hello is 12 bytes on a fresh connection: never a partial write). */
+static void
+conn_tx_cb(void *arg)
+{
+	(void) arg;
+}
+
+void
+accept_cb(void *arg)
+{
+	ar_system *sys = arg;
+	remote    *r   = sys->rem;
+	int        rv  = nng_aio_result(r->acc);
+	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+		return;
+	}
+	if (rv == 0) {
+		conn *c = ar_xcalloc(1, sizeof(*c));
+		c->sys  = sys;
+		c->s    = nng_aio_get_output(r->acc, 0);
+		peer_name(c->s, c->peer, sizeof(c->peer));
+		(void) nng_stream_set_bool(c->s, NNG_OPT_TCP_KEEPALIVE, true);
+		if (nng_aio_alloc(&c->aio, conn_rx_cb, c) != 0
+		    || nng_aio_alloc(&c->tx_aio, conn_tx_cb, c) != 0) {
+			nng_aio_free(c->aio);
+			nng_stream_free(c->s);
+			free(c);
+		} else {
+			pthread_mutex_lock(&r->mtx);
+			c->next  = r->conns;
+			r->conns = c;
+			pthread_mutex_unlock(&r->mtx);
+			conn_read(c);
+		}
+	} else {
+		ar_log(AR_LOG_WARN, "remote", "system=%s accept failed: %s",
+		    sys->name, nng_strerror(rv));
+	}
+	if (!atomic_load(&r->quiesced)) {
+		nng_stream_listener_accept(r->listener, r->acc);
+	}
+}
