@@ -455,6 +455,65 @@ sched_arm_pending(
 /* ---- pass ----------------------------------------------------------------
  */
 
+/* Frequent jobs (§5.9): one live instance each.  An enabled FIXED_RATE /
+ * FIXED_DELAY job without one gets a new instance (its TaskTracker runs
+ * the job's rate or delay); its lifecycle end disables it; a start more
+ * than a window away waits. */
+static void
+frequent(ar_ctx *ctx, struct sched_state *s, const int64_t *apps, size_t n)
+{
+	struct pj_server_env *env = s->env;
+	int64_t              *ids = NULL, now = ar_now_ms();
+	size_t                m = 0;
+	if (pj_store_frequent_idle(
+	        env->store, apps, n, JOBS_PER_PASS, &ids, &m)
+	    != 0) {
+		return;
+	}
+	for (size_t k = 0; k < m; k++) {
+		struct pj_job j;
+		pj_lifecycle  lc;
+		char          err[PJ_TIMING_ERR_MAX];
+		if (pj_store_job_get(env->store, ids[k], &j) != 0) {
+			continue;
+		}
+		if (pj_lifecycle_parse(j.lifecycle, &lc, err, sizeof(err)) != 0
+		    || (lc.end_ms && lc.end_ms < now)) {
+			ar_log(AR_LOG_INFO, "sched",
+			    "app=%lld job=%lld: frequent job's lifecycle is "
+			    "over (or invalid): disabled",
+			    (long long) j.app_id, (long long) j.id);
+			pj_store_job_set_status(
+			    env->store, j.id, PJ_STATUS_DISABLE, now);
+		} else if (lc.start_ms <= now + env->sched.window_ms) {
+			struct pj_instance i   = { 0 };
+			i.instance_id          = pj_ids_next(&env->ids);
+			i.job_id               = j.id;
+			i.app_id               = j.app_id;
+			i.type                 = 1;
+			i.status               = PJ_INST_WAITING_DISPATCH;
+			i.job_params           = j.job_params;
+			i.instance_params      = "";
+			i.result               = "";
+			i.task_tracker_address = "";
+			i.expected_trigger_time
+			    = lc.start_ms > now ? lc.start_ms : now;
+			i.last_report_time = -1;
+			if (pj_store_instances_create(env->store, &i, 1, now)
+			    == 0) {
+				struct pj_sched_fire f = { .instance_id
+					= i.instance_id,
+					.job_id  = j.id,
+					.app_id  = j.app_id,
+					.fire_ms = i.expected_trigger_time };
+				sched_arm(ctx, s, &f, 1);
+			}
+		}
+		pj_job_fini(&j);
+	}
+	free(ids);
+}
+
 void
 sched_on_pass(ar_ctx *ctx, struct sched_state *s)
 {
@@ -505,6 +564,7 @@ sched_on_pass(ar_ctx *ctx, struct sched_state *s)
 	}
 	sched_arm(ctx, s, f.v, f.n);
 	pj_sched_fires_fini(&f);
+	frequent(ctx, s, apps, n);
 }
 
 void

@@ -497,6 +497,57 @@ START_TEST(worker_killed_mid_instance_is_failed)
 }
 END_TEST
 
+/* FIXED_RATE: one live instance, whatever the passes; its TaskTracker
+ * killed, the instance fails after the report timeout and a new one
+ * starts */
+START_TEST(frequent_job_keeps_one_live_instance)
+{
+	setup(_i);
+	start_server();
+	int w = start_worker("--job-ms", "-1");
+	wait_owned_with_worker();
+	int64_t job = save_job(PJ_TIME_FIXED_RATE, "1000", 0, 0, 0, 3);
+	struct pj_instance_list l;
+	int64_t                 dl = ar_mono_ms() + 5000;
+	do {
+		usleep(100000);
+		list_job(job, &l);
+		bool running = l.n == 1 && l.v[0].status == PJ_INST_RUNNING;
+		pj_instance_list_fini(&l);
+		if (running) {
+			break;
+		}
+	} while (ar_mono_ms() < dl);
+	usleep(2500000); /* more passes: still one */
+	list_job(job, &l);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_int_eq(l.v[0].status, PJ_INST_RUNNING);
+	int64_t first = l.v[0].instance_id;
+	pj_instance_list_fini(&l);
+	kill_proc(&wrk[w]);
+	WAIT_STATUS(first, PJ_INST_FAILED, 8000); /* no retry: frequent */
+	dl = ar_mono_ms() + 5000;
+	do {
+		usleep(100000);
+		list_job(job, &l);
+		size_t n = l.n;
+		pj_instance_list_fini(&l);
+		if (n >= 2) {
+			break;
+		}
+	} while (ar_mono_ms() < dl);
+	list_job(job, &l);
+	ck_assert_uint_ge(l.n, 2);
+	size_t live = 0;
+	for (size_t k = 0; k < l.n; k++) {
+		live += l.v[k].status <= PJ_INST_RUNNING;
+	}
+	ck_assert_uint_le(live, 1);
+	pj_instance_list_fini(&l);
+	teardown();
+}
+END_TEST
+
 START_TEST(stop_cancel_retry_through_a_non_owner)
 {
 	setup(_i);
@@ -572,6 +623,7 @@ main(void)
 	    owner_killed_fire_all_loses_nothing_default_repeats_nothing, 0, 2);
 	tcase_add_loop_test(tc, worker_killed_mid_instance_is_failed, 0, 2);
 	tcase_add_loop_test(tc, stop_cancel_retry_through_a_non_owner, 0, 2);
+	tcase_add_loop_test(tc, frequent_job_keeps_one_live_instance, 0, 2);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

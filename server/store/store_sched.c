@@ -138,3 +138,44 @@ pj_store_instances_clean(
 	}
 	return rv;
 }
+
+int
+pj_store_frequent_idle(struct pj_store *s, const int64_t *app_ids,
+    size_t n_apps, int limit, int64_t **ids, size_t *n)
+{
+	struct ids       l  = { 0 };
+	struct pj_sql    q  = { 0 };
+	struct pj_params pp = { 0 };
+	*ids                = NULL;
+	*n                  = 0;
+	if (n_apps == 0) {
+		return 0;
+	}
+	pj_sql_add(&q, "SELECT j.id FROM job_info j WHERE j.app_id IN ");
+	pj_sql_marks(&q, n_apps);
+	for (size_t k = 0; k < n_apps; k++) {
+		pj_params_add(&pp, pj_p_int(app_ids[k]));
+	}
+	pj_sql_add(&q,
+	    " AND j.status = ? AND j.time_expression_type IN (?, ?) AND NOT "
+	    "EXISTS (SELECT 1 FROM instance_info i WHERE i.job_id = j.id "
+	    "AND i.status IN (?, ?, ?)) ORDER BY j.id LIMIT ?");
+	pj_params_add(&pp, pj_p_int(PJ_STATUS_ENABLE));
+	pj_params_add(&pp, pj_p_int(3)); /* FIXED_RATE */
+	pj_params_add(&pp, pj_p_int(4)); /* FIXED_DELAY */
+	pj_params_add(&pp, pj_p_int(PJ_INST_WAITING_DISPATCH));
+	pj_params_add(&pp, pj_p_int(PJ_INST_WAITING_WORKER_RECEIVE));
+	pj_params_add(&pp, pj_p_int(PJ_INST_RUNNING));
+	pj_params_add(&pp, pj_p_int(limit));
+	int rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "job_info", -1, q.b, pp.v,
+	    pp.n, ids_row, &l, NULL);
+	pj_sql_fini(&q);
+	pj_params_fini(&pp);
+	if (rv != 0) {
+		free(l.v);
+		return rv;
+	}
+	*ids = l.v;
+	*n   = l.n;
+	return 0;
+}

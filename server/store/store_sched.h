@@ -20,4 +20,10 @@ int pj_store_jobs_advance(struct pj_store *s, const int64_t *ids,
 int pj_store_instances_clean(
     struct pj_store *s, int64_t before_ms, int limit, int64_t *deleted);
 
+/* Ids of the enabled FIXED_RATE / FIXED_DELAY jobs of the given apps that
+ * have no live instance (WAITING_DISPATCH, WAITING_WORKER_RECEIVE or
+ * RUNNING), at most limit, into *ids (malloc'd, caller frees). */
+int pj_store_frequent_idle(struct pj_store *s, const int64_t *app_ids,
+    size_t n_apps, int limit, int64_t **ids, size_t *n);
+
 #endif

@@ -21,8 +21,8 @@
  *   stop instance=ID tt=ADDRESS reason=...   (a ServerStopInstanceReq)
  * A job request is answered as the TaskTracker it names: with
  * --outcome succeed (the default) or fail, a final report right away, or
- * with --job-ms MS a RUNNING report first and the final one MS later
- * (--job-ms -1: RUNNING, then never anything: a hung or killed worker);
+ * with --job-ms MS RUNNING reports (every 500 ms) and the final one MS
+ * later (--job-ms -1: RUNNING reports forever: a long job);
  * --outcome silent never reports.  --quiet leaves out the job lines.
  * Exit status: 0, 2 usage, 3 discovery refused or no server answered.
  *
@@ -48,6 +48,7 @@ enum outcome { OUT_SUCCEED, OUT_FAIL, OUT_SILENT };
 static enum outcome outcome = OUT_SUCCEED;
 static long         job_ms  = 0;
 static int          quiet   = 0;
+#define RUNNING_EVERY_MS 500
 
 static void
 report(ar_ctx *ctx, const char *server, int64_t app_id, int64_t job_id,
@@ -92,21 +93,44 @@ on_job(ar_ctx *ctx, const Pj__Worker__ServerScheduleJobReq *q)
 		    q->task_tracker_address, final);
 		return;
 	}
+	/* RUNNING now and every RUNNING_EVERY_MS until the final report (a
+	 * TaskTracker's periodic report); the repeats and the final report
+	 * come back to us first as timer messages, with the server in the
+	 * result field and the deadline in end_time (0 = never) */
+	Pj__Cluster__InstanceStatusReport r
+	    = PJ__CLUSTER__INSTANCE_STATUS_REPORT__INIT;
+	r.app_id          = q->app_id;
+	r.job_id          = q->job_id;
+	r.instance_id     = q->instance_id;
+	r.instance_status = 3;
+	r.source_address  = q->task_tracker_address;
+	r.result          = q->server;
+	r.end_time        = job_ms > 0 ? ar_now_ms() + job_ms : 0;
 	report(ctx, q->server, q->app_id, q->job_id, q->instance_id,
 	    q->task_tracker_address, 3);
+	ar_timer_once(ar_ctx_system(ctx), ar_ctx_self(ctx), &r.base,
+	    RUNNING_EVERY_MS, NULL);
 	if (job_ms > 0) {
-		/* the final report comes back to us first, with the server in
-		 * the result field (the report has no server field) */
-		Pj__Cluster__InstanceStatusReport r
-		    = PJ__CLUSTER__INSTANCE_STATUS_REPORT__INIT;
-		r.app_id          = q->app_id;
-		r.job_id          = q->job_id;
-		r.instance_id     = q->instance_id;
 		r.instance_status = final;
-		r.source_address  = q->task_tracker_address;
-		r.result          = q->server;
 		ar_timer_once(ar_ctx_system(ctx), ar_ctx_self(ctx), &r.base,
 		    job_ms, NULL);
+	}
+}
+
+/* A report timer of ours: send it on; a RUNNING one repeats until its
+ * deadline. */
+static void
+on_own_report(ar_ctx *ctx, const Pj__Cluster__InstanceStatusReport *r)
+{
+	if (r->instance_status == 3 && r->end_time
+	    && ar_now_ms() >= r->end_time) {
+		return;
+	}
+	report(ctx, r->result, r->app_id, r->job_id, r->instance_id,
+	    r->source_address, r->instance_status);
+	if (r->instance_status == 3) {
+		ar_timer_once(ar_ctx_system(ctx), ar_ctx_self(ctx), &r->base,
+		    RUNNING_EVERY_MS, NULL);
 	}
 }
 
@@ -118,10 +142,8 @@ worker_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
 	if (t == &pj__worker__server_schedule_job_req__descriptor) {
 		on_job(ctx, (const Pj__Worker__ServerScheduleJobReq *) msg);
 	} else if (t == &pj__cluster__instance_status_report__descriptor) {
-		const Pj__Cluster__InstanceStatusReport *r
-		    = (const Pj__Cluster__InstanceStatusReport *) msg;
-		report(ctx, r->result, r->app_id, r->job_id, r->instance_id,
-		    r->source_address, r->instance_status);
+		on_own_report(
+		    ctx, (const Pj__Cluster__InstanceStatusReport *) msg);
 	} else if (t == &pj__worker__server_stop_instance_req__descriptor) {
 		const Pj__Worker__ServerStopInstanceReq *q
 		    = (const Pj__Worker__ServerStopInstanceReq *) msg;
