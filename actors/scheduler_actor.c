@@ -391,7 +391,10 @@ void
 sched_arm(
     ar_ctx *ctx, struct sched_state *s, struct pj_sched_fire *f, size_t n)
 {
-	int64_t *ids = ar_xmalloc((n ? n : 1) * sizeof(*ids));
+	if (n == 0) {
+		return; /* f may be NULL: qsort's argument must not be */
+	}
+	int64_t *ids = ar_xmalloc(n * sizeof(*ids));
 	int64_t  now = ar_now_ms();
 	qsort(f, n, sizeof(*f), by_fire);
 	for (size_t a = 0, b; a < n; a = b) {
