@@ -229,8 +229,8 @@ sched_finish(struct sched_state *s, const struct pj_instance *i, int to,
 	return rv;
 }
 
-static void
-tell_job(ar_ctx *ctx, struct sched_state *s, const struct pj_instance *i,
+void
+sched_tell_job(ar_ctx *ctx, struct sched_state *s, const struct pj_instance *i,
     const struct pj_job *j, const struct pj_worker *w, size_t n, size_t chosen)
 {
 	struct pj_server_env            *env = s->env;
@@ -274,8 +274,8 @@ tell_job(ar_ctx *ctx, struct sched_state *s, const struct pj_instance *i,
 	free(all);
 }
 
-static uint64_t
-rnd_next(struct sched_state *s)
+uint64_t
+sched_rnd(struct sched_state *s)
 {
 	s->rnd ^= s->rnd << 13;
 	s->rnd ^= s->rnd >> 7;
@@ -322,7 +322,7 @@ dispatch_inst(ar_ctx *ctx, struct sched_state *s, const struct pj_instance *i)
 	}
 	pj_sched_filter(&j, &f);
 	size_t n = pj_view_query(env->view, i->app_id, now, &f, &w);
-	pj_sched_dispatch(&j, live, w, n, rnd_next(s), &c);
+	pj_sched_dispatch(&j, live, w, n, sched_rnd(s), &c);
 	switch (c.verdict) {
 	case PJ_DISPATCH_TOO_MANY:
 	case PJ_DISPATCH_NO_WORKER:
@@ -350,7 +350,7 @@ dispatch_inst(ar_ctx *ctx, struct sched_state *s, const struct pj_instance *i)
 		    != 0) {
 			break; /* canceled or dispatched meanwhile */
 		}
-		tell_job(ctx, s, i, &j, w, n, c.chosen);
+		sched_tell_job(ctx, s, i, &j, w, n, c.chosen);
 		s->st.dispatched++;
 		int64_t lag = now - i->expected_trigger_time;
 		if (lag > 0 && (uint64_t) lag > s->st.lag_max_ms) {
@@ -394,13 +394,15 @@ sched_arm(
 	if (n == 0) {
 		return; /* f may be NULL: qsort's argument must not be */
 	}
-	int64_t *ids = ar_xmalloc(n * sizeof(*ids));
-	int64_t  now = ar_now_ms();
+	int64_t *ids  = ar_xmalloc(n * sizeof(*ids));
+	int64_t *jobs = ar_xmalloc(n * sizeof(*jobs));
+	int64_t  now  = ar_now_ms();
 	qsort(f, n, sizeof(*f), by_fire);
 	for (size_t a = 0, b; a < n; a = b) {
 		size_t m = 0;
 		for (b = a; b < n && f[b].fire_ms == f[a].fire_ms; b++) {
 			if (sched_idset_add(&s->armed, f[b].instance_id)) {
+				jobs[m]  = f[b].job_id;
 				ids[m++] = f[b].instance_id;
 			}
 		}
@@ -411,6 +413,8 @@ sched_arm(
 		fire.fire_ms         = f[a].fire_ms;
 		fire.n_instance_ids  = m;
 		fire.instance_ids    = ids;
+		fire.n_job_ids       = m;
+		fire.job_ids         = jobs;
 		int64_t d            = f[a].fire_ms - now;
 		if (ar_timer_once(ar_ctx_system(ctx), ar_ctx_self(ctx),
 		        &fire.base, d > 0 ? d : 0, NULL)
@@ -423,6 +427,7 @@ sched_arm(
 	}
 	s->st.armed = (uint32_t) s->armed.n;
 	free(ids);
+	free(jobs);
 }
 
 /* Arms the WAITING_DISPATCH rows of apps[] due before now + window that
@@ -565,6 +570,7 @@ sched_on_pass(ar_ctx *ctx, struct sched_state *s)
 		    st.recorded, st.missed, st.dropped, st.invalid,
 		    st.disabled);
 	}
+	sched_jobs_cache(s, &f.jobs);
 	sched_arm(ctx, s, f.v, f.n);
 	pj_sched_fires_fini(&f);
 	frequent(ctx, s, apps, n);
@@ -588,6 +594,10 @@ sched_on_fire(ar_ctx *ctx, struct sched_state *s, const Pj__Sched__Fire *f)
 		sched_idset_del(&s->armed, f->instance_ids[k]);
 	}
 	s->st.armed = (uint32_t) s->armed.n;
+	if (f->n_job_ids == f->n_instance_ids) {
+		sched_dispatch_fire(ctx, s, f);
+		return;
+	}
 	for (size_t k = 0; k < f->n_instance_ids; k++) {
 		sched_dispatch_id(ctx, s, f->instance_ids[k]);
 	}

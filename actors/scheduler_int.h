@@ -22,6 +22,17 @@ struct idset {
 	size_t   cap, n;
 };
 
+/* Jobs by id, from the passes (and read on a miss), for dispatch. */
+#define JOB_CACHE_MS 2000 /* older entries are read again */
+struct jcache_ent {
+	int64_t       id, at;
+	struct pj_job job;
+};
+struct jcache {
+	struct jcache_ent *v;
+	size_t             cap, n;
+};
+
 struct sched_state {
 	struct pj_server_env *env;
 	ar_timer_id           pass_timer, check_timer, clean_timer;
@@ -30,6 +41,7 @@ struct sched_state {
 	size_t                n_owned;
 	uint64_t              rnd;
 	Pj__Sched__Stats      st;
+	struct jcache         jobs;
 };
 
 bool sched_idset_add(struct idset *s, int64_t id);
@@ -48,6 +60,17 @@ void sched_arm(
 /* Arms the pending WAITING_DISPATCH rows of apps[] due within the window. */
 void sched_arm_pending(
     ar_ctx *ctx, struct sched_state *s, const int64_t *apps, size_t n);
+/* Tells the chosen worker w[chosen] of w[0..n) ServerScheduleJobReq. */
+void     sched_tell_job(ar_ctx *ctx, struct sched_state *s,
+        const struct pj_instance *i, const struct pj_job *j,
+        const struct pj_worker *w, size_t n, size_t chosen);
+uint64_t sched_rnd(struct sched_state *s);
+/* scheduler_batch.c: the job cache and the batched dispatch of a Fire
+ * whose job ids are known (fires of the passes and frequent jobs). */
+void sched_jobs_cache(struct sched_state *s, struct pj_job_list *jobs);
+void sched_jobs_clear(struct sched_state *s);
+void sched_dispatch_fire(
+    ar_ctx *ctx, struct sched_state *s, const Pj__Sched__Fire *f);
 /* Message handlers of scheduler_actor.c. */
 void sched_on_pass(ar_ctx *ctx, struct sched_state *s);
 void sched_on_fire(

@@ -161,6 +161,7 @@ on_check(ar_ctx *ctx, struct sched_state *s)
 	if (n > OWNED_MAX) {
 		n = OWNED_MAX;
 	}
+	sched_jobs_clear(s); /* bounded: the next pass fills it again */
 	if (n == 0) {
 		return;
 	}
@@ -385,6 +386,7 @@ sched_post_stop(ar_ctx *ctx, void *state)
 	ar_timer_cancel(ar_ctx_system(ctx), s->clean_timer);
 	free(s->armed.k);
 	memset(&s->armed, 0, sizeof(s->armed));
+	sched_jobs_clear(s);
 }
 
 static int

@@ -33,6 +33,7 @@ void
 pj_sched_fires_fini(struct pj_sched_fires *f)
 {
 	free(f->v);
+	pj_job_list_fini(&f->jobs);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -182,6 +183,7 @@ done:
 	free(fire);
 	free(jid);
 	free(next);
-	pj_job_list_fini(&jobs);
+	pj_job_list_fini(&out->jobs);
+	out->jobs = jobs; /* moved */
 	return rv;
 }

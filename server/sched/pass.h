@@ -27,6 +27,9 @@ struct pj_sched_fire {
 struct pj_sched_fires {
 	struct pj_sched_fire *v;
 	size_t                n, cap;
+	/* the pass's due jobs as read (the last pass's are replaced), for
+	 * the caller's job cache; freed by pj_sched_fires_fini */
+	struct pj_job_list jobs;
 };
 void pj_sched_fires_fini(struct pj_sched_fires *f);
 
