@@ -98,8 +98,8 @@ run_op(ar_ctx *ctx, struct pj_server_env *env, const Pj__Friend__OpRequest *q)
 	case PJ__FRIEND__OP__STOP_INSTANCE:
 	case PJ__FRIEND__OP__CANCEL_INSTANCE:
 	case PJ__FRIEND__OP__RETRY_INSTANCE:
-		op_reply(ctx, env, PJ__CLUSTER__CODE__NOT_IMPLEMENTED,
-		    "this operation arrives with the scheduler");
+		/* the scheduler owns instance state; it answers the asker */
+		ar_forward(ctx, env->scheduler);
 		return;
 	default:
 		op_reply(ctx, env, PJ__CLUSTER__CODE__BAD_REQUEST,

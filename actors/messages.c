@@ -21,6 +21,14 @@ static const ProtobufCMessageDescriptor *const all[] = {
 	&pj__friend__pong__descriptor,
 	&pj__friend__op_request__descriptor,
 	&pj__friend__op_reply__descriptor,
+	&pj__worker__server_schedule_job_req__descriptor,
+	&pj__worker__server_stop_instance_req__descriptor,
+	&pj__worker__server_query_instance_status_req__descriptor,
+	&pj__sched__tick__descriptor,
+	&pj__sched__fire__descriptor,
+	&pj__sched__arm__descriptor,
+	&pj__sched__stats_query__descriptor,
+	&pj__sched__stats__descriptor,
 };
 
 int

@@ -318,29 +318,27 @@ on_heartbeat(ar_ctx *ctx, struct pj_server_env *env,
 	ack_ok(ctx);
 }
 
-static bool
-final_status(int st)
-{
-	return (st == PJ_INST_FAILED || st == PJ_INST_SUCCEED
-	    || st == PJ_INST_CANCELED || st == PJ_INST_STOPPED);
-}
-
-/* Until the scheduler (next issue) takes them, reports go to the store as
- * they are: a conditional transition from the instance's current status. */
+/* A TaskTracker's report (§5.7): the rules are pj_sched_report's; a
+ * report from a worker that is not the recorded TaskTracker is refused and
+ * that worker told to stop the instance; a retry is armed on the
+ * scheduler for its delay; a finished instance calls the completion hook.
+ * Final states are answered (the worker knows the report is durable). */
 static void
 on_status_report(ar_ctx *ctx, struct pj_server_env *env,
     const Pj__Cluster__InstanceStatusReport *r)
 {
-	struct pj_instance cur = { 0 }, set = { 0 };
-	char               buf[200];
-	unsigned           mask;
-	int                rv;
+	struct pj_instance      cur = { 0 };
+	struct pj_job           job;
+	struct pj_report_action a;
+	char                    buf[300];
+	int                     rv, retry_num = 0;
+	bool                    frequent = false;
+	int64_t                 now      = ar_now_ms();
 
 	if (!require_owned(ctx, env, r->app_id, "status report")) {
 		return;
 	}
-	if (r->instance_status < PJ_INST_WAITING_DISPATCH
-	    || r->instance_status > PJ_INST_STOPPED) {
+	if (!pj_inst_status_valid(r->instance_status)) {
 		refuse(ctx, env, PJ__CLUSTER__CODE__BAD_REQUEST,
 		    "status report with an unknown instance status");
 		return;
@@ -362,35 +360,84 @@ on_status_report(ar_ctx *ctx, struct pj_server_env *env,
 		}
 		return;
 	}
-	if (final_status(cur.status)) {
-		pj_instance_fini(&cur);
-		ack_ok(ctx); /* already finished: a late or repeated report */
-		return;
+	if (pj_store_job_get(env->store, cur.job_id, &job) == 0) {
+		retry_num = job.instance_retry_num;
+		frequent  = pj_sched_frequent(job.time_expression_type);
+		pj_job_fini(&job);
 	}
-	set.last_report_time = r->report_time ? r->report_time : ar_now_ms();
-	set.task_tracker_address = r->source_address;
-	mask                     = PJ_SET_LAST_REPORT | PJ_SET_TT_ADDRESS;
-	if (final_status(r->instance_status)) {
-		set.finished_time = r->end_time ? r->end_time : ar_now_ms();
-		set.result        = r->result;
-		mask |= PJ_SET_FINISHED | PJ_SET_RESULT;
+	struct pj_report rep = { .status = r->instance_status,
+		.source                  = r->source_address,
+		.report_time             = r->report_time,
+		.end_time                = r->end_time,
+		.result                  = r->result };
+	pj_sched_report(&cur, &rep, retry_num, frequent, now,
+	    env->sched.retry_delay_ms, &a);
+	switch (a.verdict) {
+	case PJ_REPORT_INVALID:
+		snprintf(buf, sizeof(buf),
+		    "instance %lld is in status %d: a report of status %d "
+		    "cannot apply",
+		    (long long) r->instance_id, cur.status,
+		    r->instance_status);
+		refuse(ctx, env, PJ__CLUSTER__CODE__BAD_REQUEST, buf);
+		break;
+	case PJ_REPORT_FOREIGN:
+		ar_log(AR_LOG_WARN, "server",
+		    "app=%lld instance=%lld report from %s, whose TaskTracker "
+		    "is '%s': dropped, the sender told to stop it",
+		    (long long) r->app_id, (long long) r->instance_id,
+		    r->source_address, cur.task_tracker_address);
+		pj_sched_tell_stop(env, ar_ctx_self(ctx), r->source_address,
+		    r->app_id, r->instance_id,
+		    "not this instance's TaskTracker");
+		snprintf(buf, sizeof(buf),
+		    "instance %lld: %s is not its TaskTracker; stop it",
+		    (long long) r->instance_id, r->source_address);
+		refuse(ctx, env, PJ__CLUSTER__CODE__BAD_REQUEST, buf);
+		break;
+	case PJ_REPORT_FINISHED:
+		if (frequent && cur.status == PJ_INST_FAILED) {
+			pj_sched_tell_stop(env, ar_ctx_self(ctx),
+			    r->source_address, r->app_id, r->instance_id,
+			    "instance failed over");
+		}
+		ack_ok(ctx); /* a late or repeated report */
+		break;
+	case PJ_REPORT_STALE:
+		ack_ok(ctx);
+		break;
+	case PJ_REPORT_APPLY:
+		rv = pj_store_instance_transition(env->store, r->instance_id,
+		    a.from, a.to, &a.set, a.mask, now);
+		if (rv != 0) {
+			refuse(ctx, env,
+			    rv == PJ_STORE_ECONFLICT
+			        ? PJ__CLUSTER__CODE__INTERNAL
+			        : PJ__CLUSTER__CODE__DB_DOWN,
+			    pj_store_errmsg(env->store));
+			break;
+		}
+		atomic_fetch_add(&env->reports, 1);
+		if (a.finished) {
+			pj_sched_finished(env, &cur, a.to, a.set.result);
+		} else if (a.retry) {
+			Pj__Sched__Arm arm = PJ__SCHED__ARM__INIT;
+			arm.instance_id    = r->instance_id;
+			arm.fire_ms        = a.set.expected_trigger_time;
+			ar_tell(env->sys, env->scheduler, &arm.base,
+			    ar_ctx_self(ctx));
+			ar_log(AR_LOG_INFO, "server",
+			    "app=%lld job=%lld instance=%lld failed (%s); "
+			    "attempt %lld of %d, runs again in %lld ms",
+			    (long long) r->app_id, (long long) cur.job_id,
+			    (long long) r->instance_id, r->result,
+			    (long long) a.set.running_times, retry_num + 1,
+			    (long long) env->sched.retry_delay_ms);
+		}
+		ack_ok(ctx);
+		break;
 	}
-	rv = pj_store_instance_transition(env->store, r->instance_id,
-	    cur.status, r->instance_status, &set, mask, ar_now_ms());
 	pj_instance_fini(&cur);
-	if (rv != 0) {
-		refuse(ctx, env,
-		    rv == PJ_STORE_ECONFLICT ? PJ__CLUSTER__CODE__INTERNAL
-		                             : PJ__CLUSTER__CODE__DB_DOWN,
-		    pj_store_errmsg(env->store));
-		return;
-	}
-	atomic_fetch_add(&env->reports, 1);
-	ar_log(AR_LOG_INFO, "server",
-	    "app=%lld job=%lld instance=%lld status %d", (long long) r->app_id,
-	    (long long) r->job_id, (long long) r->instance_id,
-	    r->instance_status);
-	ack_ok(ctx);
 }
 
 static void

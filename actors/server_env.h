@@ -20,11 +20,13 @@
 #include "server/cluster/ids.h"
 #include "server/cluster/owner.h"
 #include "server/cluster/view.h"
+#include "server/sched/sched.h"
 #include "server/store/store.h"
 
 #define PJ_SERVER_SYSTEM "pjserver"
 #define PJ_SERVER_ACTOR "server"
 #define PJ_FRIEND_ACTOR "friend"
+#define PJ_SCHED_ACTOR "scheduler"
 #define PJ_SERVER_TICK_MS 15000    /* PowerJob's server_info heartbeat */
 #define PJ_FORWARD_TIMEOUT_MS 5000 /* PowerJob's /friend/process ask */
 #define PJ_SERVER_ELECTORS 2       /* blocking children for discovery */
@@ -33,23 +35,57 @@
  * letters (reason FULL) instead of memory; 100 workers send 10 a second */
 #define PJ_SERVER_MAILBOX_BOUND 50000
 
+/* The scheduler's numbers (docs/scheduler.md); pj_sched_settings_init
+ * gives PowerJob's (server/sched/sched.h) and ours. */
+struct pj_sched_settings {
+	int64_t pass_ms;           /* schedule pass period */
+	int64_t window_ms;         /* look-ahead */
+	int64_t check_ms;          /* status checks period */
+	int64_t wait_receive_ms;   /* WAITING_WORKER_RECEIVE stale */
+	int64_t running_silent_ms; /* RUNNING without a report */
+	int64_t retry_delay_ms;
+	int64_t retention_ms; /* finished instances kept */
+	int64_t clean_ms;     /* cleanup period */
+	int64_t misfire_threshold_ms;
+};
+void pj_sched_settings_init(struct pj_sched_settings *s);
+
+/* The completion hook: called once for every instance that finishes
+ * (workflows and alarms will hang here); may be NULL. */
+typedef void (*pj_sched_done_fn)(
+    void *arg, const struct pj_instance *i, int status, const char *result);
+
 struct pj_server_env {
-	ar_system           *sys;
-	struct pj_store     *store;
-	struct pj_view      *view;
-	struct pj_auth      *auth;
-	struct pj_owned     *owned;
-	struct pj_ids        ids;
-	int                  server_id;
-	char                 self[256];    /* host:port */
-	char                 address[320]; /* pj://pjserver@host:port */
-	atomic_uint_fast64_t heartbeats, refused, reports;
+	ar_system               *sys;
+	struct pj_store         *store;
+	struct pj_view          *view;
+	struct pj_auth          *auth;
+	struct pj_owned         *owned;
+	struct pj_ids            ids;
+	int                      server_id;
+	char                     self[256];    /* host:port */
+	char                     address[320]; /* pj://pjserver@host:port */
+	atomic_uint_fast64_t     heartbeats, refused, reports;
+	struct pj_sched_settings sched;
+	ar_ref                   scheduler; /* /user/scheduler */
+	pj_sched_done_fn         done;
+	void                    *done_arg;
 };
 
 /* Spawns /user/server (and its elector children). */
 int pj_server_actor_spawn(struct pj_server_env *env, ar_ref *refp);
 /* Spawns /user/friend (and its relay child). */
 int pj_friend_actor_spawn(struct pj_server_env *env, ar_ref *refp);
+/* Spawns /user/scheduler and sets env->scheduler. */
+int pj_scheduler_actor_spawn(struct pj_server_env *env);
+
+/* Tells the WorkerActor of TaskTracker `tt` (a worker address) to stop an
+ * instance. */
+void pj_sched_tell_stop(struct pj_server_env *env, ar_ref sender,
+    const char *tt, int64_t app_id, int64_t instance_id, const char *reason);
+/* The completion hook for an instance that just finished. */
+void pj_sched_finished(struct pj_server_env *env, const struct pj_instance *i,
+    int status, const char *result);
 
 /* pj_ping_fn for server/cluster/owner.c: asks `server`'s FriendActor
  * (blocks up to timeout_ms); 0 when it answered as that server. */

@@ -121,6 +121,47 @@ write_ready_file(const char *path, const char *self)
 	}
 }
 
+/* The scheduler's numbers from the options (docs/scheduler.md). */
+static int
+sched_settings(const struct pj_serve_config *c, struct pj_sched_settings *st)
+{
+	const struct {
+		const char *name, *v;
+		long long   min, max;
+		int64_t    *out;
+	} nums[] = {
+		{ "sched-pass-ms", c->sched_pass_ms, 10, 60000, &st->pass_ms },
+		{ "sched-window-ms", c->sched_window_ms, 0, 600000,
+		    &st->window_ms },
+		{ "check-interval-ms", c->check_interval_ms, 100, 3600000,
+		    &st->check_ms },
+		{ "wait-receive-ms", c->wait_receive_ms, 100, 86400000,
+		    &st->wait_receive_ms },
+		{ "running-timeout-ms", c->running_timeout_ms, 100, 86400000,
+		    &st->running_silent_ms },
+		{ "retry-delay-ms", c->retry_delay_ms, 0, 86400000,
+		    &st->retry_delay_ms },
+		{ "retention-days", c->retention_days, 1, 3650,
+		    &st->retention_ms },
+		{ "misfire-threshold-ms", c->misfire_threshold_ms, 1, 86400000,
+		    &st->misfire_threshold_ms },
+	};
+	char err[300];
+	pj_sched_settings_init(st);
+	for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
+		long long x;
+		if (pj_serve_config_num(nums[k].name, nums[k].v, nums[k].min,
+		        nums[k].max, &x, err, sizeof(err))
+		    != 0) {
+			fprintf(stderr, "pj-server: %s\n", err);
+			return (2);
+		}
+		*nums[k].out = x;
+	}
+	st->retention_ms *= 86400000LL;
+	return (0);
+}
+
 static int
 serve_main(const struct pj_serve_config *c)
 {
@@ -133,6 +174,9 @@ serve_main(const struct pj_serve_config *c)
 	sigset_t             sigs;
 
 	memset(&env, 0, sizeof(env));
+	if (sched_settings(c, &env.sched) != 0) {
+		return (2);
+	}
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
@@ -208,6 +252,7 @@ serve_main(const struct pj_serve_config *c)
 	env.auth  = pj_auth_new(env.store);
 	env.owned = pj_owned_new();
 	if ((rv = pj_admin_spawn_all(env.sys, NULL)) != 0
+	    || (rv = pj_scheduler_actor_spawn(&env)) != 0
 	    || (rv = pj_friend_actor_spawn(&env, NULL)) != 0
 	    || (rv = pj_server_actor_spawn(&env, NULL)) != 0) {
 		fprintf(stderr, "pj-server: cannot spawn actors: %s\n",

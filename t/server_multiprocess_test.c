@@ -534,12 +534,13 @@ START_TEST(reports_and_executor_query)
 	job.status               = PJ_STATUS_ENABLE;
 	ck_assert_int_eq(
 	    pj_store_job_save(store, &job, ar_now_ms(), &job_id), 0);
-	struct pj_instance inst = { 0 };
-	inst.instance_id        = 777;
-	inst.job_id             = job_id;
-	inst.app_id             = app_id;
-	inst.type               = 1;
-	inst.status             = PJ_INST_WAITING_WORKER_RECEIVE;
+	struct pj_instance inst   = { 0 };
+	inst.instance_id          = 777;
+	inst.job_id               = job_id;
+	inst.app_id               = app_id;
+	inst.type                 = 1;
+	inst.status               = PJ_INST_WAITING_WORKER_RECEIVE;
+	inst.task_tracker_address = "pj://tt@127.0.0.1:5"; /* dispatched */
 	ck_assert_int_eq(
 	    pj_store_instances_create(store, &inst, 1, ar_now_ms()), 0);
 
@@ -549,8 +550,13 @@ START_TEST(reports_and_executor_query)
 	r.job_id          = job_id;
 	r.instance_id     = 777;
 	r.instance_status = PJ_INST_RUNNING;
-	r.source_address  = "pj://tt@127.0.0.1:5";
+	r.source_address  = "pj://other@127.0.0.1:6"; /* not its TT */
 	r.report_time     = ar_now_ms();
+	ck_assert_int_eq(ask_ack(s, &r.base), PJ__CLUSTER__CODE__BAD_REQUEST);
+	ck_assert_int_eq(pj_store_instance_get(store, 777, &inst), 0);
+	ck_assert_int_eq(inst.status, PJ_INST_WAITING_WORKER_RECEIVE);
+	pj_instance_fini(&inst);
+	r.source_address = "pj://tt@127.0.0.1:5";
 	ck_assert_int_eq(ask_ack(s, &r.base), 0);
 	ck_assert_int_eq(pj_store_instance_get(store, 777, &inst), 0);
 	ck_assert_int_eq(inst.status, PJ_INST_RUNNING);
@@ -558,6 +564,7 @@ START_TEST(reports_and_executor_query)
 	pj_instance_fini(&inst);
 	r.instance_status = PJ_INST_SUCCEED;
 	r.result          = "done";
+	r.report_time++; /* a later report (an equal time is stale) */
 	ck_assert_int_eq(ask_ack(s, &r.base), 0);
 	ck_assert_int_eq(ask_ack(s, &r.base), 0); /* repeated: no change */
 	ck_assert_int_eq(pj_store_instance_get(store, 777, &inst), 0);

@@ -38,6 +38,27 @@ static const struct opt opts[] = {
 	    "file to write HOST:PORT into once serving (for scripts)" },
 	{ "config", "PJ_CONFIG", F(config), "",
 	    "config file of `name = value` lines with the names above" },
+	{ "sched-pass-ms", "PJ_SCHED_PASS_MS", F(sched_pass_ms), "1000",
+	    "schedule pass period (PowerJob: 15000)" },
+	{ "sched-window-ms", "PJ_SCHED_WINDOW_MS", F(sched_window_ms), "5000",
+	    "look-ahead window of a pass: fires up to now + this are recorded "
+	    "and armed" },
+	{ "check-interval-ms", "PJ_CHECK_INTERVAL_MS", F(check_interval_ms),
+	    "10000", "status check period (PowerJob's)" },
+	{ "wait-receive-ms", "PJ_WAIT_RECEIVE_MS", F(wait_receive_ms), "60000",
+	    "WAITING_WORKER_RECEIVE this old goes back to WAITING_DISPATCH" },
+	{ "running-timeout-ms", "PJ_RUNNING_TIMEOUT_MS", F(running_timeout_ms),
+	    "60000",
+	    "RUNNING without a report this long is retried or failed" },
+	{ "retry-delay-ms", "PJ_RETRY_DELAY_MS", F(retry_delay_ms), "10000",
+	    "delay before a failed instance runs again (instance_retry_num)" },
+	{ "retention-days", "PJ_RETENTION_DAYS", F(retention_days), "7",
+	    "finished instances and their logs are removed after this many "
+	    "days" },
+	{ "misfire-threshold-ms", "PJ_MISFIRE_THRESHOLD_MS",
+	    F(misfire_threshold_ms), "60000",
+	    "a fire at most this late is on time; later ones follow the "
+	    "job's misfire policy (Quartz's misfireThreshold)" },
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -262,5 +283,22 @@ pj_serve_config_load(struct pj_serve_config *c, int argc, char **argv,
 		    "listen address '%s' is not tcp://HOST:PORT", c->listen);
 		return (2);
 	}
+	return (0);
+}
+
+int
+pj_serve_config_num(const char *name, const char *v, long long min,
+    long long max, long long *out, char *err, size_t errlen)
+{
+	char     *end;
+	long long x = strtoll(v, &end, 10);
+	if (v[0] == 0 || *end != 0 || x < min || x > max) {
+		snprintf(err, errlen,
+		    "%s must be a whole number in %lld..%lld, "
+		    "not '%s'",
+		    name, min, max, v);
+		return (2);
+	}
+	*out = x;
 	return (0);
 }

@@ -25,7 +25,21 @@ struct pj_serve_config {
 	char log_level[PJ_CFG_STR];   /* debug, info, warn, error */
 	char ready_file[PJ_CFG_STR];  /* written with host:port when ready */
 	char config[PJ_CFG_STR];      /* config file read */
+	/* scheduler numbers (docs/scheduler.md), whole milliseconds */
+	char sched_pass_ms[PJ_CFG_STR];
+	char sched_window_ms[PJ_CFG_STR];
+	char check_interval_ms[PJ_CFG_STR];
+	char wait_receive_ms[PJ_CFG_STR];
+	char running_timeout_ms[PJ_CFG_STR];
+	char retry_delay_ms[PJ_CFG_STR];
+	char retention_days[PJ_CFG_STR];
+	char misfire_threshold_ms[PJ_CFG_STR];
 };
+
+/* Parses a whole number option value in [min, max]; 0 or 2 with a message
+ * naming the option in err. */
+int pj_serve_config_num(const char *name, const char *v, long long min,
+    long long max, long long *out, char *err, size_t errlen);
 
 /* Fills *c from argv (argv[0] is the subcommand's name), the environment
  * and the config file.  Returns 0, 1 when --help was printed to out, or 2

@@ -6,6 +6,7 @@
  *   pj-testworker --server HOST:PORT[,HOST:PORT...] --app NAME --secret S
  *                 [--workers N] [--interval-ms MS] [--discover-ms MS]
  *                 [--tag TAG] [--run-ms MS] [--flood-ms MS]
+ *                 [--outcome succeed|fail|silent] [--job-ms MS] [--quiet]
  *
  * Discovery asks the listed servers in order until one answers (PowerJob's
  * worker does the same, §1.5) and is repeated every --discover-ms (10 s).
@@ -15,10 +16,22 @@
  * "sent N".  Output lines:
  *   discover code=C server=HOST:PORT app_id=ID message=...
  *   refused code=C message=...      (a heartbeat the server refused)
+ *   job instance=ID job=ID tt=ADDRESS expected=MS params=JOB|INSTANCE
+ *                                   (a ServerScheduleJobReq arrived)
+ *   stop instance=ID tt=ADDRESS reason=...   (a ServerStopInstanceReq)
+ * A job request is answered as the TaskTracker it names: with
+ * --outcome succeed (the default) or fail, a final report right away, or
+ * with --job-ms MS RUNNING reports (every 500 ms) and the final one MS
+ * later (--job-ms -1: RUNNING reports forever: a long job);
+ * --outcome silent never reports.  --quiet leaves out the job lines.
  * Exit status: 0, 2 usage, 3 discovery refused or no server answered.
  *
- * Design notes (threads): main sends; the /user/worker actor receives the
- * servers' refusals on a dispatcher thread and prints them (stdio locks).
+ * Design notes (threads): main sends heartbeats; the /user/worker actor
+ * receives the servers' refusals and job / stop requests on a dispatcher
+ * thread, prints them (stdio locks) and reports; a delayed final report
+ * is a runtime timer that sends the report to the actor itself, which
+ * sends it on.  The options are written before the actor starts and only
+ * read after.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -31,13 +44,114 @@
 #include "actors/messages.h"
 #include "runtime/ar.h"
 
+enum outcome { OUT_SUCCEED, OUT_FAIL, OUT_SILENT };
+static enum outcome outcome = OUT_SUCCEED;
+static long         job_ms  = 0;
+static int          quiet   = 0;
+#define RUNNING_EVERY_MS 500
+
+static void
+report(ar_ctx *ctx, const char *server, int64_t app_id, int64_t job_id,
+    int64_t instance_id, const char *tt, int status)
+{
+	Pj__Cluster__InstanceStatusReport r
+	    = PJ__CLUSTER__INSTANCE_STATUS_REPORT__INIT;
+	char   addr[400];
+	ar_ref to;
+	r.app_id          = app_id;
+	r.job_id          = job_id;
+	r.instance_id     = instance_id;
+	r.instance_status = status;
+	r.result = status == 5 ? "ok" : status == 4 ? "testworker failed" : "";
+	r.report_time    = ar_now_ms();
+	r.end_time       = status == 3 ? 0 : r.report_time;
+	r.source_address = (char *) tt;
+	snprintf(addr, sizeof(addr), "pj://pjserver@%s/user/server", server);
+	if (ar_ref_resolve(ar_ctx_system(ctx), addr, &to) == 0) {
+		ar_tell(ar_ctx_system(ctx), to, &r.base, ar_ctx_self(ctx));
+	}
+}
+
+static void
+on_job(ar_ctx *ctx, const Pj__Worker__ServerScheduleJobReq *q)
+{
+	if (!quiet) {
+		printf("job instance=%lld job=%lld tt=%s expected=%lld "
+		       "params=%s|%s\n",
+		    (long long) q->instance_id, (long long) q->job_id,
+		    q->task_tracker_address,
+		    (long long) q->expected_trigger_time, q->job_params,
+		    q->instance_params);
+		fflush(stdout);
+	}
+	if (outcome == OUT_SILENT) {
+		return;
+	}
+	int final = outcome == OUT_FAIL ? 4 : 5;
+	if (job_ms == 0) {
+		report(ctx, q->server, q->app_id, q->job_id, q->instance_id,
+		    q->task_tracker_address, final);
+		return;
+	}
+	/* RUNNING now and every RUNNING_EVERY_MS until the final report (a
+	 * TaskTracker's periodic report); the repeats and the final report
+	 * come back to us first as timer messages, with the server in the
+	 * result field and the deadline in end_time (0 = never) */
+	Pj__Cluster__InstanceStatusReport r
+	    = PJ__CLUSTER__INSTANCE_STATUS_REPORT__INIT;
+	r.app_id          = q->app_id;
+	r.job_id          = q->job_id;
+	r.instance_id     = q->instance_id;
+	r.instance_status = 3;
+	r.source_address  = q->task_tracker_address;
+	r.result          = q->server;
+	r.end_time        = job_ms > 0 ? ar_now_ms() + job_ms : 0;
+	report(ctx, q->server, q->app_id, q->job_id, q->instance_id,
+	    q->task_tracker_address, 3);
+	ar_timer_once(ar_ctx_system(ctx), ar_ctx_self(ctx), &r.base,
+	    RUNNING_EVERY_MS, NULL);
+	if (job_ms > 0) {
+		r.instance_status = final;
+		ar_timer_once(ar_ctx_system(ctx), ar_ctx_self(ctx), &r.base,
+		    job_ms, NULL);
+	}
+}
+
+/* A report timer of ours: send it on; a RUNNING one repeats until its
+ * deadline. */
+static void
+on_own_report(ar_ctx *ctx, const Pj__Cluster__InstanceStatusReport *r)
+{
+	if (r->instance_status == 3 && r->end_time
+	    && ar_now_ms() >= r->end_time) {
+		return;
+	}
+	report(ctx, r->result, r->app_id, r->job_id, r->instance_id,
+	    r->source_address, r->instance_status);
+	if (r->instance_status == 3) {
+		ar_timer_once(ar_ctx_system(ctx), ar_ctx_self(ctx), &r->base,
+		    RUNNING_EVERY_MS, NULL);
+	}
+}
+
 static int
 worker_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
     const ProtobufCMessage *msg)
 {
-	(void) ctx;
 	(void) state;
-	if (t == &pj__cluster__ack__descriptor) {
+	if (t == &pj__worker__server_schedule_job_req__descriptor) {
+		on_job(ctx, (const Pj__Worker__ServerScheduleJobReq *) msg);
+	} else if (t == &pj__cluster__instance_status_report__descriptor) {
+		on_own_report(
+		    ctx, (const Pj__Cluster__InstanceStatusReport *) msg);
+	} else if (t == &pj__worker__server_stop_instance_req__descriptor) {
+		const Pj__Worker__ServerStopInstanceReq *q
+		    = (const Pj__Worker__ServerStopInstanceReq *) msg;
+		printf("stop instance=%lld tt=%s reason=%s\n",
+		    (long long) q->instance_id, q->task_tracker_address,
+		    q->reason);
+		fflush(stdout);
+	} else if (t == &pj__cluster__ack__descriptor) {
 		const Pj__Cluster__Ack *a = (const Pj__Cluster__Ack *) msg;
 		if (a->code != 0) {
 			printf("refused code=%d message=%s\n", a->code,
@@ -173,6 +287,9 @@ main(int argc, char **argv)
 		{ "tag", required_argument, NULL, 't' },
 		{ "run-ms", required_argument, NULL, 'r' },
 		{ "flood-ms", required_argument, NULL, 'f' },
+		{ "outcome", required_argument, NULL, 'o' },
+		{ "job-ms", required_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { NULL, NULL, "", "", 1, 1000, 10000, -1, 0 };
@@ -212,6 +329,26 @@ main(int argc, char **argv)
 			break;
 		case 'f':
 			o.flood_ms = atol(optarg);
+			break;
+		case 'o':
+			if (strcmp(optarg, "succeed") == 0) {
+				outcome = OUT_SUCCEED;
+			} else if (strcmp(optarg, "fail") == 0) {
+				outcome = OUT_FAIL;
+			} else if (strcmp(optarg, "silent") == 0) {
+				outcome = OUT_SILENT;
+			} else {
+				fprintf(stderr,
+				    "pj-testworker: --outcome is succeed, "
+				    "fail or silent\n");
+				return (2);
+			}
+			break;
+		case 'j':
+			job_ms = atol(optarg);
+			break;
+		case 'q':
+			quiet = 1;
 			break;
 		default:
 			fprintf(stderr,

@@ -1,0 +1,80 @@
+/*
+ * scheduler_int.h - what the SchedulerActor's two files share
+ * (scheduler_actor.c: passes, fires, dispatch; scheduler_ops.c: checks,
+ * cleanup, operators' requests, the actor itself).  Threads: everything
+ * here runs on the actor's turn only.
+ */
+#ifndef PJ_ACTORS_SCHEDULER_INT_H
+#define PJ_ACTORS_SCHEDULER_INT_H
+
+#include "actors/server_env.h"
+#include "server/sched/pass.h"
+
+#define OWNED_MAX 1024
+#define CHECK_LIMIT 3000
+#define CLEAN_LIMIT 1000
+#define CLEAN_LOCK "history_delete_lock"
+#define CLEAN_LOCK_MS 600000 /* PowerJob: 10 min */
+#define JOBS_PER_PASS 10000
+
+struct idset {
+	int64_t *k;
+	size_t   cap, n;
+};
+
+/* Jobs by id, from the passes (and read on a miss), for dispatch. */
+#define JOB_CACHE_MS 2000 /* older entries are read again */
+struct jcache_ent {
+	int64_t       id, at;
+	struct pj_job job;
+};
+struct jcache {
+	struct jcache_ent *v;
+	size_t             cap, n;
+};
+
+struct sched_state {
+	struct pj_server_env *env;
+	ar_timer_id           pass_timer, check_timer, clean_timer;
+	struct idset          armed;
+	int64_t               owned[OWNED_MAX];
+	size_t                n_owned;
+	uint64_t              rnd;
+	Pj__Sched__Stats      st;
+	struct jcache         jobs;
+};
+
+bool sched_idset_add(struct idset *s, int64_t id);
+bool sched_idset_del(struct idset *s, int64_t id);
+bool sched_idset_has(const struct idset *s, int64_t id);
+
+/* Moves live instance i to final status `to` with result (FAILED,
+ * CANCELED, STOPPED) and calls the completion hook; 0 when it moved. */
+int sched_finish(struct sched_state *s, const struct pj_instance *i, int to,
+    const char *result, const char *tt);
+/* Loads and dispatches one instance if it is WAITING_DISPATCH. */
+void sched_dispatch_id(ar_ctx *ctx, struct sched_state *s, int64_t id);
+/* Arms f[0..n) (sorted in place), one timer per fire time. */
+void sched_arm(
+    ar_ctx *ctx, struct sched_state *s, struct pj_sched_fire *f, size_t n);
+/* Arms the pending WAITING_DISPATCH rows of apps[] due within the window. */
+void sched_arm_pending(
+    ar_ctx *ctx, struct sched_state *s, const int64_t *apps, size_t n);
+/* Tells the chosen worker w[chosen] of w[0..n) ServerScheduleJobReq. */
+void     sched_tell_job(ar_ctx *ctx, struct sched_state *s,
+        const struct pj_instance *i, const struct pj_job *j,
+        const struct pj_worker *w, size_t n, size_t chosen);
+uint64_t sched_rnd(struct sched_state *s);
+/* scheduler_batch.c: the job cache and the batched dispatch of a Fire
+ * whose job ids are known (fires of the passes and frequent jobs). */
+void sched_jobs_cache(struct sched_state *s, struct pj_job_list *jobs);
+void sched_jobs_clear(struct sched_state *s);
+void sched_dispatch_fire(
+    ar_ctx *ctx, struct sched_state *s, const Pj__Sched__Fire *f);
+/* Message handlers of scheduler_actor.c. */
+void sched_on_pass(ar_ctx *ctx, struct sched_state *s);
+void sched_on_fire(
+    ar_ctx *ctx, struct sched_state *s, const Pj__Sched__Fire *f);
+void sched_on_arm(ar_ctx *ctx, struct sched_state *s, const Pj__Sched__Arm *a);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * server/sched/dispatch.c - choosing the TaskTracker of an instance
+ * (powerjob-design.md §5.6 steps 3-8).
+ *
+ * Design notes
+ * ------------
+ * Kept from PowerJob: max live instances counts WAITING_WORKER_RECEIVE and
+ * RUNNING and fails with `too many instances(n>max)`; frequent jobs have a
+ * max of 1; no candidate fails with `no worker available`; when every
+ * candidate is overloaded the instance stays WAITING_DISPATCH (overload
+ * back-off, the status check tries again); HEALTH_FIRST = best score,
+ * RANDOM = uniform, SPECIFY = random among the workers whose address (or
+ * its host:port) or tag is listed in dispatch_strategy_config, random among
+ * all when none is.  The filters themselves (designated, minimum
+ * resources, heartbeat age, max_worker_count) are the cluster view's
+ * (server/cluster/view.c), fed by pj_sched_filter.
+ * Pure functions; the random number is an argument.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "server/sched/sched.h"
+
+bool
+pj_sched_frequent(int type)
+{
+	return type == PJ_TIME_FIXED_RATE || type == PJ_TIME_FIXED_DELAY;
+}
+
+int
+pj_sched_max_live(const struct pj_job *j)
+{
+	if (pj_sched_frequent(j->time_expression_type)) {
+		return 1;
+	}
+	return j->max_instance_num > 0 ? j->max_instance_num : 0;
+}
+
+void
+pj_sched_filter(const struct pj_job *j, struct pj_executor_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->designated         = j->designated_workers;
+	f->min_cpu            = j->min_cpu_cores;
+	f->min_mem            = j->min_memory_space;
+	f->min_disk           = j->min_disk_space;
+	f->max_count          = j->max_worker_count;
+	f->include_overloaded = true;
+}
+
+/* Does CSV `list` name worker w (address, its host:port, or tag)? */
+static bool
+listed(const char *list, const struct pj_worker *w)
+{
+	const char *hp = strrchr(w->address, '@');
+	hp             = hp ? hp + 1 : w->address;
+	for (const char *p = list; p != NULL && *p;) {
+		const char *e = strchr(p, ',');
+		size_t      n = e ? (size_t) (e - p) : strlen(p);
+		while (n > 0 && *p == ' ') {
+			p++, n--;
+		}
+		while (n > 0 && p[n - 1] == ' ') {
+			n--;
+		}
+		if (n > 0
+		    && ((strlen(w->address) == n
+		            && strncmp(w->address, p, n) == 0)
+		        || (strlen(hp) == n && strncmp(hp, p, n) == 0)
+		        || (w->tag[0] && strlen(w->tag) == n
+		            && strncmp(w->tag, p, n) == 0))) {
+			return true;
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+/* The k-th (0-based) worker of w[0..n) that is not overloaded and, when
+ * `list` is given, is listed in it. */
+static size_t
+nth(const struct pj_worker *w, size_t n, const char *list, size_t k)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (w[i].overload || (list && !listed(list, &w[i]))) {
+			continue;
+		}
+		if (k-- == 0) {
+			return i;
+		}
+	}
+	return n;
+}
+
+static size_t
+count(const struct pj_worker *w, size_t n, const char *list)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		m += !w[i].overload && (list == NULL || listed(list, &w[i]));
+	}
+	return m;
+}
+
+void
+pj_sched_dispatch(const struct pj_job *j, int64_t live,
+    const struct pj_worker *w, size_t n, uint64_t rnd,
+    struct pj_dispatch_choice *c)
+{
+	memset(c, 0, sizeof(*c));
+	int max = pj_sched_max_live(j);
+	if (max > 0 && live >= max) {
+		c->verdict = PJ_DISPATCH_TOO_MANY;
+		snprintf(c->result, sizeof(c->result), PJ_RESULT_TOO_MANY,
+		    (long long) live, max);
+		return;
+	}
+	if (n == 0) {
+		c->verdict = PJ_DISPATCH_NO_WORKER;
+		snprintf(
+		    c->result, sizeof(c->result), "%s", PJ_RESULT_NO_WORKER);
+		return;
+	}
+	size_t m = count(w, n, NULL);
+	if (m == 0) {
+		c->verdict = PJ_DISPATCH_OVERLOADED;
+		snprintf(c->result, sizeof(c->result),
+		    "all %zu workers overloaded", n);
+		return;
+	}
+	c->verdict = PJ_DISPATCH_GO;
+	switch (j->dispatch_strategy) {
+	case PJ_DISPATCH_RANDOM:
+		c->chosen = nth(w, n, NULL, rnd % m);
+		return;
+	case PJ_DISPATCH_SPECIFY: {
+		const char *cfg = j->dispatch_strategy_config;
+		size_t      k   = cfg && cfg[0] ? count(w, n, cfg) : 0;
+		c->chosen       = k > 0 ? nth(w, n, cfg, rnd % k)
+		                        : nth(w, n, NULL, rnd % m);
+		return;
+	}
+	default: { /* HEALTH_FIRST, and PowerJob's null */
+		size_t best = n;
+		for (size_t i = 0; i < n; i++) {
+			if (!w[i].overload
+			    && (best == n || w[i].score > w[best].score)) {
+				best = i;
+			}
+		}
+		c->chosen = best;
+		return;
+	}
+	}
+}

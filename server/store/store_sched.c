@@ -1,0 +1,181 @@
+/*
+ * server/store/store_sched.c - the scheduler's own store queries (issue
+ * 10): next_trigger_time of many jobs in one transaction, and the daily
+ * cleanup of finished instances with their log lines.
+ *
+ * Design notes
+ * ------------
+ * A separate file so the store's files (store_job.c, store_instance.c) stay
+ * with the store's own work; written on the same helpers (store_impl.h), so
+ * both backends run the same SQL.  Advancing many jobs is one transaction:
+ * one commit (one fsync on SQLite) per pass instead of one per job.
+ * Cleanup (powerjob-design.md §5.11) deletes in pages: the ids first
+ * (LIMIT works on both backends in a SELECT), then the logs and the rows of
+ * those ids in one transaction, so a page is all or nothing.
+ * Threads: like every store call, any thread (the pool lends a connection).
+ * OOM policy: ar_xmalloc aborts.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/store/store_impl.h"
+#include "server/store/store_sched.h"
+
+int
+pj_store_jobs_advance(struct pj_store *s, const int64_t *ids,
+    const int64_t *next, size_t n, int64_t now_ms)
+{
+	struct pj_conn c;
+	int            rv;
+	if (n == 0) {
+		return 0;
+	}
+	if ((rv = pj_sq_begin(s, &c)) != 0) {
+		return rv;
+	}
+	for (size_t k = 0; k < n && rv == 0; k++) {
+		if (next[k] >= 0) {
+			struct pj_val p[3] = { pj_p_int_or_null(next[k]),
+				pj_p_int(now_ms), pj_p_int(ids[k]) };
+			rv = pj_sq_exec(s, &c, 0, "job_info", ids[k],
+			    "UPDATE job_info SET next_trigger_time = ?, "
+			    "gmt_modified = ? WHERE id = ?",
+			    p, 3, NULL, NULL, NULL);
+		} else {
+			struct pj_val p[4] = { pj_p_int(PJ_STATUS_DISABLE),
+				pj_p_int(now_ms), pj_p_int(ids[k]),
+				pj_p_int(PJ_STATUS_ENABLE) };
+			rv = pj_sq_exec(s, &c, 0, "job_info", ids[k],
+			    "UPDATE job_info SET status = ?, "
+			    "next_trigger_time = NULL, gmt_modified = ? "
+			    "WHERE id = ? AND status = ?",
+			    p, 4, NULL, NULL, NULL);
+		}
+	}
+	if (rv != 0) {
+		pj_sq_rollback(s, &c);
+		return rv;
+	}
+	return pj_sq_commit(s, &c);
+}
+
+struct ids {
+	int64_t *v;
+	size_t   n, cap;
+};
+
+static int
+ids_row(void *arg, const struct pj_val *cols, int ncols)
+{
+	struct ids *l = arg;
+	if (ncols < 1) {
+		return 0;
+	}
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->v   = ar_xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = pj_c_i64(&cols[0]);
+	return 0;
+}
+
+static int
+delete_in(struct pj_store *s, struct pj_conn *c, const char *table,
+    const struct ids *l, int64_t *affected)
+{
+	struct pj_sql    q  = { 0 };
+	struct pj_params pp = { 0 };
+	pj_sql_addf(&q, "DELETE FROM %s WHERE instance_id IN ", table);
+	pj_sql_marks(&q, l->n);
+	for (size_t k = 0; k < l->n; k++) {
+		pj_params_add(&pp, pj_p_int(l->v[k]));
+	}
+	int rv = pj_sq_exec(
+	    s, c, 0, table, -1, q.b, pp.v, pp.n, NULL, NULL, affected);
+	pj_sql_fini(&q);
+	pj_params_fini(&pp);
+	return rv;
+}
+
+int
+pj_store_instances_clean(
+    struct pj_store *s, int64_t before_ms, int limit, int64_t *deleted)
+{
+	struct ids     l = { 0 };
+	struct pj_conn c;
+	int64_t        n = 0;
+	*deleted         = 0;
+	if (limit < 1 || limit > 5000) {
+		return pj_store_fail(s, PJ_STORE_EINVAL,
+		    "instance_info clean: limit must be 1..5000");
+	}
+	struct pj_val p[6] = { pj_p_int(before_ms), pj_p_int(PJ_INST_FAILED),
+		pj_p_int(PJ_INST_SUCCEED), pj_p_int(PJ_INST_CANCELED),
+		pj_p_int(PJ_INST_STOPPED), pj_p_int(limit) };
+	int           rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", -1,
+	              "SELECT instance_id FROM instance_info WHERE gmt_modified < ? "
+	                        "AND status IN (?, ?, ?, ?) ORDER BY id LIMIT ?",
+	              p, 6, ids_row, &l, NULL);
+	if (rv != 0 || l.n == 0) {
+		free(l.v);
+		return rv;
+	}
+	if ((rv = pj_sq_begin(s, &c)) != 0) {
+		free(l.v);
+		return rv;
+	}
+	rv = delete_in(s, &c, "local_instance_log", &l, NULL);
+	if (rv == 0) {
+		rv = delete_in(s, &c, "instance_info", &l, &n);
+	}
+	free(l.v);
+	if (rv != 0) {
+		pj_sq_rollback(s, &c);
+		return rv;
+	}
+	if ((rv = pj_sq_commit(s, &c)) == 0) {
+		*deleted = n;
+	}
+	return rv;
+}
+
+int
+pj_store_frequent_idle(struct pj_store *s, const int64_t *app_ids,
+    size_t n_apps, int limit, int64_t **ids, size_t *n)
+{
+	struct ids       l  = { 0 };
+	struct pj_sql    q  = { 0 };
+	struct pj_params pp = { 0 };
+	*ids                = NULL;
+	*n                  = 0;
+	if (n_apps == 0) {
+		return 0;
+	}
+	pj_sql_add(&q, "SELECT j.id FROM job_info j WHERE j.app_id IN ");
+	pj_sql_marks(&q, n_apps);
+	for (size_t k = 0; k < n_apps; k++) {
+		pj_params_add(&pp, pj_p_int(app_ids[k]));
+	}
+	pj_sql_add(&q,
+	    " AND j.status = ? AND j.time_expression_type IN (?, ?) AND NOT "
+	    "EXISTS (SELECT 1 FROM instance_info i WHERE i.job_id = j.id "
+	    "AND i.status IN (?, ?, ?)) ORDER BY j.id LIMIT ?");
+	pj_params_add(&pp, pj_p_int(PJ_STATUS_ENABLE));
+	pj_params_add(&pp, pj_p_int(3)); /* FIXED_RATE */
+	pj_params_add(&pp, pj_p_int(4)); /* FIXED_DELAY */
+	pj_params_add(&pp, pj_p_int(PJ_INST_WAITING_DISPATCH));
+	pj_params_add(&pp, pj_p_int(PJ_INST_WAITING_WORKER_RECEIVE));
+	pj_params_add(&pp, pj_p_int(PJ_INST_RUNNING));
+	pj_params_add(&pp, pj_p_int(limit));
+	int rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "job_info", -1, q.b, pp.v,
+	    pp.n, ids_row, &l, NULL);
+	pj_sql_fini(&q);
+	pj_params_fini(&pp);
+	if (rv != 0) {
+		free(l.v);
+		return rv;
+	}
+	*ids = l.v;
+	*n   = l.n;
+	return 0;
+}

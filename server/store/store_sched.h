@@ -1,0 +1,29 @@
+/*
+ * server/store/store_sched.h - store queries of the scheduler (issue 10),
+ * kept apart from store.h so the store's own files stay untouched
+ * (store_sched.c).
+ */
+#ifndef PJ_SERVER_STORE_SCHED_H
+#define PJ_SERVER_STORE_SCHED_H
+
+#include "server/store/store.h"
+
+/* In one transaction, for each k: next[k] >= 0 sets job ids[k]'s
+ * next_trigger_time (0 = NULL); next[k] < 0 disables the job (status
+ * DISABLE, next_trigger_time NULL) if it is still enabled. */
+int pj_store_jobs_advance(struct pj_store *s, const int64_t *ids,
+    const int64_t *next, size_t n, int64_t now_ms);
+
+/* Deletes finished instances (FAILED, SUCCEED, CANCELED, STOPPED) last
+ * modified before before_ms, and their log lines, at most limit rows per
+ * call; *deleted = instances removed. */
+int pj_store_instances_clean(
+    struct pj_store *s, int64_t before_ms, int limit, int64_t *deleted);
+
+/* Ids of the enabled FIXED_RATE / FIXED_DELAY jobs of the given apps that
+ * have no live instance (WAITING_DISPATCH, WAITING_WORKER_RECEIVE or
+ * RUNNING), at most limit, into *ids (malloc'd, caller frees). */
+int pj_store_frequent_idle(struct pj_store *s, const int64_t *app_ids,
+    size_t n_apps, int limit, int64_t **ids, size_t *n);
+
+#endif

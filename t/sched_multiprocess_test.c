@@ -1,0 +1,633 @@
+/*
+ * t/sched_multiprocess_test.c - the scheduler end to end: real pj-server
+ * processes (build/bin) and the test worker (build/t/pj-testworker) on
+ * 127.0.0.1, this process as a client and as the one who writes jobs into
+ * the store.  A CRON of every second fires every second at exactly the
+ * timing module's (Quartz's) times; the owner killed with SIGKILL during
+ * such a run loses nothing with the fire-all policy and records nothing
+ * twice with the default one; a worker killed mid-instance is failed by
+ * the status check, never left RUNNING; run, stop, cancel and retry go
+ * through a server that does not own the app.  Every test runs on SQLite
+ * and on the private MariaDB (PJ_TEST_MYSQL_URL, started by t/run.sh).
+ *
+ * Design notes (threads): the runtime's threads deliver replies; the test
+ * waits on futures and polls the store.  Children are killed in teardown
+ * whatever happened.
+ */
+#include <check.h>
+#include <mysql.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "actors/messages.h"
+#include "runtime/ar.h"
+#include "server/store/store.h"
+#include "server/timing/timing.h"
+
+#define MAXPROC 8
+static struct proc {
+	pid_t pid;
+	char  self[64];
+} srv[MAXPROC], wrk[MAXPROC];
+static int              nsrv, nwrk;
+static char             dburl[512], tmpdir[256], dbname[64];
+static ar_system       *sys;
+static struct pj_store *store;
+static int64_t          app_id;
+
+/* ---- backends (as t/server_multiprocess_test.c) --------------------------
+ */
+
+static MYSQL *
+admin(void)
+{
+	const char *u = getenv("PJ_TEST_MYSQL_URL");
+	char        user[128], host[128];
+	int         port;
+	ck_assert_msg(
+	    u != NULL, "PJ_TEST_MYSQL_URL is not set: run through make check");
+	ck_assert(
+	    sscanf(u, "mysql://%127[^@]@%127[^:]:%d", user, host, &port) == 3);
+	MYSQL *m = mysql_init(NULL);
+	ck_assert_msg(mysql_real_connect(
+	                  m, host, user, NULL, NULL, (unsigned) port, NULL, 0),
+	    "cannot reach %s: %s", u, mysql_error(m));
+	return m;
+}
+
+static void
+admin_sql(const char *fmt)
+{
+	char   sql[256];
+	MYSQL *m = admin();
+	snprintf(sql, sizeof(sql), fmt, dbname);
+	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
+	mysql_close(m);
+}
+
+static void
+setup(int mysql)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/pjsched.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	if (mysql) {
+		snprintf(dbname, sizeof(dbname), "pjsch_%d", (int) getpid());
+		admin_sql("DROP DATABASE IF EXISTS %s");
+		admin_sql("CREATE DATABASE %s");
+		snprintf(dburl, sizeof(dburl), "%s%s?pool=4",
+		    getenv("PJ_TEST_MYSQL_URL"), dbname);
+	} else {
+		dbname[0] = 0;
+		snprintf(
+		    dburl, sizeof(dburl), "sqlite://%s/pj.db?pool=4", tmpdir);
+	}
+	ck_assert_int_eq(pj_store_open(dburl, &store), 0);
+	ck_assert_int_eq(pj_store_migrate(store, NULL, NULL), 0);
+	ck_assert_int_eq(pj_store_app_create(store, "orders", "s3cret", "",
+	                     ar_now_ms(), &app_id),
+	    0);
+	ar_config c;
+	ar_config_init(&c);
+	c.name             = "tester";
+	c.listen_url       = "tcp://127.0.0.1:0";
+	c.log_dead_letters = 0;
+	pj_messages_register();
+	ck_assert_int_eq(ar_system_start(&c, &sys), 0);
+	nsrv = nwrk = 0;
+}
+
+static void
+reap(struct proc *p, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (p[i].pid > 0) {
+			kill(p[i].pid, SIGKILL);
+			waitpid(p[i].pid, NULL, 0);
+			p[i].pid = 0;
+		}
+	}
+}
+
+static void
+teardown(void)
+{
+	char cmd[300];
+	reap(wrk, nwrk);
+	reap(srv, nsrv);
+	ar_system_stop(sys);
+	pj_store_close(store);
+	if (dbname[0]) {
+		admin_sql("DROP DATABASE IF EXISTS %s");
+		mysql_library_end();
+	}
+	if (getenv("PJ_TEST_KEEP") != NULL) {
+		fprintf(stderr, "kept %s\n", tmpdir);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* ---- processes ------------------------------------------------------------
+ */
+
+/* Fast checks for the tests: every 300 ms, receive and report timeouts of
+ * 2 s, a 1 s misfire threshold. */
+static int
+start_server(void)
+{
+	char exe[600], ready[400], log[400];
+	int  i = nsrv++;
+	snprintf(exe, sizeof(exe), "%s/pj-server",
+	    getenv("PJ_BIN") ? getenv("PJ_BIN") : "build/bin");
+	snprintf(ready, sizeof(ready), "%s/ready.%d", tmpdir, i);
+	snprintf(log, sizeof(log), "%s/server.%d.log", tmpdir, i);
+	srv[i].pid = fork();
+	ck_assert_int_ge(srv[i].pid, 0);
+	if (srv[i].pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		freopen(log, "w", stderr);
+		setenv("PJ_CHECK_INTERVAL_MS", "300", 1);
+		setenv("PJ_WAIT_RECEIVE_MS", "2000", 1);
+		setenv("PJ_RUNNING_TIMEOUT_MS", "2000", 1);
+		setenv("PJ_MISFIRE_THRESHOLD_MS", "1000", 1);
+		setenv("PJ_SCHED_WINDOW_MS", "2000", 1);
+		execl(exe, exe, "serve", "--listen", "tcp://127.0.0.1:0",
+		    "--db", dburl, "--ready-file", ready, "--log-level",
+		    "info", (char *) NULL);
+		_exit(127);
+	}
+	FILE *f = NULL;
+	for (int k = 0; k < 1000 && f == NULL; k++) {
+		if ((f = fopen(ready, "r")) == NULL) {
+			usleep(10000);
+		}
+	}
+	ck_assert_msg(f != NULL, "pj-server did not start (%s)", exe);
+	ck_assert_int_eq(fscanf(f, "%63s", srv[i].self), 1);
+	fclose(f);
+	return i;
+}
+
+/* A test worker for every server so far; extra options (NULL-ended). */
+static int
+start_worker(const char *a1, const char *a2)
+{
+	char exe[600], servers[400] = "", out[400];
+	int  i = nwrk++;
+	for (int k = 0; k < nsrv; k++) {
+		snprintf(servers + strlen(servers),
+		    sizeof(servers) - strlen(servers), "%s%s", k ? "," : "",
+		    srv[k].self);
+	}
+	snprintf(exe, sizeof(exe), "%s/pj-testworker",
+	    getenv("PJ_TEST_BIN") ? getenv("PJ_TEST_BIN") : "build/t");
+	snprintf(out, sizeof(out), "%s/worker.%d.out", tmpdir, i);
+	wrk[i].pid = fork();
+	ck_assert_int_ge(wrk[i].pid, 0);
+	if (wrk[i].pid == 0) {
+		freopen(out, "w", stdout);
+		execl(exe, exe, "--server", servers, "--app", "orders",
+		    "--secret", "s3cret", "--interval-ms", "200",
+		    "--discover-ms", "500", a1, a2, (char *) NULL);
+		_exit(127);
+	}
+	return i;
+}
+
+static void
+kill_proc(struct proc *p)
+{
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, NULL, 0);
+	p->pid = 0;
+}
+
+static ar_ref
+actor(int i, const char *name)
+{
+	char   addr[300];
+	ar_ref r;
+	snprintf(
+	    addr, sizeof(addr), "pj://pjserver@%s/user/%s", srv[i].self, name);
+	ck_assert_int_eq(ar_ref_resolve(sys, addr, &r), 0);
+	return r;
+}
+
+static Pj__Friend__OpReply *
+op(int i, Pj__Friend__Op o, int64_t job_id, int64_t instance_id,
+    const char *params)
+{
+	Pj__Friend__OpRequest   q = PJ__FRIEND__OP_REQUEST__INIT;
+	ar_future              *f;
+	const ProtobufCMessage *r;
+	q.op          = o;
+	q.app_id      = app_id;
+	q.job_id      = job_id;
+	q.instance_id = instance_id;
+	q.params      = (char *) (params ? params : "");
+	ck_assert_int_eq(
+	    ar_ask(sys, actor(i, "friend"), &q.base, 15000, &f), 0);
+	ck_assert_int_eq(ar_future_wait(f, -1, &r), 0);
+	ck_assert_ptr_eq(r->descriptor, &pj__friend__op_reply__descriptor);
+	size_t   n   = protobuf_c_message_get_packed_size(r);
+	uint8_t *buf = malloc(n + 1);
+	protobuf_c_message_pack(r, buf);
+	Pj__Friend__OpReply *c = pj__friend__op_reply__unpack(NULL, n, buf);
+	free(buf);
+	ar_future_free(f);
+	return c;
+}
+
+/* Waits until the app's owner has a live worker in its view. */
+static int
+wait_owned_with_worker(void)
+{
+	int64_t dl = ar_mono_ms() + 15000;
+	while (ar_mono_ms() < dl) {
+		char *o = NULL;
+		if (pj_store_app_owner(store, app_id, &o) == 0 && o[0]) {
+			for (int i = 0; i < nsrv; i++) {
+				if (srv[i].pid > 0
+				    && strcmp(srv[i].self, o) == 0) {
+					Pj__Friend__OpReply *r = op(i,
+					    PJ__FRIEND__OP__WORKER_LIST, 0, 0,
+					    NULL);
+					int                  ok
+					    = r->code == 0 && r->n_workers > 0;
+					pj__friend__op_reply__free_unpacked(
+					    r, NULL);
+					if (ok) {
+						free(o);
+						return i;
+					}
+				}
+			}
+		}
+		free(o);
+		usleep(100000);
+	}
+	ck_abort_msg("no server owns the app with a worker in its view");
+	return -1;
+}
+
+static int64_t
+save_job(int type, const char *expr, int policy, int64_t next, int64_t lc_end,
+    int retries)
+{
+	struct pj_job j        = { 0 };
+	char          lc[100]  = "";
+	int64_t       id       = 0;
+	j.app_id               = app_id;
+	j.job_name             = "j";
+	j.job_params           = "jp=1";
+	j.time_expression_type = type;
+	j.time_expression      = (char *) expr;
+	j.time_zone            = "Europe/Berlin";
+	j.misfire_policy       = policy;
+	j.status               = 1;
+	j.next_trigger_time    = next;
+	j.execute_type         = 1;
+	j.processor_type       = 1;
+	j.concurrency          = 5;
+	j.instance_retry_num   = retries;
+	if (lc_end > 0) {
+		snprintf(lc, sizeof(lc), "{\"end\":%lld}", (long long) lc_end);
+	}
+	j.lifecycle = lc;
+	ck_assert_int_eq(pj_store_job_save(store, &j, ar_now_ms(), &id), 0);
+	return id;
+}
+
+static void
+list_job(int64_t job, struct pj_instance_list *l)
+{
+	struct pj_instance_query q = { .job_id = job, .limit = 1000 };
+	ck_assert_int_eq(pj_store_instance_list(store, &q, l), 0);
+}
+
+static int
+instance_status(int64_t id)
+{
+	struct pj_instance i;
+	ck_assert_int_eq(pj_store_instance_get(store, id, &i), 0);
+	int s = i.status;
+	pj_instance_fini(&i);
+	return s;
+}
+
+#define WAIT_STATUS(id, st, ms)                                               \
+	do {                                                                  \
+		int64_t _dl = ar_mono_ms() + (ms);                            \
+		while (instance_status(id) != (st) && ar_mono_ms() < _dl) {   \
+			usleep(50000);                                        \
+		}                                                             \
+		ck_assert_int_eq(instance_status(id), (st));                  \
+	} while (0)
+
+/* The worker's output file contains `needle`. */
+static bool
+worker_said(int w, const char *needle)
+{
+	char  path[400], line[1024];
+	bool  found = false;
+	FILE *f;
+	snprintf(path, sizeof(path), "%s/worker.%d.out", tmpdir, w);
+	if ((f = fopen(path, "r")) == NULL) {
+		return false;
+	}
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		found = strstr(line, needle) != NULL;
+	}
+	fclose(f);
+	return found;
+}
+
+/* ---- tests
+ * ------------------------------------------------------------------ */
+
+/* The next whole second at least `ahead` ms away. */
+static int64_t
+second_after(int64_t ahead)
+{
+	int64_t t = ar_now_ms() + ahead;
+	return (t / 1000 + 1) * 1000;
+}
+
+START_TEST(cron_every_second_fires_at_quartz_times)
+{
+	setup(_i);
+	start_server();
+	start_worker("--quiet", NULL);
+	wait_owned_with_worker();
+	const int n   = 10;
+	int64_t   t0  = second_after(1500);
+	int64_t   job = save_job(
+	      PJ_TIME_CRON, "* * * * * ?", 0, t0, t0 + (n - 1) * 1000, 0);
+	usleep((useconds_t) (t0 + n * 1000 + 2500 - ar_now_ms()) * 1000);
+	/* the timing module's chain (it agrees with Quartz: cron_oracle) */
+	pj_timing t;
+	char      err[PJ_TIMING_ERR_MAX];
+	ck_assert_int_eq(pj_timing_init(&t, PJ_TIME_CRON, "* * * * * ?",
+	                     "Europe/Berlin", 0, err, sizeof(err)),
+	    0);
+	int64_t want[16], x = t0 - 1;
+	for (int k = 0; k < n; k++) {
+		pj_lifecycle lc = { 0, 0 };
+		ck_assert_int_eq(pj_timing_next(&t, &lc, x, x, &want[k]), 0);
+		x = want[k];
+	}
+	struct pj_instance_list l;
+	int64_t                 lag_max = 0;
+	list_job(job, &l);
+	ck_assert_uint_eq(l.n, (size_t) n);
+	for (size_t k = 0; k < l.n; k++) {
+		ck_assert_int_eq(l.v[k].fire_time, want[k]);
+		ck_assert_int_eq(l.v[k].status, PJ_INST_SUCCEED);
+		int64_t lag = l.v[k].actual_trigger_time - l.v[k].fire_time;
+		ck_assert_int_ge(lag, 0);
+		lag_max = lag > lag_max ? lag : lag_max;
+	}
+	pj_instance_list_fini(&l);
+	/* on time: a generous bound (sanitizer builds, a shared machine) */
+	ck_assert_int_lt(lag_max, 500);
+	struct pj_job j;
+	ck_assert_int_eq(pj_store_job_get(store, job, &j), 0);
+	ck_assert_int_eq(j.status, 2); /* lifecycle over: disabled */
+	pj_job_fini(&j);
+	teardown();
+}
+END_TEST
+
+/* Checks job's rows: the fire times are distinct seconds; with `all`
+ * every second from the first to the last is there; every row finished
+ * SUCCEED.  Returns the number of rows. */
+static size_t
+check_run(int64_t job, bool all, int64_t first, int64_t last)
+{
+	struct pj_instance_list l;
+	list_job(job, &l);
+	ck_assert_uint_gt(l.n, 0);
+	for (size_t k = 0; k < l.n; k++) {
+		ck_assert_int_eq(l.v[k].fire_time % 1000, 0);
+		ck_assert_int_ge(l.v[k].fire_time, first);
+		ck_assert_int_le(l.v[k].fire_time, last);
+		for (size_t m = 0; m < k; m++) {
+			ck_assert_int_ne(l.v[k].fire_time, l.v[m].fire_time);
+		}
+		ck_assert_msg(l.v[k].status == PJ_INST_SUCCEED,
+		    "fire %lld: status %d", (long long) l.v[k].fire_time,
+		    l.v[k].status);
+	}
+	if (all) {
+		ck_assert_uint_eq(l.n, (size_t) ((last - first) / 1000 + 1));
+	}
+	size_t n = l.n;
+	pj_instance_list_fini(&l);
+	return n;
+}
+
+START_TEST(owner_killed_fire_all_loses_nothing_default_repeats_nothing)
+{
+	setup(_i);
+	start_server();
+	start_server();
+	start_worker("--quiet", NULL);
+	int     owner = wait_owned_with_worker();
+	int64_t t0 = second_after(1000), end = t0 + 11000;
+	int64_t all = save_job(PJ_TIME_CRON, "* * * * * ?", 2, t0, end, 0);
+	int64_t one = save_job(PJ_TIME_CRON, "* * * * * ?", 0, t0, end, 0);
+	usleep((useconds_t) (t0 + 3300 - ar_now_ms()) * 1000);
+	kill_proc(&srv[owner]);
+	/* the worker re-discovers; the survivor takes the app over */
+	int s = wait_owned_with_worker();
+	ck_assert_int_ne(s, owner);
+	/* rows the dead owner dispatched but never heard back about are
+	 * re-dispatched after the receive timeout (2 s here) */
+	int64_t dl = ar_mono_ms() + 20000;
+	while (ar_mono_ms() < dl) {
+		struct pj_instance_list l;
+		size_t                  done = 0, n;
+		list_job(all, &l);
+		n = l.n;
+		for (size_t k = 0; k < l.n; k++) {
+			done += l.v[k].status == PJ_INST_SUCCEED;
+		}
+		pj_instance_list_fini(&l);
+		if (n == 12 && done == n && ar_now_ms() > end + 1500) {
+			break;
+		}
+		usleep(200000);
+	}
+	usleep(1500000); /* and the default job's last ones */
+	check_run(all, true, t0, end);
+	size_t n1 = check_run(one, false, t0, end);
+	ck_assert_uint_le(n1, 12);
+	teardown();
+}
+END_TEST
+
+START_TEST(worker_killed_mid_instance_is_failed)
+{
+	setup(_i);
+	start_server();
+	int     w = start_worker("--job-ms", "-1"); /* RUNNING, then silence */
+	int     s = wait_owned_with_worker();
+	int64_t job = save_job(PJ_TIME_API, "", 0, 0, 0, 0);
+	Pj__Friend__OpReply *r
+	    = op(s, PJ__FRIEND__OP__RUN_JOB, job, 0, "ip=9");
+	ck_assert_int_eq(r->code, 0);
+	int64_t id = r->instance_id;
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	WAIT_STATUS(id, PJ_INST_RUNNING, 5000);
+	kill_proc(&wrk[w]);
+	/* 2 s without a report, no retry left: FAILED, never left RUNNING */
+	WAIT_STATUS(id, PJ_INST_FAILED, 8000);
+	struct pj_instance i;
+	ck_assert_int_eq(pj_store_instance_get(store, id, &i), 0);
+	ck_assert_str_eq(
+	    i.result, "worker report timeout, maybe TaskTracker down");
+	ck_assert_int_gt(i.finished_time, 0);
+	pj_instance_fini(&i);
+	teardown();
+}
+END_TEST
+
+/* FIXED_RATE: one live instance, whatever the passes; its TaskTracker
+ * killed, the instance fails after the report timeout and a new one
+ * starts */
+START_TEST(frequent_job_keeps_one_live_instance)
+{
+	setup(_i);
+	start_server();
+	int w = start_worker("--job-ms", "-1");
+	wait_owned_with_worker();
+	int64_t job = save_job(PJ_TIME_FIXED_RATE, "1000", 0, 0, 0, 3);
+	struct pj_instance_list l;
+	int64_t                 dl = ar_mono_ms() + 5000;
+	do {
+		usleep(100000);
+		list_job(job, &l);
+		bool running = l.n == 1 && l.v[0].status == PJ_INST_RUNNING;
+		pj_instance_list_fini(&l);
+		if (running) {
+			break;
+		}
+	} while (ar_mono_ms() < dl);
+	usleep(2500000); /* more passes: still one */
+	list_job(job, &l);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_int_eq(l.v[0].status, PJ_INST_RUNNING);
+	int64_t first = l.v[0].instance_id;
+	pj_instance_list_fini(&l);
+	kill_proc(&wrk[w]);
+	WAIT_STATUS(first, PJ_INST_FAILED, 8000); /* no retry: frequent */
+	dl = ar_mono_ms() + 5000;
+	do {
+		usleep(100000);
+		list_job(job, &l);
+		size_t n = l.n;
+		pj_instance_list_fini(&l);
+		if (n >= 2) {
+			break;
+		}
+	} while (ar_mono_ms() < dl);
+	list_job(job, &l);
+	ck_assert_uint_ge(l.n, 2);
+	size_t live = 0;
+	for (size_t k = 0; k < l.n; k++) {
+		live += l.v[k].status <= PJ_INST_RUNNING;
+	}
+	ck_assert_uint_le(live, 1);
+	pj_instance_list_fini(&l);
+	teardown();
+}
+END_TEST
+
+START_TEST(stop_cancel_retry_through_a_non_owner)
+{
+	setup(_i);
+	start_server();
+	start_server();
+	int     w     = start_worker("--job-ms", "-1");
+	int     owner = wait_owned_with_worker(), other = 1 - owner;
+	int64_t job = save_job(PJ_TIME_API, "", 0, 0, 0, 0);
+	/* run through the other server: both parameters reach the worker */
+	Pj__Friend__OpReply *r
+	    = op(other, PJ__FRIEND__OP__RUN_JOB, job, 0, "ip=9");
+	ck_assert_int_eq(r->code, 0);
+	ck_assert_str_eq(r->served_by, srv[owner].self);
+	int64_t id = r->instance_id;
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	WAIT_STATUS(id, PJ_INST_RUNNING, 5000);
+	ck_assert(worker_said(w, "params=jp=1|ip=9"));
+	/* cancel is for instances not dispatched yet */
+	r = op(other, PJ__FRIEND__OP__CANCEL_INSTANCE, 0, id, NULL);
+	ck_assert_int_eq(r->code, PJ__CLUSTER__CODE__BAD_REQUEST);
+	ck_assert_ptr_nonnull(strstr(r->message, "RUNNING"));
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	/* stop: STOPPED, and the TaskTracker is told */
+	r = op(other, PJ__FRIEND__OP__STOP_INSTANCE, 0, id, NULL);
+	ck_assert_int_eq(r->code, 0);
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	ck_assert_int_eq(instance_status(id), PJ_INST_STOPPED);
+	char stop[100];
+	snprintf(stop, sizeof(stop), "stop instance=%lld", (long long) id);
+	int64_t dl = ar_mono_ms() + 5000;
+	while (!worker_said(w, stop) && ar_mono_ms() < dl) {
+		usleep(50000);
+	}
+	ck_assert(worker_said(w, stop));
+	/* retry: the same instance runs again */
+	r = op(other, PJ__FRIEND__OP__RETRY_INSTANCE, 0, id, NULL);
+	ck_assert_int_eq(r->code, 0);
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	WAIT_STATUS(id, PJ_INST_RUNNING, 5000);
+	r = op(other, PJ__FRIEND__OP__RETRY_INSTANCE, 0, id, NULL);
+	ck_assert_int_eq(r->code, PJ__CLUSTER__CODE__BAD_REQUEST);
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	/* cancel a delayed run that has not fired */
+	struct pj_instance d    = { 0 };
+	d.instance_id           = 4242;
+	d.job_id                = job;
+	d.app_id                = app_id;
+	d.type                  = 1;
+	d.status                = PJ_INST_WAITING_DISPATCH;
+	d.expected_trigger_time = ar_now_ms() + 600000;
+	ck_assert_int_eq(
+	    pj_store_instances_create(store, &d, 1, ar_now_ms()), 0);
+	r = op(other, PJ__FRIEND__OP__CANCEL_INSTANCE, 0, 4242, NULL);
+	ck_assert_int_eq(r->code, 0);
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	ck_assert_int_eq(instance_status(4242), PJ_INST_CANCELED);
+	/* an unknown instance */
+	r = op(other, PJ__FRIEND__OP__STOP_INSTANCE, 0, 99, NULL);
+	ck_assert_int_eq(r->code, PJ__CLUSTER__CODE__NOT_FOUND);
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	teardown();
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s  = suite_create("sched_multiprocess");
+	TCase *tc = tcase_create("sched_multiprocess");
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, cron_every_second_fires_at_quartz_times, 0, 2);
+	tcase_add_loop_test(tc,
+	    owner_killed_fire_all_loses_nothing_default_repeats_nothing, 0, 2);
+	tcase_add_loop_test(tc, worker_killed_mid_instance_is_failed, 0, 2);
+	tcase_add_loop_test(tc, stop_cancel_retry_through_a_non_owner, 0, 2);
+	tcase_add_loop_test(tc, frequent_job_keeps_one_live_instance, 0, 2);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
