@@ -233,8 +233,8 @@ parse_url(const char *url, struct pj_store_url *u, char *err, size_t errlen)
 			p = at + 1;
 		}
 		const char *colon = memchr(p, ':', (size_t) (hend - p));
-		u->host           = ar_xstrndup(
-		              p, (size_t) ((colon ? colon : hend) - p));
+		u->host
+		    = ar_xstrndup(p, (size_t) ((colon ? colon : hend) - p));
 		if (colon) {
 			char *e;
 			long  port = strtol(colon + 1, &e, 10);
@@ -280,7 +280,7 @@ int
 pj_store_open(const char *url, struct pj_store **out)
 {
 	char             err[PJ_STORE_ERRLEN] = "";
-	struct pj_store *s = ar_xcalloc(1, sizeof(*s));
+	struct pj_store *s                    = ar_xcalloc(1, sizeof(*s));
 	int              rv;
 
 	*out = NULL;
@@ -418,6 +418,59 @@ report(
 	    pj_store_strerror(rv), err);
 }
 
+static __thread char  *explain_buf;
+static __thread size_t explain_len;
+
+void
+pj_store_explain_to(char *buf, size_t len)
+{
+	explain_buf = len > 0 ? buf : NULL;
+	explain_len = len > 0 ? len : 0;
+	if (explain_buf)
+		explain_buf[0] = 0;
+}
+
+struct explain_out {
+	char  *buf;
+	size_t len;
+};
+
+static int
+explain_row(void *arg, const struct pj_val *cols, int ncols)
+{
+	struct explain_out *o           = arg;
+	char               *explain_buf = o->buf;
+	size_t              explain_len = o->len;
+	size_t              used        = strlen(explain_buf);
+	for (int k = 0; k < ncols && used + 1 < explain_len; k++) {
+		const struct pj_val *v   = &cols[k];
+		const char          *sep = k ? "|" : "";
+		int                  n;
+		if (v->type == PJ_VAL_INT)
+			n = snprintf(explain_buf + used, explain_len - used,
+			    "%s%lld", sep, (long long) v->i);
+		else if (v->type == PJ_VAL_DBL)
+			n = snprintf(explain_buf + used, explain_len - used,
+			    "%s%g", sep, v->d);
+		else if (v->type == PJ_VAL_TEXT)
+			n = snprintf(explain_buf + used, explain_len - used,
+			    "%s%.*s", sep, (int) v->len, v->s);
+		else
+			n = snprintf(explain_buf + used, explain_len - used,
+			    "%sNULL", sep);
+		if (n < 0)
+			break;
+		used += (size_t) n;
+		if (used >= explain_len)
+			used = explain_len - 1;
+	}
+	if (used + 1 < explain_len) {
+		explain_buf[used++] = '\n';
+		explain_buf[used]   = 0;
+	}
+	return 0;
+}
+
 int
 pj_sq_exec(struct pj_store *s, struct pj_conn *c, unsigned flags,
     const char *table, int64_t id, const char *sql,
@@ -427,6 +480,25 @@ pj_sq_exec(struct pj_store *s, struct pj_conn *c, unsigned flags,
 	char    err[PJ_STORE_ERRLEN];
 	int64_t aff = 0;
 	int     rv;
+
+	if (explain_buf) {
+		/* plan capture (tests, benches): run the plan instead */
+		char *x = ar_xmalloc(strlen(sql) + 32);
+		strcpy(x,
+		    strcmp(s->ops->name, "sqlite") == 0 ? "EXPLAIN QUERY PLAN "
+		                                        : "EXPLAIN ");
+		strcat(x, sql);
+		struct explain_out o = { explain_buf, explain_len };
+		explain_buf = NULL; /* the plan itself runs normally */
+		rv = pj_sq_exec(s, c, flags | PJ_Q_SAFE, table, id, x, params,
+		    np, explain_row, &o, NULL);
+		explain_buf = o.buf;
+		explain_len = o.len;
+		free(x);
+		if (affected)
+			*affected = 0;
+		return rv;
+	}
 
 	for (int attempt = 0;; attempt++) {
 		struct pj_conn  own;
@@ -607,8 +679,7 @@ pj_params_add(struct pj_params *p, struct pj_val v)
 {
 	if (p->n == p->cap) {
 		p->cap = p->cap ? p->cap * 2 : 16;
-		p->v
-		    = ar_xrealloc(p->v, sizeof(*p->v) * (size_t) p->cap);
+		p->v   = ar_xrealloc(p->v, sizeof(*p->v) * (size_t) p->cap);
 	}
 	p->v[p->n++] = v;
 }

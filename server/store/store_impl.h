@@ -1,7 +1,7 @@
 /*
- * server/store/store_impl.h - internals shared by the store's files: the handle,
- * its connection pool, the one statement runner every query goes through
- * and small helpers to bind parameters and read columns.
+ * server/store/store_impl.h - internals shared by the store's files: the
+ * handle, its connection pool, the one statement runner every query goes
+ * through and small helpers to bind parameters and read columns.
  *
  * Design notes: see server/store/store.h. Queries are written once here and in
  * store_{app,job,instance,workflow}.c; the backends only run statements.
@@ -44,7 +44,6 @@ enum {
 	PJ_Q_SAFE = 1, /* safe to retry after a lost connection */
 };
 
-
 /* Records the calling thread's error for s; returns rv. */
 int pj_store_fail(struct pj_store *s, int rv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -65,6 +64,14 @@ int  pj_sq_insert_id(struct pj_store *s, const char *table, const char *sql,
 int  pj_sq_begin(struct pj_store *s, struct pj_conn *c);
 int  pj_sq_commit(struct pj_store *s, struct pj_conn *c);
 void pj_sq_rollback(struct pj_store *s, struct pj_conn *c);
+
+/* Plan capture, for tests and benchmarks only: while a buffer is set for
+ * the calling thread (len > 0), pj_sq_exec does not run its statement but
+ * its plan - `EXPLAIN QUERY PLAN` (SQLite) / `EXPLAIN` (MySQL) with the same
+ * parameters - and appends each plan row to buf as one line of
+ * '|'-separated columns (NULL as "NULL"); the caller's row callback is not
+ * called. pj_store_explain_to(NULL, 0) turns it off. */
+void pj_store_explain_to(char *buf, size_t len);
 
 /* single-value readers (rows callback helpers) */
 int pj_row_i64(void *arg, const struct pj_val *cols, int ncols);
