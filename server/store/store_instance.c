@@ -386,6 +386,39 @@ pj_store_instances_check(struct pj_store *s, enum pj_check_kind kind,
 	return inst_list_run(s, &q, &pp, out);
 }
 
+/* " AND ..." for the list's conditions other than status and the keyset */
+static void
+inst_list_where(
+    struct pj_sql *q, struct pj_params *pp, const struct pj_instance_query *qq)
+{
+	if (qq->app_id) {
+		pj_sql_add(q, " AND app_id = ?");
+		pj_params_add(pp, pj_p_int(qq->app_id));
+	}
+	if (qq->job_id) {
+		pj_sql_add(q, " AND job_id = ?");
+		pj_params_add(pp, pj_p_int(qq->job_id));
+	}
+	if (qq->gmt_create_gt) {
+		pj_sql_add(q, " AND gmt_create > ?");
+		pj_params_add(pp, pj_p_int(qq->gmt_create_gt));
+	}
+	if (qq->gmt_create_lt) {
+		pj_sql_add(q, " AND gmt_create < ?");
+		pj_params_add(pp, pj_p_int(qq->gmt_create_lt));
+	}
+}
+
+/*
+ * Costs (bench/store_scale.sh): a job's or an app's page reads its rows in
+ * id order from (job_id, id) / (app_id, id) (migration 0003); one status
+ * reads them in id order from (job_id, status, id) / (app_id, status, id).
+ * Several statuses cannot come out of one index range in id order (both
+ * planners read every matching row and sort), so each status gets its own
+ * ordered range of at most `limit` ids, and the page is the first `limit`
+ * of their union: at most (statuses x limit) index entries, whatever the
+ * table's size.
+ */
 int
 pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
     struct pj_instance_list *out)
@@ -393,6 +426,8 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 	struct pj_sql    q     = { 0 };
 	struct pj_params pp    = { 0 };
 	int              limit = qq->limit ? qq->limit : LIST_LIMIT_DEFAULT;
+	int              st[PJ_QUERY_IN_MAX];
+	int              n_st = 0;
 	memset(out, 0, sizeof(*out));
 	if (limit < 1 || limit > LIST_LIMIT_MAX || qq->n_status_in < 0
 	    || qq->n_status_in > PJ_QUERY_IN_MAX)
@@ -400,29 +435,46 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 		    "instance_info list: limit must be 1..%d and at most %d "
 		    "statuses",
 		    LIST_LIMIT_MAX, PJ_QUERY_IN_MAX);
-	pj_sql_add(&q, INST_SELECT "WHERE id > ?");
-	pj_params_add(&pp, pj_p_int(qq->after_id));
-	if (qq->app_id) {
-		pj_sql_add(&q, " AND app_id = ?");
-		pj_params_add(&pp, pj_p_int(qq->app_id));
+	for (int i = 0; i < qq->n_status_in; i++) {
+		int k = 0;
+		while (k < n_st && st[k] != qq->status_in[i])
+			k++;
+		if (k == n_st)
+			st[n_st++] = qq->status_in[i];
 	}
-	if (qq->job_id) {
-		pj_sql_add(&q, " AND job_id = ?");
-		pj_params_add(&pp, pj_p_int(qq->job_id));
-	}
-	if (qq->n_status_in > 0) {
-		pj_sql_add(&q, " AND status IN ");
-		pj_sql_marks(&q, (size_t) qq->n_status_in);
-		for (int i = 0; i < qq->n_status_in; i++)
-			pj_params_add(&pp, pj_p_int(qq->status_in[i]));
-	}
-	if (qq->gmt_create_gt) {
-		pj_sql_add(&q, " AND gmt_create > ?");
-		pj_params_add(&pp, pj_p_int(qq->gmt_create_gt));
-	}
-	if (qq->gmt_create_lt) {
-		pj_sql_add(&q, " AND gmt_create < ?");
-		pj_params_add(&pp, pj_p_int(qq->gmt_create_lt));
+	if (n_st > 1 && (qq->job_id || qq->app_id)) {
+		/* the ids first (at most n_st x limit from covering index
+		 * ranges), then their rows: a join, not IN (...), which
+		 * MariaDB runs as a dependent subquery over the primary key */
+		pj_sql_add(&q, "SELECT id, " INST_COLS " FROM (");
+		for (int k = 0; k < n_st; k++) {
+			pj_sql_addf(&q,
+			    "%sSELECT kid FROM (SELECT id AS kid FROM "
+			    "instance_info WHERE id > ? AND status = ?",
+			    k ? " UNION ALL " : "");
+			pj_params_add(&pp, pj_p_int(qq->after_id));
+			pj_params_add(&pp, pj_p_int(st[k]));
+			inst_list_where(&q, &pp, qq);
+			pj_sql_addf(&q, " ORDER BY id LIMIT ?) AS t%d", k);
+			pj_params_add(&pp, pj_p_int(limit));
+		}
+		pj_sql_add(&q,
+		    " ORDER BY kid LIMIT ?) AS k JOIN instance_info ON "
+		    "instance_info.id = k.kid");
+		pj_params_add(&pp, pj_p_int(limit));
+	} else {
+		pj_sql_add(&q, INST_SELECT "WHERE id > ?");
+		pj_params_add(&pp, pj_p_int(qq->after_id));
+		if (n_st == 1) {
+			pj_sql_add(&q, " AND status = ?");
+			pj_params_add(&pp, pj_p_int(st[0]));
+		} else if (n_st > 1) {
+			pj_sql_add(&q, " AND status IN ");
+			pj_sql_marks(&q, (size_t) n_st);
+			for (int i = 0; i < n_st; i++)
+				pj_params_add(&pp, pj_p_int(st[i]));
+		}
+		inst_list_where(&q, &pp, qq);
 	}
 	pj_sql_add(&q, " ORDER BY id LIMIT ?");
 	pj_params_add(&pp, pj_p_int(limit));
