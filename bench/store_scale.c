@@ -178,8 +178,8 @@ grow(long long size)
 		long long to = k + FILL_CHUNK < size ? k + FILL_CHUNK : size;
 		fill(k, to, size);
 	}
-	fprintf(stderr, "store_scale: filled %lld rows to %lld in %.1f s\n",
-	    size - filled, size, (now_ms() - t0) / 1e3);
+	printf("# filled %lld rows to %lld in %.1f s\n", size - filled, size,
+	    (now_ms() - t0) / 1e3);
 	if (is_sqlite)
 		raw("PRAGMA cache_size=-16384"); /* the store's default */
 	filled = size;
@@ -323,7 +323,8 @@ static size_t
 q_list_all_mid(int rep)
 {
 	struct pj_instance_query q
-	    = { .after_id = filled / 2 + rep * 1000, .limit = 100 };
+	    = { .after_id    = filled / 2 + (rep * 1000) % (filled / 4),
+		      .limit = 100 };
 	return list(&q);
 }
 

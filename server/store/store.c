@@ -659,6 +659,15 @@ pj_sql_addf(struct pj_sql *q, const char *fmt, ...)
 }
 
 void
+pj_sql_from(
+    struct pj_sql *q, struct pj_store *s, const char *table, const char *index)
+{
+	pj_sql_addf(q, " FROM %s", table);
+	if (index)
+		pj_sql_addf(q, s->ops->index_hint, index);
+}
+
+void
 pj_sql_marks(struct pj_sql *q, size_t n)
 {
 	pj_sql_add(q, "(");

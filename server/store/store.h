@@ -182,10 +182,10 @@ struct pj_job {
 	char   *job_params;
 	int     time_expression_type;
 	char   *time_expression;
-	char   *time_zone;      /* IANA name; "" = server's zone */
-	int     misfire_policy; /* server/timing/timing.h pj_misfire_policy code */
-	int     execute_type;
-	int     processor_type;
+	char   *time_zone;  /* IANA name; "" = server's zone */
+	int misfire_policy; /* server/timing/timing.h pj_misfire_policy code */
+	int execute_type;
+	int processor_type;
 	char   *processor_info;
 	int     max_instance_num;
 	int     concurrency;
@@ -537,6 +537,11 @@ struct pj_store_ops {
 	    char *err, size_t errlen);
 	const char *begin_sql;   /* starts a write transaction */
 	const char *last_id_sql; /* id of this connection's last insert */
+	/* Written after a table name to make the planner use one index
+	 * (printf format, %s = index name): " INDEXED BY %s" (SQLite),
+	 * " FORCE INDEX (%s)" (MySQL). Both refuse the statement when the
+	 * index does not exist. */
+	const char *index_hint;
 };
 extern const struct pj_store_ops pj_store_sqlite_ops;
 extern const struct pj_store_ops pj_store_mysql_ops;

@@ -126,6 +126,10 @@ struct pj_sql {
 void pj_sql_add(struct pj_sql *q, const char *frag);
 void pj_sql_addf(struct pj_sql *q, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* appends "FROM table" and, when index is not NULL, the backend's hint
+ * that makes the planner use that index (pj_store_ops.index_hint) */
+void pj_sql_from(struct pj_sql *q, struct pj_store *s, const char *table,
+    const char *index);
 /* appends "(?,?,...,?)" with n marks */
 void pj_sql_marks(struct pj_sql *q, size_t n);
 void pj_sql_fini(struct pj_sql *q);

@@ -265,8 +265,8 @@ fetch_rows(MYSQL_STMT *st, MYSQL_RES *meta, pj_row_fn fn, void *arg,
 			/* max_length is known after store_result */
 			b[i].buffer_type   = MYSQL_TYPE_STRING;
 			b[i].buffer_length = f[i].max_length + 1;
-			sv[i]       = ar_xmalloc(b[i].buffer_length);
-			b[i].buffer = sv[i];
+			sv[i]              = ar_xmalloc(b[i].buffer_length);
+			b[i].buffer        = sv[i];
 		}
 	}
 	if (mysql_stmt_bind_result(st, b) != 0) {
@@ -395,4 +395,5 @@ const struct pj_store_ops pj_store_mysql_ops = {
 	.exec        = my_exec,
 	.begin_sql   = "START TRANSACTION",
 	.last_id_sql = "SELECT LAST_INSERT_ID()",
+	.index_hint  = " FORCE INDEX (%s)",
 };

@@ -229,4 +229,5 @@ const struct pj_store_ops pj_store_sqlite_ops = {
 	.exec        = sl_exec,
 	.begin_sql   = "BEGIN IMMEDIATE",
 	.last_id_sql = "SELECT last_insert_rowid()",
+	.index_hint  = " INDEXED BY %s",
 };
