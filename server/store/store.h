@@ -43,6 +43,16 @@
  *    column made every transition rewrite five indexes and cost 3-5x in
  *    bench/store_bench.sh. Every paged list is keyset-paged on the
  *    surrogate id, so pages neither skip nor repeat while rows are added.
+ *    Migration 0003 adds (job_id, id) and (app_id, id) for a job's or an
+ *    app's list in id order (insert-only columns: transitions never touch
+ *    them); a list by several statuses reads one ordered range per status.
+ *    The instance lists, the status checks, the due-job scan and the
+ *    workflow check name their index in the statement (INDEXED BY /
+ *    FORCE INDEX, pj_store_ops.index_hint): MariaDB otherwise walks the
+ *    primary key for ORDER BY id LIMIT when its statistics suggest it,
+ *    and a lost index fails the statement instead of slowing it down.
+ *    Cost at 1,000,000 and 10,000,000 rows: bench/store_scale_bench.sh,
+ *    docs/benchmarks.md; plans: t/store_contract_plans.inc.
  *  - app_info.current_server is '' (not NULL) when no server owns the app,
  *    so compare-and-set is one portable `current_server = ?`.
  *  - MySQL tables use utf8mb4_bin so text round-trips byte for byte and
