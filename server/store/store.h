@@ -43,9 +43,11 @@
  *    column made every transition rewrite five indexes and cost 3-5x in
  *    bench/store_bench.sh. Every paged list is keyset-paged on the
  *    surrogate id, so pages neither skip nor repeat while rows are added.
- *    Migration 0003 adds (job_id, id) and (app_id, id) for a job's or an
- *    app's list in id order (insert-only columns: transitions never touch
- *    them); a list by several statuses reads one ordered range per status.
+ *    A job's or an app's list in id order reads one ordered range of
+ *    (job_id, status, id) / (app_id, status, id) per status (the listed
+ *    ones, or all seven and the gaps between them) and keeps the first
+ *    `limit` ids: at most (ranges x limit) index entries at any table
+ *    size, with no further index for inserts to maintain.
  *    The instance lists, the status checks, the due-job scan and the
  *    workflow check name their index in the statement (INDEXED BY /
  *    FORCE INDEX, pj_store_ops.index_hint): MariaDB otherwise walks the
