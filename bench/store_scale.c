@@ -463,6 +463,41 @@ lifecycles(long long size)
 	fflush(stdout);
 }
 
+/* A backlog: 100,000 instances WAITING_DISPATCH and overdue (every worker
+ * overloaded, say), then the WAITING_DISPATCH check with limit 1000 (it
+ * returns 1000 every time; the checker loops on it). Afterwards they are
+ * finished, so that the next size starts as the others. */
+static void
+backlog(long long size)
+{
+	enum { B = 1000, N = 100000 };
+	static struct pj_instance v[B];
+	char                      sql[256];
+	long long                 first = life_next;
+	for (int done = 0; done < N; done += B) {
+		for (int k = 0; k < B; k++) {
+			long long n = life_next++;
+			memset(&v[k], 0, sizeof(v[k]));
+			v[k].instance_id           = 2 * IID0 + n;
+			v[k].job_id                = 1 + n % N_JOBS;
+			v[k].app_id                = app_of(v[k].job_id);
+			v[k].fire_time             = 2 * T0 + n;
+			v[k].expected_trigger_time = T0 + filled;
+		}
+		int rv = pj_store_instances_create(S, v, B, T0 + filled);
+		if (rv != 0)
+			die("create", rv);
+	}
+	measure(size,
+	    "check WAITING_DISPATCH, 10 apps, backlog of 100,000, limit 1000",
+	    q_check_dispatch, REPS);
+	snprintf(sql, sizeof(sql),
+	    "UPDATE instance_info SET status = 5 WHERE instance_id >= %lld "
+	    "AND status = 1",
+	    2 * IID0 + first);
+	raw(sql);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -529,6 +564,7 @@ main(int argc, char **argv)
 		for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++)
 			measure(sizes[i], qs[k].name, qs[k].fn, qs[k].reps);
 		lifecycles(sizes[i]);
+		backlog(sizes[i]);
 	}
 	pj_store_close(S);
 	return 0;
