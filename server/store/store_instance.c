@@ -435,7 +435,7 @@ struct list_branch {
  * (branches x limit) index entries, whatever the table's size, and no
  * index beyond PowerJob's two (a (job_id, id) and an (app_id, id) index
  * would serve "no status" too, but cost every insert two more index
- * entries: about 8% more CPU per batched lifecycle, bench/store_bench.c).
+ * entries: 8-17% more CPU per batched lifecycle, bench/store_bench.c).
  * "No status" is the seven known statuses (enum pj_instance_status) plus
  * the ranges between them, so a row with any other status is listed too.
  * Both planners would otherwise read every row of the job or app (all
