@@ -5,7 +5,7 @@
 # stopped and deleted on exit, also when a run fails). Prints a markdown
 # table: each query's median (and max) time in ms over 21 runs at each size.
 #   bench/store_scale_bench.sh [BUILD]
-#   SIZES="1000000 10000000" bench/store_scale_bench.sh build   (10M: ~25 min,
+#   SIZES="1000000 10000000" bench/store_scale_bench.sh build   (10M: 15-25 min,
 #       ~6 GB under /tmp at the peak)
 #   PLANS=1 ...  also prints each query's plan at each size
 # Default (make bench): SIZES=1000000.
