@@ -81,7 +81,7 @@ TPROGS   := $(TPROG_SRC:t/progs/%.c=$(BUILD)/t/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%) \
             $(BENCH_CXX:bench/%.cpp=$(BUILD)/bench/%)
 
-.PHONY: all libs deps check bench demo fuzz format clean
+.PHONY: all libs deps check bench demo fuzz format clean FORCE
 all: $(LIBS) $(PROGRAMS) $(TESTS) $(TPROGS) $(BENCHES)
 libs: $(LIBS)
 
@@ -115,7 +115,14 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
 	@echo '  PROTO  $<'
 	@protoc-c --proto_path=. --c_out=$(BUILD)/gen $<
 
-$(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed_migrations.sh
+# the list of migration files, rewritten only when it changes, so that a
+# removed or renamed migration also regenerates migrations.c
+$(BUILD)/gen/migrations.list: FORCE
+	@mkdir -p $(BUILD)/gen
+	@echo '$(MIGRATIONS)' | cmp -s - $@ || echo '$(MIGRATIONS)' >$@
+
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) $(BUILD)/gen/migrations.list \
+                          scripts/embed_migrations.sh
 	@mkdir -p $(BUILD)/gen
 	scripts/embed_migrations.sh $(MIGRATIONS) >$@.tmp && mv $@.tmp $@
 

@@ -8,6 +8,8 @@
 #                              (the restart test uses this mid-test)
 #   t/mariadb.sh kill DIR      SIGKILL (a crash, not a clean stop)
 #
+# PJ_MARIADB_ARGS (optional) is appended to mariadbd's options, e.g.
+# "--innodb-buffer-pool-size=1G" for bench/store_scale.sh.
 # Never touches /etc/mysql or the system's server: --no-defaults comes first.
 set -eu
 cmd=$1
@@ -48,7 +50,7 @@ start() {
 		--socket="$dir/sock" --port="$port" --bind-address=127.0.0.1 \
 		--skip-name-resolve --pid-file="$dir/pid" --log-error="$dir/err.log" \
 		--innodb-buffer-pool-size=64M --max-connections=500 \
-		>/dev/null 2>&1 &
+		${PJ_MARIADB_ARGS:-} >/dev/null 2>&1 &
 	wait_ready "$port"
 	echo "$port $dir/sock"
 }

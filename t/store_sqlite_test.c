@@ -100,11 +100,11 @@ START_TEST(pj_server_migrate_command)
 	snprintf(cmd, sizeof(cmd),
 	    "cd '%s' && '%s/pj-server' migrate --db 'sqlite://%s/cli.db' 2>&1",
 	    tmpdir, bin, tmpdir);
+	char first[64];
+	snprintf(
+	    first, sizeof(first), "(%d applied now)", migrations_built_in());
 	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 0);
-	char want[64];
-	snprintf(want, sizeof(want), "(%d applied now)",
-	    pj_store_migrations_latest("sqlite"));
-	ck_assert_msg(strstr(out, want), "first run: %s", out);
+	ck_assert_msg(strstr(out, first), "first run: %s", out);
 	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 0);
 	ck_assert_msg(strstr(out, "(0 applied now)"), "second run: %s", out);
 

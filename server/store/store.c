@@ -1,6 +1,7 @@
 /*
- * server/store.c - store handle: URL parsing, the connection pool, the one
- * statement runner (retry after a lost connection), per-thread error text.
+ * server/store/store.c - store handle: open and close, the connection pool,
+ * the one statement runner (retry after a lost connection), per-thread error
+ * text.
  *
  * Design notes
  * ------------
@@ -26,7 +27,6 @@
 
 #define PJ_STORE_RECONNECT_MS 10000
 #define PJ_STORE_RECONNECT_STEP_MS 100
-#define PJ_STORE_POOL_DEFAULT 4
 
 static __thread const struct pj_store *err_store;
 static __thread char                   err_buf[PJ_STORE_ERRLEN];
@@ -86,279 +86,6 @@ const char *
 pj_store_backend(struct pj_store *s)
 {
 	return s->ops->name;
-}
-
-/* ---- URL ---------------------------------------------------------------- */
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* percent-decodes [p, p+n) into a new string; NULL on a bad escape */
-static char *
-pct_decode(const char *p, size_t n)
-{
-	char  *o = ar_xmalloc(n + 1);
-	size_t j = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '%') {
-			int h, l;
-			if (i + 2 >= n + 0 || (h = hexval(p[i + 1])) < 0
-			    || (l = hexval(p[i + 2])) < 0
-			    || (h == 0 && l == 0)) {
-				free(o);
-				return NULL;
-			}
-			o[j++] = (char) (h * 16 + l);
-			i += 2;
-		} else {
-			o[j++] = p[i];
-		}
-	}
-	o[j] = 0;
-	return o;
-}
-
-void
-pj_store_url_fini(struct pj_store_url *u)
-{
-	free(u->backend);
-	free(u->path);
-	free(u->user);
-	free(u->pass);
-	free(u->host);
-	free(u->db);
-	free(u->socket);
-	memset(u, 0, sizeof(*u));
-}
-
-void
-pj_store_url_redact(const char *url, char *out, size_t n)
-{
-	/* The password runs from the first ':' after "mysql://" to the last
-	 * '@' of the whole URL: that covers passwords holding an unencoded
-	 * '/', '?', ':' or '@' (which the parser then misreads), at the cost
-	 * of hiding more than the password when a socket path holds an '@'.
-	 * Never printing it matters more. */
-	const char *at, *colon;
-	snprintf(out, n, "%s", url ? url : "");
-	if (url == NULL || strncmp(url, "mysql://", 8) != 0
-	    || (at = strrchr(url, '@')) == NULL)
-		return;
-	colon = memchr(url + 8, ':', (size_t) (at - (url + 8)));
-	if (colon == NULL)
-		return;
-	snprintf(out, n, "%.*s***%s", (int) (colon + 1 - url), url, at);
-}
-
-/* "1".."65535", digits only (no sign, no spaces); -1 otherwise */
-static int
-parse_port(const char *p, const char *end)
-{
-	long v = 0;
-	if (p == end || end - p > 5)
-		return -1;
-	for (const char *x = p; x < end; x++) {
-		if (*x < '0' || *x > '9')
-			return -1;
-		v = v * 10 + (*x - '0');
-	}
-	return v >= 1 && v <= 65535 ? (int) v : -1;
-}
-
-static int
-parse_query(struct pj_store_url *u, const char *q, const char *shown,
-    char *err, size_t errlen)
-{
-	while (q && *q) {
-		const char *amp = strchr(q, '&');
-		size_t      n   = amp ? (size_t) (amp - q) : strlen(q);
-		const char *eq  = memchr(q, '=', n);
-		if (eq == NULL) {
-			snprintf(err, errlen,
-			    "'%s': a URL option has no '=' (a password "
-			    "holding '/', '?', '@' or ':' must be "
-			    "%%-encoded)",
-			    shown);
-			return PJ_STORE_EINVAL;
-		}
-		size_t kn = (size_t) (eq - q);
-		char  *v  = pct_decode(eq + 1, n - kn - 1);
-		if (v == NULL) {
-			snprintf(err, errlen,
-			    "'%s': bad %%-escape in a URL option", shown);
-			return PJ_STORE_EINVAL;
-		}
-		if (kn == 6 && strncmp(q, "socket", 6) == 0) {
-			free(u->socket);
-			u->socket = v;
-			if (strcmp(u->backend, "mysql") != 0 || v[0] == 0) {
-				snprintf(err, errlen,
-				    "'%s': socket= needs a path and is a "
-				    "mysql:// option",
-				    shown);
-				return PJ_STORE_EINVAL;
-			}
-		} else if (kn == 4 && strncmp(q, "pool", 4) == 0) {
-			char *end;
-			long  p   = strtol(v, &end, 10);
-			int   bad = *end != 0 || end == v || v[0] < '0'
-			    || v[0] > '9';
-			free(v);
-			if (bad || p < 1 || p > PJ_STORE_POOL_MAX) {
-				snprintf(err, errlen,
-				    "'%s': URL option pool must be 1..%d",
-				    shown, PJ_STORE_POOL_MAX);
-				return PJ_STORE_EINVAL;
-			}
-			u->pool = (int) p;
-		} else {
-			free(v);
-			snprintf(err, errlen,
-			    "'%s': unknown URL option (known: socket, pool)",
-			    shown);
-			return PJ_STORE_EINVAL;
-		}
-		q = amp ? amp + 1 : NULL;
-	}
-	return 0;
-}
-
-/* sqlite:// paths SQLite would not treat as one shared file */
-static int
-sqlite_path_ok(const char *path)
-{
-	return path[0] != 0 && strcmp(path, ":memory:") != 0
-	    && strncmp(path, "file:", 5) != 0;
-}
-
-int
-pj_store_url_parse(
-    const char *url, struct pj_store_url *u, char *err, size_t errlen)
-{
-	static const char usage[]
-	    = "expected sqlite:///path/file.db or "
-	      "mysql://user:pass@host:port/db[?socket=/path]";
-	char shown[PJ_STORE_ERRLEN];
-	memset(u, 0, sizeof(*u));
-	u->pool = PJ_STORE_POOL_DEFAULT;
-	if (url == NULL || *url == 0) {
-		snprintf(err, errlen, "empty database URL; %s", usage);
-		return PJ_STORE_EINVAL;
-	}
-	pj_store_url_redact(url, shown, sizeof(shown));
-	const char *q       = strchr(url, '?');
-	size_t      mainlen = q ? (size_t) (q - url) : strlen(url);
-	if (strncmp(url, "sqlite://", 9) == 0) {
-		u->backend = ar_xstrdup("sqlite");
-		u->path    = pct_decode(url + 9, mainlen - 9);
-		if (u->path == NULL) {
-			snprintf(err, errlen, "'%s': bad %%-escape", shown);
-			goto fail;
-		}
-		if (!sqlite_path_ok(u->path)) {
-			snprintf(err, errlen,
-			    "'%s' names no database file (':memory:' and "
-			    "'file:' URIs are refused: every pooled "
-			    "connection would get its own database); %s",
-			    shown, usage);
-			goto fail;
-		}
-	} else if (strncmp(url, "mysql://", 8) == 0) {
-		u->backend        = ar_xstrdup("mysql");
-		const char *p     = url + 8;
-		const char *end   = url + mainlen;
-		const char *slash = memchr(p, '/', (size_t) (end - p));
-		const char *hend  = slash ? slash : end;
-		const char *at    = NULL;
-		for (const char *x = p; x < hend; x++)
-			if (*x == '@')
-				at = x;
-		if (at) {
-			const char *colon = memchr(p, ':', (size_t) (at - p));
-			u->user           = pct_decode(
-			              p, (size_t) ((colon ? colon : at) - p));
-			if (colon)
-				u->pass = pct_decode(
-				    colon + 1, (size_t) (at - colon - 1));
-			if (u->user == NULL || (colon && u->pass == NULL)) {
-				snprintf(err, errlen,
-				    "'%s': bad %%-escape in the user or "
-				    "password",
-				    shown);
-				goto fail;
-			}
-			p = at + 1;
-		}
-		if (u->user == NULL || u->user[0] == 0) {
-			/* the client library would log in as the OS user */
-			snprintf(err, errlen, "'%s' names no user; %s", shown,
-			    usage);
-			goto fail;
-		}
-		const char *colon;
-		if (*p == '[') { /* [IPv6 literal] */
-			const char *rb = memchr(p, ']', (size_t) (hend - p));
-			if (rb == NULL || (rb + 1 < hend && rb[1] != ':')) {
-				snprintf(err, errlen,
-				    "'%s': an IPv6 host is [address] or "
-				    "[address]:port; %s",
-				    shown, usage);
-				goto fail;
-			}
-			u->host = ar_xstrndup(p + 1, (size_t) (rb - p - 1));
-			colon   = rb + 1 < hend ? rb + 1 : NULL;
-		} else {
-			colon   = memchr(p, ':', (size_t) (hend - p));
-			u->host = ar_xstrndup(
-			    p, (size_t) ((colon ? colon : hend) - p));
-		}
-		if (colon && (u->port = parse_port(colon + 1, hend)) < 0) {
-			snprintf(err, errlen,
-			    "'%s': port must be 1..65535 (digits only); %s",
-			    shown, usage);
-			goto fail;
-		}
-		if (u->host[0] == 0) {
-			snprintf(err, errlen, "'%s' names no host; %s", shown,
-			    usage);
-			goto fail;
-		}
-		if (slash)
-			u->db = pct_decode(
-			    slash + 1, (size_t) (end - slash - 1));
-		else
-			u->db = ar_xstrdup("");
-		if (u->db == NULL) {
-			snprintf(err, errlen, "'%s': bad %%-escape", shown);
-			goto fail;
-		}
-		if (u->db[0] == 0) {
-			snprintf(err, errlen,
-			    "'%s' names no database "
-			    "(mysql://user@host:port/DB)",
-			    shown);
-			goto fail;
-		}
-	} else {
-		snprintf(err, errlen, "unknown database URL '%s'; %s", shown,
-		    usage);
-		goto fail;
-	}
-	if (q && parse_query(u, q + 1, shown, err, errlen) != 0)
-		goto fail;
-	return 0;
-fail:
-	pj_store_url_fini(u);
-	return PJ_STORE_EINVAL;
 }
 
 /* ---- open / close ----------------------------------------------------------
@@ -541,6 +268,59 @@ deadlock_pause(int attempt)
 		;
 }
 
+static __thread char  *explain_buf;
+static __thread size_t explain_len;
+
+void
+pj_store_explain_to(char *buf, size_t len)
+{
+	explain_buf = len > 0 ? buf : NULL;
+	explain_len = len > 0 ? len : 0;
+	if (explain_buf)
+		explain_buf[0] = 0;
+}
+
+struct explain_out {
+	char  *buf;
+	size_t len;
+};
+
+static int
+explain_row(void *arg, const struct pj_val *cols, int ncols)
+{
+	struct explain_out *o           = arg;
+	char               *explain_buf = o->buf;
+	size_t              explain_len = o->len;
+	size_t              used        = strlen(explain_buf);
+	for (int k = 0; k < ncols && used + 1 < explain_len; k++) {
+		const struct pj_val *v   = &cols[k];
+		const char          *sep = k ? "|" : "";
+		int                  n;
+		if (v->type == PJ_VAL_INT)
+			n = snprintf(explain_buf + used, explain_len - used,
+			    "%s%lld", sep, (long long) v->i);
+		else if (v->type == PJ_VAL_DBL)
+			n = snprintf(explain_buf + used, explain_len - used,
+			    "%s%g", sep, v->d);
+		else if (v->type == PJ_VAL_TEXT)
+			n = snprintf(explain_buf + used, explain_len - used,
+			    "%s%.*s", sep, (int) v->len, v->s);
+		else
+			n = snprintf(explain_buf + used, explain_len - used,
+			    "%sNULL", sep);
+		if (n < 0)
+			break;
+		used += (size_t) n;
+		if (used >= explain_len)
+			used = explain_len - 1;
+	}
+	if (used + 1 < explain_len) {
+		explain_buf[used++] = '\n';
+		explain_buf[used]   = 0;
+	}
+	return 0;
+}
+
 int
 pj_sq_exec(struct pj_store *s, struct pj_conn *c, unsigned flags,
     const char *table, int64_t id, const char *sql,
@@ -552,6 +332,25 @@ pj_sq_exec(struct pj_store *s, struct pj_conn *c, unsigned flags,
 	int     lost     = 0; /* connections lost so far */
 	int     deadlock = 0; /* deadlocks lost so far */
 	int     rv;
+
+	if (explain_buf) {
+		/* plan capture (tests, benches): run the plan instead */
+		char *x = ar_xmalloc(strlen(sql) + 32);
+		strcpy(x,
+		    strcmp(s->ops->name, "sqlite") == 0 ? "EXPLAIN QUERY PLAN "
+		                                        : "EXPLAIN ");
+		strcat(x, sql);
+		struct explain_out o = { explain_buf, explain_len };
+		explain_buf = NULL; /* the plan itself runs normally */
+		rv = pj_sq_exec(s, c, flags | PJ_Q_SAFE, table, id, x, params,
+		    np, explain_row, &o, NULL);
+		explain_buf = o.buf;
+		explain_len = o.len;
+		free(x);
+		if (affected)
+			*affected = 0;
+		return rv;
+	}
 
 	for (;;) {
 		struct pj_conn  own;
@@ -748,6 +547,15 @@ pj_sql_addf(struct pj_sql *q, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	pj_sql_add(q, buf);
+}
+
+void
+pj_sql_from(
+    struct pj_sql *q, struct pj_store *s, const char *table, const char *index)
+{
+	pj_sql_addf(q, " FROM %s", table);
+	if (index)
+		pj_sql_addf(q, s->ops->index_hint, index);
 }
 
 void

@@ -43,6 +43,18 @@
  *    column made every transition rewrite five indexes and cost 3-5x in
  *    bench/store_bench.sh. Every paged list is keyset-paged on the
  *    surrogate id, so pages neither skip nor repeat while rows are added.
+ *    A job's or an app's list in id order reads one ordered range of
+ *    (job_id, status, id) / (app_id, status, id) per status (the listed
+ *    ones, or all seven and the gaps between them) and keeps the first
+ *    `limit` ids: at most (ranges x limit) index entries at any table
+ *    size, with no further index for inserts to maintain.
+ *    The instance lists, the status checks, the due-job scan and the
+ *    workflow check name their index in the statement (INDEXED BY /
+ *    FORCE INDEX, pj_store_ops.index_hint): MariaDB otherwise walks the
+ *    primary key for ORDER BY id LIMIT when its statistics suggest it,
+ *    and a lost index fails the statement instead of slowing it down.
+ *    Cost at 1,000,000 and 10,000,000 rows: bench/store_scale_bench.sh,
+ *    docs/benchmarks.md; plans: t/store_contract_plans.inc.
  *  - app_info.current_server is '' (not NULL) when no server owns the app,
  *    so compare-and-set is one portable `current_server = ?`.
  *  - MariaDB tables use utf8mb4_nopad_bin (migration 0002; needs
@@ -612,6 +624,11 @@ struct pj_store_ops {
 	/* one row, one column: 1 when table schema_version exists */
 	const char *has_schema_sql;
 	const char *last_id_sql; /* id of this connection's last insert */
+	/* Written after a table name to make the planner use one index
+	 * (printf format, %s = index name): " INDEXED BY %s" (SQLite),
+	 * " FORCE INDEX (%s)" (MySQL). Both refuse the statement when the
+	 * index does not exist. */
+	const char *index_hint;
 };
 extern const struct pj_store_ops pj_store_sqlite_ops;
 extern const struct pj_store_ops pj_store_mysql_ops;

@@ -89,6 +89,14 @@ int  pj_sq_begin(struct pj_store *s, struct pj_conn *c);
 int  pj_sq_commit(struct pj_store *s, struct pj_conn *c);
 void pj_sq_rollback(struct pj_store *s, struct pj_conn *c);
 
+/* Plan capture, for tests and benchmarks only: while a buffer is set for
+ * the calling thread (len > 0), pj_sq_exec does not run its statement but
+ * its plan - `EXPLAIN QUERY PLAN` (SQLite) / `EXPLAIN` (MySQL) with the same
+ * parameters - and appends each plan row to buf as one line of
+ * '|'-separated columns (NULL as "NULL"); the caller's row callback is not
+ * called. pj_store_explain_to(NULL, 0) turns it off. */
+void pj_store_explain_to(char *buf, size_t len);
+
 /* single-value readers (rows callback helpers) */
 int pj_row_i64(void *arg, const struct pj_val *cols, int ncols);
 
@@ -142,6 +150,10 @@ struct pj_sql {
 void pj_sql_add(struct pj_sql *q, const char *frag);
 void pj_sql_addf(struct pj_sql *q, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* appends "FROM table" and, when index is not NULL, the backend's hint
+ * that makes the planner use that index (pj_store_ops.index_hint) */
+void pj_sql_from(struct pj_sql *q, struct pj_store *s, const char *table,
+    const char *index);
 /* appends "(?,?,...,?)" with n marks */
 void pj_sql_marks(struct pj_sql *q, size_t n);
 void pj_sql_fini(struct pj_sql *q);

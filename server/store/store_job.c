@@ -461,7 +461,12 @@ pj_store_jobs_due(struct pj_store *s, const int64_t *app_ids, size_t n_apps,
 	if (limit < 1)
 		return pj_store_fail(
 		    s, PJ_STORE_EINVAL, "job_info due: limit must be >= 1");
-	pj_sql_add(&q, JOB_SELECT "WHERE app_id IN ");
+	/* (app_id, status, time_expression_type, next_trigger_time): named,
+	 * since MariaDB reads a small job_info whole instead, and then a lost
+	 * index would go unnoticed by t/store_contract_plans.inc */
+	pj_sql_add(&q, "SELECT id, gmt_create, gmt_modified, " JOB_COLS);
+	pj_sql_from(&q, s, "job_info", "idx01_job_info");
+	pj_sql_add(&q, " WHERE app_id IN ");
 	pj_sql_marks(&q, n_apps);
 	for (size_t i = 0; i < n_apps; i++)
 		pj_params_add(&pp, pj_p_int(app_ids[i]));

@@ -413,4 +413,5 @@ const struct pj_store_ops pj_store_mysql_ops = {
 	= "SELECT COUNT(*) FROM information_schema.tables WHERE "
 	  "table_schema = DATABASE() AND table_name = 'schema_version'",
 	.last_id_sql = "SELECT LAST_INSERT_ID()",
+	.index_hint  = " FORCE INDEX (%s)",
 };

@@ -316,4 +316,5 @@ const struct pj_store_ops pj_store_sqlite_ops = {
 	= "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
 	  "AND name = 'schema_version'",
 	.last_id_sql = "SELECT last_insert_rowid()",
+	.index_hint  = " INDEXED BY %s",
 };

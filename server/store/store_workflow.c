@@ -325,9 +325,11 @@ pj_store_wf_instances_waiting(struct pj_store *s, const int64_t *app_ids,
 		    WF_LIMIT_MAX);
 	if (n_apps == 0)
 		return 0;
-	pj_sql_add(&q,
-	    "SELECT id, " WFI_COLS
-	    " FROM workflow_instance_info WHERE app_id IN ");
+	/* (app_id, status, expected_trigger_time), named: for ORDER BY id
+	 * LIMIT MariaDB may walk the primary key instead (store_instance.c) */
+	pj_sql_add(&q, "SELECT id, " WFI_COLS);
+	pj_sql_from(&q, s, "workflow_instance_info", "idx02_wf_instance");
+	pj_sql_add(&q, " WHERE app_id IN ");
 	pj_sql_marks(&q, n_apps);
 	for (size_t i = 0; i < n_apps; i++)
 		pj_params_add(&pp, pj_p_int(app_ids[i]));
