@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "t/mysqlutil.h"
 #include "actors/messages.h"
 #include "runtime/ar.h"
 #include "server/store/store.h"
@@ -42,28 +43,11 @@ static int64_t          app_id;
 /* ---- backends (as t/server_multiprocess_test.c) --------------------------
  */
 
-static MYSQL *
-admin(void)
-{
-	const char *u = getenv("PJ_TEST_MYSQL_URL");
-	char        user[128], host[128];
-	int         port;
-	ck_assert_msg(
-	    u != NULL, "PJ_TEST_MYSQL_URL is not set: run through make check");
-	ck_assert(
-	    sscanf(u, "mysql://%127[^@]@%127[^:]:%d", user, host, &port) == 3);
-	MYSQL *m = mysql_init(NULL);
-	ck_assert_msg(mysql_real_connect(
-	                  m, host, user, NULL, NULL, (unsigned) port, NULL, 0),
-	    "cannot reach %s: %s", u, mysql_error(m));
-	return m;
-}
-
 static void
 admin_sql(const char *fmt)
 {
 	char   sql[256];
-	MYSQL *m = admin();
+	MYSQL *m = tu_mysql_admin();
 	snprintf(sql, sizeof(sql), fmt, dbname);
 	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
 	mysql_close(m);

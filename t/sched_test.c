@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "t/mysqlutil.h"
 #include "server/sched/pass.h"
 #include "server/sched/sched.h"
 #include "server/store/store_sched.h"
@@ -503,29 +504,11 @@ END_TEST
 
 static char url[1024], tmpdir[256], dbname[64];
 
-static MYSQL *
-admin(void)
-{
-	const char *u         = getenv("PJ_TEST_MYSQL_URL");
-	char        user[128] = "", host[128] = "";
-	int         port = 0;
-	ck_assert_msg(u && *u,
-	    "PJ_TEST_MYSQL_URL is not set: run this suite through `make "
-	    "check` (t/run.sh starts a private MariaDB)");
-	ck_assert(
-	    sscanf(u, "mysql://%127[^@]@%127[^:]:%d", user, host, &port) == 3);
-	MYSQL *m = mysql_init(NULL);
-	ck_assert_msg(mysql_real_connect(
-	                  m, host, user, NULL, NULL, (unsigned) port, NULL, 0),
-	    "cannot reach %s: %s", u, mysql_error(m));
-	return m;
-}
-
 static void
 admin_sql(const char *fmt)
 {
 	char   sql[256];
-	MYSQL *m = admin();
+	MYSQL *m = tu_mysql_admin();
 	snprintf(sql, sizeof(sql), fmt, dbname);
 	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
 	mysql_close(m);

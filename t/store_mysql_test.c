@@ -24,33 +24,15 @@
 #include <string.h>
 #include <unistd.h>
 
-static char dbname[64];
+#include "t/mysqlutil.h"
 
-static MYSQL *
-admin(void)
-{
-	const char *u         = getenv("PJ_TEST_MYSQL_URL");
-	char        user[128] = "", host[128] = "";
-	int         port = 0;
-	ck_assert_msg(u && *u,
-	    "PJ_TEST_MYSQL_URL is not set: run this suite through `make "
-	    "check` (t/run.sh starts a private MariaDB), or set it to "
-	    "mysql://user@host:port/");
-	ck_assert_msg(
-	    sscanf(u, "mysql://%127[^@]@%127[^:]:%d", user, host, &port) == 3,
-	    "PJ_TEST_MYSQL_URL '%s' is not mysql://user@host:port/", u);
-	MYSQL *m = mysql_init(NULL);
-	ck_assert_msg(mysql_real_connect(
-	                  m, host, user, NULL, NULL, (unsigned) port, NULL, 0),
-	    "cannot reach %s: %s", u, mysql_error(m));
-	return m;
-}
+static char dbname[64];
 
 static void
 admin_sql(const char *fmt)
 {
 	char   sql[256];
-	MYSQL *m = admin();
+	MYSQL *m = tu_mysql_admin();
 	snprintf(sql, sizeof(sql), fmt, dbname);
 	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
 	mysql_close(m);
@@ -159,7 +141,7 @@ START_TEST(mysql_statement_in_flight_during_restart)
 	pthread_create(&a, NULL, inflight_main, &safe);
 	pthread_create(&b, NULL, inflight_main, &unsafe);
 	/* restart only once both statements are running on the server */
-	MYSQL *m       = admin();
+	MYSQL *m       = tu_mysql_admin();
 	int    running = 0;
 	for (int i = 0; i < 200 && running < 2; i++) {
 		usleep(50 * 1000);
@@ -202,7 +184,7 @@ admin_query_int(MYSQL *m, const char *sql)
 START_TEST(mysql_read_only_user_reads_schema_version)
 {
 	char   sql[512], url[1024], user[64];
-	MYSQL *m    = admin();
+	MYSQL *m    = tu_mysql_admin();
 	int    port = 0;
 	ck_assert_int_eq(
 	    sscanf(strrchr(getenv("PJ_TEST_MYSQL_URL"), ':') + 1, "%d", &port),
@@ -236,7 +218,7 @@ END_TEST
  * (statements below the store's own checks); issue 8, finding 6 */
 START_TEST(mysql_sessions_are_strict_whatever_the_server_says)
 {
-	MYSQL *m = admin();
+	MYSQL *m = tu_mysql_admin();
 	char   saved[512], restore[600];
 	ck_assert_int_eq(mysql_query(m, "SELECT @@GLOBAL.sql_mode"), 0);
 	MYSQL_RES *r   = mysql_store_result(m);
