@@ -1,5 +1,6 @@
 /*
- * remote_in.c - inbound connections: accept, answer the hello, read
+ * remote_in.c - inbound connections: accept (loopback only without a
+ * cluster key), the acceptor's half of the handshake (remote_auth.c), read
  * frames and hand them to envelope.c.
  *
  * Design notes: one read loop per accepted connection; each read takes
@@ -26,28 +27,16 @@ get_be32(const uint8_t *p)
 	    | (uint32_t) p[2] << 8 | p[3]);
 }
 
-static void
-peer_name(nng_stream *s, char *buf, size_t n)
-{
-	nng_sockaddr sa;
-	snprintf(buf, n, "?");
-	if (nng_stream_get_addr(s, NNG_OPT_REMADDR, &sa) == 0
-	    && sa.s_family == NNG_AF_INET) {
-		const uint8_t *a = (const uint8_t *) &sa.s_in.sa_addr;
-		const uint8_t *p = (const uint8_t *) &sa.s_in.sa_port;
-		snprintf(buf, n, "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3],
-		    (unsigned) (p[0] << 8 | p[1]));
-	}
-}
-
 void
 conn_free(conn *c)
 {
 	nng_stream_close(c->s);
 	nng_aio_stop(c->aio); /* waits for its callback to return */
 	nng_aio_stop(c->tx_aio);
+	nng_aio_stop(c->proof_aio);
 	nng_aio_free(c->aio);
 	nng_aio_free(c->tx_aio);
+	nng_aio_free(c->proof_aio);
 	nng_stream_free(c->s);
 	free(c->buf);
 	free(c);
@@ -79,44 +68,89 @@ conn_drop(conn *c)
 	pthread_mutex_unlock(&r->mtx);
 }
 
-static bool
-hello_parse(conn *c)
+/* A peer refused on the key: one dead letter, one line per address. */
+static void
+refuse(conn *c, const char *why)
 {
-	ar_system *sys = c->sys;
-	size_t     peer_max;
-	char       detail[200];
-	int        rv;
-	if (c->len < HELLO_BYTES) {
-		size_t n = c->len < 4 ? c->len : 4;
-		if (memcmp(c->buf, "PJAR", n) == 0) {
+	char detail[300];
+	snprintf(detail, sizeof(detail),
+	    "connection from %s refused: %s: closed", c->peer, why);
+	dead_letter_raw(c->sys,
+	    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNAUTHENTICATED, "", c->peer,
+	    c->sys->address, 0, detail);
+	refusal_log(c->sys, c->peer_ip, why);
+}
+
+/*
+ * The handshake (remote_auth.c): the dialer's hello, answered with ours;
+ * then its proof, checked before any frame is read and answered with
+ * ours.  *posp gets the bytes it took; false if c must close.
+ */
+static bool
+hello_parse(conn *c, size_t *posp)
+{
+	ar_system  *sys = c->sys;
+	size_t      peer_max;
+	char        detail[200];
+	const char *why;
+	int         rv;
+	if (!c->hello_in_ok) {
+		rv = hello_check(c->buf, c->len, &peer_max);
+		if (rv == 1) {
 			return (true); /* a prefix so far */
 		}
-		rv = AR_EDECODE;
-	} else if ((rv = hello_check(c->buf, &peer_max)) == 0) {
-		/* ours in return, only to a pj peer: it tells the dialer our
-		 * size limit, and its frames wait for it */
-		c->hello_ok = true;
-		hello_fill(sys, c->hello_out);
-		nng_iov iov = { c->hello_out, HELLO_BYTES };
-		nng_aio_set_iov(c->tx_aio, 1, &iov);
-		nng_stream_send(c->s, c->tx_aio);
+		if (rv == 0) {
+			if ((why = hello_keys_differ(sys->rem, c->buf))
+			    != NULL) {
+				refuse(c, why);
+				return (false);
+			}
+			/* ours in return, only to a pj peer */
+			memcpy(c->hello_in, c->buf, HELLO_BYTES);
+			hello_fill(sys, c->hello_out);
+			c->hello_in_ok = true;
+			*posp          = HELLO_BYTES;
+			nng_iov iov    = { c->hello_out, HELLO_BYTES };
+			nng_aio_set_iov(c->tx_aio, 1, &iov);
+			nng_stream_send(c->s, c->tx_aio);
+			return (true);
+		}
+		if (rv == AR_ETYPE) {
+			snprintf(detail, sizeof(detail),
+			    "connection from %s speaks wire version %u, this "
+			    "system %u (upgrade the older side): closed",
+			    c->peer, (unsigned) (c->buf[4] << 8 | c->buf[5]),
+			    HELLO_VERSION);
+		} else {
+			snprintf(detail, sizeof(detail),
+			    "connection from %s did not start with the "
+			    "runtime's hello (not a pj system?): closed",
+			    c->peer);
+		}
+		dead_letter_raw(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE, "",
+		    c->peer, sys->address, c->len, detail);
+		return (false);
+	}
+	if (c->len - *posp < PROOF_BYTES) {
 		return (true);
 	}
-	if (rv == AR_ETYPE) {
-		snprintf(detail, sizeof(detail),
-		    "connection from %s speaks wire version %u, this system "
-		    "%u (upgrade the older side): closed",
-		    c->peer, (unsigned) (c->buf[4] << 8 | c->buf[5]),
-		    HELLO_VERSION);
-	} else {
-		snprintf(detail, sizeof(detail),
-		    "connection from %s did not start with the runtime's "
-		    "hello (not a pj system?): closed",
-		    c->peer);
+	if (!hello_proof_ok(
+	        sys->rem, true, c->hello_in, c->hello_out, c->buf + *posp)) {
+		refuse(c,
+		    sys->rem->key != NULL
+		        ? "it did not prove the cluster key (another key?)"
+		        : "it did not prove the empty key of a node without "
+		          "one");
+		return (false);
 	}
-	dead_letter_raw(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE,
-	    "", c->peer, sys->address, c->len, detail);
-	return (false);
+	*posp += PROOF_BYTES;
+	c->hello_ok = true;
+	hello_proof(sys->rem, false, c->hello_in, c->hello_out, c->proof_out);
+	nng_iov iov = { c->proof_out, PROOF_BYTES };
+	nng_aio_set_iov(c->proof_aio, 1, &iov);
+	nng_stream_send(c->s, c->proof_aio);
+	return (true);
 }
 
 /* Delivers every complete frame in c->buf; false if c must close. */
@@ -126,14 +160,18 @@ conn_parse(conn *c)
 	ar_system *sys = c->sys;
 	size_t     pos = 0, limit = sys->rem->frame_limit;
 	char       detail[200];
-	if (!c->hello_ok) {
-		if (!hello_parse(c)) {
+	while (!c->hello_ok) { /* the hello and the proof may come as one */
+		size_t before = pos;
+		if (!hello_parse(c, &pos)) {
 			return (false);
 		}
-		if (!c->hello_ok) {
+		if (pos == before) {
+			if (pos > 0) {
+				memmove(c->buf, c->buf + pos, c->len - pos);
+				c->len -= pos;
+			}
 			return (true);
 		}
-		pos = HELLO_BYTES;
 	}
 	for (;;) {
 		if (c->skip > 0) {
@@ -225,8 +263,8 @@ conn_rx_cb(void *arg)
 	conn_read(c);
 }
 
-/* Our hello went out (or the connection is gone: the read learns it;
- * a hello is 12 bytes on a fresh connection: never a partial write). */
+/* Our hello or proof went out (or the connection is gone: the read learns
+ * it; 28 or 32 bytes on a fresh connection: never a partial write). */
 static void
 conn_tx_cb(void *arg)
 {
@@ -244,13 +282,26 @@ accept_cb(void *arg)
 	}
 	if (rv == 0) {
 		conn *c = ar_xcalloc(1, sizeof(*c));
-		c->sys  = sys;
-		c->s    = nng_aio_get_output(r->acc, 0);
-		peer_name(c->s, c->peer, sizeof(c->peer));
+		bool  lo;
+		c->sys = sys;
+		c->s   = nng_aio_get_output(r->acc, 0);
+		lo = stream_peer(c->s, c->peer, sizeof(c->peer), c->peer_ip,
+		    sizeof(c->peer_ip));
 		(void) nng_stream_set_bool(c->s, NNG_OPT_TCP_KEEPALIVE, true);
-		if (nng_aio_alloc(&c->aio, conn_rx_cb, c) != 0
-		    || nng_aio_alloc(&c->tx_aio, conn_tx_cb, c) != 0) {
+		if (r->key == NULL && !lo) {
+			/* protected mode: not a byte read */
+			refuse(c,
+			    "this node has no cluster key and accepts "
+			    "loopback "
+			    "peers only (protected mode)");
+			nng_stream_close(c->s);
+			nng_stream_free(c->s);
+			free(c);
+		} else if (nng_aio_alloc(&c->aio, conn_rx_cb, c) != 0
+		    || nng_aio_alloc(&c->tx_aio, conn_tx_cb, c) != 0
+		    || nng_aio_alloc(&c->proof_aio, conn_tx_cb, c) != 0) {
 			nng_aio_free(c->aio);
+			nng_aio_free(c->tx_aio);
 			nng_stream_free(c->s);
 			free(c);
 		} else {

@@ -76,7 +76,10 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 
 	if (cfg == NULL || sysp == NULL || !valid_sysname(cfg->name)
 	    || cfg->throughput < 1 || cfg->max_message_bytes < 64
-	    || cfg->max_message_bytes > AR_MAX_MESSAGE_BYTES) {
+	    || cfg->max_message_bytes > AR_MAX_MESSAGE_BYTES
+	    || (cfg->cluster_key != NULL
+	        && (cfg->cluster_key_len == 0
+	            || cfg->cluster_key_len > AR_MAX_CLUSTER_KEY))) {
 		return (AR_EINVAL);
 	}
 	registry_init_once();
@@ -95,6 +98,7 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 	sys->cfg.name           = sys->name;
 	sys->cfg.listen_url     = NULL;
 	sys->cfg.advertise_host = NULL;
+	sys->cfg.cluster_key    = NULL;
 	pthread_mutex_init(&sys->cells_mtx, NULL);
 	pthread_mutex_init(&sys->paths_mtx, NULL);
 	pthread_mutex_init(&sys->remote_mtx, NULL);
@@ -120,11 +124,13 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 	}
 	sys->cfg.listen_url     = cfg->listen_url;
 	sys->cfg.advertise_host = cfg->advertise_host;
+	sys->cfg.cluster_key    = cfg->cluster_key; /* remote_start copies */
 	if ((rv = remote_start(sys)) != 0) {
 		goto fail3;
 	}
 	sys->cfg.listen_url     = NULL; /* the caller's strings are not kept */
 	sys->cfg.advertise_host = NULL;
+	sys->cfg.cluster_key    = NULL;
 	ar_log(AR_LOG_INFO, "system",
 	    "system=%s started address=%s threads=%d+%d", sys->name,
 	    sys->address, sys->cfg.dispatcher_threads,
