@@ -102,8 +102,16 @@ hello_parse(conn *c, size_t *posp)
 		if (rv == 0) {
 			if ((why = hello_keys_differ(sys->rem, c->buf))
 			    != NULL) {
+				/* our hello all the same (it proves nothing):
+				 * the dialer learns why; conn_tx_cb closes */
 				refuse(c, why);
-				return (false);
+				hello_fill(sys, c->hello_out);
+				atomic_store(&c->refusing, true);
+				*posp       = c->len;
+				nng_iov iov = { c->hello_out, HELLO_BYTES };
+				nng_aio_set_iov(c->tx_aio, 1, &iov);
+				nng_stream_send(c->s, c->tx_aio);
+				return (true);
 			}
 			/* ours in return, only to a pj peer */
 			memcpy(c->hello_in, c->buf, HELLO_BYTES);
@@ -162,6 +170,10 @@ conn_parse(conn *c)
 	char       detail[200];
 	while (!c->hello_ok) { /* the hello and the proof may come as one */
 		size_t before = pos;
+		if (atomic_load(&c->refusing)) {
+			c->len = 0; /* nothing more is looked at */
+			return (true);
+		}
 		if (!hello_parse(c, &pos)) {
 			return (false);
 		}
@@ -264,11 +276,15 @@ conn_rx_cb(void *arg)
 }
 
 /* Our hello or proof went out (or the connection is gone: the read learns
- * it; 28 or 32 bytes on a fresh connection: never a partial write). */
+ * it; 28 or 32 bytes on a fresh connection: never a partial write).  A
+ * dialer refused for its key flag gets our hello, then the close. */
 static void
 conn_tx_cb(void *arg)
 {
-	(void) arg;
+	conn *c = arg;
+	if (atomic_load(&c->refusing)) {
+		conn_drop(c); /* refused: the hello that says why has gone */
+	}
 }
 
 void
@@ -283,6 +299,7 @@ accept_cb(void *arg)
 	if (rv == 0) {
 		conn *c = ar_xcalloc(1, sizeof(*c));
 		bool  lo;
+		atomic_init(&c->refusing, false);
 		c->sys = sys;
 		c->s   = nng_aio_get_output(r->acc, 0);
 		lo = stream_peer(c->s, c->peer, sizeof(c->peer), c->peer_ip,

@@ -80,6 +80,7 @@ typedef struct conn {
 	uint8_t      proof_out[PROOF_BYTES];
 	bool         hello_in_ok; /* the dialer's hello came, ours went */
 	bool         hello_ok;    /* the dialer proved the key: frames */
+	atomic_bool  refusing;    /* our hello goes, then the connection */
 	char         peer[64];    /* "ip:port" */
 	char         peer_ip[48];
 	struct conn *next;

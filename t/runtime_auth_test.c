@@ -196,6 +196,12 @@ START_TEST(a_key_against_none_is_refused)
 	ck_assert_int_ne(ask(&b, echo_of(&b, "127.0.0.1", &a), 500), 0);
 	ck_assert(WAIT_UNTIL(
 	    count(&a, UNAUTH, "the peer has no cluster key") >= 1, 3000));
+	/* the dialer learns why from the hello it still gets */
+	ck_assert(WAIT_UNTIL(
+	    count(&b, UNAUTH, "refused: the peer has a cluster key") >= 1,
+	    3000));
+	ck_assert_int_eq(
+	    tu_tell_num(b.s, echo_of(&b, "127.0.0.1", &a), 1, 0), AR_EAUTH);
 	ck_assert_int_ne(ask(&a, echo_of(&a, "127.0.0.1", &b), 500), 0);
 	ck_assert(WAIT_UNTIL(
 	    count(&b, UNAUTH, "has a cluster key and this node none") >= 1,

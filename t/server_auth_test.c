@@ -243,6 +243,7 @@ START_TEST(a_node_with_the_wrong_cluster_key_is_refused)
 	ck_assert_int_eq(pjctl(env, args, out, sizeof(out)), 1);
 	ck_assert_ptr_nonnull(strstr(out, "refused"));
 	ck_assert_int_eq(pjctl("", args, out, sizeof(out)), 1);
+	ck_assert_ptr_nonnull(strstr(out, "refused"));
 
 	/* s0 recorded each refusal as an UNAUTHENTICATED dead letter, from
 	 * a worker, a server and pjctl (another key, and none) */

@@ -16,6 +16,8 @@
  *   discover code=C server=HOST:PORT app_id=ID message=...
  *   refused code=C message=...      (a heartbeat the server refused)
  * Exit status: 0, 2 usage, 3 discovery refused or no server answered.
+ * The cluster key comes from PJ_CLUSTER_KEY or PJ_CLUSTER_KEY_FILE (none:
+ * loopback servers without a key only).
  *
  * Design notes (threads): main sends; the /user/worker actor receives the
  * servers' refusals on a dispatcher thread and prints them (stdio locks).
@@ -30,6 +32,7 @@
 
 #include "actors/messages.h"
 #include "runtime/ar.h"
+#include "server/cluster/config.h"
 
 static int
 worker_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
@@ -233,6 +236,16 @@ main(int argc, char **argv)
 	ar_config_init(&cfg);
 	cfg.name       = "testworker";
 	cfg.listen_url = "tcp://127.0.0.1:0";
+	char key[1024], kerr[300];
+	if (pj_cluster_key_load(NULL, key, sizeof(key), kerr, sizeof(kerr))
+	    != 0) {
+		fprintf(stderr, "pj-testworker: %s\n", kerr);
+		return (2);
+	}
+	if (key[0] != 0) {
+		cfg.cluster_key     = key;
+		cfg.cluster_key_len = strlen(key);
+	}
 	if ((rv = ar_system_start(&cfg, &sys)) != 0) {
 		fprintf(stderr, "pj-testworker: %s\n", ar_strerror(rv));
 		return (1);
