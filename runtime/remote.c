@@ -24,8 +24,9 @@
  *   has checked it, its own.  A proof that fails closes the connection: an
  *   UNAUTHENTICATED dead letter on the side that saw it, logged once per
  *   peer address (a dialer whose key flag differs still gets the
- *   acceptor's hello, which proves nothing, so it learns why).  No frame is read before the dialer's proof checks, and
- *   none is written before the acceptor's.  Without a key only loopback
+ *   acceptor's hello, which proves nothing, so it learns why).  No frame
+ *   is read before the dialer's proof checks, and none is written before
+ *   the acceptor's.  Without a key only loopback
  *   peers are accepted or dialled.  Then the dialing side writes frames,
  *   each a 4-byte big-endian length and that many bytes of ar.Batch; the
  *   accepting side writes nothing more.  The dialer knows the peer's limit
