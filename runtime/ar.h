@@ -126,6 +126,9 @@ typedef struct ar_config {
 	                                ways.  NULL = none: only loopback
 	                                peers are accepted or dialled */
 	size_t cluster_key_len;      /* 1..AR_MAX_CLUSTER_KEY bytes */
+	int    handshake_timeout_ms; /* an inbound connection that has not
+	                                proved the key by then is refused;
+	                                default 10000 */
 } ar_config;
 
 /* The longest cluster key. */

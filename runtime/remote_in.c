@@ -10,7 +10,10 @@
  * ends is unlinked from r->conns by its own callback and handed to the
  * housekeeper (remote.c), which frees it (nng_aio_free waits for that
  * callback to return).  A frame over the limit is skipped as it arrives
- * (never buffered) and the connection lives on.  Lock: r->mtx, briefly.
+ * (never buffered) and the connection lives on.  Reads before the proof
+ * carry a timeout: the whole handshake must be done within
+ * handshake_timeout_ms (a peer that trickles bytes holds nothing long).
+ * Lock: r->mtx, briefly.
  */
 #include "runtime/remote_int.h"
 
@@ -245,6 +248,13 @@ conn_read(conn *c)
 		c->cap = READ_CHUNK;
 		c->buf = ar_xmalloc(c->cap);
 	}
+	if (!c->hello_ok) { /* the whole handshake within its deadline */
+		int64_t left = c->hs_deadline - ar_mono_ms();
+		nng_aio_set_timeout(
+		    c->aio, left > 1 ? (nng_duration) left : 1);
+	} else {
+		nng_aio_set_timeout(c->aio, NNG_DURATION_INFINITE);
+	}
 	nng_iov iov = { c->buf + c->len, c->cap - c->len };
 	nng_aio_set_iov(c->aio, 1, &iov);
 	nng_stream_recv(c->s, c->aio);
@@ -256,7 +266,14 @@ conn_rx_cb(void *arg)
 	conn *c  = arg;
 	int   rv = nng_aio_result(c->aio);
 	if (rv != 0) {
-		if (rv != NNG_ECLOSED && rv != NNG_ECANCELED) {
+		if (rv == NNG_ETIMEDOUT && !atomic_load(&c->refusing)) {
+			char why[120];
+			snprintf(why, sizeof(why),
+			    "it did not prove the cluster key within %d ms",
+			    c->sys->cfg.handshake_timeout_ms);
+			refuse(c, why);
+			conn_drop(c);
+		} else if (rv != NNG_ECLOSED && rv != NNG_ECANCELED) {
 			ar_log(AR_LOG_DEBUG, "remote",
 			    "system=%s inbound connection from %s ended: %s",
 			    c->sys->name, c->peer, nng_strerror(rv));
@@ -300,8 +317,9 @@ accept_cb(void *arg)
 		conn *c = ar_xcalloc(1, sizeof(*c));
 		bool  lo;
 		atomic_init(&c->refusing, false);
-		c->sys = sys;
-		c->s   = nng_aio_get_output(r->acc, 0);
+		c->sys         = sys;
+		c->hs_deadline = ar_mono_ms() + sys->cfg.handshake_timeout_ms;
+		c->s           = nng_aio_get_output(r->acc, 0);
 		lo = stream_peer(c->s, c->peer, sizeof(c->peer), c->peer_ip,
 		    sizeof(c->peer_ip));
 		(void) nng_stream_set_bool(c->s, NNG_OPT_TCP_KEEPALIVE, true);

@@ -81,6 +81,7 @@ typedef struct conn {
 	bool         hello_in_ok; /* the dialer's hello came, ours went */
 	bool         hello_ok;    /* the dialer proved the key: frames */
 	atomic_bool  refusing;    /* our hello goes, then the connection */
+	int64_t      hs_deadline; /* mono ms: the proof must be in by then */
 	char         peer[64];    /* "ip:port" */
 	char         peer_ip[48];
 	struct conn *next;

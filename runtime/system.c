@@ -41,17 +41,18 @@ void
 ar_config_init(ar_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->name               = "pj";
-	cfg->dispatcher_threads = 2;
-	cfg->blocking_threads   = 4;
-	cfg->throughput         = 10;
-	cfg->ask_timeout_ms     = 5000;
-	cfg->max_message_bytes  = 4u << 20;
-	cfg->outbound_queue_max = 100000;
-	cfg->reconnect_max_ms   = 5000;
-	cfg->peer_forget_ms     = 300000;
-	cfg->stop_drain_ms      = 2000;
-	cfg->log_dead_letters   = 10;
+	cfg->name                 = "pj";
+	cfg->dispatcher_threads   = 2;
+	cfg->blocking_threads     = 4;
+	cfg->throughput           = 10;
+	cfg->ask_timeout_ms       = 5000;
+	cfg->max_message_bytes    = 4u << 20;
+	cfg->outbound_queue_max   = 100000;
+	cfg->reconnect_max_ms     = 5000;
+	cfg->peer_forget_ms       = 300000;
+	cfg->stop_drain_ms        = 2000;
+	cfg->log_dead_letters     = 10;
+	cfg->handshake_timeout_ms = 10000;
 }
 
 static bool
@@ -93,6 +94,9 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 	}
 	if (sys->cfg.ask_timeout_ms <= 0) {
 		sys->cfg.ask_timeout_ms = 5000;
+	}
+	if (sys->cfg.handshake_timeout_ms <= 0) {
+		sys->cfg.handshake_timeout_ms = 10000;
 	}
 	sys->name               = ar_xstrdup(cfg->name);
 	sys->cfg.name           = sys->name;

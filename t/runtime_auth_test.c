@@ -3,8 +3,9 @@
  * systems with the same cluster key talk; another key, or none against a
  * key, is refused before any message is decoded (UNAUTHENTICATED dead
  * letters on both sides, one log line per peer address); garbage and a
- * replayed handshake are refused; without a key only loopback peers are
- * accepted or dialled (protected mode).
+ * replayed handshake are refused, and so is a handshake not done within
+ * handshake_timeout_ms; without a key only loopback peers are accepted or
+ * dialled (protected mode).
  */
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -334,6 +335,48 @@ START_TEST(no_key_accepts_and_dials_loopback_only)
 }
 END_TEST
 
+/* A peer that trickles its handshake is refused at the deadline; one
+ * that finished it keeps its idle connection. */
+START_TEST(a_slow_handshake_is_cut_off)
+{
+	ar_config c;
+	node      a;
+	uint8_t   h[RW_HELLO], in[RW_HELLO];
+	ar_config_init(&c);
+	c.name                 = "a";
+	c.listen_url           = "tcp://127.0.0.1:0";
+	c.log_dead_letters     = 0;
+	c.cluster_key          = key1;
+	c.cluster_key_len      = strlen(key1);
+	c.handshake_timeout_ms = 300;
+	a.s                    = tu_start_cfg(&c);
+	ck_assert_int_eq(pj_admin_spawn_all(a.s, &a.admin), 0);
+	int slow = rw_connect(ar_system_port(a.s));
+	int done = rw_connect(ar_system_port(a.s));
+	ck_assert_int_eq(
+	    rw_handshake(done, key1, strlen(key1), NULL, NULL), 0);
+	rw_hello(h, 4096, true);
+	int64_t t0 = ar_mono_ms();
+	for (int i = 0; i < RW_HELLO - 1; i++) { /* a byte every 20 ms */
+		if (send(slow, h + i, 1, MSG_NOSIGNAL) != 1) {
+			break; /* closed: the deadline is for the whole */
+		}
+		usleep(20000);
+	}
+	ck_assert(!rw_read(slow, in, 1)); /* closed, nothing answered */
+	ck_assert_int_lt(ar_mono_ms() - t0, 530);
+	ck_assert(WAIT_UNTIL(count(&a, UNAUTH, "within 300 ms") == 1, 3000));
+	usleep(300000);
+	ck_assert_int_eq(send(done, "", 0, 0), 0); /* still open */
+	struct timeval tv = { 0, 100000 };
+	setsockopt(done, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_int_eq(recv(done, in, 1, 0), -1); /* no EOF: alive */
+	close(slow);
+	close(done);
+	ar_system_stop(a.s);
+}
+END_TEST
+
 START_TEST(bad_key_lengths_are_refused_at_start)
 {
 	ar_config  c;
@@ -370,6 +413,7 @@ main(void)
 	tcase_add_test(tc, a_key_against_none_is_refused);
 	tcase_add_test(tc, garbage_and_replays_are_refused);
 	tcase_add_test(tc, no_key_accepts_and_dials_loopback_only);
+	tcase_add_test(tc, a_slow_handshake_is_cut_off);
 	tcase_add_test(tc, bad_key_lengths_are_refused_at_start);
 	suite_add_tcase(s, tc);
 	return (tu_run(s));
