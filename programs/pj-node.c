@@ -7,7 +7,11 @@
  *
  *   pj-node --name NAME [--listen URL] [--port-file FILE]
  *           [--peer ADDRESS] [--tells N] [--asks N] [--run-ms MS]
+ *           [--cluster-key-file FILE]
  *
+ * The cluster key (--cluster-key-file, PJ_CLUSTER_KEY or
+ * PJ_CLUSTER_KEY_FILE) is proved in every connection's hello; without one
+ * the node talks to loopback peers only.
  * With --peer (the peer's system address, pj://name@host:port) the node
  * tells N numbered messages to the peer's /user/echo, asks it N times and
  * prints the round trips, and tells one message to /user/nobody there,
@@ -29,6 +33,7 @@
 #include "actors/admin.h"
 #include "proto/testmsg.pb-c.h"
 #include "runtime/ar.h"
+#include "server/cluster/config.h"
 
 typedef struct echo_state {
 	uint64_t received;
@@ -85,7 +90,9 @@ usage(FILE *f)
 	    "[--port-file FILE]\n"
 	    "               [--peer pj://NAME@HOST:PORT] [--tells N] [--asks "
 	    "N] "
-	    "[--run-ms MS]\n");
+	    "[--run-ms MS]\n"
+	    "               [--cluster-key-file FILE] (or PJ_CLUSTER_KEY, "
+	    "PJ_CLUSTER_KEY_FILE)\n");
 }
 
 static int
@@ -169,13 +176,15 @@ main(int argc, char **argv)
 		{ "tells", required_argument, NULL, 't' },
 		{ "asks", required_argument, NULL, 'a' },
 		{ "run-ms", required_argument, NULL, 'r' },
+		{ "cluster-key-file", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	ar_config   cfg;
 	ar_system  *sys;
 	ar_ref      echo;
-	const char *port_file = NULL, *peer = NULL;
+	const char *port_file = NULL, *peer = NULL, *key_file = NULL;
+	char        key[1024], err[300];
 	long        tells = 0, asks = 0, run_ms = -1;
 	int         c, rv, status               = 0;
 	sigset_t    sigs;
@@ -206,6 +215,9 @@ main(int argc, char **argv)
 		case 'r':
 			run_ms = strtol(optarg, NULL, 10);
 			break;
+		case 'K':
+			key_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return (0);
@@ -213,6 +225,15 @@ main(int argc, char **argv)
 			usage(stderr);
 			return (2);
 		}
+	}
+	if (pj_cluster_key_load(key_file, key, sizeof(key), err, sizeof(err))
+	    != 0) {
+		fprintf(stderr, "pj-node: %s\n", err);
+		return (2);
+	}
+	if (key[0] != 0) {
+		cfg.cluster_key     = key;
+		cfg.cluster_key_len = strlen(key);
 	}
 	/* signals go to sigwait below, not to the runtime's threads */
 	sigemptyset(&sigs);

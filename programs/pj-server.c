@@ -227,6 +227,10 @@ serve_main(const struct pj_serve_config *c)
 		snprintf(host, sizeof(host), "127.0.0.1");
 	}
 	ac.advertise_host = host;
+	if (c->cluster_key[0] != 0) { /* proved in every connection's hello */
+		ac.cluster_key     = c->cluster_key;
+		ac.cluster_key_len = strlen(c->cluster_key);
+	}
 	if ((rv = ar_system_start(&ac, &env.sys)) != 0) {
 		fprintf(stderr, "pj-server: cannot listen on %s: %s\n",
 		    c->listen, ar_strerror(rv));
@@ -259,17 +263,8 @@ serve_main(const struct pj_serve_config *c)
 		    ar_strerror(rv));
 		goto stop;
 	}
-	if (c->cluster_key[0] == 0) {
-		ar_log(AR_LOG_WARN, "server",
-		    "no cluster key configured: links between nodes are not "
-		    "authenticated (set PJ_CLUSTER_KEY or "
-		    "--cluster-key-file)");
-	} else {
-		ar_log(AR_LOG_WARN, "server",
-		    "cluster key read, but this runtime does not prove it in "
-		    "its "
-		    "hello yet: links are not authenticated");
-	}
+	/* the runtime said at start whether links are authenticated (a
+	 * cluster key) or loopback only (none) */
 	printf("pj-server: serving %s (server %s, id %d) on database %s "
 	       "(schema %d, %d applied), ready in %lld ms\n",
 	    env.address, env.self, env.server_id, shown, version, applied,
@@ -363,8 +358,8 @@ cmd_app_create(int argc, char **argv)
 	    || (rv = pj_store_app_create(
 	            s, name, secret, name, ar_now_ms(), &id))
 	        != 0) {
-		fprintf(stderr, "pj-server app-create: %s\n",
-		    pj_store_errmsg(s));
+		fprintf(
+		    stderr, "pj-server app-create: %s\n", pj_store_errmsg(s));
 		pj_store_close(s);
 		return (1);
 	}

@@ -6,6 +6,11 @@
  *   pjctl [--timeout MS] actors ADDRESS
  *   pjctl [--timeout MS] ping ADDRESS
  *
+ * Every command takes --cluster-key-file FILE; PJ_CLUSTER_KEY (the key
+ * itself) or PJ_CLUSTER_KEY_FILE do the same.  The key must be the one the
+ * system asked was started with; without one only systems on loopback
+ * that have none answer.
+ *
  * ADDRESS is a system address, pj://NAME@HOST:PORT.  pjctl starts its own
  * small system on 127.0.0.1 (an ephemeral port, so replies can reach it),
  * asks /user/admin there, prints the answer and exits: 0 on success, 1 if
@@ -18,6 +23,7 @@
 #include <time.h>
 
 #include "runtime/ar.h"
+#include "server/cluster/config.h"
 
 static void
 usage(FILE *f)
@@ -27,7 +33,9 @@ usage(FILE *f)
 	    "[--recent N]\n"
 	    "       pjctl [--timeout MS] actors ADDRESS\n"
 	    "       pjctl [--timeout MS] ping ADDRESS\n"
-	    "ADDRESS is pj://NAME@HOST:PORT (a system's address)\n");
+	    "ADDRESS is pj://NAME@HOST:PORT (a system's address)\n"
+	    "--cluster-key-file FILE (or PJ_CLUSTER_KEY, PJ_CLUSTER_KEY_FILE):"
+	    " the deployment's cluster key\n");
 }
 
 static void
@@ -60,7 +68,8 @@ show_dead_letters(const Ar__DeadLetterReport *r)
 		printf("  ");
 		print_time(d->time_ms);
 		printf(" %s type=%s recipient=%s sender=%s size=%u%s%s\n",
-		    ar_dead_letter_reason(d->reason), d->type[0] ? d->type : "-",
+		    ar_dead_letter_reason(d->reason),
+		    d->type[0] ? d->type : "-",
 		    d->recipient[0] ? d->recipient : "-",
 		    d->sender[0] ? d->sender : "-", d->size,
 		    d->detail[0] ? " detail=" : "", d->detail);
@@ -91,11 +100,13 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "recent", required_argument, NULL, 'R' },
+		{ "cluster-key-file", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int                     timeout_ms = 3000, recent = 20, c, rv;
-	const char             *cmd, *address;
+	const char             *cmd, *address, *key_file = NULL;
+	char                    key[1024], err[300];
 	char                    admin[512];
 	ar_config               cfg;
 	ar_system              *sys;
@@ -110,6 +121,9 @@ main(int argc, char **argv)
 			break;
 		case 'R':
 			recent = atoi(optarg);
+			break;
+		case 'K':
+			key_file = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -131,7 +145,16 @@ main(int argc, char **argv)
 		usage(stderr);
 		return (2);
 	}
+	if (pj_cluster_key_load(key_file, key, sizeof(key), err, sizeof(err))
+	    != 0) {
+		fprintf(stderr, "pjctl: %s\n", err);
+		return (2);
+	}
 	ar_config_init(&cfg);
+	if (key[0] != 0) {
+		cfg.cluster_key     = key;
+		cfg.cluster_key_len = strlen(key);
+	}
 	cfg.name               = "pjctl";
 	cfg.listen_url         = "tcp://127.0.0.1:0";
 	cfg.dispatcher_threads = 1;
@@ -169,8 +192,15 @@ main(int argc, char **argv)
 		    ((const Ar__AskFailure *) reply)->message);
 		rv = 1;
 	} else if (rv != 0) {
+		/* a link refused on the key refuses this probe at once */
+		Ar__Ping probe = AR__PING__INIT;
+		bool     auth
+		    = ar_tell(sys, to, &probe.base, AR_REF_NONE) == AR_EAUTH;
 		fprintf(stderr, "pjctl: no answer from %s within %d ms (%s)\n",
-		    admin, timeout_ms, ar_strerror(rv));
+		    admin, timeout_ms,
+		    auth ? "the link was refused: another cluster key? "
+		           "(--cluster-key-file, PJ_CLUSTER_KEY)"
+		         : ar_strerror(rv));
 		rv = 1;
 	} else if (reply->descriptor == &ar__dead_letter_report__descriptor) {
 		rv = show_dead_letters((const Ar__DeadLetterReport *) reply);

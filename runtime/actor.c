@@ -459,7 +459,7 @@ handle_failure(ar_cell *c, int err)
 	ar_log(AR_LOG_WARN, "actor",
 	    "system=%s actor=%s receive failed err=%d (%s): %s", sys->name,
 	    c->path, err,
-	    err > 0 && err <= AR_EPENDING ? ar_strerror(err) : "app",
+	    err > 0 && err <= AR_EAUTH ? ar_strerror(err) : "app",
 	    directive_name(d));
 	switch (d) {
 	case AR_RESUME:

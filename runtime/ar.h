@@ -64,6 +64,7 @@ enum ar_err {
 	AR_ENNG,      /* an nng call failed (see log) */
 	AR_EFAILED,   /* the replier answered with an AskFailure */
 	AR_EPENDING,  /* future not completed yet */
+	AR_EAUTH,     /* the peer did not prove the cluster key */
 };
 const char *ar_strerror(int err);
 
@@ -119,7 +120,19 @@ typedef struct ar_config {
 	                                mailboxes to drain; default 2000 */
 	int log_dead_letters;        /* log the first N dead letters (then
 	                                one in 1000); default 10 */
+	const void *cluster_key;     /* the key every node of a deployment
+	                                shares (copied at start); each
+	                                connection's hello proves it both
+	                                ways.  NULL = none: only loopback
+	                                peers are accepted or dialled */
+	size_t cluster_key_len;      /* 1..AR_MAX_CLUSTER_KEY bytes */
+	int    handshake_timeout_ms; /* an inbound connection that has not
+	                                proved the key by then is refused;
+	                                default 10000 */
 } ar_config;
+
+/* The longest cluster key. */
+#define AR_MAX_CLUSTER_KEY 4096
 
 /* The largest max_message_bytes (frame lengths stay within 32 bits). */
 #define AR_MAX_MESSAGE_BYTES ((size_t) 1 << 30)

@@ -1,7 +1,8 @@
 /*
  * remote.c - moving frames between systems over TCP with nng's stream API
- * (Akka's Artery, small): start and stop, the hello, and the housekeeping
- * thread.  Inbound connections are remote_in.c's, outbound associations
+ * (Akka's Artery, small): start and stop, and the housekeeping thread.
+ * The hello (the cluster-key handshake) is remote_auth.c's, inbound
+ * connections remote_in.c's, outbound associations
  * remote_out.c's, the remote-ref table remote_ref.c's, and the frames'
  * contents envelope.c's.
  *
@@ -12,21 +13,31 @@
  *   (each a possible ~20 us wake-up here), and the SP layer drops what it
  *   cannot parse before we see it.  A stream read completes straight into
  *   our callback, and every byte at the port is ours to judge.
- * - Wire: the dialing side first writes a 12-byte hello: "PJAR", version
- *   2 (big-endian u16), two reserved bytes, and its own max_message_bytes
- *   (big-endian u32; at most AR_MAX_MESSAGE_BYTES); the accepting side
- *   answers with its own once the dialer's has proved it a pj peer (junk
- *   at the port gets nothing back).  Then the dialing side writes frames, each
- * a 4-byte big-endian length and that many bytes of ar.Batch; the accepting
- * side writes nothing more.  The dialer sends no frame before the peer's hello
- * has arrived, so it knows the peer's limit: an envelope whose body is over it
+ * - Wire (version 3): a connection opens with the cluster-key handshake
+ *   (remote_auth.c): the dialer writes its hello, 28 bytes: "PJAR",
+ *   version 3 (big-endian u16), a flags byte (1 = it has a cluster key),
+ *   a reserved byte, its max_message_bytes (big-endian u32; at most
+ *   AR_MAX_MESSAGE_BYTES) and a fresh 16-byte nonce; the acceptor answers
+ *   with its own once the dialer's has proved it a pj peer (junk at the
+ *   port gets nothing back); the dialer then writes its 32-byte proof
+ *   (HMAC-SHA256 of both hellos under the key), and the acceptor, once it
+ *   has checked it, its own.  A proof that fails closes the connection: an
+ *   UNAUTHENTICATED dead letter on the side that saw it, logged once per
+ *   peer address (a dialer whose key flag differs still gets the
+ *   acceptor's hello, which proves nothing, so it learns why).  No frame
+ *   is read before the dialer's proof checks, and none is written before
+ *   the acceptor's.  Without a key only loopback
+ *   peers are accepted or dialled.  Then the dialing side writes frames,
+ *   each a 4-byte big-endian length and that many bytes of ar.Batch; the
+ *   accepting side writes nothing more.  The dialer knows the peer's limit
+ *   from its hello: an envelope whose body is over it
  * is a dead letter (TOO_LARGE) at the sender, and no frame it writes is over
  *   the peer's frame limit (frame_limit_of()).  A receiver still judges
  *   every frame: one over its limit (a peer that ignored the hello) is
  *   skipped as it arrives, one TOO_LARGE dead letter, and the connection
  *   and the frames around it live on; a body over the limit inside a frame
  *   is a dead letter alone.  A connection whose first bytes are not a
- *   version-2 hello is an UNDECODABLE dead letter and is closed.
+ *   version-3 hello is an UNDECODABLE dead letter and is closed.
  * - Inbound (remote_in.c): one stream listener per system; one read loop
  *   per accepted connection.  Outbound (remote_out.c): one association per
  *   remote "host:port": a dialer, at most one connection, one write in
@@ -56,7 +67,8 @@
  *   and their aios stopped; then the housekeeper stops, and every
  *   association is closed and freed.
  * Locks: r->mtx (connection lists, associations, the housekeeper's state)
- * -> a->mtx; sys->remote_mtx (the ref table) is a leaf and is never held
+ * -> a->mtx; r->seen_mtx (refused peers) and sys->remote_mtx (the ref
+ * table) are leaves and is never held
  * together with either.  The nng calls made under our locks never wait:
  * closing a stream (under a->mtx or r->mtx), starting a dial (assoc_open,
  * under r->mtx); nng runs our callbacks on its own threads, never inside
@@ -68,51 +80,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static const uint8_t magic[4] = { 'P', 'J', 'A', 'R' };
-
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t) (v >> 24);
-	p[1] = (uint8_t) (v >> 16);
-	p[2] = (uint8_t) (v >> 8);
-	p[3] = (uint8_t) v;
-}
-
-void
-hello_fill(ar_system *sys, uint8_t out[HELLO_BYTES])
-{
-	memcpy(out, magic, 4);
-	out[4] = 0;
-	out[5] = HELLO_VERSION;
-	out[6] = 0;
-	out[7] = 0;
-	put_be32(out + 8, (uint32_t) sys->cfg.max_message_bytes);
-}
-
-/*
- * 0 if p holds a version-2 hello (*peer_maxp gets the peer's limit);
- * AR_EDECODE if it is not ours at all, AR_ETYPE for another version.
- */
-int
-hello_check(const uint8_t *p, size_t *peer_maxp)
-{
-	uint32_t max;
-	if (memcmp(p, magic, 4) != 0) {
-		return (AR_EDECODE);
-	}
-	if (p[4] != 0 || p[5] != HELLO_VERSION) {
-		return (AR_ETYPE);
-	}
-	max = (uint32_t) p[8] << 24 | (uint32_t) p[9] << 16
-	    | (uint32_t) p[10] << 8 | p[11];
-	if (max < 64 || max > AR_MAX_MESSAGE_BYTES) {
-		return (AR_EDECODE);
-	}
-	*peer_maxp = max;
-	return (0);
-}
 
 /* The longest frame a system with this max_message_bytes accepts: a
  * frame is cut after FRAME_MAX bytes, so it holds at most that plus one
@@ -319,6 +286,7 @@ remote_start(ar_system *sys)
 	r->forget_ms
 	    = sys->cfg.peer_forget_ms > 0 ? sys->cfg.peer_forget_ms : 300000;
 	sys->rem = r;
+	auth_start(sys, r);
 	if (sys->cfg.listen_url == NULL) {
 		/* outbound still works; replies to us are then dead letters */
 		snprintf(addr, sizeof(addr), "pj://%s", sys->name);
@@ -343,6 +311,7 @@ fail:
 	free(sys->host);
 	sys->address = NULL;
 	sys->host    = NULL;
+	auth_stop(r);
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mtx);
 	free(r);
@@ -428,6 +397,7 @@ remote_stop(ar_system *sys)
 	nng_aio_free(r->acc);
 	nng_stream_listener_free(r->listener);
 	free(r->assocs);
+	auth_stop(r);
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mtx);
 	free(r);

@@ -1,5 +1,6 @@
 /*
- * remote_in.c - inbound connections: accept, answer the hello, read
+ * remote_in.c - inbound connections: accept (loopback only without a
+ * cluster key), the acceptor's half of the handshake (remote_auth.c), read
  * frames and hand them to envelope.c.
  *
  * Design notes: one read loop per accepted connection; each read takes
@@ -9,7 +10,10 @@
  * ends is unlinked from r->conns by its own callback and handed to the
  * housekeeper (remote.c), which frees it (nng_aio_free waits for that
  * callback to return).  A frame over the limit is skipped as it arrives
- * (never buffered) and the connection lives on.  Lock: r->mtx, briefly.
+ * (never buffered) and the connection lives on.  Reads before the proof
+ * carry a timeout: the whole handshake must be done within
+ * handshake_timeout_ms (a peer that trickles bytes holds nothing long).
+ * Lock: r->mtx, briefly.
  */
 #include "runtime/remote_int.h"
 
@@ -26,28 +30,16 @@ get_be32(const uint8_t *p)
 	    | (uint32_t) p[2] << 8 | p[3]);
 }
 
-static void
-peer_name(nng_stream *s, char *buf, size_t n)
-{
-	nng_sockaddr sa;
-	snprintf(buf, n, "?");
-	if (nng_stream_get_addr(s, NNG_OPT_REMADDR, &sa) == 0
-	    && sa.s_family == NNG_AF_INET) {
-		const uint8_t *a = (const uint8_t *) &sa.s_in.sa_addr;
-		const uint8_t *p = (const uint8_t *) &sa.s_in.sa_port;
-		snprintf(buf, n, "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3],
-		    (unsigned) (p[0] << 8 | p[1]));
-	}
-}
-
 void
 conn_free(conn *c)
 {
 	nng_stream_close(c->s);
 	nng_aio_stop(c->aio); /* waits for its callback to return */
 	nng_aio_stop(c->tx_aio);
+	nng_aio_stop(c->proof_aio);
 	nng_aio_free(c->aio);
 	nng_aio_free(c->tx_aio);
+	nng_aio_free(c->proof_aio);
 	nng_stream_free(c->s);
 	free(c->buf);
 	free(c);
@@ -79,44 +71,97 @@ conn_drop(conn *c)
 	pthread_mutex_unlock(&r->mtx);
 }
 
-static bool
-hello_parse(conn *c)
+/* A peer refused on the key: one dead letter, one line per address. */
+static void
+refuse(conn *c, const char *why)
 {
-	ar_system *sys = c->sys;
-	size_t     peer_max;
-	char       detail[200];
-	int        rv;
-	if (c->len < HELLO_BYTES) {
-		size_t n = c->len < 4 ? c->len : 4;
-		if (memcmp(c->buf, "PJAR", n) == 0) {
+	char detail[300];
+	snprintf(detail, sizeof(detail),
+	    "connection from %s refused: %s: closed", c->peer, why);
+	dead_letter_raw(c->sys,
+	    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNAUTHENTICATED, "", c->peer,
+	    c->sys->address, 0, detail);
+	refusal_log(c->sys, c->peer_ip, why);
+}
+
+/*
+ * The handshake (remote_auth.c): the dialer's hello, answered with ours;
+ * then its proof, checked before any frame is read and answered with
+ * ours.  *posp gets the bytes it took; false if c must close.
+ */
+static bool
+hello_parse(conn *c, size_t *posp)
+{
+	ar_system  *sys = c->sys;
+	size_t      peer_max;
+	char        detail[200];
+	const char *why;
+	int         rv;
+	if (!c->hello_in_ok) {
+		rv = hello_check(c->buf, c->len, &peer_max);
+		if (rv == 1) {
 			return (true); /* a prefix so far */
 		}
-		rv = AR_EDECODE;
-	} else if ((rv = hello_check(c->buf, &peer_max)) == 0) {
-		/* ours in return, only to a pj peer: it tells the dialer our
-		 * size limit, and its frames wait for it */
-		c->hello_ok = true;
-		hello_fill(sys, c->hello_out);
-		nng_iov iov = { c->hello_out, HELLO_BYTES };
-		nng_aio_set_iov(c->tx_aio, 1, &iov);
-		nng_stream_send(c->s, c->tx_aio);
+		if (rv == 0) {
+			if ((why = hello_keys_differ(sys->rem, c->buf))
+			    != NULL) {
+				/* our hello all the same (it proves nothing):
+				 * the dialer learns why; conn_tx_cb closes */
+				refuse(c, why);
+				hello_fill(sys, c->hello_out);
+				atomic_store(&c->refusing, true);
+				*posp       = c->len;
+				nng_iov iov = { c->hello_out, HELLO_BYTES };
+				nng_aio_set_iov(c->tx_aio, 1, &iov);
+				nng_stream_send(c->s, c->tx_aio);
+				return (true);
+			}
+			/* ours in return, only to a pj peer */
+			memcpy(c->hello_in, c->buf, HELLO_BYTES);
+			hello_fill(sys, c->hello_out);
+			c->hello_in_ok = true;
+			*posp          = HELLO_BYTES;
+			nng_iov iov    = { c->hello_out, HELLO_BYTES };
+			nng_aio_set_iov(c->tx_aio, 1, &iov);
+			nng_stream_send(c->s, c->tx_aio);
+			return (true);
+		}
+		if (rv == AR_ETYPE) {
+			snprintf(detail, sizeof(detail),
+			    "connection from %s speaks wire version %u, this "
+			    "system %u (upgrade the older side): closed",
+			    c->peer, (unsigned) (c->buf[4] << 8 | c->buf[5]),
+			    HELLO_VERSION);
+		} else {
+			snprintf(detail, sizeof(detail),
+			    "connection from %s did not start with the "
+			    "runtime's hello (not a pj system?): closed",
+			    c->peer);
+		}
+		dead_letter_raw(sys,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE, "",
+		    c->peer, sys->address, c->len, detail);
+		return (false);
+	}
+	if (c->len - *posp < PROOF_BYTES) {
 		return (true);
 	}
-	if (rv == AR_ETYPE) {
-		snprintf(detail, sizeof(detail),
-		    "connection from %s speaks wire version %u, this system "
-		    "%u (upgrade the older side): closed",
-		    c->peer, (unsigned) (c->buf[4] << 8 | c->buf[5]),
-		    HELLO_VERSION);
-	} else {
-		snprintf(detail, sizeof(detail),
-		    "connection from %s did not start with the runtime's "
-		    "hello (not a pj system?): closed",
-		    c->peer);
+	if (!hello_proof_ok(
+	        sys->rem, true, c->hello_in, c->hello_out, c->buf + *posp)) {
+		refuse(c,
+		    sys->rem->key != NULL
+		        ? "it did not prove the cluster key (another key?)"
+		        : "it did not prove the empty key of a node without "
+		          "one");
+		return (false);
 	}
-	dead_letter_raw(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_UNDECODABLE,
-	    "", c->peer, sys->address, c->len, detail);
-	return (false);
+	*posp += PROOF_BYTES;
+	c->hello_ok = true;
+	hello_proof(sys->rem, false, c->hello_in, c->hello_out, c->proof_out);
+	nng_iov iov = { c->proof_out, PROOF_BYTES };
+	nng_aio_set_iov(c->proof_aio, 1, &iov);
+	nng_stream_send(c->s, c->proof_aio);
+	return (true);
 }
 
 /* Delivers every complete frame in c->buf; false if c must close. */
@@ -126,14 +171,22 @@ conn_parse(conn *c)
 	ar_system *sys = c->sys;
 	size_t     pos = 0, limit = sys->rem->frame_limit;
 	char       detail[200];
-	if (!c->hello_ok) {
-		if (!hello_parse(c)) {
-			return (false);
-		}
-		if (!c->hello_ok) {
+	while (!c->hello_ok) { /* the hello and the proof may come as one */
+		size_t before = pos;
+		if (atomic_load(&c->refusing)) {
+			c->len = 0; /* nothing more is looked at */
 			return (true);
 		}
-		pos = HELLO_BYTES;
+		if (!hello_parse(c, &pos)) {
+			return (false);
+		}
+		if (pos == before) {
+			if (pos > 0) {
+				memmove(c->buf, c->buf + pos, c->len - pos);
+				c->len -= pos;
+			}
+			return (true);
+		}
 	}
 	for (;;) {
 		if (c->skip > 0) {
@@ -195,6 +248,13 @@ conn_read(conn *c)
 		c->cap = READ_CHUNK;
 		c->buf = ar_xmalloc(c->cap);
 	}
+	if (!c->hello_ok) { /* the whole handshake within its deadline */
+		int64_t left = c->hs_deadline - ar_mono_ms();
+		nng_aio_set_timeout(
+		    c->aio, left > 1 ? (nng_duration) left : 1);
+	} else {
+		nng_aio_set_timeout(c->aio, NNG_DURATION_INFINITE);
+	}
 	nng_iov iov = { c->buf + c->len, c->cap - c->len };
 	nng_aio_set_iov(c->aio, 1, &iov);
 	nng_stream_recv(c->s, c->aio);
@@ -206,7 +266,14 @@ conn_rx_cb(void *arg)
 	conn *c  = arg;
 	int   rv = nng_aio_result(c->aio);
 	if (rv != 0) {
-		if (rv != NNG_ECLOSED && rv != NNG_ECANCELED) {
+		if (rv == NNG_ETIMEDOUT && !atomic_load(&c->refusing)) {
+			char why[120];
+			snprintf(why, sizeof(why),
+			    "it did not prove the cluster key within %d ms",
+			    c->sys->cfg.handshake_timeout_ms);
+			refuse(c, why);
+			conn_drop(c);
+		} else if (rv != NNG_ECLOSED && rv != NNG_ECANCELED) {
 			ar_log(AR_LOG_DEBUG, "remote",
 			    "system=%s inbound connection from %s ended: %s",
 			    c->sys->name, c->peer, nng_strerror(rv));
@@ -225,12 +292,16 @@ conn_rx_cb(void *arg)
 	conn_read(c);
 }
 
-/* Our hello went out (or the connection is gone: the read learns it;
- * a hello is 12 bytes on a fresh connection: never a partial write). */
+/* Our hello or proof went out (or the connection is gone: the read learns
+ * it; 28 or 32 bytes on a fresh connection: never a partial write).  A
+ * dialer refused for its key flag gets our hello, then the close. */
 static void
 conn_tx_cb(void *arg)
 {
-	(void) arg;
+	conn *c = arg;
+	if (atomic_load(&c->refusing)) {
+		conn_drop(c); /* refused: the hello that says why has gone */
+	}
 }
 
 void
@@ -244,13 +315,28 @@ accept_cb(void *arg)
 	}
 	if (rv == 0) {
 		conn *c = ar_xcalloc(1, sizeof(*c));
-		c->sys  = sys;
-		c->s    = nng_aio_get_output(r->acc, 0);
-		peer_name(c->s, c->peer, sizeof(c->peer));
+		bool  lo;
+		atomic_init(&c->refusing, false);
+		c->sys         = sys;
+		c->hs_deadline = ar_mono_ms() + sys->cfg.handshake_timeout_ms;
+		c->s           = nng_aio_get_output(r->acc, 0);
+		lo = stream_peer(c->s, c->peer, sizeof(c->peer), c->peer_ip,
+		    sizeof(c->peer_ip));
 		(void) nng_stream_set_bool(c->s, NNG_OPT_TCP_KEEPALIVE, true);
-		if (nng_aio_alloc(&c->aio, conn_rx_cb, c) != 0
-		    || nng_aio_alloc(&c->tx_aio, conn_tx_cb, c) != 0) {
+		if (r->key == NULL && !lo) {
+			/* protected mode: not a byte read */
+			refuse(c,
+			    "this node has no cluster key and accepts "
+			    "loopback "
+			    "peers only (protected mode)");
+			nng_stream_close(c->s);
+			nng_stream_free(c->s);
+			free(c);
+		} else if (nng_aio_alloc(&c->aio, conn_rx_cb, c) != 0
+		    || nng_aio_alloc(&c->tx_aio, conn_tx_cb, c) != 0
+		    || nng_aio_alloc(&c->proof_aio, conn_tx_cb, c) != 0) {
 			nng_aio_free(c->aio);
+			nng_aio_free(c->tx_aio);
 			nng_stream_free(c->s);
 			free(c);
 		} else {

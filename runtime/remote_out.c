@@ -9,14 +9,18 @@
  *   the last pending frame (nng's per-call cost is paid per frame; an idle
  *   link writes at once).  One connection and FIFO frames: order holds per
  *   sender->receiver pair.
- * - A connection's life: dial_cb sets `s` and writes our hello; a read
- *   waits for the peer's hello (`up` once it has come: its size limit is
- *   then known, frames may go), then stays posted only to learn at once
- *   that the peer went away.  A failed write or read marks the connection
- *   lost *in the same critical section* that sees the failure (lose()), so
- *   no frame is ever started on a stream known to be broken: the frame in
- *   flight is lost, the frames queued behind it wait for the next
- *   connection.
+ * - A connection's life: dial_cb sets `s` and writes our hello (without a
+ *   cluster key only to a loopback peer); a read waits for the peer's
+ *   hello, answered with our proof (`hs_out`, written before any frame),
+ *   then for the peer's proof (`up` once it checks: the peer's size limit
+ *   is then known, frames may go), then stays posted only to learn at
+ *   once that the peer went away.  A handshake that fails on the key
+ *   (refuse()) turns the queued frames into UNAUTHENTICATED dead letters,
+ *   and so is every send until a redial's handshake succeeds.  A failed write
+ * or read marks the connection lost *in the same critical section* that sees
+ * the failure (lose()), so no frame is ever started on a stream known to be
+ * broken: the frame in flight is lost, the frames queued behind it wait for
+ * the next connection.
  * - Who owns the stream: `s` while live; on a loss lose() moves it to
  *   `dead` and closes it, under a->mtx.  Only the housekeeper frees `dead`,
  *   after the write and the read that were in flight on it have called
@@ -90,24 +94,69 @@ schedule_redial(assoc *a)
  * sees an unclosed stream.  True if the caller must kick the housekeeper.
  */
 static bool
-lose(assoc *a, int rv)
+lose(assoc *a, int rv, bool quiet)
 {
 	if (!a->connected) {
 		return (false);
 	}
 	a->connected = false;
 	a->up        = false;
+	a->hs_proved = false;
 	a->dead      = a->s;
 	a->s         = NULL;
 	nng_stream_close(a->dead);
+	if (a->hs_out != NULL) {
+		obuf_free(a->hs_out);
+		a->hs_out = NULL;
+	}
 	if (a->closed) {
 		return (false);
 	}
-	ar_log(atomic_load(&a->sys->stopping) ? AR_LOG_INFO : AR_LOG_WARN,
-	    "remote", "system=%s peer=%s connection lost (%s)", a->sys->name,
-	    a->hostport, nng_strerror(rv));
+	if (!quiet) {
+		ar_log(
+		    atomic_load(&a->sys->stopping) ? AR_LOG_INFO : AR_LOG_WARN,
+		    "remote", "system=%s peer=%s connection lost (%s)",
+		    a->sys->name, a->hostport, nng_strerror(rv));
+	}
 	schedule_redial(a);
 	return (true);
+}
+
+/*
+ * a->mtx held: the handshake failed on the key.  The connection goes, the
+ * frames queued are handed back in *droppedp (UNAUTHENTICATED dead letters
+ * once the lock is released, refused_report), and sends are refused until
+ * a handshake succeeds; the redials go on with the back-off.
+ */
+static bool
+refuse(assoc *a, obuf **droppedp)
+{
+	*droppedp  = a->head;
+	a->head    = NULL;
+	a->tail    = NULL;
+	a->queued  = 0;
+	a->refused = true;
+	return (lose(a, NNG_EPEERAUTH, true));
+}
+
+/* No lock held: the dead letters and the log line of a refusal. */
+static void
+refused_report(assoc *a, obuf *dropped, const char *why)
+{
+	char detail[300];
+	snprintf(detail, sizeof(detail), "the link to %s was refused: %s",
+	    a->hostport, why);
+	dead_letter_raw(a->sys,
+	    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNAUTHENTICATED, "",
+	    a->sys->address, a->hostport, 0, detail);
+	while (dropped != NULL) {
+		obuf *next = dropped->next;
+		frame_dead(a, dropped,
+		    AR__DEAD_LETTER_REASON__DEAD_LETTER_UNAUTHENTICATED,
+		    detail);
+		dropped = next;
+	}
+	refusal_log(a->sys, a->hostport, why);
 }
 
 /* a->mtx held: take the next frame if the link is up and idle; true if the
@@ -115,16 +164,23 @@ lose(assoc *a, int rv)
 static bool
 next_send(assoc *a)
 {
-	obuf *b = a->head;
-	if (!a->up || a->sending || a->closed || b == NULL) {
+	obuf *b;
+	if (a->sending || a->closed || !a->connected) {
 		return (false);
 	}
-	a->head = b->next;
-	if (a->head == NULL) {
-		a->tail = NULL;
+	if ((b = a->hs_out) != NULL) { /* the handshake's, first */
+		a->hs_out = NULL;
+	} else {
+		if (!a->up || (b = a->head) == NULL) {
+			return (false);
+		}
+		a->head = b->next;
+		if (a->head == NULL) {
+			a->tail = NULL;
+		}
+		a->queued -= b->count;
+		put_be32(b->data, (uint32_t) (b->len - LEN_BYTES));
 	}
-	a->queued -= b->count;
-	put_be32(b->data, (uint32_t) (b->len - LEN_BYTES));
 	a->tx      = b;
 	a->tx_s    = a->s;
 	a->tx_off  = 0;
@@ -145,11 +201,11 @@ static void
 start_read(assoc *a, nng_stream *s)
 {
 	nng_iov iov;
-	if (a->rx_have < HELLO_BYTES) {
+	if (a->rx_have < sizeof(a->rx_buf)) {
 		iov.iov_buf = a->rx_buf + a->rx_have;
-		iov.iov_len = HELLO_BYTES - a->rx_have;
+		iov.iov_len = sizeof(a->rx_buf) - a->rx_have;
 	} else {
-		iov.iov_buf = a->rx_buf; /* data after the hello is ignored */
+		iov.iov_buf = a->rx_buf; /* data after the proof is ignored */
 		iov.iov_len = 1;
 	}
 	nng_aio_set_iov(a->rx_aio, 1, &iov);
@@ -162,7 +218,9 @@ dial_cb(void *arg)
 	assoc      *a  = arg;
 	int         rv = nng_aio_result(a->dial_aio);
 	nng_stream *s;
-	obuf       *h;
+	obuf       *h, *dropped = NULL;
+	bool        kick = false, go;
+	char        name[64], ip[48];
 	pthread_mutex_lock(&a->mtx);
 	a->dialing = false;
 	if (a->closed) {
@@ -186,25 +244,41 @@ dial_cb(void *arg)
 		return;
 	}
 	s = nng_aio_get_output(a->dial_aio, 0);
-	/* our hello first, alone: frames wait for the peer's */
+	/* our hello first, alone: frames wait for the peer's proof */
 	h       = ar_xcalloc(1, sizeof(*h));
 	h->data = ar_xmalloc(HELLO_BYTES);
 	h->len = h->cap = HELLO_BYTES;
 	hello_fill(a->sys, h->data);
+	memcpy(a->hello_mine, h->data, HELLO_BYTES);
 	a->s              = s;
 	a->connected      = true;
 	a->up             = false;
+	a->hs_proved      = false;
 	a->rx_have        = 0;
 	a->ever_connected = true;
 	a->active_ms      = ar_mono_ms();
-	a->tx             = h;
-	a->tx_s           = s;
-	a->tx_off         = 0;
-	a->sending        = true;
-	a->reading        = true;
+	if (a->sys->rem->key == NULL
+	    && !stream_peer(s, name, sizeof(name), ip, sizeof(ip))) {
+		/* protected mode: no key, no other host */
+		obuf_free(h);
+		kick = refuse(a, &dropped);
+		pthread_mutex_unlock(&a->mtx);
+		refused_report(a, dropped,
+		    "this node has no cluster key and dials loopback peers "
+		    "only (protected mode)");
+		if (kick) {
+			remote_kick(a->sys->rem);
+		}
+		return;
+	}
+	a->hs_out  = h;
+	a->reading = true;
+	go         = next_send(a);
 	pthread_mutex_unlock(&a->mtx);
 	start_read(a, s);
-	start_send(a);
+	if (go) {
+		start_send(a);
+	}
 }
 
 /*
@@ -264,52 +338,98 @@ peer_hello(assoc *a, size_t peer_max)
 	a->up = a->connected;
 }
 
+/*
+ * The dialer's half of the handshake (remote_auth.c): the peer's hello is
+ * answered with our proof; its proof makes the link `up`.  Closed after
+ * our proof and before its own: it refused our key.
+ */
 static void
 rx_cb(void *arg)
 {
-	assoc      *a     = arg;
-	int         rv    = nng_aio_result(a->rx_aio);
-	nng_stream *again = NULL;
-	bool        kick = false, go = false, up = false;
+	assoc      *a       = arg;
+	remote     *r       = a->sys->rem;
+	int         rv      = nng_aio_result(a->rx_aio);
+	nng_stream *again   = NULL;
+	obuf       *dropped = NULL, *p;
+	bool        kick = false, go = false, up = false, refused = false;
 	size_t      peer_max = 0;
-	char        why[160];
+	const char *d;
+	char        why[200];
 	why[0] = '\0';
 	pthread_mutex_lock(&a->mtx);
 	if (rv == 0 && a->connected && !a->closed) {
-		if (a->rx_have < HELLO_BYTES) {
+		if (a->rx_have < sizeof(a->rx_buf)) {
 			a->rx_have += nng_aio_count(a->rx_aio);
 		}
-		if (a->rx_have == HELLO_BYTES && !a->up) {
-			int hv = hello_check(a->rx_buf, &peer_max);
-			if (hv == 0) {
+		int hv = a->hs_proved
+		    ? 0
+		    : hello_check(a->rx_buf, a->rx_have, &a->hs_max);
+		if (!a->hs_proved && hv == 0) {
+			if ((d = hello_keys_differ(r, a->rx_buf)) != NULL) {
+				snprintf(why, sizeof(why), "%s", d);
+				refused = true;
+			} else {
+				p       = ar_xcalloc(1, sizeof(*p));
+				p->data = ar_xmalloc(PROOF_BYTES);
+				p->len = p->cap = PROOF_BYTES;
+				hello_proof(r, true, a->hello_mine, a->rx_buf,
+				    p->data);
+				a->hs_out    = p;
+				a->hs_proved = true;
+				go           = next_send(a);
+			}
+		} else if (hv != 0 && hv != 1) {
+			snprintf(why, sizeof(why),
+			    "the peer at %s answered with %s", a->hostport,
+			    hv == AR_ETYPE ? "another wire version"
+			                   : "something not a pj hello");
+		}
+		if (a->hs_proved && !a->up
+		    && a->rx_have == sizeof(a->rx_buf)) {
+			if (hello_proof_ok(r, false, a->hello_mine, a->rx_buf,
+			        a->rx_buf + HELLO_BYTES)) {
+				peer_max = a->hs_max;
 				peer_hello(a, peer_max);
 				a->backoff_ms = BACKOFF_MIN_MS;
-				go            = next_send(a);
+				a->refused    = false;
+				go            = next_send(a) || go;
 				up            = a->up;
 			} else {
 				snprintf(why, sizeof(why),
-				    "the peer at %s answered with %s",
-				    a->hostport,
-				    hv == AR_ETYPE
-				        ? "another wire version"
-				        : "something not a pj hello");
+				    "the peer did not prove the cluster key "
+				    "(another key?)");
+				refused = true;
 			}
 		}
 		if (why[0] == '\0' && a->connected) {
 			again = a->s;
 		}
+	} else if (rv != 0 && a->connected && !a->closed && a->hs_proved
+	    && !a->up) {
+		snprintf(why, sizeof(why),
+		    "the peer closed the connection after our proof: it "
+		    "refused our cluster key (another key, or none?)");
+		refused = true;
 	}
 	a->reading = again != NULL;
 	if (again == NULL && a->connected) {
-		kick = lose(a, why[0] != '\0' ? NNG_EPROTO : rv);
+		kick = refused
+		    ? refuse(a, &dropped)
+		    : lose(a, why[0] != '\0' ? NNG_EPROTO : rv, false);
 	}
 	pthread_mutex_unlock(&a->mtx);
 	if (up) {
 		ar_log(AR_LOG_INFO, "remote",
-		    "system=%s peer=%s connected (its max_message_bytes %zu)",
-		    a->sys->name, a->hostport, peer_max);
+		    "system=%s peer=%s connected, %s (its max_message_bytes "
+		    "%zu)",
+		    a->sys->name, a->hostport,
+		    r->key != NULL ? "cluster key proved both ways"
+		                   : "loopback without a key",
+		    peer_max);
 	}
-	if (why[0] != '\0') {
+	if (refused) {
+		refused_report(a, dropped, why);
+	} else if (why[0] != '\0') {
 		ar_log(AR_LOG_WARN, "remote", "system=%s %s: closed",
 		    a->sys->name, why);
 	}
@@ -346,7 +466,7 @@ tx_cb(void *arg)
 	if (rv != 0) {
 		/* lost before anything else can start a frame on it */
 		if (a->s == a->tx_s) {
-			kick = lose(a, rv);
+			kick = lose(a, rv, false);
 		}
 	} else {
 		if (done->count > 0) {
@@ -505,6 +625,9 @@ assoc_free(assoc *a, int reason, const char *detail)
 	nng_aio_free(a->dial_aio);
 	nng_aio_free(a->tx_aio);
 	nng_aio_free(a->rx_aio);
+	if (a->hs_out != NULL) {
+		obuf_free(a->hs_out);
+	}
 	if (a->tx != NULL) {
 		frame_dead(a, a->tx, reason,
 		    "the frame was being written when the association closed");
@@ -592,6 +715,13 @@ remote_send(ar_system *sys, ar_ref to, nng_msg *m)
 		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_SYSTEM_STOPPING;
 		goto dead;
 	}
+	if (a->refused) {
+		pthread_mutex_unlock(&a->mtx);
+		detail = "the peer failed the cluster-key handshake (retried "
+		         "with the back-off)";
+		reason = AR__DEAD_LETTER_REASON__DEAD_LETTER_UNAUTHENTICATED;
+		goto dead;
+	}
 	if (a->peer_max != 0 && body > a->peer_max) {
 		snprintf(buf, sizeof(buf),
 		    "body of %zu bytes over the peer's max_message_bytes %zu "
@@ -645,5 +775,7 @@ dead:
 	        ? AR_EFULL
 	        : reason == AR__DEAD_LETTER_REASON__DEAD_LETTER_TOO_LARGE
 	        ? AR_ETOOBIG
+	        : reason == AR__DEAD_LETTER_REASON__DEAD_LETTER_UNAUTHENTICATED
+	        ? AR_EAUTH
 	        : AR_ESTOPPED);
 }

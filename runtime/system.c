@@ -41,17 +41,18 @@ void
 ar_config_init(ar_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->name               = "pj";
-	cfg->dispatcher_threads = 2;
-	cfg->blocking_threads   = 4;
-	cfg->throughput         = 10;
-	cfg->ask_timeout_ms     = 5000;
-	cfg->max_message_bytes  = 4u << 20;
-	cfg->outbound_queue_max = 100000;
-	cfg->reconnect_max_ms   = 5000;
-	cfg->peer_forget_ms     = 300000;
-	cfg->stop_drain_ms      = 2000;
-	cfg->log_dead_letters   = 10;
+	cfg->name                 = "pj";
+	cfg->dispatcher_threads   = 2;
+	cfg->blocking_threads     = 4;
+	cfg->throughput           = 10;
+	cfg->ask_timeout_ms       = 5000;
+	cfg->max_message_bytes    = 4u << 20;
+	cfg->outbound_queue_max   = 100000;
+	cfg->reconnect_max_ms     = 5000;
+	cfg->peer_forget_ms       = 300000;
+	cfg->stop_drain_ms        = 2000;
+	cfg->log_dead_letters     = 10;
+	cfg->handshake_timeout_ms = 10000;
 }
 
 static bool
@@ -76,7 +77,10 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 
 	if (cfg == NULL || sysp == NULL || !valid_sysname(cfg->name)
 	    || cfg->throughput < 1 || cfg->max_message_bytes < 64
-	    || cfg->max_message_bytes > AR_MAX_MESSAGE_BYTES) {
+	    || cfg->max_message_bytes > AR_MAX_MESSAGE_BYTES
+	    || (cfg->cluster_key != NULL
+	        && (cfg->cluster_key_len == 0
+	            || cfg->cluster_key_len > AR_MAX_CLUSTER_KEY))) {
 		return (AR_EINVAL);
 	}
 	registry_init_once();
@@ -91,10 +95,14 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 	if (sys->cfg.ask_timeout_ms <= 0) {
 		sys->cfg.ask_timeout_ms = 5000;
 	}
+	if (sys->cfg.handshake_timeout_ms <= 0) {
+		sys->cfg.handshake_timeout_ms = 10000;
+	}
 	sys->name               = ar_xstrdup(cfg->name);
 	sys->cfg.name           = sys->name;
 	sys->cfg.listen_url     = NULL;
 	sys->cfg.advertise_host = NULL;
+	sys->cfg.cluster_key    = NULL;
 	pthread_mutex_init(&sys->cells_mtx, NULL);
 	pthread_mutex_init(&sys->paths_mtx, NULL);
 	pthread_mutex_init(&sys->remote_mtx, NULL);
@@ -120,11 +128,13 @@ ar_system_start(const ar_config *cfg, ar_system **sysp)
 	}
 	sys->cfg.listen_url     = cfg->listen_url;
 	sys->cfg.advertise_host = cfg->advertise_host;
+	sys->cfg.cluster_key    = cfg->cluster_key; /* remote_start copies */
 	if ((rv = remote_start(sys)) != 0) {
 		goto fail3;
 	}
 	sys->cfg.listen_url     = NULL; /* the caller's strings are not kept */
 	sys->cfg.advertise_host = NULL;
+	sys->cfg.cluster_key    = NULL;
 	ar_log(AR_LOG_INFO, "system",
 	    "system=%s started address=%s threads=%d+%d", sys->name,
 	    sys->address, sys->cfg.dispatcher_threads,

@@ -117,6 +117,8 @@ ar_strerror(int err)
 		return ("the replier answered with a failure");
 	case AR_EPENDING:
 		return ("not completed yet");
+	case AR_EAUTH:
+		return ("the peer did not prove the cluster key");
 	}
 	return ("unknown error");
 }

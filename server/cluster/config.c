@@ -168,28 +168,58 @@ read_file(
 }
 
 static int
-read_key(struct pj_serve_config *c, char *err, size_t errlen)
+read_key_file(const char *file, char *key, size_t n, char *err, size_t errlen)
 {
-	FILE *f;
-	char  buf[PJ_CFG_STR];
-	if (c->cluster_key[0] || !c->cluster_key_file[0]) {
-		return (0);
-	}
-	if ((f = fopen(c->cluster_key_file, "r")) == NULL) {
-		snprintf(err, errlen, "cannot read cluster key file %s",
-		    c->cluster_key_file);
+	FILE  *f;
+	char   buf[PJ_CFG_STR];
+	size_t got;
+	if ((f = fopen(file, "r")) == NULL) {
+		snprintf(err, errlen, "cannot read cluster key file %s", file);
 		return (2);
 	}
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	got = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
-	buf[n] = 0;
-	snprintf(c->cluster_key, sizeof(c->cluster_key), "%s", trim(buf));
-	if (c->cluster_key[0] == 0) {
-		snprintf(err, errlen, "cluster key file %s is empty",
-		    c->cluster_key_file);
+	buf[got] = 0;
+	snprintf(key, n, "%s", trim(buf));
+	memset(buf, 0, sizeof(buf));
+	if (key[0] == 0) {
+		snprintf(err, errlen, "cluster key file %s is empty", file);
 		return (2);
 	}
 	return (0);
+}
+
+static int
+read_key(struct pj_serve_config *c, char *err, size_t errlen)
+{
+	if (c->cluster_key[0] || !c->cluster_key_file[0]) {
+		return (0);
+	}
+	return (read_key_file(c->cluster_key_file, c->cluster_key,
+	    sizeof(c->cluster_key), err, errlen));
+}
+
+int
+pj_cluster_key_load(
+    const char *file, char *key, size_t n, char *err, size_t errlen)
+{
+	const char *e;
+	key[0] = 0;
+	if ((e = getenv("PJ_CLUSTER_KEY")) != NULL && e[0] != 0) {
+		if (strlen(e) >= n) {
+			snprintf(err, errlen, "PJ_CLUSTER_KEY is too long");
+			return (2);
+		}
+		snprintf(key, n, "%s", e);
+		return (0);
+	}
+	if (file == NULL || file[0] == 0) {
+		file = getenv("PJ_CLUSTER_KEY_FILE");
+	}
+	if (file == NULL || file[0] == 0) {
+		return (0);
+	}
+	return (read_key_file(file, key, n, err, errlen));
 }
 
 int

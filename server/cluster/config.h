@@ -50,4 +50,14 @@ int pj_serve_config_load(struct pj_serve_config *c, int argc, char **argv,
 
 void pj_serve_config_help(FILE *out);
 
+/*
+ * The cluster key for any program (pj-node, pjctl): PJ_CLUSTER_KEY (the
+ * key itself), else the file given (a --cluster-key-file flag; NULL or ""
+ * for none), else PJ_CLUSTER_KEY_FILE; a file's surrounding white space is
+ * not part of the key.  key gets "" when none is configured.  Returns 0,
+ * or 2 with a message in err (unreadable or empty file, too long).
+ */
+int pj_cluster_key_load(
+    const char *file, char *key, size_t n, char *err, size_t errlen);
+
 #endif

@@ -25,6 +25,8 @@
  * later (--job-ms -1: RUNNING reports forever: a long job);
  * --outcome silent never reports.  --quiet leaves out the job lines.
  * Exit status: 0, 2 usage, 3 discovery refused or no server answered.
+ * The cluster key comes from PJ_CLUSTER_KEY or PJ_CLUSTER_KEY_FILE (none:
+ * loopback servers without a key only).
  *
  * Design notes (threads): main sends heartbeats; the /user/worker actor
  * receives the servers' refusals and job / stop requests on a dispatcher
@@ -43,6 +45,7 @@
 
 #include "actors/messages.h"
 #include "runtime/ar.h"
+#include "server/cluster/config.h"
 
 enum outcome { OUT_SUCCEED, OUT_FAIL, OUT_SILENT };
 static enum outcome outcome = OUT_SUCCEED;
@@ -370,6 +373,16 @@ main(int argc, char **argv)
 	ar_config_init(&cfg);
 	cfg.name       = "testworker";
 	cfg.listen_url = "tcp://127.0.0.1:0";
+	char key[1024], kerr[300];
+	if (pj_cluster_key_load(NULL, key, sizeof(key), kerr, sizeof(kerr))
+	    != 0) {
+		fprintf(stderr, "pj-testworker: %s\n", kerr);
+		return (2);
+	}
+	if (key[0] != 0) {
+		cfg.cluster_key     = key;
+		cfg.cluster_key_len = strlen(key);
+	}
 	if ((rv = ar_system_start(&cfg, &sys)) != 0) {
 		fprintf(stderr, "pj-testworker: %s\n", ar_strerror(rv));
 		return (1);
