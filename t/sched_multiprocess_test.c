@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "t/serverutil.h"
 #include "t/mysqlutil.h"
 #include "actors/messages.h"
 #include "runtime/ar.h"
@@ -30,130 +31,44 @@
 #include "server/timing/timing.h"
 
 #define MAXPROC 8
-static struct proc {
-	pid_t pid;
-	char  self[64];
-} srv[MAXPROC], wrk[MAXPROC];
-static int              nsrv, nwrk;
-static char             dburl[512], tmpdir[256], dbname[64];
-static ar_system       *sys;
-static struct pj_store *store;
-static int64_t          app_id;
+static struct tu_srv_proc srv[MAXPROC], wrk[MAXPROC];
+static int                nsrv, nwrk;
+static char               dburl[512], tmpdir[256], dbname[64];
+static ar_system         *sys;
+static struct pj_store   *store;
+static int64_t            app_id;
 
-/* ---- backends (as t/server_multiprocess_test.c) --------------------------
- */
-
-static void
-admin_sql(const char *fmt)
-{
-	char   sql[256];
-	MYSQL *m = tu_mysql_admin();
-	snprintf(sql, sizeof(sql), fmt, dbname);
-	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
-	mysql_close(m);
-}
+/* ---- backends and processes (t/serverutil.h) --------------------------- */
 
 static void
 setup(int mysql)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/pjsched.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	if (mysql) {
-		snprintf(dbname, sizeof(dbname), "pjsch_%d", (int) getpid());
-		admin_sql("DROP DATABASE IF EXISTS %s");
-		admin_sql("CREATE DATABASE %s");
-		snprintf(dburl, sizeof(dburl), "%s%s?pool=4",
-		    getenv("PJ_TEST_MYSQL_URL"), dbname);
-	} else {
-		dbname[0] = 0;
-		snprintf(
-		    dburl, sizeof(dburl), "sqlite://%s/pj.db?pool=4", tmpdir);
-	}
-	ck_assert_int_eq(pj_store_open(dburl, &store), 0);
-	ck_assert_int_eq(pj_store_migrate(store, NULL, NULL), 0);
-	ck_assert_int_eq(pj_store_app_create(store, "orders", "s3cret", "",
-	                     ar_now_ms(), &app_id),
-	    0);
-	ar_config c;
-	ar_config_init(&c);
-	c.name             = "tester";
-	c.listen_url       = "tcp://127.0.0.1:0";
-	c.log_dead_letters = 0;
-	pj_messages_register();
-	ck_assert_int_eq(ar_system_start(&c, &sys), 0);
+	tu_srv_store_open(mysql, "/tmp/pjsched.XXXXXX", "pjsch", 4, tmpdir,
+	    dbname, dburl, &store, &app_id);
+	sys  = tu_srv_tester();
 	nsrv = nwrk = 0;
-}
-
-static void
-reap(struct proc *p, int n)
-{
-	for (int i = 0; i < n; i++) {
-		if (p[i].pid > 0) {
-			kill(p[i].pid, SIGKILL);
-			waitpid(p[i].pid, NULL, 0);
-			p[i].pid = 0;
-		}
-	}
 }
 
 static void
 teardown(void)
 {
-	char cmd[300];
-	reap(wrk, nwrk);
-	reap(srv, nsrv);
+	tu_srv_reap(wrk, nwrk);
+	tu_srv_reap(srv, nsrv);
 	ar_system_stop(sys);
-	pj_store_close(store);
-	if (dbname[0]) {
-		admin_sql("DROP DATABASE IF EXISTS %s");
-		mysql_library_end();
-	}
-	if (getenv("PJ_TEST_KEEP") != NULL) {
-		fprintf(stderr, "kept %s\n", tmpdir);
-		return;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	tu_srv_store_close(store, dbname, tmpdir);
 }
-
-/* ---- processes ------------------------------------------------------------
- */
 
 /* Fast checks for the tests: every 300 ms, receive and report timeouts of
  * 2 s, a 1 s misfire threshold. */
 static int
 start_server(void)
 {
-	char exe[600], ready[400], log[400];
-	int  i = nsrv++;
-	snprintf(exe, sizeof(exe), "%s/pj-server",
-	    getenv("PJ_BIN") ? getenv("PJ_BIN") : "build/bin");
-	snprintf(ready, sizeof(ready), "%s/ready.%d", tmpdir, i);
-	snprintf(log, sizeof(log), "%s/server.%d.log", tmpdir, i);
-	srv[i].pid = fork();
-	ck_assert_int_ge(srv[i].pid, 0);
-	if (srv[i].pid == 0) {
-		freopen("/dev/null", "w", stdout);
-		freopen(log, "w", stderr);
-		setenv("PJ_CHECK_INTERVAL_MS", "300", 1);
-		setenv("PJ_WAIT_RECEIVE_MS", "2000", 1);
-		setenv("PJ_RUNNING_TIMEOUT_MS", "2000", 1);
-		setenv("PJ_MISFIRE_THRESHOLD_MS", "1000", 1);
-		setenv("PJ_SCHED_WINDOW_MS", "2000", 1);
-		execl(exe, exe, "serve", "--listen", "tcp://127.0.0.1:0",
-		    "--db", dburl, "--ready-file", ready, "--log-level",
-		    "info", (char *) NULL);
-		_exit(127);
-	}
-	FILE *f = NULL;
-	for (int k = 0; k < 1000 && f == NULL; k++) {
-		if ((f = fopen(ready, "r")) == NULL) {
-			usleep(10000);
-		}
-	}
-	ck_assert_msg(f != NULL, "pj-server did not start (%s)", exe);
-	ck_assert_int_eq(fscanf(f, "%63s", srv[i].self), 1);
-	fclose(f);
+	static const char *const env[] = { "PJ_CHECK_INTERVAL_MS", "300",
+		"PJ_WAIT_RECEIVE_MS", "2000", "PJ_RUNNING_TIMEOUT_MS", "2000",
+		"PJ_MISFIRE_THRESHOLD_MS", "1000", "PJ_SCHED_WINDOW_MS",
+		"2000", NULL };
+	int                      i     = nsrv++;
+	tu_srv_start(&srv[i], i, tmpdir, dburl, env, NULL);
 	return i;
 }
 
@@ -184,7 +99,7 @@ start_worker(const char *a1, const char *a2)
 }
 
 static void
-kill_proc(struct proc *p)
+kill_proc(struct tu_srv_proc *p)
 {
 	kill(p->pid, SIGKILL);
 	waitpid(p->pid, NULL, 0);

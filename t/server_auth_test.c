@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "t/serverutil.h"
 #include "actors/messages.h"
 #include "runtime/ar.h"
 #include "server/store/store.h"
@@ -27,13 +28,10 @@
 #define KEY "the deployment key, 32 bytes or so"
 #define WRONG "another deployment key"
 
-static struct srv {
-	pid_t pid;
-	char  self[64], log[400];
-} srv[4];
-static int              nsrv;
-static char             dburl[512], tmpdir[256], keyfile[300];
-static struct pj_store *store;
+static struct tu_srv_proc srv[4];
+static int                nsrv;
+static char               dburl[512], tmpdir[256], keyfile[300];
+static struct pj_store   *store;
 
 static ar_system *
 client(const char *name, const char *key)
@@ -58,14 +56,8 @@ setup(void)
 {
 	int64_t app_id;
 	FILE   *f;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/pjauth.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(dburl, sizeof(dburl), "sqlite://%s/pj.db?pool=2", tmpdir);
-	ck_assert_int_eq(pj_store_open(dburl, &store), 0);
-	ck_assert_int_eq(pj_store_migrate(store, NULL, NULL), 0);
-	ck_assert_int_eq(pj_store_app_create(store, "orders", "s3cret", "",
-	                     ar_now_ms(), &app_id),
-	    0);
+	tu_srv_store_open(0, "/tmp/pjauth.XXXXXX", NULL, 2, tmpdir, NULL,
+	    dburl, &store, &app_id);
 	snprintf(keyfile, sizeof(keyfile), "%s/cluster.key", tmpdir);
 	ck_assert_ptr_nonnull(f = fopen(keyfile, "w"));
 	fprintf(f, "%s\n", KEY);
@@ -79,20 +71,8 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[300];
-	for (int i = 0; i < nsrv; i++) {
-		if (srv[i].pid > 0) {
-			kill(srv[i].pid, SIGKILL);
-			waitpid(srv[i].pid, NULL, 0);
-		}
-	}
-	pj_store_close(store);
-	if (getenv("PJ_TEST_KEEP") != NULL) {
-		fprintf(stderr, "kept %s\n", tmpdir);
-		return;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	tu_srv_reap(srv, nsrv);
+	tu_srv_store_close(store, NULL, tmpdir);
 }
 
 /* A server with the key from a file (file != NULL), from PJ_CLUSTER_KEY
@@ -100,36 +80,12 @@ teardown(void)
 static int
 start_server(const char *file, const char *env)
 {
-	char exe[600], ready[400];
-	int  i = nsrv++;
-	snprintf(exe, sizeof(exe), "%s/pj-server",
-	    getenv("PJ_BIN") ? getenv("PJ_BIN") : "build/bin");
-	snprintf(ready, sizeof(ready), "%s/ready.%d", tmpdir, i);
-	snprintf(
-	    srv[i].log, sizeof(srv[i].log), "%s/server.%d.log", tmpdir, i);
-	srv[i].pid = fork();
-	ck_assert_int_ge(srv[i].pid, 0);
-	if (srv[i].pid == 0) {
-		freopen("/dev/null", "w", stdout);
-		freopen(srv[i].log, "w", stderr);
-		if (env != NULL) {
-			setenv("PJ_CLUSTER_KEY", env, 1);
-		}
-		execl(exe, exe, "serve", "--listen", "tcp://127.0.0.1:0",
-		    "--db", dburl, "--ready-file", ready, "--log-level",
-		    "info", "--cluster-key-file", file != NULL ? file : "",
-		    (char *) NULL);
-		_exit(127);
-	}
-	FILE *f = NULL;
-	for (int k = 0; k < 1000 && f == NULL; k++) {
-		if ((f = fopen(ready, "r")) == NULL) {
-			usleep(10000);
-		}
-	}
-	ck_assert_msg(f != NULL, "pj-server did not start (%s)", exe);
-	ck_assert_int_eq(fscanf(f, "%63s", srv[i].self), 1);
-	fclose(f);
+	const char *const envv[] = { "PJ_CLUSTER_KEY", env, NULL };
+	const char *const args[]
+	    = { "--cluster-key-file", file != NULL ? file : "", NULL };
+	int i = nsrv++;
+	tu_srv_start(
+	    &srv[i], i, tmpdir, dburl, env != NULL ? envv : NULL, args);
 	return (i);
 }
 

@@ -24,120 +24,44 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "t/serverutil.h"
 #include "t/mysqlutil.h"
 #include "actors/messages.h"
 #include "runtime/ar.h"
 #include "server/store/store.h"
 
 #define MAXSRV 8
-static struct srv {
-	pid_t pid;
-	char  self[64];
-} srv[MAXSRV];
-static int              nsrv;
-static char             dburl[512], tmpdir[256], dbname[64];
-static ar_system       *sys;
-static struct pj_store *store;
-static int64_t          app_id;
+static struct tu_srv_proc srv[MAXSRV];
+static int                nsrv;
+static char               dburl[512], tmpdir[256], dbname[64];
+static ar_system         *sys;
+static struct pj_store   *store;
+static int64_t            app_id;
 
-/* ---- backends ----------------------------------------------------------- */
-
-static void
-admin_sql(const char *fmt)
-{
-	char   sql[256];
-	MYSQL *m = tu_mysql_admin();
-	snprintf(sql, sizeof(sql), fmt, dbname);
-	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
-	mysql_close(m);
-}
+/* ---- backends and processes (t/serverutil.h) --------------------------- */
 
 static void
 setup(int mysql)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/pjsrv.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	if (mysql) {
-		snprintf(dbname, sizeof(dbname), "pjsrv_%d", (int) getpid());
-		admin_sql("DROP DATABASE IF EXISTS %s");
-		admin_sql("CREATE DATABASE %s");
-		snprintf(dburl, sizeof(dburl), "%s%s?pool=2",
-		    getenv("PJ_TEST_MYSQL_URL"), dbname);
-	} else {
-		dbname[0] = 0;
-		snprintf(
-		    dburl, sizeof(dburl), "sqlite://%s/pj.db?pool=2", tmpdir);
-	}
-	ck_assert_int_eq(pj_store_open(dburl, &store), 0);
-	ck_assert_int_eq(pj_store_migrate(store, NULL, NULL), 0);
-	ck_assert_int_eq(pj_store_app_create(store, "orders", "s3cret", "",
-	                     ar_now_ms(), &app_id),
-	    0);
-	ar_config c;
-	ar_config_init(&c);
-	c.name             = "tester";
-	c.listen_url       = "tcp://127.0.0.1:0";
-	c.log_dead_letters = 0;
-	pj_messages_register();
-	ck_assert_int_eq(ar_system_start(&c, &sys), 0);
+	tu_srv_store_open(mysql, "/tmp/pjsrv.XXXXXX", "pjsrv", 2, tmpdir,
+	    dbname, dburl, &store, &app_id);
+	sys  = tu_srv_tester();
 	nsrv = 0;
 }
 
 static void
 teardown(void)
 {
-	char cmd[300];
-	for (int i = 0; i < nsrv; i++) {
-		if (srv[i].pid > 0) {
-			kill(srv[i].pid, SIGKILL);
-			waitpid(srv[i].pid, NULL, 0);
-		}
-	}
+	tu_srv_reap(srv, nsrv);
 	ar_system_stop(sys);
-	pj_store_close(store);
-	if (dbname[0]) {
-		admin_sql("DROP DATABASE IF EXISTS %s");
-		mysql_library_end();
-	}
-	if (getenv("PJ_TEST_KEEP") != NULL) {
-		fprintf(stderr, "kept %s\n", tmpdir); /* server logs there */
-		return;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	tu_srv_store_close(store, dbname, tmpdir);
 }
-
-/* ---- processes
- * -------------------------------------------------------------- */
 
 static int
 start_server(void)
 {
-	char exe[600], ready[400], log[400];
-	int  i = nsrv++;
-	snprintf(exe, sizeof(exe), "%s/pj-server",
-	    getenv("PJ_BIN") ? getenv("PJ_BIN") : "build/bin");
-	snprintf(ready, sizeof(ready), "%s/ready.%d", tmpdir, i);
-	snprintf(log, sizeof(log), "%s/server.%d.log", tmpdir, i);
-	srv[i].pid = fork();
-	ck_assert_int_ge(srv[i].pid, 0);
-	if (srv[i].pid == 0) {
-		freopen("/dev/null", "w", stdout);
-		freopen(log, "w", stderr);
-		execl(exe, exe, "serve", "--listen", "tcp://127.0.0.1:0",
-		    "--db", dburl, "--ready-file", ready, "--log-level",
-		    "info", (char *) NULL);
-		_exit(127);
-	}
-	FILE *f = NULL;
-	for (int k = 0; k < 1000 && f == NULL; k++) {
-		if ((f = fopen(ready, "r")) == NULL) {
-			usleep(10000);
-		}
-	}
-	ck_assert_msg(f != NULL, "pj-server did not start (%s)", exe);
-	ck_assert_int_eq(fscanf(f, "%63s", srv[i].self), 1);
-	fclose(f);
+	int i = nsrv++;
+	tu_srv_start(&srv[i], i, tmpdir, dburl, NULL, NULL);
 	return (i);
 }
 

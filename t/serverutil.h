@@ -1,0 +1,175 @@
+/*
+ * t/serverutil.h - the fixture of the suites that start real pj-server
+ * processes (build/bin): a temporary directory, a store on SQLite or on a
+ * database of its own in the private MariaDB (PJ_TEST_MYSQL_URL), migrated
+ * and holding the app "orders" / "s3cret", the tester's actor system,
+ * servers started with a ready file, and the cleanup (children killed, the
+ * database dropped, the directory removed unless PJ_TEST_KEEP is set).
+ * The buffers are the suites' own: tmpdir[256], dbname[64], dburl[512].
+ */
+#ifndef PJ_T_SERVERUTIL_H
+#define PJ_T_SERVERUTIL_H
+
+#include <check.h>
+#include <mysql.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "t/mysqlutil.h"
+#include "actors/messages.h"
+#include "runtime/ar.h"
+#include "server/store/store.h"
+
+/* A child process and the address it reported (servers: its log file). */
+struct tu_srv_proc {
+	pid_t pid;
+	char  self[64], log[400];
+};
+
+/* Runs fmt (one %s: the database name) as root on the private MariaDB. */
+static inline void
+tu_srv_admin_sql(const char *fmt, const char *dbname)
+{
+	char   sql[256];
+	MYSQL *m = tu_mysql_admin();
+	snprintf(sql, sizeof(sql), fmt, dbname);
+	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
+	mysql_close(m);
+}
+
+/* Makes tmpdir from tmpl ("/tmp/x.XXXXXX"); on MariaDB (mysql != 0) a
+ * fresh database <dbprefix>_<pid> in dbname, else dbname "" (dbname may be
+ * NULL then); the URL with ?pool=<pool> in dburl; opens and migrates the
+ * store and creates the app "orders" with the secret "s3cret". */
+static inline void
+tu_srv_store_open(int mysql, const char *tmpl, const char *dbprefix, int pool,
+    char *tmpdir, char *dbname, char *dburl, struct pj_store **store,
+    int64_t *app_id)
+{
+	snprintf(tmpdir, 256, "%s", tmpl);
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	if (mysql) {
+		snprintf(dbname, 64, "%s_%d", dbprefix, (int) getpid());
+		tu_srv_admin_sql("DROP DATABASE IF EXISTS %s", dbname);
+		tu_srv_admin_sql("CREATE DATABASE %s", dbname);
+		snprintf(dburl, 512, "%s%s?pool=%d",
+		    getenv("PJ_TEST_MYSQL_URL"), dbname, pool);
+	} else {
+		if (dbname != NULL) {
+			dbname[0] = 0;
+		}
+		snprintf(
+		    dburl, 512, "sqlite://%s/pj.db?pool=%d", tmpdir, pool);
+	}
+	ck_assert_int_eq(pj_store_open(dburl, store), 0);
+	ck_assert_int_eq(pj_store_migrate(*store, NULL, NULL), 0);
+	ck_assert_int_eq(pj_store_app_create(*store, "orders", "s3cret", "",
+	                     ar_now_ms(), app_id),
+	    0);
+}
+
+/* This process's actor system "tester", listening on 127.0.0.1. */
+static inline ar_system *
+tu_srv_tester(void)
+{
+	ar_config  c;
+	ar_system *sys;
+	ar_config_init(&c);
+	c.name             = "tester";
+	c.listen_url       = "tcp://127.0.0.1:0";
+	c.log_dead_letters = 0;
+	pj_messages_register();
+	ck_assert_int_eq(ar_system_start(&c, &sys), 0);
+	return sys;
+}
+
+/* Kills (SIGKILL) and waits for the n children still running in p. */
+static inline void
+tu_srv_reap(struct tu_srv_proc *p, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (p[i].pid > 0) {
+			kill(p[i].pid, SIGKILL);
+			waitpid(p[i].pid, NULL, 0);
+			p[i].pid = 0;
+		}
+	}
+}
+
+/* Closes the store, drops the database (dbname not NULL nor "") and
+ * removes tmpdir, or keeps it (and says so) under PJ_TEST_KEEP. */
+static inline void
+tu_srv_store_close(
+    struct pj_store *store, const char *dbname, const char *tmpdir)
+{
+	char cmd[300];
+	pj_store_close(store);
+	if (dbname != NULL && dbname[0]) {
+		tu_srv_admin_sql("DROP DATABASE IF EXISTS %s", dbname);
+		mysql_library_end();
+	}
+	if (getenv("PJ_TEST_KEEP") != NULL) {
+		fprintf(stderr, "kept %s\n", tmpdir); /* server logs there */
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Starts pj-server number i (serve on 127.0.0.1 with dburl, ready file and
+ * log tmpdir/{ready,server}.<i>[.log], log level info) with the
+ * environment pairs env (name, value, ..., NULL) and the extra arguments
+ * args (NULL-ended); either may be NULL.  Waits for the ready file and
+ * reads the server's address into p->self. */
+static inline void
+tu_srv_start(struct tu_srv_proc *p, int i, const char *tmpdir,
+    const char *dburl, const char *const *env, const char *const *args)
+{
+	char        exe[600], ready[400];
+	const char *argv[32];
+	int         n = 0;
+	snprintf(exe, sizeof(exe), "%s/pj-server",
+	    getenv("PJ_BIN") ? getenv("PJ_BIN") : "build/bin");
+	snprintf(ready, sizeof(ready), "%s/ready.%d", tmpdir, i);
+	snprintf(p->log, sizeof(p->log), "%s/server.%d.log", tmpdir, i);
+	argv[n++] = exe;
+	argv[n++] = "serve";
+	argv[n++] = "--listen";
+	argv[n++] = "tcp://127.0.0.1:0";
+	argv[n++] = "--db";
+	argv[n++] = dburl;
+	argv[n++] = "--ready-file";
+	argv[n++] = ready;
+	argv[n++] = "--log-level";
+	argv[n++] = "info";
+	for (int k = 0; args != NULL && args[k] != NULL && n < 31; k++) {
+		argv[n++] = args[k];
+	}
+	argv[n] = NULL;
+	p->pid  = fork();
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		freopen(p->log, "w", stderr);
+		for (int k = 0; env != NULL && env[k] != NULL; k += 2) {
+			setenv(env[k], env[k + 1], 1);
+		}
+		execv(exe, (char *const *) argv);
+		_exit(127);
+	}
+	FILE *f = NULL;
+	for (int k = 0; k < 1000 && f == NULL; k++) {
+		if ((f = fopen(ready, "r")) == NULL) {
+			usleep(10000);
+		}
+	}
+	ck_assert_msg(f != NULL, "pj-server did not start (%s)", exe);
+	ck_assert_int_eq(fscanf(f, "%63s", p->self), 1);
+	fclose(f);
+}
+
+#endif
