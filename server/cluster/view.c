@@ -188,8 +188,8 @@ pj_view_age(struct pj_view *v, int64_t now_ms, pj_view_dead_fn dead, void *arg)
 /* Does CSV `list` name the worker (by address or tag)?  Each token is
  * compared whole; a worker address "pj://sys@host:port" also matches its
  * "host:port" part (PowerJob's designated workers are ip:port). */
-static bool
-designated(const char *list, const struct pj_worker *w)
+bool
+pj_worker_listed(const char *list, const struct pj_worker *w)
 {
 	const char *p = list, *hp = strrchr(w->address, '@');
 	hp = hp ? hp + 1 : w->address;
@@ -246,7 +246,8 @@ pj_view_query(struct pj_view *v, int64_t app_id, int64_t now_ms,
 				    || (w.overload && !f->include_overloaded)
 				    || !pj_metrics_available(&w.metrics, f)
 				    || (f->designated && f->designated[0]
-				        && !designated(f->designated, &w))) {
+				        && !pj_worker_listed(
+				            f->designated, &w))) {
 					continue;
 				}
 			}

@@ -74,6 +74,11 @@ void            pj_view_free(struct pj_view *v);
 
 /* PowerJob's health score of a worker's metrics. */
 int pj_health_score(const struct pj_metrics *m);
+
+/* Does the comma-separated `list` name worker w, by its address, the
+ * address's "host:port" part, or its tag?  Tokens are compared whole,
+ * spaces around them ignored. */
+bool pj_worker_listed(const char *list, const struct pj_worker *w);
 /* Whether a worker's metrics meet the filter's minimums. */
 bool pj_metrics_available(
     const struct pj_metrics *m, const struct pj_executor_filter *f);

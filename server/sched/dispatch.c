@@ -48,41 +48,14 @@ pj_sched_filter(const struct pj_job *j, struct pj_executor_filter *f)
 	f->include_overloaded = true;
 }
 
-/* Does CSV `list` name worker w (address, its host:port, or tag)? */
-static bool
-listed(const char *list, const struct pj_worker *w)
-{
-	const char *hp = strrchr(w->address, '@');
-	hp             = hp ? hp + 1 : w->address;
-	for (const char *p = list; p != NULL && *p;) {
-		const char *e = strchr(p, ',');
-		size_t      n = e ? (size_t) (e - p) : strlen(p);
-		while (n > 0 && *p == ' ') {
-			p++, n--;
-		}
-		while (n > 0 && p[n - 1] == ' ') {
-			n--;
-		}
-		if (n > 0
-		    && ((strlen(w->address) == n
-		            && strncmp(w->address, p, n) == 0)
-		        || (strlen(hp) == n && strncmp(hp, p, n) == 0)
-		        || (w->tag[0] && strlen(w->tag) == n
-		            && strncmp(w->tag, p, n) == 0))) {
-			return true;
-		}
-		p = e ? e + 1 : NULL;
-	}
-	return false;
-}
-
 /* The k-th (0-based) worker of w[0..n) that is not overloaded and, when
  * `list` is given, is listed in it. */
 static size_t
 nth(const struct pj_worker *w, size_t n, const char *list, size_t k)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (w[i].overload || (list && !listed(list, &w[i]))) {
+		if (w[i].overload
+		    || (list && !pj_worker_listed(list, &w[i]))) {
 			continue;
 		}
 		if (k-- == 0) {
@@ -97,7 +70,8 @@ count(const struct pj_worker *w, size_t n, const char *list)
 {
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
-		m += !w[i].overload && (list == NULL || listed(list, &w[i]));
+		m += !w[i].overload
+		    && (list == NULL || pj_worker_listed(list, &w[i]));
 	}
 	return m;
 }
