@@ -35,13 +35,13 @@ endif
 
 CC       ?= cc
 CXX      ?= g++
-PKGS     := libprotobuf-c mysqlclient sqlite3 libcrypto
+PKGS     := libprotobuf-c mysqlclient sqlite3 libcrypto jansson libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 CPPFLAGS := -I. -I$(BUILD)/gen -D_GNU_SOURCE
 CFLAGS   := -std=c11 -Wall -Wextra -Werror -O2 -g $(SANFLAGS)
-LDLIBS    = $(PKG_LIBS) -lnng -pthread -lm
+LDLIBS    = $(PKG_LIBS) -lnng -pthread -lm -ldl
 DEPFLAGS := -MMD -MP
 
 # ---- sources ---------------------------------------------------------------
@@ -51,7 +51,7 @@ PROTO_H     := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.h)
 RUNTIME_SRC := $(wildcard runtime/*.c)
 ACTORS_SRC  := $(wildcard actors/*.c)
 SERVER_SRC  := $(wildcard server/*.c server/*/*.c)
-WORKER_SRC  := $(wildcard worker/*.c)
+WORKER_SRC  := $(wildcard worker/*.c worker/*/*.c)
 PROG_SRC    := $(wildcard programs/*.c)
 TEST_SRC    := $(wildcard t/*_test.c)
 TPROG_SRC   := $(wildcard t/progs/*.c)
