@@ -9,6 +9,7 @@
 #   PJ_TEST_MARIADB_DIR the server's folder (t/mariadb.sh restart DIR)
 #   PJ_TEST_BIN         BUILD/t, where helper programs live
 #   PJ_BIN              BUILD/bin, the real programs
+# T=name1,name2 runs only those suites (e.g. T=sched_test t/run.sh build).
 # The summary is the last line printed; exit status 1 on any failure.
 set -u
 build=${1:-build}
@@ -49,6 +50,9 @@ start=$(date +%s)
 for t in "$build"/t/*_test; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
+	if [ -n "${T:-}" ]; then
+		case ",$T," in *",$name,"*) ;; *) continue ;; esac
+	fi
 	suites=$((suites + 1))
 	out="$work/$name.out"
 	"$t" >"$out" 2>&1
