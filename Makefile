@@ -35,7 +35,8 @@ endif
 
 CC       ?= cc
 CXX      ?= g++
-PKGS     := libprotobuf-c mysqlclient sqlite3 libcrypto jansson libcurl
+PKGS     := libprotobuf-c mysqlclient sqlite3 libcrypto jansson libcurl \
+            libmongoc-1.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
