@@ -359,6 +359,58 @@ START_TEST(script_output_flood)
 }
 END_TEST
 
+struct conc {
+	struct pj_processor *p;
+	struct tctx          t;
+	char                 id[16];
+	int                  ok;
+};
+
+static void *
+conc_run(void *arg)
+{
+	struct conc *k = arg;
+
+	for (int i = 0; i < 5 && k->ok; i++) {
+		k->ok = k->p->ops->process(k->p->state, &k->t.c) == 1;
+	}
+	return NULL;
+}
+
+/* tasks of one instance on several threads share the loaded processor
+ * and the instance's folder (created and removed under each other) */
+START_TEST(script_concurrent)
+{
+	struct pj_processor_config c;
+	struct pj_processor        p;
+	struct conc                k[4];
+	pthread_t                  th[4];
+	char                       err[256], want[64];
+
+	conf(&c);
+	ck_assert_int_eq(pj_processor_load(&c, "BUILT_IN", "shell", &p, err,
+	                     sizeof(err)),
+	    0);
+	for (int i = 0; i < 4; i++) {
+		tc_init(&k[i].t, "MAP");
+		snprintf(k[i].id, sizeof(k[i].id), "0.%d", i);
+		k[i].p                 = &p;
+		k[i].ok                = 1;
+		k[i].t.c.task_id       = k[i].id;
+		k[i].t.c.job_params    = "echo task=$PJ_TASK_ID";
+		pthread_create(&th[i], NULL, conc_run, &k[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		snprintf(want, sizeof(want), "[INPUT]: task=0.%d", i);
+		ck_assert_msg(k[i].ok, "task %d: %s", i, tc_result(&k[i].t));
+		HAS(&k[i].t, want);
+		tc_fini(&k[i].t);
+	}
+	pj_processor_unload(&p);
+}
+END_TEST
+
 /* ---- scripts downloaded ---------------------------------------------------- */
 
 static void
@@ -889,6 +941,7 @@ main(void)
 	tcase_add_test(tc, script_deadline_kills_group);
 	tcase_add_test(tc, script_stop_and_leftovers);
 	tcase_add_test(tc, script_output_flood);
+	tcase_add_test(tc, script_concurrent);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("net");
