@@ -16,10 +16,10 @@
 
 #include "worker/plugin.h"
 
-static char tmp[256];    /* the suite's scratch folder */
-static char www[300];    /* files served over http, https and ftp */
-static char cert[300], key[300];
-static int  http_port, https_port, ftp_port, echo_port;
+static char  tmp[256]; /* the suite's scratch folder */
+static char  www[300]; /* files served over http, https and ftp */
+static char  cert[300], key[300];
+static int   http_port, https_port, ftp_port, echo_port;
 static pid_t http_pid, https_pid, ftp_pid, echo_pid;
 
 static void
@@ -63,18 +63,19 @@ load_fails(const struct pj_processor_config *c, const char *type,
 	struct pj_processor p;
 	char                err[1024] = "";
 
-	ck_assert_int_eq(pj_processor_load(c, type, info, &p, err, sizeof(err)),
-	    -1);
-	ck_assert_msg(strstr(err, want) != NULL, "want '%s' in: %s", want, err);
+	ck_assert_int_eq(
+	    pj_processor_load(c, type, info, &p, err, sizeof(err)), -1);
+	ck_assert_msg(
+	    strstr(err, want) != NULL, "want '%s' in: %s", want, err);
 	ck_assert_ptr_null(p.ops);
 }
 
-#define HAS(t, s) \
-	ck_assert_msg(strstr(tc_result(t), (s)) != NULL, "want '%s' in: %.2000s", \
-	    (s), tc_result(t))
-#define HASNOT(t, s) \
-	ck_assert_msg(strstr(tc_result(t), (s)) == NULL, "unwanted '%s' in: %.2000s", \
-	    (s), tc_result(t))
+#define HAS(t, s)                                                             \
+	ck_assert_msg(strstr(tc_result(t), (s)) != NULL,                      \
+	    "want '%s' in: %.2000s", (s), tc_result(t))
+#define HASNOT(t, s)                                                          \
+	ck_assert_msg(strstr(tc_result(t), (s)) == NULL,                      \
+	    "unwanted '%s' in: %.2000s", (s), tc_result(t))
 
 static void
 setup_tmp(void)
@@ -106,7 +107,8 @@ START_TEST(shell_inline_env)
 	                      "task=$PJ_TASK_ID jp=$PJ_JOB_PARAMS "
 	                      "type=$PJ_EXECUTE_TYPE\"; echo oops >&2";
 	ck_assert_int_eq(run(&c, "BUILT_IN", "shell", &t), 1);
-	HAS(&t, "[INPUT]: job=7 inst=8 task=0.1 jp=hello world type=STANDALONE");
+	HAS(&t,
+	    "[INPUT]: job=7 inst=8 task=0.1 jp=hello world type=STANDALONE");
 	HAS(&t, ";[ERROR]: oops");
 	ck_assert_msg(strstr(t.log, "2|job=7") != NULL, "log: %s", t.log);
 	ck_assert_msg(strstr(t.log, "3|oops") != NULL, "log: %s", t.log);
@@ -166,7 +168,8 @@ START_TEST(python_inline)
 	HAS(&t, "[INPUT]: n*2=6 job=7");
 	tc_fini(&t);
 	tc_init(&t, "STANDALONE");
-	t.c.job_params = "import sys\nsys.stderr.write('bad\\n')\nsys.exit(2)\n";
+	t.c.job_params
+	    = "import sys\nsys.stderr.write('bad\\n')\nsys.exit(2)\n";
 	ck_assert_int_eq(run(&c, "BUILT_IN", "python", &t), 0);
 	HAS(&t, "exit code 2");
 	HAS(&t, "[ERROR]: bad");
@@ -240,10 +243,11 @@ START_TEST(script_deadline_kills_group)
 	/* a grandchild sleep in the script's group */
 	t.c.deadline_ms = ar_mono_ms() + 700;
 	t0              = ar_mono_ms();
-	ck_assert_int_eq(run(&c, "SHELL",
-	                     "sh -c 'sleep 300 & echo $! > \"$PJ_JOB_PARAMS\"; "
-	                     "wait'; echo never",
-	                     &t),
+	ck_assert_int_eq(
+	    run(&c, "SHELL",
+	        "sh -c 'sleep 300 & echo $! > \"$PJ_JOB_PARAMS\"; "
+	        "wait'; echo never",
+	        &t),
 	    0);
 	ck_assert_int_lt(ar_mono_ms() - t0, 4000);
 	HAS(&t, "ran past the task's deadline");
@@ -313,16 +317,18 @@ START_TEST(script_stop_and_leftovers)
 		tc_init(&t, "STANDALONE");
 		t.c.job_params = pidf;
 		t0             = ar_mono_ms();
-		ck_assert_int_eq(run(&c, "SHELL",
-		                     "sleep 300 & echo $! > \"$PJ_JOB_PARAMS\"; "
-		                     "echo done",
-		                     &t),
+		ck_assert_int_eq(
+		    run(&c, "SHELL",
+		        "sleep 300 & echo $! > \"$PJ_JOB_PARAMS\"; "
+		        "echo done",
+		        &t),
 		    1);
 		ck_assert_int_lt(ar_mono_ms() - t0, 3000);
 		HAS(&t, "[INPUT]: done");
 		bg = read_pid(pidf);
 		ck_assert_int_gt(bg, 0);
-		ck_assert_msg(tp_gone(bg, 3000), "background sleep %d runs", bg);
+		ck_assert_msg(
+		    tp_gone(bg, 3000), "background sleep %d runs", bg);
 		tc_fini(&t);
 	}
 }
@@ -388,16 +394,16 @@ START_TEST(script_concurrent)
 	char                       err[256], want[64];
 
 	conf(&c);
-	ck_assert_int_eq(pj_processor_load(&c, "BUILT_IN", "shell", &p, err,
-	                     sizeof(err)),
+	ck_assert_int_eq(
+	    pj_processor_load(&c, "BUILT_IN", "shell", &p, err, sizeof(err)),
 	    0);
 	for (int i = 0; i < 4; i++) {
 		tc_init(&k[i].t, "MAP");
 		snprintf(k[i].id, sizeof(k[i].id), "0.%d", i);
-		k[i].p                 = &p;
-		k[i].ok                = 1;
-		k[i].t.c.task_id       = k[i].id;
-		k[i].t.c.job_params    = "echo task=$PJ_TASK_ID";
+		k[i].p              = &p;
+		k[i].ok             = 1;
+		k[i].t.c.task_id    = k[i].id;
+		k[i].t.c.job_params = "echo task=$PJ_TASK_ID";
 		pthread_create(&th[i], NULL, conc_run, &k[i]);
 	}
 	for (int i = 0; i < 4; i++) {
@@ -411,12 +417,13 @@ START_TEST(script_concurrent)
 }
 END_TEST
 
-/* ---- scripts downloaded ---------------------------------------------------- */
+/* ---- scripts downloaded ----------------------------------------------------
+ */
 
 static void
 start_servers(void)
 {
-	char port[16], port2[16], port3[16], port4[16], server[400];
+	char        port[16], port2[16], port3[16], port4[16], server[400];
 	const char *top = getenv("PJ_TOP");
 
 	setup_tmp();
@@ -425,10 +432,11 @@ start_servers(void)
 	snprintf(cert, sizeof(cert), "%s/cert.pem", tmp);
 	snprintf(key, sizeof(key), "%s/key.pem", tmp);
 	{
-		char *argv[] = { "/usr/bin/openssl", "req", "-x509", "-newkey", "ec",
-			"-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-			key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
-			"-addext", "subjectAltName=IP:127.0.0.1", NULL };
+		char *argv[] = { "/usr/bin/openssl", "req", "-x509", "-newkey",
+			"ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+			"-nodes", "-keyout", key, "-out", cert, "-days", "2",
+			"-subj", "/CN=127.0.0.1", "-addext",
+			"subjectAltName=IP:127.0.0.1", NULL };
 
 		ck_assert_int_eq(tp_run(argv), 0);
 	}
@@ -438,11 +446,15 @@ start_servers(void)
 		snprintf(p, sizeof(p), "%s/ok.sh", www);
 		tp_write(p, "echo downloaded job=$PJ_JOB_ID\n");
 		snprintf(p, sizeof(p), "%s/ok.py", www);
-		tp_write(p, "import os\nprint('py downloaded', os.environ['PJ_TASK_ID'])\n");
+		tp_write(p,
+		    "import os\nprint('py downloaded', "
+		    "os.environ['PJ_TASK_ID'])\n");
 		snprintf(p, sizeof(p), "%s/big.sh", www);
 		FILE *f = fopen(p, "w");
 		for (int i = 0; i < 500; i++) {
-			fputs("echo 0123456789012345678901234567890123456789\n", f);
+			fputs(
+			    "echo 0123456789012345678901234567890123456789\n",
+			    f);
 		}
 		fclose(f);
 	}
@@ -459,9 +471,10 @@ start_servers(void)
 	{
 		char *a1[] = { PY, "-m", "http.server", "--bind", "127.0.0.1",
 			"--directory", www, port, NULL };
-		char *a2[] = { PY, server, "https", www, port2, cert, key, NULL };
-		char *a3[] = { PY, "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", port3,
-			"-d", www, NULL };
+		char *a2[]
+		    = { PY, server, "https", www, port2, cert, key, NULL };
+		char *a3[] = { PY, "-m", "pyftpdlib", "-i", "127.0.0.1", "-p",
+			port3, "-d", www, NULL };
 		char *a4[] = { PY, server, "echo", port4, NULL };
 
 		http_pid  = tp_spawn(a1);
@@ -469,10 +482,14 @@ start_servers(void)
 		ftp_pid   = tp_spawn(a3);
 		echo_pid  = tp_spawn(a4);
 	}
-	ck_assert_msg(tp_wait_port(http_port, 10000), "http.server did not start");
-	ck_assert_msg(tp_wait_port(https_port, 10000), "https server did not start");
-	ck_assert_msg(tp_wait_port(ftp_port, 10000), "pyftpdlib did not start");
-	ck_assert_msg(tp_wait_port(echo_port, 10000), "echo server did not start");
+	ck_assert_msg(
+	    tp_wait_port(http_port, 10000), "http.server did not start");
+	ck_assert_msg(
+	    tp_wait_port(https_port, 10000), "https server did not start");
+	ck_assert_msg(
+	    tp_wait_port(ftp_port, 10000), "pyftpdlib did not start");
+	ck_assert_msg(
+	    tp_wait_port(echo_port, 10000), "echo server did not start");
 }
 
 static void
@@ -527,8 +544,8 @@ START_TEST(download_failures)
 
 	conf(&c);
 	/* 404, with credentials that must not show */
-	url(u, sizeof(u), "http://bob:s3cret@127.0.0.1:%d/missing.sh?token=t0k",
-	    http_port);
+	url(u, sizeof(u),
+	    "http://bob:s3cret@127.0.0.1:%d/missing.sh?token=t0k", http_port);
 	tc_init(&t, "STANDALONE");
 	ck_assert_int_eq(run(&c, "SHELL", u, &t), 0);
 	HAS(&t, "/missing.sh");
@@ -586,8 +603,8 @@ START_TEST(download_https)
 	tc_init(&t, "STANDALONE");
 	ck_assert_int_eq(run(&c, "SHELL", u, &t), 0);
 	HAS(&t, "script download from https://127.0.0.1");
-	ck_assert_msg(strstr(tc_result(&t), "certificate") != NULL ||
-	                  strstr(tc_result(&t), "SSL") != NULL,
+	ck_assert_msg(strstr(tc_result(&t), "certificate") != NULL
+	        || strstr(tc_result(&t), "SSL") != NULL,
 	    "result: %s", tc_result(&t));
 	tc_fini(&t);
 	/* trusted through ca_file */
@@ -620,7 +637,8 @@ START_TEST(http_processor)
 	char        p[512];
 	int64_t     t0;
 
-	snprintf(p, sizeof(p), "{\"url\":\"127.0.0.1:%d/status/200\"}", echo_port);
+	snprintf(
+	    p, sizeof(p), "{\"url\":\"127.0.0.1:%d/status/200\"}", echo_port);
 	ck_assert_int_eq(http_run(p, &t), 1);
 	HAS(&t, "code:200, body:status 200");
 	tc_fini(&t);
@@ -640,7 +658,8 @@ START_TEST(http_processor)
 	HAS(&t, "body:PUT|text/x-mine||{}");
 	tc_fini(&t);
 	snprintf(p, sizeof(p),
-	    "{\"url\":\"http://127.0.0.1:%d/status/201\",\"expectedStatus\":201}",
+	    "{\"url\":\"http://127.0.0.1:%d/status/"
+	    "201\",\"expectedStatus\":201}",
 	    echo_port);
 	ck_assert_int_eq(http_run(p, &t), 1);
 	tc_fini(&t);
@@ -657,7 +676,8 @@ START_TEST(http_processor)
 	tc_fini(&t);
 	/* timeout */
 	snprintf(p, sizeof(p),
-	    "{\"url\":\"http://127.0.0.1:%d/sleep/5\",\"timeout\":1}", echo_port);
+	    "{\"url\":\"http://127.0.0.1:%d/sleep/5\",\"timeout\":1}",
+	    echo_port);
 	t0 = ar_mono_ms();
 	ck_assert_int_eq(http_run(p, &t), 0);
 	ck_assert_int_lt(ar_mono_ms() - t0, 3000);
@@ -671,7 +691,8 @@ START_TEST(http_processor)
 	HAS(&t, "\"url\" (a string) is required");
 	tc_fini(&t);
 	snprintf(p, sizeof(p),
-	    "{\"url\":\"127.0.0.1:%d/echo\",\"headers\":{\"A\":\"x\\r\\nB: y\"}}",
+	    "{\"url\":\"127.0.0.1:%d/echo\",\"headers\":{\"A\":\"x\\r\\nB: "
+	    "y\"}}",
 	    echo_port);
 	ck_assert_int_eq(http_run(p, &t), 0);
 	HAS(&t, "one-line string value");
@@ -695,8 +716,9 @@ START_TEST(plugin_wordcount_map_reduce)
 	int                        ok;
 
 	conf(&c);
-	ck_assert_msg(pj_processor_load(&c, "EXTERNAL", "wordcount:chunk=16,top=2",
-	                  &p, err, sizeof(err)) == 0,
+	ck_assert_msg(pj_processor_load(&c, "EXTERNAL",
+	                  "wordcount:chunk=16,top=2", &p, err, sizeof(err))
+	        == 0,
 	    "%s", err);
 	tc_init(&root, "MAP_REDUCE");
 	root.c.job_params = "the cat and the dog and THE bird, the end. "
@@ -705,8 +727,8 @@ START_TEST(plugin_wordcount_map_reduce)
 	ck_assert_str_eq(root.map_name, "WORDCOUNT_CHUNK");
 	ck_assert_uint_gt(root.nsubs, 3);
 	ck_assert_uint_lt(root.nsubs, 64);
-	n   = root.nsubs + 1;
-	out = calloc(n, sizeof(*out));
+	n              = root.nsubs + 1;
+	out            = calloc(n, sizeof(*out));
 	out[0].task_id = "0";
 	out[0].success = 1;
 	out[0].result  = strdup(tc_result(&root));
@@ -786,8 +808,9 @@ START_TEST(plugin_broadcast)
 	conf(&c);
 	snprintf(f, sizeof(f), "%s/hello.txt", tmp);
 	snprintf(params, sizeof(params), "file:%s", f);
-	ck_assert_msg(pj_processor_load(&c, "EXTERNAL", "broadcast_hello:hi", &p,
-	                  err, sizeof(err)) == 0,
+	ck_assert_msg(pj_processor_load(&c, "EXTERNAL", "broadcast_hello:hi",
+	                  &p, err, sizeof(err))
+	        == 0,
 	    "%s", err);
 	tc_init(&t, "BROADCAST");
 	ck_assert_int_eq(p.ops->pre_process(p.state, &t.c), 1);
@@ -841,12 +864,15 @@ START_TEST(plugin_bad)
 	load_fails(&c, "EXTERNAL", "a..b", "may not contain");
 	load_fails(&c, "EXTERNAL", "", "1..100 characters");
 	load_fails(&c, "EXTERNAL", "x y", "refused");
-	snprintf(tdir, sizeof(tdir), "%s/plugins", bin != NULL ? bin : "build/t");
+	snprintf(
+	    tdir, sizeof(tdir), "%s/plugins", bin != NULL ? bin : "build/t");
 	c.plugin_dir = tdir;
-	load_fails(&c, "EXTERNAL", "nosym", "does not export the symbol "
-	                                    "pj_processor_v1");
+	load_fails(&c, "EXTERNAL", "nosym",
+	    "does not export the symbol "
+	    "pj_processor_v1");
 	load_fails(&c, "EXTERNAL", "badabi", "has ABI 999 but this worker");
-	load_fails(&c, "EXTERNAL", "refuse:no", "refuse: config must be \"ok\"");
+	load_fails(
+	    &c, "EXTERNAL", "refuse:no", "refuse: config must be \"ok\"");
 	{
 		struct tctx t;
 
@@ -872,7 +898,8 @@ load_loop(void *arg)
 
 		if (pj_processor_load(c, "EXTERNAL",
 		        i % 2 ? "wordcount" : "broadcast_hello", &p, err,
-		        sizeof(err)) != 0) {
+		        sizeof(err))
+		    != 0) {
 			return (void *) 1;
 		}
 		pj_processor_unload(&p);
@@ -888,11 +915,11 @@ START_TEST(plugin_cache_refcount)
 	pthread_t                  th[4];
 
 	conf(&c);
-	ck_assert_int_eq(pj_processor_load(&c, "EXTERNAL", "wordcount", &a, err,
-	                     sizeof(err)),
-	    0);
-	ck_assert_int_eq(pj_processor_load(&c, "EXTERNAL", "wordcount:top=3", &b,
+	ck_assert_int_eq(pj_processor_load(&c, "EXTERNAL", "wordcount", &a,
 	                     err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(pj_processor_load(&c, "EXTERNAL", "wordcount:top=3",
+	                     &b, err, sizeof(err)),
 	    0);
 	ck_assert_ptr_eq(a.handle, b.handle);
 	ck_assert_ptr_ne(a.state, b.state);

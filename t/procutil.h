@@ -268,8 +268,8 @@ tp_alive(pid_t pid)
 	if ((f = fopen(path, "r")) == NULL) {
 		return 0;
 	}
-	if (fgets(buf, sizeof(buf), f) != NULL &&
-	    (p = strrchr(buf, ')')) != NULL) {
+	if (fgets(buf, sizeof(buf), f) != NULL
+	    && (p = strrchr(buf, ')')) != NULL) {
 		alive = p[2] != 'Z' && p[2] != 'X';
 	}
 	fclose(f);

@@ -50,23 +50,23 @@ pj_curl_init(void)
 int
 pj_url_scheme_ok(const char *text)
 {
-	return strncasecmp(text, "http://", 7) == 0 ||
-	       strncasecmp(text, "https://", 8) == 0 ||
-	       strncasecmp(text, "ftp://", 6) == 0;
+	return strncasecmp(text, "http://", 7) == 0
+	    || strncasecmp(text, "https://", 8) == 0
+	    || strncasecmp(text, "ftp://", 6) == 0;
 }
 
 void
 pj_url_redact(const char *url, char *out, size_t outlen)
 {
-	CURLU *u = curl_url();
+	CURLU *u      = curl_url();
 	char  *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
 	char  *query = NULL;
 
-	if (u == NULL ||
-	    curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) !=
-	        CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	if (u == NULL
+	    || curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME)
+	        != CURLUE_OK
+	    || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK
+	    || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		snprintf(out, outlen, "(an invalid URL)");
 		goto done;
 	}
@@ -107,7 +107,7 @@ struct dl {
 static size_t
 on_data(char *p, size_t size, size_t n, void *arg)
 {
-	struct dl *d = arg;
+	struct dl *d   = arg;
 	size_t     len = size * n;
 
 	if (d->got + (int64_t) len > d->max) {
@@ -123,8 +123,8 @@ on_data(char *p, size_t size, size_t n, void *arg)
 }
 
 static int
-on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-    curl_off_t un)
+on_progress(
+    void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
 	struct dl *d = arg;
 
@@ -161,7 +161,8 @@ pj_download(pj_task_ctx *ctx, const char *url, const char *path,
 	pj_url_redact(url, safe, sizeof(safe));
 	if (!pj_url_scheme_ok(url)) {
 		snprintf(err, errlen,
-		    "script download from %s refused: only http, https and ftp "
+		    "script download from %s refused: only http, https and "
+		    "ftp "
 		    "URLs are allowed",
 		    safe);
 		return -1;
@@ -180,10 +181,11 @@ pj_download(pj_task_ctx *ctx, const char *url, const char *path,
 			limit = left;
 		}
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int) sizeof(tmp) ||
-	    (fd = mkstemp(tmp)) < 0 || (d.f = fdopen(fd, "wb")) == NULL) {
-		snprintf(err, errlen, "script download from %s: cannot create %s: %s",
-		    safe, tmp, strerror(errno));
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int) sizeof(tmp)
+	    || (fd = mkstemp(tmp)) < 0 || (d.f = fdopen(fd, "wb")) == NULL) {
+		snprintf(err, errlen,
+		    "script download from %s: cannot create %s: %s", safe, tmp,
+		    strerror(errno));
 		if (fd >= 0) {
 			close(fd);
 			unlink(tmp);
@@ -194,7 +196,8 @@ pj_download(pj_task_ctx *ctx, const char *url, const char *path,
 	d.max = max_bytes > 0 ? max_bytes : INT64_MAX;
 	pj_curl_init();
 	if ((h = curl_easy_init()) == NULL) {
-		snprintf(err, errlen, "script download from %s: out of memory", safe);
+		snprintf(err, errlen, "script download from %s: out of memory",
+		    safe);
 		goto done;
 	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
@@ -211,15 +214,15 @@ pj_download(pj_task_ctx *ctx, const char *url, const char *path,
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &d);
 	if (max_bytes > 0) {
-		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-		    (curl_off_t) max_bytes);
+		curl_easy_setopt(
+		    h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) max_bytes);
 	}
 	if (limit > 0) {
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) limit);
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 		    (long) (limit < PJ_DOWNLOAD_CONNECT_TIMEOUT_MS
-		                ? limit
-		                : PJ_DOWNLOAD_CONNECT_TIMEOUT_MS));
+		            ? limit
+		            : PJ_DOWNLOAD_CONNECT_TIMEOUT_MS));
 	}
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "pj-worker");
 	pj_curl_tls(h, ca_file);
@@ -236,15 +239,18 @@ pj_download(pj_task_ctx *ctx, const char *url, const char *path,
 		    safe, (long long) max_bytes);
 	} else if (d.stopped) {
 		snprintf(err, errlen,
-		    "script download from %s stopped: the instance is stopping",
+		    "script download from %s stopped: the instance is "
+		    "stopping",
 		    safe);
 	} else if (d.deadline) {
 		snprintf(err, errlen,
-		    "script download from %s failed: the task's deadline passed",
+		    "script download from %s failed: the task's deadline "
+		    "passed",
 		    safe);
 	} else if (d.io_error != 0) {
-		snprintf(err, errlen, "script download from %s: writing %s: %s",
-		    safe, tmp, strerror(d.io_error));
+		snprintf(err, errlen,
+		    "script download from %s: writing %s: %s", safe, tmp,
+		    strerror(d.io_error));
 	} else if (cc == CURLE_HTTP_RETURNED_ERROR) {
 		snprintf(err, errlen,
 		    "script download from %s failed: the server answered HTTP "
@@ -252,15 +258,17 @@ pj_download(pj_task_ctx *ctx, const char *url, const char *path,
 		    safe, status);
 	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
 		snprintf(err, errlen,
-		    "script download from %s failed: no complete answer within "
+		    "script download from %s failed: no complete answer "
+		    "within "
 		    "%lld ms",
 		    safe, (long long) limit);
 	} else if (cc != CURLE_OK) {
-		snprintf(err, errlen, "script download from %s failed: %s%s%s", safe,
-		    curl_easy_strerror(cc), cerr[0] != '\0' ? ": " : "", cerr);
+		snprintf(err, errlen, "script download from %s failed: %s%s%s",
+		    safe, curl_easy_strerror(cc), cerr[0] != '\0' ? ": " : "",
+		    cerr);
 	} else if (d.got == 0) {
-		snprintf(err, errlen, "script download from %s: the script is empty",
-		    safe);
+		snprintf(err, errlen,
+		    "script download from %s: the script is empty", safe);
 	} else {
 		rc = 0;
 	}
@@ -270,8 +278,9 @@ done:
 	}
 	fclose(d.f);
 	if (rc == 0 && rename(tmp, path) != 0) {
-		snprintf(err, errlen, "script download from %s: rename to %s: %s",
-		    safe, path, strerror(errno));
+		snprintf(err, errlen,
+		    "script download from %s: rename to %s: %s", safe, path,
+		    strerror(errno));
 		rc = -1;
 	}
 	if (rc != 0) {

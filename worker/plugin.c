@@ -48,17 +48,22 @@ name_ok(const char *name, size_t len, char *err, size_t errlen)
 	for (size_t i = 0; i < len; i++) {
 		char c = name[i];
 
-		if (c == '/' || (c == '.' && i + 1 < len && name[i + 1] == '.')) {
+		if (c == '/'
+		    || (c == '.' && i + 1 < len && name[i + 1] == '.')) {
 			snprintf(err, errlen,
-			    "plugin name \"%.*s\" refused: it may not contain '/' or "
-			    "'..' (plugins load only from the plugin directory)",
+			    "plugin name \"%.*s\" refused: it may not contain "
+			    "'/' or "
+			    "'..' (plugins load only from the plugin "
+			    "directory)",
 			    (int) len, name);
 			return 0;
 		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		        (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.')) {
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		        || (c >= '0' && c <= '9') || c == '_' || c == '-'
+		        || c == '.')) {
 			snprintf(err, errlen,
-			    "plugin name \"%.*s\" refused: use letters, digits, '_', "
+			    "plugin name \"%.*s\" refused: use letters, "
+			    "digits, '_', "
 			    "'-' and '.'",
 			    (int) len, name);
 			return 0;
@@ -83,14 +88,15 @@ acquire(const char *dir, const char *name, char *err, size_t errlen)
 			return e;
 		}
 	}
-	if (snprintf(path, sizeof(path), "%s/%s.so", dir, name) >=
-	    (int) sizeof(path)) {
+	if (snprintf(path, sizeof(path), "%s/%s.so", dir, name)
+	    >= (int) sizeof(path)) {
 		snprintf(err, errlen, "plugin path too long");
 		return NULL;
 	}
 	if (stat(path, &sb) != 0) {
 		snprintf(err, errlen,
-		    "plugin \"%s\" not found: %s: %s (put NAME.so in the plugin "
+		    "plugin \"%s\" not found: %s: %s (put NAME.so in the "
+		    "plugin "
 		    "directory)",
 		    name, path, strerror(errno));
 		return NULL;
@@ -99,8 +105,8 @@ acquire(const char *dir, const char *name, char *err, size_t errlen)
 	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		const char *why = dlerror();
 
-		snprintf(err, errlen, "plugin \"%s\": cannot load %s: %s", name,
-		    path, why != NULL ? why : "unknown dlopen error");
+		snprintf(err, errlen, "plugin \"%s\": cannot load %s: %s",
+		    name, path, why != NULL ? why : "unknown dlopen error");
 		return NULL;
 	}
 	ops = dlsym(h, PJ_PLUGIN_SYMBOL);
@@ -114,7 +120,8 @@ acquire(const char *dir, const char *name, char *err, size_t errlen)
 	}
 	if (ops->abi != PJ_PROCESSOR_ABI) {
 		snprintf(err, errlen,
-		    "plugin \"%s\" (%s) has ABI %u but this worker speaks ABI %d; "
+		    "plugin \"%s\" (%s) has ABI %u but this worker speaks ABI "
+		    "%d; "
 		    "rebuild it against this worker's worker/processor.h",
 		    name, path, ops->abi, PJ_PROCESSOR_ABI);
 		dlclose(h);
@@ -122,8 +129,8 @@ acquire(const char *dir, const char *name, char *err, size_t errlen)
 	}
 	if (ops->process == NULL) {
 		snprintf(err, errlen,
-		    "plugin \"%s\" (%s) has no process function (required)", name,
-		    path);
+		    "plugin \"%s\" (%s) has no process function (required)",
+		    name, path);
 		dlclose(h);
 		return NULL;
 	}
@@ -159,8 +166,8 @@ int
 pj_plugin_load(const char *plugin_dir, const char *info,
     struct pj_processor *p, char *err, size_t errlen)
 {
-	const char   *colon  = strchr(info, ':');
-	size_t        len    = colon != NULL ? (size_t) (colon - info) : strlen(info);
+	const char *colon = strchr(info, ':');
+	size_t len = colon != NULL ? (size_t) (colon - info) : strlen(info);
 	const char   *config = colon != NULL ? colon + 1 : "";
 	char          name[PJ_PLUGIN_NAME_MAX + 1], why[512];
 	struct entry *e;
@@ -169,7 +176,8 @@ pj_plugin_load(const char *plugin_dir, const char *info,
 	memset(p, 0, sizeof(*p));
 	if (plugin_dir == NULL || plugin_dir[0] == '\0') {
 		snprintf(err, errlen,
-		    "EXTERNAL processor \"%.100s\" refused: this worker has no "
+		    "EXTERNAL processor \"%.100s\" refused: this worker has "
+		    "no "
 		    "plugin directory configured",
 		    info);
 		return -1;
@@ -186,11 +194,12 @@ pj_plugin_load(const char *plugin_dir, const char *info,
 		return -1;
 	}
 	why[0] = '\0';
-	if (e->ops->init != NULL &&
-	    e->ops->init(&state, config, why, sizeof(why)) != 0) {
+	if (e->ops->init != NULL
+	    && e->ops->init(&state, config, why, sizeof(why)) != 0) {
 		why[sizeof(why) - 1] = '\0';
-		snprintf(err, errlen, "plugin \"%s\" refused its config \"%.200s\": %s",
-		    name, config, why[0] != '\0' ? why : "(no reason given)");
+		snprintf(err, errlen,
+		    "plugin \"%s\" refused its config \"%.200s\": %s", name,
+		    config, why[0] != '\0' ? why : "(no reason given)");
 		pthread_mutex_lock(&lock);
 		release(e->handle);
 		pthread_mutex_unlock(&lock);

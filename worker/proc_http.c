@@ -37,8 +37,8 @@
 #define PJ_HTTP_MAX_REDIRS 5
 
 struct hstate {
-	char   *ca_file;
-	size_t  max_body; /* kept in the result */
+	char  *ca_file;
+	size_t max_body; /* kept in the result */
 };
 
 int
@@ -48,12 +48,12 @@ pj_http_open(const struct pj_processor_config *c, void **state, char *err,
 	struct hstate *st = ar_xcalloc(1, sizeof(*st));
 
 	(void) err, (void) errlen;
-	st->ca_file  = c->ca_file != NULL && c->ca_file[0] != '\0'
-	                   ? ar_xstrdup(c->ca_file)
-	                   : NULL;
-	st->max_body = c->max_output_bytes > 0 ? (size_t) c->max_output_bytes
-	                                       : 4096;
-	*state       = st;
+	st->ca_file = c->ca_file != NULL && c->ca_file[0] != '\0'
+	    ? ar_xstrdup(c->ca_file)
+	    : NULL;
+	st->max_body
+	    = c->max_output_bytes > 0 ? (size_t) c->max_output_bytes : 4096;
+	*state = st;
 	return 0;
 }
 
@@ -90,8 +90,8 @@ on_body(char *p, size_t size, size_t n, void *arg)
 }
 
 static int
-on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-    curl_off_t un)
+on_progress(
+    void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
 	struct body *b = arg;
 
@@ -153,7 +153,8 @@ parse(pj_task_ctx *ctx, json_t *o, struct req *q, char *err, size_t errlen)
 		return -1;
 	}
 	if (has_crlf(url) || strchr(url, ' ') != NULL) {
-		snprintf(err, errlen, "\"url\" contains spaces or line breaks");
+		snprintf(
+		    err, errlen, "\"url\" contains spaces or line breaks");
 		return -1;
 	}
 	if (strstr(url, "://") == NULL) {
@@ -167,14 +168,17 @@ parse(pj_task_ctx *ctx, json_t *o, struct req *q, char *err, size_t errlen)
 		const char *m = json_string_value(x);
 		size_t      i = 0;
 
-		if (m == NULL || m[0] == '\0' || strlen(m) >= sizeof(q->method)) {
-			snprintf(err, errlen, "\"method\" must be a name like GET or POST");
+		if (m == NULL || m[0] == '\0'
+		    || strlen(m) >= sizeof(q->method)) {
+			snprintf(err, errlen,
+			    "\"method\" must be a name like GET or POST");
 			return -1;
 		}
 		for (; m[i] != '\0'; i++) {
 			if (!isalpha((unsigned char) m[i])) {
 				snprintf(err, errlen,
-				    "\"method\" must be a name like GET or POST");
+				    "\"method\" must be a name like GET or "
+				    "POST");
 				return -1;
 			}
 			q->method[i] = (char) toupper((unsigned char) m[i]);
@@ -182,41 +186,46 @@ parse(pj_task_ctx *ctx, json_t *o, struct req *q, char *err, size_t errlen)
 		q->method[i] = '\0';
 	}
 	if ((x = json_object_get(o, "timeout")) != NULL && !json_is_null(x)) {
-		if (!json_is_integer(x) || json_integer_value(x) <= 0 ||
-		    json_integer_value(x) > 86400) {
+		if (!json_is_integer(x) || json_integer_value(x) <= 0
+		    || json_integer_value(x) > 86400) {
 			snprintf(err, errlen,
 			    "\"timeout\" must be seconds between 1 and 86400");
 			return -1;
 		}
 		q->timeout_s = json_integer_value(x);
 	}
-	if ((x = json_object_get(o, "expectedStatus")) != NULL &&
-	    !json_is_null(x)) {
-		if (!json_is_integer(x) || json_integer_value(x) < 100 ||
-		    json_integer_value(x) > 599) {
+	if ((x = json_object_get(o, "expectedStatus")) != NULL
+	    && !json_is_null(x)) {
+		if (!json_is_integer(x) || json_integer_value(x) < 100
+		    || json_integer_value(x) > 599) {
 			snprintf(err, errlen,
-			    "\"expectedStatus\" must be an HTTP status (100..599)");
+			    "\"expectedStatus\" must be an HTTP status "
+			    "(100..599)");
 			return -1;
 		}
 		q->expected = (long) json_integer_value(x);
 	}
-	if ((x = json_object_get(o, "mediaType")) != NULL && !json_is_null(x)) {
+	if ((x = json_object_get(o, "mediaType")) != NULL
+	    && !json_is_null(x)) {
 		if (!json_is_string(x) || has_crlf(json_string_value(x))) {
-			snprintf(err, errlen, "\"mediaType\" must be a one-line string");
+			snprintf(err, errlen,
+			    "\"mediaType\" must be a one-line string");
 			return -1;
 		}
 		q->media = json_string_value(x);
 	}
 	if ((x = json_object_get(o, "body")) != NULL && !json_is_null(x)) {
 		if (json_is_string(x)) {
-			json_t *j = json_loads(json_string_value(x), JSON_DECODE_ANY,
-			    NULL);
+			json_t *j = json_loads(
+			    json_string_value(x), JSON_DECODE_ANY, NULL);
 
-			body_is_json = j != NULL && (json_is_object(j) || json_is_array(j));
+			body_is_json = j != NULL
+			    && (json_is_object(j) || json_is_array(j));
 			json_decref(j);
 			q->body = ar_xstrdup(json_string_value(x));
 		} else { /* an object or array given inline */
-			q->body      = json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY);
+			q->body
+			    = json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY);
 			body_is_json = 1;
 		}
 	}
@@ -240,15 +249,19 @@ parse(pj_task_ctx *ctx, json_t *o, struct req *q, char *err, size_t errlen)
 		{
 			char *line = NULL;
 
-			if (!json_is_string(val) || key[0] == '\0' || has_crlf(key) ||
-			    strchr(key, ':') != NULL || has_crlf(json_string_value(val))) {
+			if (!json_is_string(val) || key[0] == '\0'
+			    || has_crlf(key) || strchr(key, ':') != NULL
+			    || has_crlf(json_string_value(val))) {
 				snprintf(err, errlen,
-				    "header \"%.100s\" must be a name without ':' and a "
+				    "header \"%.100s\" must be a name without "
+				    "':' and a "
 				    "one-line string value",
 				    key);
 				return -1;
 			}
-			if (asprintf(&line, "%s: %s", key, json_string_value(val)) < 0) {
+			if (asprintf(
+			        &line, "%s: %s", key, json_string_value(val))
+			    < 0) {
 				abort();
 			}
 			q->headers = curl_slist_append(q->headers, line);
@@ -289,7 +302,8 @@ http_process(void *state, pj_task_ctx *ctx)
 	o       = json_loads(params, 0, &je);
 	if (o == NULL || !json_is_object(o)) {
 		ctx->set_result(ctx,
-		    "http processor: the parameters must be a JSON object like "
+		    "http processor: the parameters must be a JSON object "
+		    "like "
 		    "{\"url\":\"host/path\",\"method\":\"GET\"}: %s",
 		    o == NULL ? je.text : "not an object");
 		goto done;
@@ -305,7 +319,8 @@ http_process(void *state, pj_task_ctx *ctx)
 
 		if (left <= 0) {
 			ctx->set_result(ctx,
-			    "http processor: %s %s not sent: the task's deadline has "
+			    "http processor: %s %s not sent: the task's "
+			    "deadline has "
 			    "passed",
 			    q.method, safe);
 			goto done;
@@ -348,15 +363,16 @@ http_process(void *state, pj_task_ctx *ctx)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, q.headers);
 	}
 	pj_curl_tls(h, st->ca_file);
-	ctx->log(ctx, PJ_LOG_INFO, "http: %s %s (timeout %lld ms)", q.method, safe,
-	    (long long) limit_ms);
+	ctx->log(ctx, PJ_LOG_INFO, "http: %s %s (timeout %lld ms)", q.method,
+	    safe, (long long) limit_ms);
 	t0 = ar_mono_ms();
 	cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	b.p[b.len] = '\0';
 	if (b.stopped) {
-		ctx->set_result(ctx, "http processor: %s %s stopped: the instance is "
-		                     "stopping",
+		ctx->set_result(ctx,
+		    "http processor: %s %s stopped: the instance is "
+		    "stopping",
 		    q.method, safe);
 	} else if (b.deadline) {
 		ctx->set_result(ctx,
@@ -364,12 +380,14 @@ http_process(void *state, pj_task_ctx *ctx)
 		    q.method, safe);
 	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
 		ctx->set_result(ctx,
-		    "http processor: %s %s failed: no complete answer within %lld "
+		    "http processor: %s %s failed: no complete answer within "
+		    "%lld "
 		    "ms",
 		    q.method, safe, (long long) limit_ms);
 	} else if (cc != CURLE_OK) {
-		ctx->set_result(ctx, "http processor: %s %s failed: %s%s%s", q.method,
-		    safe, curl_easy_strerror(cc), cerr[0] ? ": " : "", cerr);
+		ctx->set_result(ctx, "http processor: %s %s failed: %s%s%s",
+		    q.method, safe, curl_easy_strerror(cc),
+		    cerr[0] ? ": " : "", cerr);
 	} else {
 		ok = status == q.expected;
 		ctx->set_result(ctx, "code:%ld, body:%s%s", status, b.p,
@@ -377,8 +395,8 @@ http_process(void *state, pj_task_ctx *ctx)
 	}
 	ctx->log(ctx, ok ? PJ_LOG_INFO : PJ_LOG_WARN,
 	    "http: %s %s -> %ld (expected %ld) after %lld ms, %lld body bytes",
-	    q.method, safe, status, q.expected, (long long) (ar_mono_ms() - t0),
-	    (long long) b.total);
+	    q.method, safe, status, q.expected,
+	    (long long) (ar_mono_ms() - t0), (long long) b.total);
 done:
 	if (h != NULL) {
 		curl_easy_cleanup(h);

@@ -11,7 +11,7 @@ extern const struct pj_processor_ops pj_http_processor;
 
 /* The state: a copy of the TLS trust (ca_file) and the result bound
  * (max_output_bytes).  0, or -1 with err set. */
-int pj_http_open(const struct pj_processor_config *c, void **state,
-    char *err, size_t errlen);
+int pj_http_open(const struct pj_processor_config *c, void **state, char *err,
+    size_t errlen);
 
 #endif

@@ -77,14 +77,14 @@ pj_script_open(const struct pj_processor_config *c, enum pj_script_kind kind,
 	st->data_dir = ar_xstrdup(
 	    c->data_dir != NULL && c->data_dir[0] != '\0' ? c->data_dir : ".");
 	st->ca_file = c->ca_file != NULL && c->ca_file[0] != '\0'
-	                  ? ar_xstrdup(c->ca_file)
-	                  : NULL;
+	    ? ar_xstrdup(c->ca_file)
+	    : NULL;
 	st->python  = ar_xstrdup(c->python_path != NULL && c->python_path[0]
-	                             ? c->python_path
-	                             : "/usr/bin/python3");
+	         ? c->python_path
+	         : "/usr/bin/python3");
 	st->max_download        = c->max_download_bytes;
 	st->download_timeout_ms = c->download_timeout_ms;
-	st->max_output    = c->max_output_bytes > 0 ? c->max_output_bytes : 4096;
+	st->max_output = c->max_output_bytes > 0 ? c->max_output_bytes : 4096;
 	st->kill_grace_ms = c->kill_grace_ms > 0 ? c->kill_grace_ms : 2000;
 	*state            = st;
 	return 0;
@@ -212,13 +212,14 @@ mkdirs(const char *path)
 static int
 write_file(const char *path, const char *text, char *err, size_t errlen)
 {
-	char    tmp[2400];
-	size_t  len = strlen(text), off = 0;
-	int     fd;
+	char   tmp[2400];
+	size_t len = strlen(text), off = 0;
+	int    fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
 	if ((fd = mkstemp(tmp)) < 0) {
-		snprintf(err, errlen, "cannot create the script file %.900s: %s", tmp,
+		snprintf(err, errlen,
+		    "cannot create the script file %.900s: %s", tmp,
 		    strerror(errno));
 		return -1;
 	}
@@ -229,8 +230,9 @@ write_file(const char *path, const char *text, char *err, size_t errlen)
 			continue;
 		}
 		if (w <= 0) {
-			snprintf(err, errlen, "cannot write the script file %.900s: %s",
-			    tmp, strerror(errno));
+			snprintf(err, errlen,
+			    "cannot write the script file %.900s: %s", tmp,
+			    strerror(errno));
 			close(fd);
 			unlink(tmp);
 			return -1;
@@ -238,7 +240,8 @@ write_file(const char *path, const char *text, char *err, size_t errlen)
 		off += (size_t) w;
 	}
 	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "cannot write the script file %.900s: %s", path,
+		snprintf(err, errlen,
+		    "cannot write the script file %.900s: %s", path,
 		    strerror(errno));
 		unlink(tmp);
 		return -1;
@@ -264,8 +267,7 @@ env_add(struct envb *e, char *kv)
 	e->v[e->n]   = NULL;
 }
 
-static void
-env_addf(struct envb *e, const char *fmt, ...)
+static void env_addf(struct envb *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void
 env_addf(struct envb *e, const char *fmt, ...)
@@ -293,8 +295,8 @@ env_free(struct envb *e)
 /* the worker's environment without PJ_* (ours replace them) plus the
  * task's variables (documented in docs/processors.md) */
 static void
-env_build(struct envb *e, const struct sstate *st, pj_task_ctx *ctx,
-    const char *dir)
+env_build(
+    struct envb *e, const struct sstate *st, pj_task_ctx *ctx, const char *dir)
 {
 	for (char **p = environ; p != NULL && *p != NULL; p++) {
 		if (strncmp(*p, "PJ_", 3) != 0) {
@@ -303,7 +305,8 @@ env_build(struct envb *e, const struct sstate *st, pj_task_ctx *ctx,
 	}
 	env_addf(e, "PJ_JOB_ID=%lld", (long long) ctx->job_id);
 	env_addf(e, "PJ_INSTANCE_ID=%lld", (long long) ctx->instance_id);
-	env_addf(e, "PJ_SUB_INSTANCE_ID=%lld", (long long) ctx->sub_instance_id);
+	env_addf(
+	    e, "PJ_SUB_INSTANCE_ID=%lld", (long long) ctx->sub_instance_id);
 	env_addf(e, "PJ_WF_INSTANCE_ID=%lld", (long long) ctx->wf_instance_id);
 	env_addf(e, "PJ_TASK_ID=%s", ctx->task_id ? ctx->task_id : "");
 	env_addf(e, "PJ_TASK_NAME=%s", ctx->task_name ? ctx->task_name : "");
@@ -311,7 +314,8 @@ env_build(struct envb *e, const struct sstate *st, pj_task_ctx *ctx,
 	    ctx->execute_type ? ctx->execute_type : "");
 	env_addf(e, "PJ_MAX_RETRY_TIMES=%d", ctx->max_retry_times);
 	env_addf(e, "PJ_CURRENT_RETRY_TIMES=%d", ctx->current_retry_times);
-	env_addf(e, "PJ_JOB_PARAMS=%s", ctx->job_params ? ctx->job_params : "");
+	env_addf(
+	    e, "PJ_JOB_PARAMS=%s", ctx->job_params ? ctx->job_params : "");
 	env_addf(e, "PJ_INSTANCE_PARAMS=%s",
 	    ctx->instance_params ? ctx->instance_params : "");
 	env_addf(e, "PJ_WORKDIR=%s", dir);
@@ -366,7 +370,8 @@ spawn_and_wait(pj_task_ctx *ctx, const struct sstate *st, char *const argv[],
 	int64_t                    term_at = 0, exit_at = 0;
 
 	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "cannot create pipes: %s", strerror(errno));
+		snprintf(
+		    err, errlen, "cannot create pipes: %s", strerror(errno));
 		if (po[0] >= 0) {
 			close(po[0]);
 			close(po[1]);
@@ -385,9 +390,9 @@ spawn_and_wait(pj_task_ctx *ctx, const struct sstate *st, char *const argv[],
 	sigfillset(&all);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID |
-	                                  POSIX_SPAWN_SETSIGMASK |
-	                                  POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setflags(&at,
+	    POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK
+	        | POSIX_SPAWN_SETSIGDEF);
 	memset(r, 0, sizeof(*r));
 	rc = posix_spawn(&r->pid, argv[0], &fa, &at, argv, env.v);
 	posix_spawn_file_actions_destroy(&fa);
@@ -396,7 +401,8 @@ spawn_and_wait(pj_task_ctx *ctx, const struct sstate *st, char *const argv[],
 	close(po[1]);
 	close(pe[1]);
 	if (rc != 0) {
-		snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(rc));
+		snprintf(
+		    err, errlen, "cannot start %s: %s", argv[0], strerror(rc));
 		close(po[0]);
 		close(pe[0]);
 		return -1;
@@ -412,10 +418,12 @@ spawn_and_wait(pj_task_ctx *ctx, const struct sstate *st, char *const argv[],
 		int64_t       now;
 
 		if (out->fd >= 0) {
-			pf[n++] = (struct pollfd) { .fd = out->fd, .events = POLLIN };
+			pf[n++] = (struct pollfd) { .fd = out->fd,
+				.events                 = POLLIN };
 		}
 		if (errs->fd >= 0) {
-			pf[n++] = (struct pollfd) { .fd = errs->fd, .events = POLLIN };
+			pf[n++] = (struct pollfd) { .fd = errs->fd,
+				.events                 = POLLIN };
 		}
 		reap(r, 0);
 		if (n == 0 && r->reaped) {
@@ -425,7 +433,8 @@ spawn_and_wait(pj_task_ctx *ctx, const struct sstate *st, char *const argv[],
 		if (term_at == 0 && !r->reaped) {
 			if (ctx->stopping(ctx)) {
 				r->why = 2;
-			} else if (ctx->deadline_ms != 0 && now >= ctx->deadline_ms) {
+			} else if (ctx->deadline_ms != 0
+			    && now >= ctx->deadline_ms) {
 				r->why = 1;
 			}
 			if (r->why != 0) {
@@ -437,19 +446,22 @@ spawn_and_wait(pj_task_ctx *ctx, const struct sstate *st, char *const argv[],
 				kill(-r->pid, SIGTERM);
 				term_at = now;
 			}
-		} else if (term_at != 0 && !r->reaped &&
-		           now - term_at >= st->kill_grace_ms) {
+		} else if (term_at != 0 && !r->reaped
+		    && now - term_at >= st->kill_grace_ms) {
 			ctx->log(ctx, PJ_LOG_WARN,
-			    "script: still running %lld ms after SIGTERM; SIGKILL to "
+			    "script: still running %lld ms after SIGTERM; "
+			    "SIGKILL to "
 			    "process group %d",
 			    (long long) st->kill_grace_ms, (int) r->pid);
 			kill(-r->pid, SIGKILL);
-			term_at = INT64_MAX / 2; /* killed; wait for the exit */
+			term_at
+			    = INT64_MAX / 2; /* killed; wait for the exit */
 		}
 		if (r->reaped && exit_at == 0) {
 			exit_at = now;
 		}
-		if (r->reaped && n > 0 && now - exit_at >= PJ_SCRIPT_DRAIN_MS) {
+		if (r->reaped && n > 0
+		    && now - exit_at >= PJ_SCRIPT_DRAIN_MS) {
 			/* the script is gone; its background children still
 			 * hold the pipes: they belong to the task, end them */
 			kill(-r->pid, SIGKILL);
@@ -466,7 +478,8 @@ spawn_and_wait(pj_task_ctx *ctx, const struct sstate *st, char *const argv[],
 			break;
 		}
 		if (n == 0) { /* pipes closed, script still running */
-			struct timespec ts = { 0, PJ_SCRIPT_POLL_MS * 1000000L };
+			struct timespec ts
+			    = { 0, PJ_SCRIPT_POLL_MS * 1000000L };
 
 			nanosleep(&ts, NULL);
 			continue;
@@ -476,8 +489,8 @@ spawn_and_wait(pj_task_ctx *ctx, const struct sstate *st, char *const argv[],
 		}
 		for (int i = 0; i < n; i++) {
 			if (pf[i].revents != 0) {
-				stream_read(ctx,
-				    pf[i].fd == out->fd ? out : errs);
+				stream_read(
+				    ctx, pf[i].fd == out->fd ? out : errs);
 			}
 		}
 	}
@@ -506,10 +519,10 @@ sanitize(char *dst, size_t len, const char *src)
 	for (; src != NULL && src[i] != '\0' && i + 1 < len; i++) {
 		char c = src[i];
 
-		dst[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		                 (c >= '0' && c <= '9') || c == '.' || c == '-'
-		             ? c
-		             : '_';
+		dst[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		        || (c >= '0' && c <= '9') || c == '.' || c == '-'
+		    ? c
+		    : '_';
 	}
 	dst[i] = '\0';
 }
@@ -518,9 +531,9 @@ static int
 script_process(void *state, pj_task_ctx *ctx)
 {
 	const struct sstate *st = state;
-	const char *kind  = st->kind == PJ_SCRIPT_SHELL ? "shell" : "python";
-	const char *text  = st->script != NULL ? st->script : task_params(ctx);
-	const char *arg   = st->script != NULL ? task_params(ctx) : "";
+	const char *kind = st->kind == PJ_SCRIPT_SHELL ? "shell" : "python";
+	const char *text = st->script != NULL ? st->script : task_params(ctx);
+	const char *arg  = st->script != NULL ? task_params(ctx) : "";
 	char        dir[2048], path[2300], tid[128], err[1024];
 	char       *argv[4], *o = NULL, *e = NULL;
 	struct stream out, errs;
@@ -528,23 +541,27 @@ script_process(void *state, pj_task_ctx *ctx)
 	int           ok = 0, made_dir = 0;
 	int64_t       t0;
 
-	while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r') {
+	while (
+	    *text == ' ' || *text == '\t' || *text == '\n' || *text == '\r') {
 		text++;
 	}
 	if (text[0] == '\0') {
 		ctx->set_result(ctx,
-		    "%s processor: no script: the %s is empty; give the script "
+		    "%s processor: no script: the %s is empty; give the "
+		    "script "
 		    "text or an http/https/ftp URL",
-		    kind, st->script != NULL ? "processor info" : "parameters");
+		    kind,
+		    st->script != NULL ? "processor info" : "parameters");
 		return 0;
 	}
-	if (strlen(ctx->job_params ? ctx->job_params : "") >
-	        PJ_SCRIPT_ENV_VALUE_MAX ||
-	    strlen(ctx->instance_params ? ctx->instance_params : "") >
-	        PJ_SCRIPT_ENV_VALUE_MAX) {
+	if (strlen(ctx->job_params ? ctx->job_params : "")
+	        > PJ_SCRIPT_ENV_VALUE_MAX
+	    || strlen(ctx->instance_params ? ctx->instance_params : "")
+	        > PJ_SCRIPT_ENV_VALUE_MAX) {
 		ctx->set_result(ctx,
 		    "%s processor: job or instance parameters longer than %d "
-		    "bytes cannot be passed in the environment; shorten them or "
+		    "bytes cannot be passed in the environment; shorten them "
+		    "or "
 		    "pass a file name",
 		    kind, PJ_SCRIPT_ENV_VALUE_MAX);
 		return 0;
@@ -568,14 +585,16 @@ script_process(void *state, pj_task_ctx *ctx)
 
 		err[0] = '\0';
 		if (mkdirs(dir) != 0) {
-			snprintf(err, sizeof(err), "cannot create the folder %.900s: %s",
-			    dir, strerror(errno));
+			snprintf(err, sizeof(err),
+			    "cannot create the folder %.900s: %s", dir,
+			    strerror(errno));
 			rc = -1;
 		} else if (is_url) {
-			ctx->log(ctx, PJ_LOG_INFO, "script: downloading the %s script",
-			    kind);
+			ctx->log(ctx, PJ_LOG_INFO,
+			    "script: downloading the %s script", kind);
 			rc = pj_download(ctx, text, path, st->max_download,
-			    st->download_timeout_ms, st->ca_file, err, sizeof(err));
+			    st->download_timeout_ms, st->ca_file, err,
+			    sizeof(err));
 		} else {
 			rc = write_file(path, text, err, sizeof(err));
 		}
@@ -597,13 +616,15 @@ script_process(void *state, pj_task_ctx *ctx)
 	out.cap = errs.cap = (size_t) (st->max_output / 2);
 	out.kept           = ar_xmalloc(out.cap + 1);
 	errs.kept          = ar_xmalloc(errs.cap + 1);
-	argv[0] = st->kind == PJ_SCRIPT_SHELL ? PJ_SCRIPT_SHELL_PATH : st->python;
+	argv[0]
+	    = st->kind == PJ_SCRIPT_SHELL ? PJ_SCRIPT_SHELL_PATH : st->python;
 	argv[1] = path;
 	argv[2] = arg[0] != '\0' ? (char *) arg : NULL;
 	argv[3] = NULL;
 	t0      = now_ms();
-	if (spawn_and_wait(ctx, st, argv, dir, &r, &out, &errs, err,
-	        sizeof(err)) != 0) {
+	if (spawn_and_wait(
+	        ctx, st, argv, dir, &r, &out, &errs, err, sizeof(err))
+	    != 0) {
 		ctx->log(ctx, PJ_LOG_ERROR, "script: %s", err);
 		ctx->set_result(ctx, "%s processor: %s", kind, err);
 		free(out.kept);
@@ -627,19 +648,21 @@ script_process(void *state, pj_task_ctx *ctx)
 		ctx->set_result(ctx, "[INPUT]: %s;[ERROR]: %s", o, e);
 	} else if (WIFEXITED(r.status)) {
 		ctx->set_result(ctx,
-		    "%s script failed: exit code %d; [INPUT]: %s;[ERROR]: %s", kind,
-		    WEXITSTATUS(r.status), o, e);
+		    "%s script failed: exit code %d; [INPUT]: %s;[ERROR]: %s",
+		    kind, WEXITSTATUS(r.status), o, e);
 	} else if (WIFSIGNALED(r.status)) {
 		ctx->set_result(ctx,
 		    "%s script failed: killed by signal %d (SIG%s); [INPUT]: "
 		    "%s;[ERROR]: %s",
 		    kind, WTERMSIG(r.status),
-		    sigabbrev_np(WTERMSIG(r.status)) ? sigabbrev_np(WTERMSIG(r.status))
-		                                     : "?",
+		    sigabbrev_np(WTERMSIG(r.status))
+		        ? sigabbrev_np(WTERMSIG(r.status))
+		        : "?",
 		    o, e);
 	} else {
 		ctx->set_result(ctx,
-		    "%s script failed: exit status unknown; [INPUT]: %s;[ERROR]: "
+		    "%s script failed: exit status unknown; [INPUT]: "
+		    "%s;[ERROR]: "
 		    "%s",
 		    kind, o, e);
 	}

@@ -43,20 +43,20 @@ enum builtin { B_NONE, B_VERIFY, B_SHELL, B_PYTHON, B_HTTP };
 static enum builtin
 builtin(const char *name)
 {
-	if (strcmp(name, "verify") == 0 ||
-	    strcmp(name, OFFICIAL "VerificationProcessor") == 0) {
+	if (strcmp(name, "verify") == 0
+	    || strcmp(name, OFFICIAL "VerificationProcessor") == 0) {
 		return B_VERIFY;
 	}
-	if (strcmp(name, "shell") == 0 ||
-	    strcmp(name, OFFICIAL "script.ShellProcessor") == 0) {
+	if (strcmp(name, "shell") == 0
+	    || strcmp(name, OFFICIAL "script.ShellProcessor") == 0) {
 		return B_SHELL;
 	}
-	if (strcmp(name, "python") == 0 ||
-	    strcmp(name, OFFICIAL "script.PythonProcessor") == 0) {
+	if (strcmp(name, "python") == 0
+	    || strcmp(name, OFFICIAL "script.PythonProcessor") == 0) {
 		return B_PYTHON;
 	}
-	if (strcmp(name, "http") == 0 ||
-	    strcmp(name, OFFICIAL "HttpProcessor") == 0) {
+	if (strcmp(name, "http") == 0
+	    || strcmp(name, OFFICIAL "HttpProcessor") == 0) {
 		return B_HTTP;
 	}
 	return B_NONE;
@@ -92,11 +92,12 @@ pj_processor_load(const struct pj_processor_config *c,
 		case B_HTTP:
 			p->ops = &pj_http_processor;
 			return pj_http_open(c, &p->state, err, errlen) == 0
-			           ? 0
-			           : (p->ops = NULL, -1);
+			    ? 0
+			    : (p->ops = NULL, -1);
 		case B_NONE:
 			snprintf(err, errlen,
-			    "unknown built-in processor '%.200s' (known: verify, "
+			    "unknown built-in processor '%.200s' (known: "
+			    "verify, "
 			    "shell, python, http)",
 			    processor_info);
 			return -1;
@@ -104,25 +105,29 @@ pj_processor_load(const struct pj_processor_config *c,
 		if (pj_script_open(c,
 		        p->ops == &pj_shell_processor ? PJ_SCRIPT_SHELL
 		                                      : PJ_SCRIPT_PYTHON,
-		        NULL, &p->state, err, errlen) != 0) {
+		        NULL, &p->state, err, errlen)
+		    != 0) {
 			p->ops = NULL;
 			return -1;
 		}
 		return 0;
 	}
-	if (strcmp(processor_type, "SHELL") == 0 ||
-	    strcmp(processor_type, "PYTHON") == 0) {
+	if (strcmp(processor_type, "SHELL") == 0
+	    || strcmp(processor_type, "PYTHON") == 0) {
 		int shell = processor_type[0] == 'S';
 
-		if (pj_script_open(c, shell ? PJ_SCRIPT_SHELL : PJ_SCRIPT_PYTHON,
-		        processor_info, &p->state, err, errlen) != 0) {
+		if (pj_script_open(c,
+		        shell ? PJ_SCRIPT_SHELL : PJ_SCRIPT_PYTHON,
+		        processor_info, &p->state, err, errlen)
+		    != 0) {
 			return -1;
 		}
 		p->ops = shell ? &pj_shell_processor : &pj_python_processor;
 		return 0;
 	}
 	if (strcmp(processor_type, "EXTERNAL") == 0) {
-		return pj_plugin_load(c->plugin_dir, processor_info, p, err, errlen);
+		return pj_plugin_load(
+		    c->plugin_dir, processor_info, p, err, errlen);
 	}
 	snprintf(err, errlen,
 	    "unsupported processor type '%.64s' (BUILT_IN, SHELL, PYTHON, "

@@ -47,7 +47,8 @@ bh_init(void **state, const char *config, char *err, size_t errlen)
 	struct bh_state *s = calloc(1, sizeof(*s));
 
 	if (s == NULL || strlen(config) > 200) {
-		snprintf(err, errlen, "broadcast_hello: greeting longer than 200");
+		snprintf(
+		    err, errlen, "broadcast_hello: greeting longer than 200");
 		free(s);
 		return -1;
 	}
@@ -119,8 +120,8 @@ bh_process(void *state, pj_task_ctx *ctx)
 		int fd = open(p + 5, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		if (fd < 0 || write(fd, line, (size_t) len) != len) {
-			ctx->set_result(ctx, "broadcast_hello: cannot append to %s",
-			    p + 5);
+			ctx->set_result(ctx,
+			    "broadcast_hello: cannot append to %s", p + 5);
 			if (fd >= 0) {
 				close(fd);
 			}
@@ -133,8 +134,8 @@ bh_process(void *state, pj_task_ctx *ctx)
 }
 
 static int
-bh_post_process(void *state, pj_task_ctx *ctx,
-    const struct pj_task_outcome *r, size_t n)
+bh_post_process(
+    void *state, pj_task_ctx *ctx, const struct pj_task_outcome *r, size_t n)
 {
 	char   sum[BH_SUMMARY_MAX];
 	size_t failed = 0, len = 0;
@@ -144,15 +145,16 @@ bh_post_process(void *state, pj_task_ctx *ctx,
 	for (size_t i = 0; i < n; i++) {
 		failed += r[i].success == 0;
 		if (len < sizeof(sum)) {
-			len += (size_t) snprintf(sum + len, sizeof(sum) - len, "%s%s%s",
-			    len ? " | " : "", r[i].success ? "" : "FAILED ",
+			len += (size_t) snprintf(sum + len, sizeof(sum) - len,
+			    "%s%s%s", len ? " | " : "",
+			    r[i].success ? "" : "FAILED ",
 			    r[i].result != NULL ? r[i].result : "");
 		}
 	}
 	ctx->log(ctx, failed ? PJ_LOG_WARN : PJ_LOG_INFO,
 	    "broadcast_hello: post_process: %zu nodes, %zu failed", n, failed);
-	ctx->set_result(ctx, "broadcast: %zu nodes, %zu failed: %s", n, failed,
-	    sum);
+	ctx->set_result(
+	    ctx, "broadcast: %zu nodes, %zu failed: %s", n, failed, sum);
 	return failed == 0;
 }
 

@@ -73,13 +73,16 @@ wc_init(void **state, const char *config, char *err, size_t errlen)
 	     tok = strtok_r(NULL, ",", &save)) {
 		long v;
 
-		if (sscanf(tok, "chunk=%ld", &v) == 1 && v >= 16 && v <= (1 << 20)) {
+		if (sscanf(tok, "chunk=%ld", &v) == 1 && v >= 16
+		    && v <= (1 << 20)) {
 			c->chunk = (size_t) v;
-		} else if (sscanf(tok, "top=%ld", &v) == 1 && v >= 1 && v <= 1000) {
+		} else if (sscanf(tok, "top=%ld", &v) == 1 && v >= 1
+		    && v <= 1000) {
 			c->top = (int) v;
 		} else {
 			snprintf(err, errlen,
-			    "wordcount: bad config \"%s\" (use chunk=16..1048576, "
+			    "wordcount: bad config \"%s\" (use "
+			    "chunk=16..1048576, "
 			    "top=1..1000)",
 			    tok);
 			free(copy);
@@ -306,12 +309,12 @@ report_total(pj_task_ctx *ctx, const struct wc_table *t, int top,
 	size_t          len;
 
 	len = (size_t) snprintf(out, sizeof(out),
-	    "words=%ld distinct=%zu chunks=%zu failed=%zu top:", t->words, t->n,
-	    chunks, failed);
+	    "words=%ld distinct=%zu chunks=%zu failed=%zu top:", t->words,
+	    t->n, chunks, failed);
 	for (size_t i = 0; i < t->n && i < (size_t) top && len < sizeof(out);
 	     i++) {
-		len += (size_t) snprintf(out + len, sizeof(out) - len, "%s %s=%ld",
-		    i ? "," : "", v[i].word, v[i].count);
+		len += (size_t) snprintf(out + len, sizeof(out) - len,
+		    "%s %s=%ld", i ? "," : "", v[i].word, v[i].count);
 	}
 	ctx->set_result(ctx, "%s", out);
 	free(v);
@@ -319,8 +322,8 @@ report_total(pj_task_ctx *ctx, const struct wc_table *t, int top,
 
 /* The root: cut the input into chunks at spaces and map them. */
 static int
-map_chunks(const struct wc_conf *c, pj_task_ctx *ctx, const char *text,
-    size_t len)
+map_chunks(
+    const struct wc_conf *c, pj_task_ctx *ctx, const char *text, size_t len)
 {
 	struct pj_subtask batch[WC_MAP_BATCH];
 	size_t            n = 0, chunks = 0, off = 0;
@@ -346,7 +349,8 @@ map_chunks(const struct wc_conf *c, pj_task_ctx *ctx, const char *text,
 			n = 0;
 		}
 		if (ctx->stopping(ctx)) {
-			ctx->set_result(ctx, "wordcount: stopped while mapping");
+			ctx->set_result(
+			    ctx, "wordcount: stopped while mapping");
 			return 0;
 		}
 	}
@@ -374,8 +378,8 @@ wc_process(void *state, pj_task_ctx *ctx)
 	if ((text = read_input(ctx, &len)) == NULL) {
 		return 0; /* read_input said why */
 	}
-	if (strcmp(ctx->execute_type, "MAP_REDUCE") == 0 ||
-	    strcmp(ctx->execute_type, "MAP") == 0) {
+	if (strcmp(ctx->execute_type, "MAP_REDUCE") == 0
+	    || strcmp(ctx->execute_type, "MAP") == 0) {
 		ok = map_chunks(c, ctx, text, len);
 	} else { /* STANDALONE or BROADCAST: count it all here */
 		wc_count(&t, text, len);
@@ -390,11 +394,11 @@ wc_process(void *state, pj_task_ctx *ctx)
 /* On the tracker's node, with the result of every task (the root's
  * "mapped ..." included): add up the sub-tasks' counts. */
 static int
-wc_reduce(void *state, pj_task_ctx *ctx, const struct pj_task_outcome *r,
-    size_t n)
+wc_reduce(
+    void *state, pj_task_ctx *ctx, const struct pj_task_outcome *r, size_t n)
 {
-	const struct wc_conf *c = state;
-	struct wc_table       t = { 0 };
+	const struct wc_conf *c      = state;
+	struct wc_table       t      = { 0 };
 	size_t                chunks = 0, failed = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -420,8 +424,9 @@ wc_reduce(void *state, pj_task_ctx *ctx, const struct pj_task_outcome *r,
 			if (eq == NULL) {
 				break;
 			}
-			wl = (size_t) (eq - p) < WC_WORD_MAX ? (size_t) (eq - p)
-			                                     : WC_WORD_MAX;
+			wl = (size_t) (eq - p) < WC_WORD_MAX
+			    ? (size_t) (eq - p)
+			    : WC_WORD_MAX;
 			memcpy(w, p, wl);
 			w[wl] = '\0';
 			wc_add(&t, w, strtol(eq + 1, NULL, 10));
