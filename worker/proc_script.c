@@ -49,6 +49,8 @@ extern char **environ;
 /* one environment string may not exceed MAX_ARG_STRLEN (128 KiB) */
 #define PJ_SCRIPT_ENV_VALUE_MAX (120 * 1024)
 #define PJ_SCRIPT_SHELL_PATH "/bin/sh"
+#define PJ_SCRIPT_DEFAULT_DOWNLOAD (16 << 20)
+#define PJ_SCRIPT_DEFAULT_DOWNLOAD_MS 30000
 
 struct sstate {
 	enum pj_script_kind kind;
@@ -82,8 +84,13 @@ pj_script_open(const struct pj_processor_config *c, enum pj_script_kind kind,
 	st->python  = ar_xstrdup(c->python_path != NULL && c->python_path[0]
 	         ? c->python_path
 	         : "/usr/bin/python3");
-	st->max_download        = c->max_download_bytes;
-	st->download_timeout_ms = c->download_timeout_ms;
+	/* a zeroed config gets pj_processor_config_init's limits */
+	st->max_download        = c->max_download_bytes > 0
+	           ? c->max_download_bytes
+	           : PJ_SCRIPT_DEFAULT_DOWNLOAD;
+	st->download_timeout_ms = c->download_timeout_ms > 0
+	    ? c->download_timeout_ms
+	    : PJ_SCRIPT_DEFAULT_DOWNLOAD_MS;
 	st->max_output = c->max_output_bytes > 0 ? c->max_output_bytes : 4096;
 	st->kill_grace_ms = c->kill_grace_ms > 0 ? c->kill_grace_ms : 2000;
 	*state            = st;
@@ -335,6 +342,7 @@ struct run {
 	int   status, reaped;
 	int   why; /* 0 finished, 1 deadline, 2 stopped */
 	int   killed_after_exit;
+	int   unknown; /* reaped by someone else: no status */
 };
 
 static void
@@ -351,8 +359,8 @@ reap(struct run *r, int block)
 	if (w == r->pid) {
 		r->reaped = 1;
 	} else if (w < 0) { /* ECHILD: someone else reaped it */
-		r->reaped = 1;
-		r->status = 0x7f00; /* unknown: reported as a failure */
+		r->reaped  = 1;
+		r->unknown = 1; /* reported as a failure */
 	}
 }
 
@@ -643,6 +651,12 @@ script_process(void *state, pj_task_ctx *ctx)
 		    r.why == 1 ? "ran past the task's deadline"
 		               : "stopped with the instance",
 		    o, e);
+	} else if (r.unknown) {
+		ctx->set_result(ctx,
+		    "%s script: exit status unknown (reaped elsewhere: is "
+		    "SIGCHLD "
+		    "ignored in the worker?); [INPUT]: %s;[ERROR]: %s",
+		    kind, o, e);
 	} else if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) {
 		ok = 1;
 		ctx->set_result(ctx, "[INPUT]: %s;[ERROR]: %s", o, e);
