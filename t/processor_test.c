@@ -205,6 +205,12 @@ START_TEST(script_bad_input)
 		free(big);
 	}
 	tc_fini(&t);
+	/* an interpreter that is not there */
+	c.python_path = "/nonexistent/python3";
+	tc_init(&t, "STANDALONE");
+	ck_assert_int_eq(run(&c, "PYTHON", "print(1)", &t), 0);
+	HAS(&t, "cannot start /nonexistent/python3");
+	tc_fini(&t);
 	/* an unusable data dir */
 	c.data_dir = "/proc/nope";
 	tc_init(&t, "STANDALONE");

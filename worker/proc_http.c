@@ -71,7 +71,7 @@ http_fini(void *state)
 struct body {
 	pj_task_ctx *ctx;
 	char        *p;
-	size_t       len, cap;
+	size_t       len, cap, size;
 	int64_t      total;
 	int          stopped, deadline;
 };
@@ -83,6 +83,11 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	size_t       len = size * n;
 
 	for (size_t i = 0; i < len && b->len < b->cap; i++) {
+		if (b->len + 1 >= b->size) { /* grow as used, room for NUL */
+			b->size = b->size ? b->size * 2 : 4096;
+			b->size = b->size < b->cap + 1 ? b->size : b->cap + 1;
+			b->p    = ar_xrealloc(b->p, b->size);
+		}
 		b->p[b->len++] = p[i] == '\0' ? '?' : p[i];
 	}
 	b->total += (int64_t) len;
@@ -327,9 +332,10 @@ http_process(void *state, pj_task_ctx *ctx)
 		}
 		limit_ms = left < limit_ms ? left : limit_ms;
 	}
-	b.ctx = ctx;
-	b.cap = st->max_body;
-	b.p   = ar_xmalloc(b.cap + 1);
+	b.ctx  = ctx;
+	b.cap  = st->max_body;
+	b.p    = ar_xmalloc(1);
+	b.size = 1;
 	pj_curl_init();
 	if ((h = curl_easy_init()) == NULL) {
 		ctx->set_result(ctx, "http processor: out of memory");

@@ -116,8 +116,9 @@ script_fini(void *state)
 
 struct stream {
 	int     fd;
-	int     level; /* log level of its lines */
-	char   *kept;  /* the first `cap` bytes, NULs replaced */
+	int     level;     /* log level of its lines */
+	char   *kept;      /* the first `cap` bytes, NULs replaced */
+	size_t  kept_size; /* allocated */
 	size_t  kept_len, cap;
 	int64_t total;
 	char    line[PJ_SCRIPT_LOG_LINE_MAX + 1];
@@ -141,6 +142,14 @@ stream_feed(pj_task_ctx *ctx, struct stream *s, const char *p, size_t n)
 		char c = p[i] == '\0' ? '?' : p[i];
 
 		if (s->kept_len < s->cap) {
+			if (s->kept_len == s->kept_size) { /* grow as used */
+				s->kept_size
+				    = s->kept_size ? s->kept_size * 2 : 4096;
+				s->kept_size = s->kept_size < s->cap
+				    ? s->kept_size
+				    : s->cap;
+				s->kept = ar_xrealloc(s->kept, s->kept_size);
+			}
 			s->kept[s->kept_len++] = c;
 		}
 		if (c == '\n') {
@@ -182,7 +191,9 @@ stream_text(const struct stream *s)
 	size_t len = s->kept_len + 64;
 	char  *t   = ar_xmalloc(len);
 
-	memcpy(t, s->kept, s->kept_len);
+	if (s->kept_len > 0) {
+		memcpy(t, s->kept, s->kept_len);
+	}
 	t[s->kept_len] = '\0';
 	if (s->total > (int64_t) s->kept_len) {
 		snprintf(t + s->kept_len, 64, "...[%lld more bytes]",
@@ -622,8 +633,6 @@ script_process(void *state, pj_task_ctx *ctx)
 	out.level  = PJ_LOG_INFO;
 	errs.level = PJ_LOG_WARN;
 	out.cap = errs.cap = (size_t) (st->max_output / 2);
-	out.kept           = ar_xmalloc(out.cap + 1);
-	errs.kept          = ar_xmalloc(errs.cap + 1);
 	argv[0]
 	    = st->kind == PJ_SCRIPT_SHELL ? PJ_SCRIPT_SHELL_PATH : st->python;
 	argv[1] = path;
