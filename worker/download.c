@@ -183,14 +183,17 @@ pj_download(pj_task_ctx *ctx, const char *url, const char *path,
 	}
 	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int) sizeof(tmp)
 	    || (fd = mkstemp(tmp)) < 0 || (d.f = fdopen(fd, "wb")) == NULL) {
+		int e = errno;
+
 		snprintf(err, errlen,
 		    "script download from %s: cannot create %s: %s", safe, tmp,
-		    strerror(errno));
+		    strerror(e));
 		if (fd >= 0) {
 			close(fd);
 			unlink(tmp);
 		}
-		return -1;
+		errno = e;
+		return -2;
 	}
 	d.ctx = ctx;
 	d.max = max_bytes > 0 ? max_bytes : INT64_MAX;

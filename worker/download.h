@@ -31,7 +31,8 @@ void pj_curl_tls(void *h, const char *ca_file);
  * max_bytes, within timeout_ms and before ctx's deadline, giving up when
  * ctx->stopping(ctx) turns 1.  0, or -1 with the reason in err (the
  * redacted URL and what went wrong: HTTP status, size over the limit,
- * timeout, TLS verification, connection refused, ...). */
+ * timeout, TLS verification, connection refused, ...), or -2 when the
+ * local file could not be created (errno says why). */
 int pj_download(pj_task_ctx *ctx, const char *url, const char *path,
     int64_t max_bytes, int64_t timeout_ms, const char *ca_file, char *err,
     size_t errlen);

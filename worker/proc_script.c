@@ -620,7 +620,11 @@ script_process(void *state, pj_task_ctx *ctx)
 		if (rc == 0) {
 			break;
 		}
-		if (is_url || errno != ENOENT || tries == 2) {
+		/* retried: the folder vanished before the file was made */
+		if (rc == -1 && is_url) {
+			errno = 0;
+		}
+		if (errno != ENOENT || tries == 2) {
 			ctx->log(ctx, PJ_LOG_ERROR, "script: %s", err);
 			ctx->set_result(ctx, "%s processor: %s", kind, err);
 			goto done;
