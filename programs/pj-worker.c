@@ -172,7 +172,7 @@ heartbeat(void)
 {
 	Pj__Cluster__WorkerHeartbeat h = PJ__CLUSTER__WORKER_HEARTBEAT__INIT;
 	Pj__Cluster__SystemMetrics   m = PJ__CLUSTER__SYSTEM_METRICS__INIT;
-	struct pj_metrics            x;
+	struct pj_sys_metrics            x;
 	char                         extra[64];
 	ar_ref                       to;
 	int light = atomic_load(&env.light), heavy = atomic_load(&env.heavy);

@@ -72,7 +72,7 @@ pj_metrics_parse_meminfo(const char *text, double *total_gb, double *avail_gb)
 }
 
 int
-pj_metrics_score(const struct pj_metrics *m)
+pj_metrics_score(const struct pj_sys_metrics *m)
 {
 	double mem = (m->mem_max - m->mem_used) * 2;
 	double cpu = m->cpu_processors - m->cpu_load;
@@ -100,7 +100,7 @@ slurp(const char *path, char *buf, size_t n)
 }
 
 void
-pj_metrics_read(const char *dir, struct pj_metrics *m)
+pj_metrics_read(const char *dir, struct pj_sys_metrics *m)
 {
 	char           buf[8192];
 	double         total, avail;

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-struct pj_metrics {
+struct pj_sys_metrics {
 	int    cpu_processors;
 	double cpu_load;   /* 1-minute load average; negative = unknown */
 	double mem_used;   /* GB: MemTotal - MemAvailable */
@@ -32,9 +32,9 @@ int pj_metrics_parse_meminfo(const char *text, double *total_gb,
     double *avail_gb);
 /* PowerJob's score: memScore = (max - used) * 2 (GB); cpuScore = cpus -
  * load, or 1 when that exceeds cpus (load unknown); (int) of the sum. */
-int pj_metrics_score(const struct pj_metrics *m);
+int pj_metrics_score(const struct pj_sys_metrics *m);
 /* Reads everything (dir: the file system whose disk is reported; NULL =
  * "/").  Fields it cannot read stay unknown. */
-void pj_metrics_read(const char *dir, struct pj_metrics *m);
+void pj_metrics_read(const char *dir, struct pj_sys_metrics *m);
 
 #endif
