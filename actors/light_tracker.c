@@ -61,11 +61,11 @@ struct light {
 	char                              task_id[64];
 	char                              workspace[1200];
 	struct pj_log_config              logc;
-	int64_t    start_ms, start_mono, deadline_mono, last_report_mono;
-	int64_t    stop_mono;
-	atomic_int stop, silent, done;
-	int        reported; /* under the set lock */
-	pthread_mutex_t rmu; /* guards result */
+	int64_t         start_ms, start_mono, deadline_mono, last_report_mono;
+	int64_t         stop_mono;
+	atomic_int      stop, silent, done;
+	int             reported; /* under the set lock */
+	pthread_mutex_t rmu;      /* guards result */
 	char           *result;
 };
 
@@ -175,10 +175,10 @@ vlog_line(struct light *l, int level, const char *fmt, va_list ap)
 		pj_worker_log(l->env, l->req->instance_id, level, "%s", line);
 	}
 	if (t == PJ_LOGT_LOCAL || t == PJ_LOGT_LOCAL_AND_ONLINE) {
-		ar_log(level >= PJ_LOG_ERROR ? AR_LOG_ERROR
-		       : level >= PJ_LOG_WARN ? AR_LOG_WARN
-		       : level >= PJ_LOG_INFO ? AR_LOG_INFO
-		                              : AR_LOG_DEBUG,
+		ar_log(level >= PJ_LOG_ERROR   ? AR_LOG_ERROR
+		        : level >= PJ_LOG_WARN ? AR_LOG_WARN
+		        : level >= PJ_LOG_INFO ? AR_LOG_INFO
+		                               : AR_LOG_DEBUG,
 		    "job", "job=%lld instance=%lld %s",
 		    (long long) l->req->job_id,
 		    (long long) l->req->instance_id, line);
@@ -194,8 +194,7 @@ vlog_line(struct light *l, int level, const char *fmt, va_list ap)
 	}
 }
 
-static void
-log_line(struct light *l, int level, const char *fmt, ...)
+static void log_line(struct light *l, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void
 log_line(struct light *l, int level, const char *fmt, ...)
@@ -216,14 +215,15 @@ ctx_log(pj_task_ctx *ctx, int level, const char *fmt, ...)
 }
 
 static int
-ctx_map(pj_task_ctx *ctx, const char *task_name,
-    const struct pj_subtask *subs, size_t n)
+ctx_map(pj_task_ctx *ctx, const char *task_name, const struct pj_subtask *subs,
+    size_t n)
 {
 	(void) task_name;
 	(void) subs;
 	(void) n;
-	ctx->set_result(ctx, "map is for MAP and MAP_REDUCE jobs; this is a "
-	                     "STANDALONE job");
+	ctx->set_result(ctx,
+	    "map is for MAP and MAP_REDUCE jobs; this is a "
+	    "STANDALONE job");
 	return -1;
 }
 
@@ -302,8 +302,9 @@ finish(struct light *l, int status, const char *result)
 	    (long long) l->req->app_id, (long long) l->req->job_id,
 	    (long long) l->req->instance_id,
 	    status == 5 ? "succeeded" : "failed",
-	    send ? "" : " (not reported: stopped by the server or reported "
-	                "already)",
+	    send ? ""
+	         : " (not reported: stopped by the server or reported "
+	           "already)",
 	    result);
 	atomic_fetch_sub(&env->light, 1);
 }
@@ -369,7 +370,7 @@ run(void *arg)
 	pj_processor_unload(&p);
 	atomic_store(&l->done, 1);
 	pthread_mutex_lock(&l->rmu);
-	own = l->result;
+	own       = l->result;
 	l->result = NULL;
 	pthread_mutex_unlock(&l->rmu);
 	status = ok ? 5 : 4;
@@ -415,13 +416,12 @@ find(struct pj_light_set *s, int64_t instance_id)
 {
 	struct light *l;
 	for (l = s->head; l != NULL && l->req->instance_id != instance_id;
-	     l = l->next) {
-	}
+	     l = l->next) { }
 	return l;
 }
 
 int
-pj_light_start(struct pj_worker_env *env,
+pj_light_start(struct pj_worker_env        *env,
     const Pj__Worker__ServerScheduleJobReq *req, char *err, size_t errlen)
 {
 	struct pj_light_set *s = env->lights;
@@ -480,8 +480,8 @@ pj_light_start(struct pj_worker_env *env,
 		atomic_fetch_sub(&env->light, 1);
 		pthread_mutex_unlock(&s->mu);
 		light_free(l);
-		snprintf(err, errlen, "cannot start a thread: %s",
-		    strerror(rv));
+		snprintf(
+		    err, errlen, "cannot start a thread: %s", strerror(rv));
 		return PJ_LIGHT_ERROR;
 	}
 	pthread_mutex_unlock(&s->mu);

@@ -24,7 +24,7 @@ enum pj_light_start {
 	PJ_LIGHT_ERROR     = -1 /* no thread; err says why */
 };
 /* Starts a light TaskTracker for req (copied). */
-int pj_light_start(struct pj_worker_env *env,
+int pj_light_start(struct pj_worker_env    *env,
     const Pj__Worker__ServerScheduleJobReq *req, char *err, size_t errlen);
 /* The server stopped the instance: its processor is asked to stop and no
  * final report follows (the server already recorded the end).  0, or

@@ -66,14 +66,14 @@ on_done(ar_future *f, int result, const ProtobufCMessage *reply, void *arg)
 static void
 send_batch(ar_ctx *ctx, struct logger *s)
 {
-	struct pj_worker_env   *env = s->env;
-	size_t                  max = (size_t) env->cfg.log_batch, n;
-	struct pj_logq_line    *l;
-	Pj__Cluster__LogLine   *lines, **pl;
-	Pj__Cluster__LogReport  r = PJ__CLUSTER__LOG_REPORT__INIT;
-	ar_ref                  to;
-	ar_future              *f;
-	struct done_arg        *a;
+	struct pj_worker_env  *env = s->env;
+	size_t                 max = (size_t) env->cfg.log_batch, n;
+	struct pj_logq_line   *l;
+	Pj__Cluster__LogLine  *lines, **pl;
+	Pj__Cluster__LogReport r = PJ__CLUSTER__LOG_REPORT__INIT;
+	ar_ref                 to;
+	ar_future             *f;
+	struct done_arg       *a;
 
 	atomic_store(&env->log_kicked, 0);
 	if (s->in_flight || pj_worker_server_ref(env, &to) != 0) {
@@ -121,8 +121,9 @@ on_done_msg(ar_ctx *ctx, struct logger *s, const Pj__Wlocal__Done *d)
 		return;
 	}
 	s->in_flight = 0;
-	if (d->result == 0 && (d->code == PJ__CLUSTER__CODE__OK
-	                          || d->code == PJ__CLUSTER__CODE__BAD_REQUEST)) {
+	if (d->result == 0
+	    && (d->code == PJ__CLUSTER__CODE__OK
+	        || d->code == PJ__CLUSTER__CODE__BAD_REQUEST)) {
 		if (d->code != PJ__CLUSTER__CODE__OK) {
 			ar_log(AR_LOG_WARN, "logger",
 			    "%zu online log lines refused by the server (%s); "

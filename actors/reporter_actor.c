@@ -176,8 +176,7 @@ on_done_msg(struct reporter *s, const Pj__Wlocal__Done *d)
 {
 	size_t i;
 
-	for (i = 0; i < s->n && s->v[i].seq != d->seq; i++) {
-	}
+	for (i = 0; i < s->n && s->v[i].seq != d->seq; i++) { }
 	if (i == s->n) {
 		return;
 	}
@@ -239,8 +238,8 @@ reporter_pre_start(ar_ctx *ctx, void *state)
 
 	s->env = (struct pj_worker_env *) ar_ctx_init_arg(ctx);
 	t.kind = PJ__WLOCAL__TICK_KIND__REPORTER;
-	return ar_timer_every(ar_ctx_system(ctx), ar_ctx_self(ctx), &t.base,
-	    TICK_MS, &s->tick);
+	return ar_timer_every(
+	    ar_ctx_system(ctx), ar_ctx_self(ctx), &t.base, TICK_MS, &s->tick);
 }
 
 static void
@@ -262,8 +261,8 @@ reporter_post_stop(ar_ctx *ctx, void *state)
 }
 
 static int
-reporter_receive(ar_ctx *ctx, void *state,
-    const ProtobufCMessageDescriptor *t, const ProtobufCMessage *msg)
+reporter_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
+    const ProtobufCMessage *msg)
 {
 	struct reporter *s = state;
 

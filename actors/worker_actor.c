@@ -45,7 +45,7 @@ is_light(const Pj__Worker__ServerScheduleJobReq *q)
 }
 
 static void
-report_failed(struct pj_worker_env *env,
+report_failed(struct pj_worker_env         *env,
     const Pj__Worker__ServerScheduleJobReq *q, const char *why)
 {
 	Pj__Cluster__InstanceStatusReport r
@@ -74,7 +74,7 @@ report_failed(struct pj_worker_env *env,
 static void
 on_job(struct worker_state *s, const Pj__Worker__ServerScheduleJobReq *q)
 {
-	struct pj_worker_env *env = s->env;
+	struct pj_worker_env *env      = s->env;
 	char                  err[512] = "";
 	int                   rv;
 
@@ -212,7 +212,8 @@ worker_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
 		on_ack(s, (const Pj__Cluster__Ack *) msg);
 	} else {
 		ar_reply_failure(ctx, AR_ETYPE,
-		    "worker: unexpected message type (see proto/worker.proto)");
+		    "worker: unexpected message type (see "
+		    "proto/worker.proto)");
 	}
 	return 0;
 }

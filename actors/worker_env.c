@@ -111,10 +111,11 @@ pj_worker_config_help(FILE *out)
 	pj_cfg_help(wopts, NWOPTS, out);
 	fprintf(out, "  %-20s %-20s the cluster key itself\n", "",
 	    "PJ_CLUSTER_KEY");
-	fprintf(out, "  --help               this text\n\nExit status: 0 "
-	             "stopped by a signal, 1 cannot start, 2 bad option,\n"
-	             "3 refused by the server (wrong secret, unknown app), "
-	             "4 no server answered.\n");
+	fprintf(out,
+	    "  --help               this text\n\nExit status: 0 "
+	    "stopped by a signal, 1 cannot start, 2 bad option,\n"
+	    "3 refused by the server (wrong secret, unknown app), "
+	    "4 no server answered.\n");
 }
 
 static int
@@ -130,10 +131,10 @@ num(const char *name, const char *v, long long min, long long max,
 }
 
 static int
-split_servers(struct pj_worker_config *c, const char *list, char *err,
-    size_t errlen)
+split_servers(
+    struct pj_worker_config *c, const char *list, char *err, size_t errlen)
 {
-	char  buf[PJ_CFG_STR], *save = NULL, *s;
+	char buf[PJ_CFG_STR], *save = NULL, *s;
 	c->n_servers = 0;
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (s = strtok_r(buf, ", ", &save); s != NULL;
@@ -173,7 +174,8 @@ pj_worker_config_load(struct pj_worker_config *c, int argc, char **argv,
 	int           rv;
 
 	memset(c, 0, sizeof(*c));
-	rv = pj_cfg_load(wopts, NWOPTS, o, sizeof(*o), argc, argv, err, errlen);
+	rv = pj_cfg_load(
+	    wopts, NWOPTS, o, sizeof(*o), argc, argv, err, errlen);
 	if (rv == 1) {
 		pj_worker_config_help(out);
 		goto out;
@@ -244,8 +246,8 @@ pj_worker_config_load(struct pj_worker_config *c, int argc, char **argv,
 	c->shuffle = (int) x;
 	if (num("heartbeat-ms", o->heartbeat_ms, 10, 3600000, &c->heartbeat_ms,
 	        err, errlen)
-	    || num("discover-ms", o->discover_ms, 10, 3600000,
-	        &c->discover_ms, err, errlen)
+	    || num("discover-ms", o->discover_ms, 10, 3600000, &c->discover_ms,
+	        err, errlen)
 	    || num("report-ms", o->report_ms, 10, 3600000, &c->report_ms, err,
 	        errlen)
 	    || num("log-flush-ms", o->log_flush_ms, 10, 3600000,
@@ -295,8 +297,8 @@ void
 pj_worker_env_init(struct pj_worker_env *env, ar_system *sys)
 {
 	env->sys = sys;
-	snprintf(env->address, sizeof(env->address), "%s",
-	    ar_system_address(sys));
+	snprintf(
+	    env->address, sizeof(env->address), "%s", ar_system_address(sys));
 	pthread_mutex_init(&env->mu, NULL);
 	env->logq   = pj_logq_new((size_t) env->cfg.log_queue_max);
 	env->lights = pj_light_set_new();
@@ -368,8 +370,8 @@ pj_worker_set_server(
 {
 	pthread_mutex_lock(&env->mu);
 	snprintf(env->server, sizeof(env->server), "%s", server);
-	snprintf(env->server_address, sizeof(env->server_address), "%s",
-	    address);
+	snprintf(
+	    env->server_address, sizeof(env->server_address), "%s", address);
 	pthread_mutex_unlock(&env->mu);
 }
 

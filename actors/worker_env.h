@@ -63,9 +63,9 @@ struct pj_worker_config {
 	int     log_queue_max;    /* bound of queued lines (PowerJob 10240) */
 	int64_t max_result_bytes; /* PowerJob 8096 */
 	/* ours (pj-worker's options, pj_worker_config_load) */
-	int64_t tick_ms;       /* light trackers' watchdog period */
-	int64_t stop_wait_ms;  /* a stopped processor gets this long */
-	int64_t start_wait_ms; /* first discovery keeps trying this long */
+	int64_t tick_ms;        /* light trackers' watchdog period */
+	int64_t stop_wait_ms;   /* a stopped processor gets this long */
+	int64_t start_wait_ms;  /* first discovery keeps trying this long */
 	int64_t ask_timeout_ms; /* reports, logs and discovery asks */
 	char    listen[256];    /* tcp://HOST:PORT */
 	char    advertise[256]; /* "" = the listen host */
@@ -76,9 +76,9 @@ struct pj_worker_config {
 };
 
 /* Exit codes of pj-worker (docs/worker.md). */
-#define PJ_WORKER_EXIT_FAILURE 1 /* cannot start (listen, data dir) */
-#define PJ_WORKER_EXIT_USAGE 2   /* bad option or config file */
-#define PJ_WORKER_EXIT_REFUSED 3 /* wrong secret, unknown app */
+#define PJ_WORKER_EXIT_FAILURE 1   /* cannot start (listen, data dir) */
+#define PJ_WORKER_EXIT_USAGE 2     /* bad option or config file */
+#define PJ_WORKER_EXIT_REFUSED 3   /* wrong secret, unknown app */
 #define PJ_WORKER_EXIT_NO_SERVER 4 /* no server answered at start */
 
 /* Fills c from flags, PJ_* environment and the config file (the option
@@ -97,7 +97,7 @@ struct pj_worker_env {
 	char                       address[320]; /* pj://pjworker@host:port */
 	atomic_int_fast64_t        app_id;       /* from discovery */
 
-	pthread_mutex_t mu; /* guards the owner */
+	pthread_mutex_t mu;                  /* guards the owner */
 	char            server[256];         /* owner host:port, "" = none */
 	char            server_address[320]; /* pj://pjserver@host:port */
 
@@ -107,10 +107,10 @@ struct pj_worker_env {
 	/* ours */
 	struct pj_logq      *logq;   /* online log lines not yet acked */
 	struct pj_light_set *lights; /* light TaskTrackers */
-	atomic_int finals_pending;   /* final reports not yet acked */
-	atomic_int log_kicked;       /* a KICK is on its way to the logger */
-	atomic_int rediscover;       /* a server said it is not the owner */
-	atomic_int draining;         /* SIGTERM: no new instances */
+	atomic_int           finals_pending; /* final reports not yet acked */
+	atomic_int log_kicked; /* a KICK is on its way to the logger */
+	atomic_int rediscover; /* a server said it is not the owner */
+	atomic_int draining;   /* SIGTERM: no new instances */
 };
 
 /* Registers the worker's own message types (proto/wlocal.proto) besides
@@ -152,7 +152,7 @@ void pj_worker_report(
  * the queue is full the line is counted as dropped, never blocks). */
 void pj_worker_log(struct pj_worker_env *env, int64_t instance_id, int level,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void pj_worker_logv(struct pj_worker_env *env, int64_t instance_id,
-    int level, const char *fmt, va_list ap);
+void pj_worker_logv(struct pj_worker_env *env, int64_t instance_id, int level,
+    const char *fmt, va_list ap);
 
 #endif

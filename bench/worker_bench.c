@@ -88,15 +88,16 @@ pct(const int64_t *v, int n, int p)
 int
 main(int argc, char **argv)
 {
-	char             db[600], ready[600], wready[600], self[64], wself[300];
-	char             exe[600], wexe[600], data[600], addr[400];
+	char db[600], ready[600], wready[600], self[64], wself[300];
+	char exe[600], wexe[600], data[600], addr[400];
 	struct pj_store *store;
 	int64_t          app_id, job_id;
 	pid_t            srv, wrk;
 	int              n = getenv("N") ? atoi(getenv("N")) : 300;
 
 	if (argc != 3 || n < 1) {
-		fprintf(stderr, "usage: worker_bench PJ_BIN WORKDIR (N=...)\n");
+		fprintf(
+		    stderr, "usage: worker_bench PJ_BIN WORKDIR (N=...)\n");
 		return 2;
 	}
 	pj_bin = argv[1];
@@ -128,8 +129,8 @@ main(int argc, char **argv)
 	j.processor_info       = "verify";
 	j.concurrency          = 1;
 	if (pj_store_job_save(store, &j, ar_now_ms(), &job_id) != 0) {
-		fprintf(stderr, "worker_bench: job: %s\n",
-		    pj_store_errmsg(store));
+		fprintf(
+		    stderr, "worker_bench: job: %s\n", pj_store_errmsg(store));
 		return 1;
 	}
 	if ((srv = fork()) == 0) {
@@ -181,7 +182,7 @@ main(int argc, char **argv)
 	int64_t *lat = calloc((size_t) n, sizeof(*lat));
 	int64_t *wl  = calloc((size_t) n, sizeof(*wl));
 	int      got = 0, failed = 0;
-	int64_t  t0  = ar_mono_ms();
+	int64_t  t0 = ar_mono_ms();
 	for (int k = 0; k < n; k++) {
 		Pj__Friend__OpRequest   q = PJ__FRIEND__OP_REQUEST__INIT;
 		ar_future              *f;
@@ -212,7 +213,7 @@ main(int argc, char **argv)
 			if (pj_store_instance_get(store, id, &i) == 0) {
 				int st = i.status;
 				if (st == PJ_INST_SUCCEED) {
-					wl[got]    = i.finished_time
+					wl[got] = i.finished_time
 					    - i.actual_trigger_time;
 					lat[got++] = i.gmt_modified
 					    - i.actual_trigger_time;
@@ -230,7 +231,7 @@ main(int argc, char **argv)
 			usleep(500);
 		}
 	}
-	int64_t secs_ms = ar_mono_ms() - t0;
+	int64_t secs_ms   = ar_mono_ms() - t0;
 	double  rss_after = rss_mb(wrk);
 	qsort(lat, (size_t) got, sizeof(*lat), cmp64);
 	qsort(wl, (size_t) got, sizeof(*wl), cmp64);
@@ -242,9 +243,11 @@ main(int argc, char **argv)
 		    got, PCT(lat, 50));
 		printf("| same, p90 / p99 | %lld / %lld ms | p99 < 20 ms |\n",
 		    PCT(lat, 90), PCT(lat, 99));
-		printf("| same, max | %lld ms | |\n", (long long) lat[got - 1]);
-		printf("| dispatch to the worker's end time, p50 / p99 | %lld / "
-		       "%lld ms | |\n",
+		printf(
+		    "| same, max | %lld ms | |\n", (long long) lat[got - 1]);
+		printf(
+		    "| dispatch to the worker's end time, p50 / p99 | %lld / "
+		    "%lld ms | |\n",
 		    PCT(wl, 50), PCT(wl, 99));
 #undef PCT
 	}

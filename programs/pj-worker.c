@@ -89,7 +89,7 @@ ask_owner(const char *s, int timeout_ms, const char *current, int *code_out,
 	ar_ref                  to;
 	ar_future              *f;
 	const ProtobufCMessage *r;
-	Pj__Cluster__Discover   d = PJ__CLUSTER__DISCOVER__INIT;
+	Pj__Cluster__Discover   d  = PJ__CLUSTER__DISCOVER__INIT;
 	int                     rv = -1;
 
 	snprintf(addr, sizeof(addr), "pj://pjserver@%s/user/server", s);
@@ -118,7 +118,8 @@ ask_owner(const char *s, int timeout_ms, const char *current, int *code_out,
 				pj_worker_set_server(
 				    &env, dr->server, dr->server_address);
 				ar_log(AR_LOG_INFO, "worker",
-				    "app=%s (%lld): owner is now server=%s%s%s",
+				    "app=%s (%lld): owner is now "
+				    "server=%s%s%s",
 				    env.cfg.app_name, (long long) dr->app_id,
 				    dr->server, old[0] ? ", was " : "", old);
 				pj_worker_kick(&env);
@@ -140,7 +141,8 @@ discover(char *msg, size_t msglen)
 	int  code = -1;
 
 	pj_worker_server(&env, cur, sizeof(cur));
-	if (cur[0] && ask_owner(cur, OWNER_ASK_MS, cur, &code, msg, msglen) == 0
+	if (cur[0]
+	    && ask_owner(cur, OWNER_ASK_MS, cur, &code, msg, msglen) == 0
 	    && code == 0) {
 		return 0;
 	}
@@ -172,7 +174,7 @@ heartbeat(void)
 {
 	Pj__Cluster__WorkerHeartbeat h = PJ__CLUSTER__WORKER_HEARTBEAT__INIT;
 	Pj__Cluster__SystemMetrics   m = PJ__CLUSTER__SYSTEM_METRICS__INIT;
-	struct pj_sys_metrics            x;
+	struct pj_sys_metrics        x;
 	char                         extra[64];
 	ar_ref                       to;
 	int light = atomic_load(&env.light), heavy = atomic_load(&env.heavy);
@@ -241,8 +243,8 @@ drain(void)
 	}
 	pj_worker_kick(&env);
 	dl = ar_mono_ms() + DRAIN_REPORTS_MS;
-	while ((atomic_load(&env.finals_pending) > 0
-	           || pj_logq_len(env.logq) > 0)
+	while (
+	    (atomic_load(&env.finals_pending) > 0 || pj_logq_len(env.logq) > 0)
 	    && ar_mono_ms() < dl) {
 		if (pj_logq_len(env.logq) > 0) {
 			pj_worker_kick(&env);
@@ -259,13 +261,13 @@ drain(void)
 int
 main(int argc, char **argv)
 {
-	ar_config ac;
+	ar_config  ac;
 	ar_system *sys;
 	char       err[600], host[256], msg[512];
 	int        rv;
 
-	rv = pj_worker_config_load(&env.cfg, argc, argv, stdout, err,
-	    sizeof(err));
+	rv = pj_worker_config_load(
+	    &env.cfg, argc, argv, stdout, err, sizeof(err));
 	if (rv == 1) {
 		return 0;
 	}

@@ -81,8 +81,7 @@ start_server(void)
 }
 
 static void
-worker_argv(int i, const char *secret, const char **argv, char *buf,
-    size_t n)
+worker_argv(int i, const char *secret, const char **argv, char *buf, size_t n)
 {
 	char *p = buf;
 	int   k = 0;
@@ -137,8 +136,8 @@ start_worker_secret(const char *secret, int wait)
 	int         i = nwrk++;
 
 	worker_argv(i, secret, argv, buf, sizeof(buf));
-	snprintf(wrk[i].log, sizeof(wrk[i].log), "%s/worker.%d.log", tmpdir,
-	    i);
+	snprintf(
+	    wrk[i].log, sizeof(wrk[i].log), "%s/worker.%d.log", tmpdir, i);
 	snprintf(ready, sizeof(ready), "%s/wready.%d", tmpdir, i);
 	wrk[i].pid = fork();
 	ck_assert_int_ge(wrk[i].pid, 0);
@@ -157,7 +156,8 @@ start_worker_secret(const char *secret, int wait)
 			usleep(10000);
 		}
 	}
-	ck_assert_msg(f != NULL, "pj-worker did not join (see %s)", wrk[i].log);
+	ck_assert_msg(
+	    f != NULL, "pj-worker did not join (see %s)", wrk[i].log);
 	ck_assert_int_eq(fscanf(f, "%63s", wrk[i].self), 1);
 	fclose(f);
 	return i;
@@ -250,9 +250,9 @@ wait_owned_with_workers(size_t want)
 			for (int i = 0; i < nsrv; i++) {
 				if (srv[i].pid > 0
 				    && strcmp(srv[i].self, o) == 0) {
-					Pj__Friend__OpReply *r = op(i,
-					    PJ__FRIEND__OP__WORKER_LIST, 0, 0);
-					int ok = r->code == 0
+					Pj__Friend__OpReply *r  = op(i,
+					     PJ__FRIEND__OP__WORKER_LIST, 0, 0);
+					int                  ok = r->code == 0
 					    && r->n_workers >= want;
 					pj__friend__op_reply__free_unpacked(
 					    r, NULL);
@@ -349,22 +349,24 @@ START_TEST(standalone_succeeds_with_result_and_online_logs)
 	ck_assert_str_eq(i.task_tracker_address, wrk[0].self);
 	pj_instance_fini(&i);
 	/* the processor's log line reaches the log table */
-	struct pj_log_list l = { 0 };
+	struct pj_log_list l     = { 0 };
 	bool               found = false;
 	int64_t            dl    = ar_mono_ms() + 5000;
 	while (!found && ar_mono_ms() < dl) {
 		pj_log_list_fini(&l);
-		ck_assert_int_eq(pj_store_logs_read(store, id, 0, 0, 100, &l), 0);
+		ck_assert_int_eq(
+		    pj_store_logs_read(store, id, 0, 0, 100, &l), 0);
 		for (size_t k = 0; k < l.n; k++) {
-			found |= strstr(l.v[k].content, "verify: mode=BASE task=")
+			found |= strstr(
+			             l.v[k].content, "verify: mode=BASE task=")
 			    != NULL;
 		}
 		if (!found) {
 			usleep(50000);
 		}
 	}
-	ck_assert_msg(found, "no online log line of instance %lld",
-	    (long long) id);
+	ck_assert_msg(
+	    found, "no online log line of instance %lld", (long long) id);
 	char task[64];
 	snprintf(task, sizeof(task), "task=%lld#%lld", (long long) job,
 	    (long long) id);
@@ -428,22 +430,25 @@ START_TEST(task_retry_succeeds_on_the_last_retry)
 	get_instance(id, &i);
 	ck_assert_int_eq(i.running_times, 1);
 	pj_instance_fini(&i);
-	struct pj_log_list l   = { 0 };
+	struct pj_log_list l     = { 0 };
 	int                tries = 0;
 	int64_t            dl    = ar_mono_ms() + 3000;
 	while (tries < 3 && ar_mono_ms() < dl) {
 		pj_log_list_fini(&l);
-		ck_assert_int_eq(pj_store_logs_read(store, id, 0, 0, 100, &l), 0);
+		ck_assert_int_eq(
+		    pj_store_logs_read(store, id, 0, 0, 100, &l), 0);
 		tries = 0;
 		for (size_t k = 0; k < l.n; k++) {
-			tries += strstr(l.v[k].content, "verify: mode=ERROR") != NULL;
+			tries += strstr(l.v[k].content, "verify: mode=ERROR")
+			    != NULL;
 		}
 		usleep(50000);
 	}
 	ck_assert_int_eq(tries, 3);
 	bool second = false;
 	for (size_t k = 0; k < l.n; k++) {
-		second |= strstr(l.v[k].content, "failed (try 2 of 3)") != NULL;
+		second
+		    |= strstr(l.v[k].content, "failed (try 2 of 3)") != NULL;
 	}
 	ck_assert(second);
 	pj_log_list_fini(&l);
@@ -555,8 +560,8 @@ START_TEST(worker_follows_its_app_to_the_new_owner)
 		WAIT_STATUS(id, PJ_INST_SUCCEED, 5000);
 	}
 	char needle[100];
-	snprintf(needle, sizeof(needle), "owner is now server=%s",
-	    srv[s].self);
+	snprintf(
+	    needle, sizeof(needle), "owner is now server=%s", srv[s].self);
 	ck_assert(file_says(wrk[0].log, needle));
 	teardown();
 }
@@ -600,8 +605,10 @@ main(void)
 	    tc, standalone_succeeds_with_result_and_online_logs, 0, 2);
 	tcase_add_loop_test(tc, error_mode_is_retried_then_failed, 0, 2);
 	tcase_add_loop_test(tc, task_retry_succeeds_on_the_last_retry, 0, 2);
-	tcase_add_loop_test(tc, stop_from_the_server_stops_the_processor, 0, 2);
-	tcase_add_loop_test(tc, instance_timeout_interrupts_the_processor, 0, 2);
+	tcase_add_loop_test(
+	    tc, stop_from_the_server_stops_the_processor, 0, 2);
+	tcase_add_loop_test(
+	    tc, instance_timeout_interrupts_the_processor, 0, 2);
 	tcase_add_loop_test(tc, wrong_secret_exits_3_with_the_reason, 0, 2);
 	tcase_add_loop_test(tc, worker_killed_mid_instance_is_failed, 0, 2);
 	tcase_add_loop_test(tc, worker_follows_its_app_to_the_new_owner, 0, 2);

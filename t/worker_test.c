@@ -41,10 +41,11 @@ END_TEST
 START_TEST(meminfo_parses_total_and_available)
 {
 	double t, a;
-	ck_assert_int_eq(pj_metrics_parse_meminfo("MemTotal:       16777216 kB\n"
-	                                          "MemFree:         1048576 kB\n"
-	                                          "MemAvailable:    8388608 kB\n",
-	                     &t, &a),
+	ck_assert_int_eq(
+	    pj_metrics_parse_meminfo("MemTotal:       16777216 kB\n"
+	                             "MemFree:         1048576 kB\n"
+	                             "MemAvailable:    8388608 kB\n",
+	        &t, &a),
 	    0);
 	ck_assert_double_eq_tol(t, 16.0, 1e-9);
 	ck_assert_double_eq_tol(a, 8.0, 1e-9);
@@ -58,9 +59,11 @@ START_TEST(meminfo_parses_total_and_available)
 	ck_assert_double_eq_tol(t, 4.0, 1e-9);
 	ck_assert_double_eq_tol(a, 3.0, 1e-9);
 	/* no MemTotal, or garbage: unknown, no crash */
-	ck_assert_int_eq(pj_metrics_parse_meminfo("MemFree: 1 kB\n", &t, &a), -1);
+	ck_assert_int_eq(
+	    pj_metrics_parse_meminfo("MemFree: 1 kB\n", &t, &a), -1);
 	ck_assert_double_eq(t, 0);
-	ck_assert_int_eq(pj_metrics_parse_meminfo("MemTotal: x\n", &t, &a), -1);
+	ck_assert_int_eq(
+	    pj_metrics_parse_meminfo("MemTotal: x\n", &t, &a), -1);
 	ck_assert_int_eq(pj_metrics_parse_meminfo(NULL, &t, &a), -1);
 	/* MemTotalX is not MemTotal */
 	ck_assert_int_eq(
@@ -76,7 +79,7 @@ START_TEST(score_is_powerjobs)
 	m.mem_used              = 1.0;
 	m.mem_max               = 4.0;
 	ck_assert_int_eq(pj_metrics_score(&m), 12); /* (4-1)*2 + (8-2) */
-	m.cpu_load = -1; /* unknown: cpu score 1 */
+	m.cpu_load = -1;                            /* unknown: cpu score 1 */
 	ck_assert_int_eq(pj_metrics_score(&m), 7);
 }
 END_TEST
@@ -127,8 +130,9 @@ START_TEST(options_defaults_env_file_flags)
 	unsetenv("PJ_APP_SECRET");
 	unsetenv("PJ_CLUSTER_KEY");
 	unsetenv("PJ_CLUSTER_KEY_FILE");
-	fprintf(f, "# worker\napp = fromfile\nsecret = filesecret\n"
-	           "max-light = 7\ntag = file-tag\nserver = a:1, b:2\n");
+	fprintf(f,
+	    "# worker\napp = fromfile\nsecret = filesecret\n"
+	    "max-light = 7\ntag = file-tag\nserver = a:1, b:2\n");
 	fclose(f);
 	setenv("PJ_WORKER_CONFIG", path, 1);
 	setenv("PJ_WORKER_TAG", "env-tag", 1);
@@ -181,7 +185,8 @@ START_TEST(options_refuse_bad_values)
 	ck_assert_int_eq(load(&c, err, "--server", "nohost", NULL, NULL), 2);
 	ck_assert_ptr_nonnull(strstr(err, "HOST:PORT"));
 	ck_assert_int_eq(load(&c, err, "--server", "h:99999", NULL, NULL), 2);
-	ck_assert_int_eq(load(&c, err, "--listen", "udp://x:1", NULL, NULL), 2);
+	ck_assert_int_eq(
+	    load(&c, err, "--listen", "udp://x:1", NULL, NULL), 2);
 	ck_assert_int_eq(load(&c, err, "--log-level", "loud", NULL, NULL), 2);
 	ck_assert_int_eq(load(&c, err, "--bogus", "1", NULL, NULL), 2);
 	ck_assert_ptr_nonnull(strstr(err, "unknown option '--bogus'"));
@@ -209,7 +214,8 @@ START_TEST(logq_is_bounded_and_counts_drops)
 	for (int i = 0; i < 5; i++) {
 		char s[16];
 		snprintf(s, sizeof(s), "line %d", i);
-		ck_assert_int_eq(pj_logq_push(q, 7, 1000 + i, 2, s), i < 3 ? 0 : -1);
+		ck_assert_int_eq(
+		    pj_logq_push(q, 7, 1000 + i, 2, s), i < 3 ? 0 : -1);
 	}
 	ck_assert_uint_eq(pj_logq_len(q), 3);
 	ck_assert_uint_eq(pj_logq_dropped(q), 2);
@@ -246,8 +252,8 @@ START_TEST(log_config_parses_codes_and_names)
 	ck_assert_int_eq(c.type, PJ_LOGT_ONLINE);
 	ck_assert_int_eq(c.level, PJ_LOG_INFO);
 	ck_assert_int_eq(pj_log_config_parse(NULL, &c, err, sizeof(err)), 0);
-	ck_assert_int_eq(pj_log_config_parse("{\"type\":4,\"level\":3}", &c,
-	                     err, sizeof(err)),
+	ck_assert_int_eq(pj_log_config_parse(
+	                     "{\"type\":4,\"level\":3}", &c, err, sizeof(err)),
 	    0);
 	ck_assert_int_eq(c.type, PJ_LOGT_LOCAL_AND_ONLINE);
 	ck_assert_int_eq(c.level, PJ_LOG_WARN);
@@ -271,7 +277,8 @@ START_TEST(log_config_parses_codes_and_names)
 	    pj_log_config_parse("{\"level\":\"LOUD\"}", &c, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "unknown level"));
-	ck_assert_int_eq(pj_log_config_parse("{nope", &c, err, sizeof(err)), -1);
+	ck_assert_int_eq(
+	    pj_log_config_parse("{nope", &c, err, sizeof(err)), -1);
 	ck_assert_int_eq(pj_log_config_parse("[1]", &c, err, sizeof(err)), -1);
 	ck_assert_int_eq(c.type, PJ_LOGT_ONLINE);
 }

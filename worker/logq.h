@@ -61,7 +61,7 @@ struct pj_log_config {
 };
 /* Empty or NULL text: the defaults, 0.  Bad JSON or an unknown value:
  * the defaults for what is wrong, -1 and the reason in err. */
-int pj_log_config_parse(const char *json, struct pj_log_config *c, char *err,
-    size_t errlen);
+int pj_log_config_parse(
+    const char *json, struct pj_log_config *c, char *err, size_t errlen);
 
 #endif

@@ -61,7 +61,7 @@ pj_metrics_parse_meminfo(const char *text, double *total_gb, double *avail_gb)
 		double f = meminfo_kb(text, "MemFree");
 		double b = meminfo_kb(text, "Buffers");
 		double c = meminfo_kb(text, "Cached");
-		avail = (f > 0 ? f : 0) + (b > 0 ? b : 0) + (c > 0 ? c : 0);
+		avail    = (f > 0 ? f : 0) + (b > 0 ? b : 0) + (c > 0 ? c : 0);
 	}
 	if (avail > total) {
 		avail = total;
@@ -93,7 +93,7 @@ slurp(const char *path, char *buf, size_t n)
 		buf[0] = '\0';
 		return -1;
 	}
-	got = fread(buf, 1, n - 1, f);
+	got      = fread(buf, 1, n - 1, f);
 	buf[got] = '\0';
 	fclose(f);
 	return 0;
@@ -119,9 +119,9 @@ pj_metrics_read(const char *dir, struct pj_sys_metrics *m)
 		m->mem_used = total - avail;
 	}
 	if (statvfs(dir != NULL && dir[0] ? dir : "/", &vfs) == 0) {
-		double frsize  = (double) vfs.f_frsize;
-		m->disk_total  = (double) vfs.f_blocks * frsize / B_PER_GB;
-		m->disk_used   = (double) (vfs.f_blocks - vfs.f_bfree) * frsize
+		double frsize = (double) vfs.f_frsize;
+		m->disk_total = (double) vfs.f_blocks * frsize / B_PER_GB;
+		m->disk_used  = (double) (vfs.f_blocks - vfs.f_bfree) * frsize
 		    / B_PER_GB;
 	}
 	m->score = pj_metrics_score(m);

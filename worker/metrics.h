@@ -28,8 +28,8 @@ double pj_metrics_parse_loadavg(const char *text);
 /* MemTotal and MemAvailable (kB in the text) as GB; 0 and -1 when
  * MemTotal is missing (MemAvailable missing: MemFree + Buffers + Cached).
  */
-int pj_metrics_parse_meminfo(const char *text, double *total_gb,
-    double *avail_gb);
+int pj_metrics_parse_meminfo(
+    const char *text, double *total_gb, double *avail_gb);
 /* PowerJob's score: memScore = (max - used) * 2 (GB); cpuScore = cpus -
  * load, or 1 when that exceeds cpus (load unknown); (int) of the sum. */
 int pj_metrics_score(const struct pj_sys_metrics *m);

@@ -99,7 +99,8 @@ find(const struct pj_cfg_opt *opts, size_t nopts, const char *name, size_t n)
 }
 
 static int
-set(void *c, const struct pj_cfg_opt *o, const char *v, char *err, size_t errlen)
+set(void *c, const struct pj_cfg_opt *o, const char *v, char *err,
+    size_t errlen)
 {
 	if (strlen(v) >= PJ_CFG_STR) {
 		snprintf(err, errlen, "value of %s is too long", o->name);
@@ -124,8 +125,8 @@ trim(char *s)
 }
 
 static int
-read_file(const struct pj_cfg_opt *opts, size_t nopts, void *c, const char *path,
-    char *err, size_t errlen)
+read_file(const struct pj_cfg_opt *opts, size_t nopts, void *c,
+    const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char  line[2 * PJ_CFG_STR];
@@ -221,8 +222,8 @@ pj_cluster_key_load(
 }
 
 int
-pj_cfg_load(const struct pj_cfg_opt *opts, size_t nopts, void *c,
-    size_t size, int argc, char **argv, char *err, size_t errlen)
+pj_cfg_load(const struct pj_cfg_opt *opts, size_t nopts, void *c, size_t size,
+    int argc, char **argv, char *err, size_t errlen)
 {
 	/* flags first into their own copy, so they win over everything */
 	char       *flags = calloc(1, size), *given = calloc(nopts, 1);
@@ -241,8 +242,8 @@ pj_cfg_load(const struct pj_cfg_opt *opts, size_t nopts, void *c,
 			goto out;
 		}
 		a += 2;
-		eq                  = strchr(a, '=');
-		size_t            n = eq ? (size_t) (eq - a) : strlen(a);
+		eq       = strchr(a, '=');
+		size_t n = eq ? (size_t) (eq - a) : strlen(a);
 		const struct pj_cfg_opt *o = find(opts, nopts, a, n);
 		if (o == NULL) {
 			snprintf(err, errlen, "unknown option '--%.*s'",
@@ -303,8 +304,8 @@ pj_serve_config_load(struct pj_serve_config *c, int argc, char **argv,
     FILE *out, char *err, size_t errlen)
 {
 	const char *e;
-	int         rv = pj_cfg_load(
-            opts, NOPTS, c, sizeof(*c), argc, argv, err, errlen);
+	int         rv
+	    = pj_cfg_load(opts, NOPTS, c, sizeof(*c), argc, argv, err, errlen);
 	if (rv == 1) {
 		pj_serve_config_help(out);
 	}
