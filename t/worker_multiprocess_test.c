@@ -10,10 +10,11 @@
  * lines in the server's log table; ERROR mode is retried per
  * instance_retry_num, then FAILED; RETRY mode succeeds on the last
  * in-place task retry; a stop from the server ends the processor with no
- * final report (STOPPED stays); the instance timeout interrupts the
- * processor; a wrong secret makes pj-worker exit 3 with the server's
- * reason; kill -9 of the worker running an instance leaves it FAILED, not
- * RUNNING; kill -9 of the owner server: the worker follows its app to the
+ * final report (STOPPED stays), and a duplicate request runs nothing;
+ * with max-light 1 a second instance waits for room; the instance timeout
+ * interrupts the processor; a wrong secret makes pj-worker exit 3 with the
+ * server's reason; kill -9 of the worker running an instance leaves it FAILED,
+ * not RUNNING; kill -9 of the owner server: the worker follows its app to the
  * survivor and later instances run; SIGTERM during a long instance
  * reports it before the worker exits 0.
  *
@@ -80,6 +81,8 @@ start_server(void)
 	return start_server_checking("300");
 }
 
+static const char *extra_arg[2]; /* one more option for the next worker */
+
 static void
 worker_argv(int i, const char *secret, const char **argv, char *buf, size_t n)
 {
@@ -123,6 +126,11 @@ worker_argv(int i, const char *secret, const char **argv, char *buf, size_t n)
 	ADD("3000");
 	ADD("--log-level");
 	ADD("info");
+	if (extra_arg[0] != NULL) {
+		ADD("%s", extra_arg[0]);
+		ADD("%s", extra_arg[1]);
+		extra_arg[0] = extra_arg[1] = NULL;
+	}
 	argv[k] = NULL;
 #undef ADD
 }
@@ -465,6 +473,34 @@ START_TEST(stop_from_the_server_stops_the_processor)
 	int64_t job = save_job("{\"mode\":\"TIMEOUT\"}", 0, 0, 0, "");
 	int64_t id  = run_job(s, job);
 	WAIT_STATUS(id, PJ_INST_RUNNING, 5000);
+	/* the same instance sent again (a redispatch) is ignored: one run,
+	 * one log line */
+	Pj__Worker__ServerScheduleJobReq q
+	    = PJ__WORKER__SERVER_SCHEDULE_JOB_REQ__INIT;
+	char   waddr[400];
+	ar_ref wref;
+	q.job_id               = job;
+	q.instance_id          = id;
+	q.app_id               = app_id;
+	q.execute_type         = "STANDALONE";
+	q.processor_type       = "BUILT_IN";
+	q.processor_info       = "verify";
+	q.job_params           = "{\"mode\":\"TIMEOUT\"}";
+	q.time_expression_type = "API";
+	q.task_tracker_address = wrk[0].self;
+	q.server               = srv[s].self;
+	snprintf(waddr, sizeof(waddr), "%s/user/worker", wrk[0].self);
+	ck_assert_int_eq(ar_ref_resolve(sys, waddr, &wref), 0);
+	ck_assert_int_eq(ar_tell(sys, wref, &q.base, AR_REF_NONE), 0);
+	usleep(600000);
+	struct pj_log_list l    = { 0 };
+	int                runs = 0;
+	ck_assert_int_eq(pj_store_logs_read(store, id, 0, 0, 100, &l), 0);
+	for (size_t k = 0; k < l.n; k++) {
+		runs += strstr(l.v[k].content, "verify: mode=TIMEOUT") != NULL;
+	}
+	pj_log_list_fini(&l);
+	ck_assert_int_eq(runs, 1);
 	Pj__Friend__OpReply *r = op(s, PJ__FRIEND__OP__STOP_INSTANCE, 0, id);
 	ck_assert_int_eq(r->code, 0);
 	pj__friend__op_reply__free_unpacked(r, NULL);
@@ -595,6 +631,36 @@ START_TEST(sigterm_reports_the_running_instance)
 }
 END_TEST
 
+/* max-light 1: a second instance while one runs is not run beside it
+ * (the worker is overloaded in its heartbeats, and drops what comes
+ * past 1.3 x max-light); it runs once the first finished */
+START_TEST(over_capacity_waits_for_room)
+{
+	setup(_i);
+	int s        = start_server();
+	extra_arg[0] = "--max-light";
+	extra_arg[1] = "1";
+	start_worker();
+	wait_owned_with_workers(1);
+	int64_t slow
+	    = save_job("{\"mode\":\"BASE\",\"sleepMs\":1000}", 0, 0, 0, "");
+	int64_t fast = save_job("", 0, 0, 0, "");
+	int64_t a    = run_job(s, slow);
+	WAIT_STATUS(a, PJ_INST_RUNNING, 5000);
+	usleep(300000); /* a heartbeat says overloaded */
+	int64_t b = run_job(s, fast);
+	WAIT_STATUS(a, PJ_INST_SUCCEED, 5000);
+	WAIT_STATUS(b, PJ_INST_SUCCEED, 8000);
+	struct pj_instance ia, ib;
+	get_instance(a, &ia);
+	get_instance(b, &ib);
+	ck_assert_int_ge(ib.actual_trigger_time, ia.finished_time - 50);
+	pj_instance_fini(&ia);
+	pj_instance_fini(&ib);
+	teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -613,6 +679,7 @@ main(void)
 	tcase_add_loop_test(tc, worker_killed_mid_instance_is_failed, 0, 2);
 	tcase_add_loop_test(tc, worker_follows_its_app_to_the_new_owner, 0, 2);
 	tcase_add_loop_test(tc, sigterm_reports_the_running_instance, 0, 2);
+	tcase_add_loop_test(tc, over_capacity_waits_for_room, 0, 2);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
