@@ -3,8 +3,10 @@
  * parsing and PowerJob's score, pj-worker's options (flags, PJ_*
  * environment, config file, bad values), the online log queue (bound,
  * drop count, peek / commit, long lines), log configs, and the logger
- * actor's batching and its keeping of lines a server did not accept (a
- * real actor system; a test actor answers as the owner's /user/server).
+ * actor's batching and its keeping of lines a server did not accept, and
+ * the reporter's re-sending of a final report until a server answers it
+ * (a real actor system; a test actor answers as the owner's
+ * /user/server).
  *
  * Design notes (threads): the logger test runs a runtime system; the
  * stand-in server actor counts batches in atomics the test polls.  Each
@@ -381,6 +383,103 @@ START_TEST(logger_batches_and_keeps_refused_lines)
 }
 END_TEST
 
+/* ---- the reporter actor against a stand-in /user/server -------------------
+ */
+
+static atomic_int seen7, acked7, seen99;
+
+static int
+fake_owner(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
+    const ProtobufCMessage *msg)
+{
+	Pj__Cluster__Ack a = PJ__CLUSTER__ACK__INIT;
+	(void) state;
+	if (t != &pj__cluster__instance_status_report__descriptor) {
+		return 0;
+	}
+	const Pj__Cluster__InstanceStatusReport *r
+	    = (const Pj__Cluster__InstanceStatusReport *) msg;
+	ck_assert_str_eq(r->source_address, "pj://wtest@me");
+	if (r->instance_id == 99) {
+		atomic_fetch_add(&seen99, 1);
+		a.code    = PJ__CLUSTER__CODE__BAD_REQUEST;
+		a.message = "not its TaskTracker";
+		ar_reply(ctx, &a.base);
+		return 0;
+	}
+	switch (atomic_fetch_add(&seen7, 1)) {
+	case 0: /* lost: the ask times out */
+		return 0;
+	case 1: /* an old owner */
+		a.code    = PJ__CLUSTER__CODE__NOT_OWNER;
+		a.message = "not the owner";
+		break;
+	default:
+		ck_assert_int_eq(r->instance_status, 5);
+		ck_assert_str_eq(r->result, "done");
+		atomic_fetch_add(&acked7, 1);
+	}
+	ar_reply(ctx, &a.base);
+	return 0;
+}
+
+static const ar_behavior owner_behavior = { NULL, fake_owner, NULL, NULL };
+
+START_TEST(reporter_retries_until_acknowledged)
+{
+	static struct pj_worker_env env;
+	ar_config                   ac;
+	ar_system                  *sys;
+	ar_props                    p = { 0 };
+	char                        addr[300];
+
+	ck_assert_int_eq(pj_worker_messages_register(), 0);
+	ar_config_init(&ac);
+	ac.name       = "wtest";
+	ac.listen_url = "tcp://127.0.0.1:0";
+	ck_assert_int_eq(ar_system_start(&ac, &sys), 0);
+	p.behavior = &owner_behavior;
+	ck_assert_int_eq(ar_spawn(sys, AR_REF_NONE, "server", &p, NULL), 0);
+	memset(&env, 0, sizeof(env));
+	env.cfg.log_batch      = 20;
+	env.cfg.log_queue_max  = 100;
+	env.cfg.ask_timeout_ms = 300;
+	pj_worker_env_init(&env, sys);
+	snprintf(env.address, sizeof(env.address), "pj://wtest@me");
+	ck_assert_int_eq(pj_reporter_actor_spawn(&env), 0);
+	/* a final report made while no owner is known waits for one */
+	Pj__Cluster__InstanceStatusReport r
+	    = PJ__CLUSTER__INSTANCE_STATUS_REPORT__INIT;
+	r.app_id          = 1;
+	r.job_id          = 2;
+	r.instance_id     = 7;
+	r.instance_status = 5;
+	r.result          = "done";
+	pj_worker_report(&env, &r);
+	ck_assert_int_eq(atomic_load(&env.finals_pending), 1);
+	usleep(300000);
+	ck_assert_int_eq(atomic_load(&seen7), 0);
+	snprintf(addr, sizeof(addr), "%s", ar_system_address(sys));
+	pj_worker_set_server(&env, "self", addr);
+	/* refused for good: dropped after one answer */
+	r.instance_id = 99;
+	pj_worker_report(&env, &r);
+	int64_t dl = ar_mono_ms() + 8000;
+	while (atomic_load(&env.finals_pending) > 0 && ar_mono_ms() < dl) {
+		usleep(10000);
+	}
+	ck_assert_int_eq(atomic_load(&env.finals_pending), 0);
+	ck_assert_int_eq(atomic_load(&acked7), 1);
+	ck_assert_int_eq(atomic_load(&seen7), 3); /* lost, NOT_OWNER, OK */
+	ck_assert_int_eq(atomic_load(&seen99), 1);
+	usleep(700000); /* nothing is sent again after the answers */
+	ck_assert_int_eq(atomic_load(&seen7), 3);
+	ck_assert_int_eq(atomic_load(&seen99), 1);
+	ar_system_stop(sys);
+	pj_worker_env_fini(&env);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -396,6 +495,7 @@ main(void)
 	tcase_add_test(tc, logq_is_bounded_and_counts_drops);
 	tcase_add_test(tc, log_config_parses_codes_and_names);
 	tcase_add_test(tc, logger_batches_and_keeps_refused_lines);
+	tcase_add_test(tc, reporter_retries_until_acknowledged);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
