@@ -6,9 +6,10 @@
  * "verify" processor (worker/verify.c).  Every test runs on SQLite and on
  * the private MariaDB (PJ_TEST_MYSQL_URL, started by t/run.sh).
  *
- * Covered: a STANDALONE job succeeds with its result and its online log
- * lines in the server's log table; ERROR mode is retried per
- * instance_retry_num, then FAILED; RETRY mode succeeds on the last
+ * Covered: a STANDALONE job succeeds with its result (cut to the max
+ * result length) and its online log lines in the server's log table;
+ * ERROR mode is retried per instance_retry_num, then FAILED; a processor
+ * that does not load fails with the reason; RETRY mode succeeds on the last
  * in-place task retry; a stop from the server ends the processor with no
  * final report (STOPPED stays), and a duplicate request runs nothing;
  * with max-light 1 a second instance waits for room; the instance timeout
@@ -386,6 +387,15 @@ START_TEST(standalone_succeeds_with_result_and_online_logs)
 	}
 	ck_assert_msg(found, "task id is not <job>#<instance>");
 	pj_log_list_fini(&l);
+	/* a long result is cut to max-result-bytes (8096) plus "..." */
+	int64_t big = save_job(
+	    "{\"mode\":\"BASE\",\"responseSize\":20000}", 0, 0, 0, "");
+	id = run_job(s, big);
+	WAIT_STATUS(id, PJ_INST_SUCCEED, 5000);
+	get_instance(id, &i);
+	ck_assert_uint_eq(strlen(i.result), 8096 + 3);
+	ck_assert_str_eq(i.result + 8096, "...");
+	pj_instance_fini(&i);
 	/* log type NULL: nothing reaches the table */
 	int64_t quiet = save_job("", 0, 0, 0, "{\"type\":999}");
 	id            = run_job(s, quiet);
@@ -411,6 +421,21 @@ START_TEST(error_mode_is_retried_then_failed)
 	get_instance(id, &i);
 	ck_assert_str_eq(i.result, "verify: ERROR mode");
 	ck_assert_int_eq(i.running_times, 2); /* one retry */
+	pj_instance_fini(&i);
+	/* a processor that does not load: FAILED with the loader's reason */
+	struct pj_job j;
+	ck_assert_int_eq(pj_store_job_get(store, job, &j), 0);
+	free(j.processor_info);
+	j.processor_info     = strdup("no-such-processor");
+	j.instance_retry_num = 0;
+	ck_assert_int_eq(pj_store_job_save(store, &j, ar_now_ms(), NULL), 0);
+	pj_job_fini(&j);
+	id = run_job(s, job);
+	WAIT_STATUS(id, PJ_INST_FAILED, 5000);
+	get_instance(id, &i);
+	ck_assert_msg(strncmp(i.result, "load processor failed: ", 23) == 0
+	        && strstr(i.result, "no-such-processor") != NULL,
+	    "result %s", i.result);
 	pj_instance_fini(&i);
 	teardown();
 }
