@@ -452,8 +452,12 @@ pj_light_start(struct pj_worker_env        *env,
 	pthread_mutex_init(&l->rmu, NULL);
 	snprintf(l->task_id, sizeof(l->task_id), "%lld#%lld",
 	    (long long) req->job_id, (long long) req->instance_id);
-	snprintf(l->workspace, sizeof(l->workspace), "%s/instances/%lld",
-	    env->cfg.data_dir, (long long) req->instance_id);
+	/* a run of its own: a retry of the instance may start while the
+	 * previous run's thread still removes its workspace */
+	static atomic_uint runs;
+	snprintf(l->workspace, sizeof(l->workspace), "%s/instances/%lld.%u",
+	    env->cfg.data_dir, (long long) req->instance_id,
+	    atomic_fetch_add(&runs, 1));
 	if (pj_log_config_parse(req->log_config, &l->logc, lerr, sizeof(lerr))
 	    != 0) {
 		ar_log(AR_LOG_WARN, "worker",
