@@ -344,9 +344,22 @@ get_instance(int64_t id, struct pj_instance *i)
 START_TEST(standalone_succeeds_with_result_and_online_logs)
 {
 	setup(_i);
-	int s = start_server();
+	int s        = start_server();
+	extra_arg[0] = "--tag";
+	extra_arg[1] = "blue";
 	start_worker();
 	wait_owned_with_workers(1);
+	/* the heartbeat's metrics and tag reached the cluster view */
+	Pj__Friend__OpReply *w = op(s, PJ__FRIEND__OP__WORKER_LIST, 0, 0);
+	ck_assert_uint_eq(w->n_workers, 1);
+	ck_assert_str_eq(w->workers[0]->address, wrk[0].self);
+	ck_assert_str_eq(w->workers[0]->tag, "blue");
+	ck_assert(!w->workers[0]->overload);
+	ck_assert_ptr_nonnull(w->workers[0]->metrics);
+	ck_assert_int_ge(w->workers[0]->metrics->cpu_processors, 1);
+	ck_assert(w->workers[0]->metrics->mem_max > 0);
+	ck_assert(w->workers[0]->metrics->disk_total > 0);
+	pj__friend__op_reply__free_unpacked(w, NULL);
 	int64_t job = save_job("{\"mode\":\"BASE\"}", 0, 0, 0, "");
 	int64_t id  = run_job(s, job);
 	WAIT_STATUS(id, PJ_INST_SUCCEED, 5000);
