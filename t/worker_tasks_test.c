@@ -341,6 +341,9 @@ START_TEST(completion_rules)
 	c = (struct pj_sub_counts) { 10, 0, 10, 0 };
 	pj_sub_outcome(PJ_EXEC_MAP, &c, 6, "", 0, NULL, &o);
 	ck_assert_int_eq(o.success, 1);
+	pj_sub_outcome(PJ_EXEC_MAP, &c, 5, "no processor", 0, NULL, &o);
+	ck_assert_int_eq(o.success, 0);
+	ck_assert_str_eq(o.result, "root task (map) failed: no processor");
 	/* map-reduce: the last task first, then its outcome */
 	pj_sub_outcome(PJ_EXEC_MAP_REDUCE, &c, 6, "", 0, NULL, &o);
 	ck_assert_int_eq(o.kind, PJ_OUT_CREATE_LAST);

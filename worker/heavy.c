@@ -211,6 +211,12 @@ pj_sub_outcome(int exec, const struct pj_sub_counts *c, int root_status,
 		    root_result ? root_result : "");
 		return;
 	case PJ_EXEC_MAP:
+		if (root_status == PJ_TASK_FAILED) {
+			snprintf(o->result, sizeof(o->result),
+			    "root task (map) failed: %.200s",
+			    root_result ? root_result : "");
+			return;
+		}
 		o->success = c->failed == 0;
 		snprintf(o->result, sizeof(o->result),
 		    "total:%lld,succeed:%lld,failed:%lld", (long long) c->total,

@@ -120,7 +120,7 @@ struct pj_outcome {
  * its status; *_result their results.  STANDALONE takes the root's
  * outcome; MAP succeeds iff no task failed; MAP_REDUCE / BROADCAST need
  * the last task (reduce / post_process) and take its outcome.  Beyond
- * PowerJob: a MAP_REDUCE whose root task (the map) failed, or a BROADCAST
+ * PowerJob: a MAP or MAP_REDUCE whose root task (the map) failed, or a BROADCAST
  * whose pre_process failed, fails at once (no reduce over partial results,
  * no post_process of a fan-out that never happened). */
 void pj_sub_outcome(int exec, const struct pj_sub_counts *c, int root_status,

@@ -9,6 +9,10 @@
  * serves the dispatcher (status 1), the unacknowledged scan (status 2),
  * in-flight counts (2..4), histograms and the results of reduce (5, 6).
  * Lost-task updates by address scan the unfinished statuses of the index.
+ * Updates by key write "+status" so that the planner never prefers the
+ * status index (a range over every unfinished task) to the key; queries
+ * by status name the index (INDEXED BY): without statistics SQLite would
+ * scan the key's instance_id prefix, every task of the instance.
  * The database is private to its TaskTracker: journal off, synchronous
  * off, exclusive locking; a crash loses it, which is what PowerJob does
  * too (a worker restart never recovers tasks).
@@ -60,8 +64,8 @@ static const char *const sql[S_N] = {
 	[S_STATUS] = "UPDATE task_info SET status = ?1, result = CASE WHEN ?1 >= 5 "
 	             "THEN ?2 ELSE result END, last_report_time = ?3, "
 	             "last_modified_time = ?4 WHERE instance_id = ?5 AND "
-	             "task_id = ?6 AND status < ?1 AND status < 5 AND "
-	             "(?1 >= 5 OR status >= 2)",
+	             "task_id = ?6 AND +status < ?1 AND +status < 5 AND "
+	             "(?1 >= 5 OR +status >= 2)",
 	[S_DISPATCHED] = "UPDATE task_info SET status = 2, address = ?1, "
 	                 "last_modified_time = ?2 WHERE instance_id = ?3 AND "
 	                 "task_id = ?4",
@@ -72,29 +76,29 @@ static const char *const sql[S_N] = {
 	[S_GET] = "SELECT status, failed_cnt, pinned, sub_instance_id, task_name, "
 	          "address FROM task_info WHERE instance_id = ? AND task_id = ?",
 	[S_PENDING] = "SELECT task_id, task_name, task_content, address, pinned, "
-	              "failed_cnt, sub_instance_id FROM task_info WHERE "
+	              "failed_cnt, sub_instance_id FROM task_info INDEXED BY task_info_status WHERE "
 	              "instance_id = ? AND status = 1 LIMIT ?",
-	[S_LOST_RERUN] = "UPDATE task_info SET status = 1, address = CASE WHEN "
+	[S_LOST_RERUN] = "UPDATE task_info INDEXED BY task_info_status SET status = 1, address = CASE WHEN "
 	                 "pinned THEN address ELSE '' END, last_modified_time = ?1 "
 	                 "WHERE instance_id = ?2 AND status IN (2, 3, 4) AND "
 	                 "address = ?3",
-	[S_LOST_FAIL] = "UPDATE task_info SET status = 5, result = ?1, "
+	[S_LOST_FAIL] = "UPDATE task_info INDEXED BY task_info_status SET status = 5, result = ?1, "
 	                "last_modified_time = ?2 WHERE instance_id = ?3 AND "
 	                "status IN (1, 2, 3, 4) AND address = ?4",
-	[S_UNACKED] = "UPDATE task_info SET status = 1, failed_cnt = failed_cnt + 1, "
+	[S_UNACKED] = "UPDATE task_info INDEXED BY task_info_status SET status = 1, failed_cnt = failed_cnt + 1, "
 	              "address = CASE WHEN pinned THEN address ELSE '' END, "
 	              "last_modified_time = ?1 WHERE instance_id = ?2 AND status = 2 "
 	              "AND last_modified_time < ?3",
-	[S_HIST_ALL] = "SELECT status, count(*) FROM task_info WHERE instance_id = ? "
+	[S_HIST_ALL] = "SELECT status, count(*) FROM task_info INDEXED BY task_info_status WHERE instance_id = ? "
 	               "GROUP BY status",
-	[S_HIST_SUB] = "SELECT status, count(*) FROM task_info WHERE instance_id = ? "
+	[S_HIST_SUB] = "SELECT status, count(*) FROM task_info INDEXED BY task_info_status WHERE instance_id = ? "
 	               "AND sub_instance_id = ? GROUP BY status",
-	[S_INFLIGHT] = "SELECT address, count(*) FROM task_info WHERE instance_id = "
+	[S_INFLIGHT] = "SELECT address, count(*) FROM task_info INDEXED BY task_info_status WHERE instance_id = "
 	               "? AND status IN (2, 3, 4) GROUP BY address",
 	[S_NAMED] = "SELECT status, failed_cnt, pinned, sub_instance_id, task_name, "
-	            "address FROM task_info WHERE instance_id = ? AND status IN "
+	            "address FROM task_info INDEXED BY task_info_status WHERE instance_id = ? AND status IN "
 	            "(1, 2, 3, 4, 5, 6) AND sub_instance_id = ? AND task_name = ?",
-	[S_RESULTS] = "SELECT task_id, task_name, status, result FROM task_info "
+	[S_RESULTS] = "SELECT task_id, task_name, status, result FROM task_info INDEXED BY task_info_status "
 	              "WHERE instance_id = ? AND status IN (5, 6) AND "
 	              "sub_instance_id = ? AND task_name <> ?",
 	[S_DELETE_ALL] = "DELETE FROM task_info WHERE instance_id = ?",

@@ -135,7 +135,7 @@ int pj_task_store_find_named(struct pj_task_store *s, int64_t instance_id,
     int64_t sub_instance_id, const char *task_name, struct pj_task_brief *b);
 
 /* Every finished task (status 5, 6) of a sub-instance, except those named
- * `except` (may be NULL), in task id order. */
+ * `except` (may be NULL), in no particular order. */
 int pj_task_store_results(struct pj_task_store *s, int64_t instance_id,
     int64_t sub_instance_id, const char *except, pj_task_cb cb, void *arg);
 
