@@ -175,7 +175,7 @@ tt_sub_start(struct tt *t, int64_t sub_id)
 	}
 	if (t->exec == PJ_EXEC_BROADCAST) {
 		s->root_local = true;
-		tt_local_start(t, s, PJ_LOCAL_PRE, id);
+		tt_local_start(t, s, PJ_LOCAL_PRE, id, pj_task_store_last_seq(t->store));
 	} else {
 		tt_dispatch(t);
 	}

@@ -56,6 +56,7 @@ pj_processor_tracker_count(void)
 }
 
 struct pt_task {
+	int64_t seq;
 	char   *task_id, *task_name;
 	void   *content;
 	size_t  len;
@@ -64,6 +65,7 @@ struct pt_task {
 };
 
 struct pt_status {
+	int64_t seq;
 	char   *task_id;
 	char   *result;
 	int     status;
@@ -285,8 +287,8 @@ ctx_map(pj_task_ctx *ctx, const char *task_name, const struct pj_subtask *subs,
 
 /* under p->mu: queue a final status; tells the manager when it must flush */
 static void
-push_status(struct pt *p, const char *task_id, int64_t sub, int status,
-    const char *result)
+push_status(struct pt *p, int64_t seq, const char *task_id, int64_t sub,
+    int status, const char *result)
 {
 	const struct pj_heavy_settings *s = pj_tracker_settings();
 
@@ -294,6 +296,7 @@ push_status(struct pt *p, const char *task_id, int64_t sub, int status,
 		p->capout = p->capout ? 2 * p->capout : 64;
 		p->out    = ar_xrealloc(p->out, p->capout * sizeof(*p->out));
 	}
+	p->out[p->nout].seq     = seq;
 	p->out[p->nout].task_id = ar_xstrdup(task_id);
 	p->out[p->nout].result  = ar_xstrdup(result);
 	p->out[p->nout].status  = status;
@@ -354,7 +357,7 @@ run_task(struct pt *p, struct pt_task *t, char *result, size_t result_max)
 		                         : "processor returned failure");
 	}
 	pthread_mutex_lock(&p->mu);
-	push_status(p, t->task_id, t->sub,
+	push_status(p, t->seq, t->task_id, t->sub,
 	    ok == 1 ? PJ_TASK_SUCCEED : PJ_TASK_FAILED, result);
 	pthread_mutex_unlock(&p->mu);
 }
@@ -427,6 +430,7 @@ send_batch(struct pt *p, struct pt_batch *b)
 
 	for (size_t i = 0; i < b->n; i++) {
 		pj__tracker__task_status__init(&st[i]);
+		st[i].seq             = b->e[i].seq;
 		st[i].task_id         = b->e[i].task_id;
 		st[i].result          = b->e[i].result ? b->e[i].result : "";
 		st[i].status          = b->e[i].status;
@@ -693,7 +697,7 @@ on_start(ar_ctx *actx, struct mgr *m, const Pj__Tracker__TaskTrackerStartTaskReq
 	if (p->lethal) {
 		pthread_mutex_lock(&p->mu);
 		for (size_t i = 0; i < q->n_tasks; i++) {
-			push_status(p, q->tasks[i]->task_id,
+			push_status(p, q->tasks[i]->seq, q->tasks[i]->task_id,
 			    q->tasks[i]->sub_instance_id, PJ_TASK_FAILED, p->reason);
 		}
 		pthread_mutex_unlock(&p->mu);
@@ -703,6 +707,7 @@ on_start(ar_ctx *actx, struct mgr *m, const Pj__Tracker__TaskTrackerStartTaskReq
 			const Pj__Tracker__StartTask *x = q->tasks[i];
 			struct pt_task               *t = ar_xcalloc(1, sizeof(*t));
 
+			t->seq       = x->seq;
 			t->task_id   = ar_xstrdup(x->task_id);
 			t->task_name = ar_xstrdup(x->task_name);
 			t->len       = x->task_content.len;
@@ -715,6 +720,7 @@ on_start(ar_ctx *actx, struct mgr *m, const Pj__Tracker__TaskTrackerStartTaskReq
 			p->q[(p->qhead + p->qlen) % p->qcap] = t;
 			p->qlen++;
 			pj__tracker__task_status__init(&st[took]);
+			st[took].seq             = x->seq;
 			st[took].task_id         = x->task_id;
 			st[took].status          = PJ_TASK_RECEIVED;
 			st[took].sub_instance_id = x->sub_instance_id;

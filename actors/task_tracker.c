@@ -88,6 +88,7 @@ tt_add_tasks(struct tt *t, struct sub *s, const struct pj_task *tasks,
 /* ---- dispatch ------------------------------------------------------------- */
 
 struct pick {
+	int64_t seq;
 	char   *id, *name;
 	void   *content;
 	size_t  len;
@@ -123,6 +124,7 @@ pick_one(const struct pj_task *row, void *arg)
 		return 1; /* no room anywhere */
 	}
 	t->pts[i].inflight++;
+	d->v[d->n].seq     = row->seq;
 	d->v[d->n].id      = ar_xstrdup(row->task_id);
 	d->v[d->n].name    = ar_xstrdup(row->task_name);
 	d->v[d->n].len     = row->content_len;
@@ -149,7 +151,7 @@ send_picks(struct tt *t, struct dpass *d)
 	sp = ar_xcalloc((size_t) s->dispatch_batch, sizeof(*sp));
 	pj_task_store_begin(t->store);
 	for (size_t k = 0; k < d->n; k++) {
-		pj_task_store_dispatched(t->store, t->instance_id, d->v[k].id,
+		pj_task_store_dispatched(t->store, t->instance_id, d->v[k].seq,
 		    t->pts[d->v[k].pt].address, d->now);
 	}
 	pj_task_store_commit(t->store);
@@ -172,6 +174,7 @@ send_picks(struct tt *t, struct dpass *d)
 				st[m].task_content.len  = d->v[k].len;
 				st[m].current_retry_num = d->v[k].retry;
 				st[m].sub_instance_id   = d->v[k].sub;
+				st[m].seq               = d->v[k].seq;
 				sp[m]                   = &st[m];
 				m++;
 			}
@@ -286,20 +289,20 @@ tt_on_report(ar_ctx *ctx, struct tt *t,
 				p->inflight--;
 			}
 		}
-		if (s == NULL || e->task_id == NULL) {
+		if (s == NULL || e->task_id == NULL || e->seq <= 0) {
 			continue; /* a sub-instance that ended */
 		}
 		if (!pj_task_final(e->status)) {
-			pj_task_store_set_status(t->store, t->instance_id, e->task_id,
+			pj_task_store_set_status(t->store, t->instance_id, e->seq,
 			    e->status, NULL, e->report_time, now, &changed);
 			continue;
 		}
 		if (e->status == PJ_TASK_FAILED && retry > 0) {
-			pj_task_store_get(t->store, t->instance_id, e->task_id, &b);
+			pj_task_store_get_seq(t->store, t->instance_id, e->seq, &b);
 			if (b.found &&
 			    pj_status_decide(b.status, e->status, b.failed_cnt, retry) ==
 			        PJ_ST_RETRY) {
-				pj_task_store_retry(t->store, t->instance_id, e->task_id,
+				pj_task_store_retry(t->store, t->instance_id, e->seq,
 				    e->result, now, &changed);
 				ar_log(AR_LOG_DEBUG, "tracker",
 				    "instance=%lld task %s failed (%d of %d tries): "
@@ -309,7 +312,7 @@ tt_on_report(ar_ctx *ctx, struct tt *t,
 				continue;
 			}
 		}
-		pj_task_store_set_status(t->store, t->instance_id, e->task_id,
+		pj_task_store_set_status(t->store, t->instance_id, e->seq,
 		    e->status, e->result, e->report_time, now, &changed);
 		if (!changed) {
 			continue;
@@ -519,7 +522,7 @@ tt_sub_check(struct tt *t, struct sub *s)
 		s->last_status = PJ_TASK_PROCESSING;
 		tt_local_start(t, s,
 		    t->exec == PJ_EXEC_MAP_REDUCE ? PJ_LOCAL_REDUCE : PJ_LOCAL_POST,
-		    id);
+		    id, pj_task_store_last_seq(t->store));
 	} else if (o.kind == PJ_OUT_DONE) {
 		tt_sub_done(t, s, o.success != 0, o.result);
 	}

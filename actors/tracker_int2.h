@@ -86,7 +86,8 @@ void tt_finish(struct tt *t, int status, const char *result, bool report);
  * (3) of sub s on a thread; its outcome comes back to the TT as a
  * ProcessorReportTaskStatusReq from address PJ_LOCAL_ADDRESS for task_id */
 enum { PJ_LOCAL_PRE = 1, PJ_LOCAL_POST, PJ_LOCAL_REDUCE };
-void tt_local_start(struct tt *t, struct sub *s, int kind, const char *task_id);
+void tt_local_start(struct tt *t, struct sub *s, int kind, const char *task_id,
+    int64_t seq);
 /* the TT goes away: the thread may finish but talks to nobody */
 void tt_local_release(struct local_job *j);
 

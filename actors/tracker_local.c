@@ -38,6 +38,7 @@ struct local_job {
 	int64_t               job_id, instance_id, sub, wf_instance_id;
 	int64_t               deadline; /* mono ms, 0 = none */
 	int32_t               retry;
+	int64_t               seq;
 	char                  task_id[64];
 	char *type, *info, *job_params, *instance_params, *exec_name;
 	/* the results (reduce / post) */
@@ -205,6 +206,7 @@ job_main(void *arg)
 		e.status          = ok ? PJ_TASK_SUCCEED : PJ_TASK_FAILED;
 		e.result          = j->result;
 		e.sub_instance_id = j->sub;
+		e.seq             = j->seq;
 		e.report_time     = ar_now_ms();
 		r.instance_id     = j->instance_id;
 		r.address         = PJ_LOCAL_ADDRESS;
@@ -247,7 +249,8 @@ collect(const struct pj_task *t, void *arg)
 }
 
 void
-tt_local_start(struct tt *t, struct sub *s, int kind, const char *task_id)
+tt_local_start(
+    struct tt *t, struct sub *s, int kind, const char *task_id, int64_t seq)
 {
 	struct local_job *j = ar_xcalloc(1, sizeof(*j));
 	pthread_attr_t    a;
@@ -259,6 +262,7 @@ tt_local_start(struct tt *t, struct sub *s, int kind, const char *task_id)
 	j->sys             = t->sys;
 	j->tt              = t->self;
 	j->kind            = kind;
+	j->seq             = seq;
 	j->job_id          = t->info.job_id;
 	j->instance_id     = t->instance_id;
 	j->wf_instance_id  = t->info.wf_instance_id;

@@ -36,13 +36,25 @@ add_n(struct pj_task_store *s, int64_t inst, int64_t sub, int n,
 		v[i].sub_instance_id = sub;
 		v[i].task_id         = ids + i * 32;
 		v[i].task_name       = "SUB";
-		v[i].content         = &i;
-		v[i].content_len     = sizeof(i);
+		v[i].content         = ids + i * 32;
+		v[i].content_len     = strlen(ids + i * 32);
 		v[i].address         = addr;
 	}
 	ck_assert_int_eq(pj_task_store_insert(s, v, (size_t) n, 1000), 0);
 	free(v);
 	free(ids);
+}
+
+/* the store's key of a task */
+static int64_t
+SEQ(struct pj_task_store *s, int64_t inst, const char *id)
+{
+	struct pj_task_brief b;
+
+	ck_assert_int_eq(pj_task_store_get(s, inst, id, &b), 0);
+	ck_assert_int_eq(b.found, 1);
+	ck_assert_int_gt(b.seq, 0);
+	return b.seq;
 }
 
 static int
@@ -73,18 +85,18 @@ START_TEST(store_insert_and_status)
 		ck_assert_int_eq(pj_task_store_count(s, 7), 100);
 	}
 	/* received before dispatched: ignored (never hide a waiting task) */
-	ck_assert_int_eq(pj_task_store_set_status(s, 7, "0.1", 3, NULL, 1, 2,
+	ck_assert_int_eq(pj_task_store_set_status(s, 7, SEQ(s, 7, "0.1"), 3, NULL, 1, 2,
 	                     &changed), 0);
 	ck_assert_int_eq(changed, 0);
-	ck_assert_int_eq(pj_task_store_dispatched(s, 7, "0.1", "pj://a@h:1", 5), 0);
-	ck_assert_int_eq(pj_task_store_set_status(s, 7, "0.1", 3, NULL, 1, 6,
+	ck_assert_int_eq(pj_task_store_dispatched(s, 7, SEQ(s, 7, "0.1"), "pj://a@h:1", 5), 0);
+	ck_assert_int_eq(pj_task_store_set_status(s, 7, SEQ(s, 7, "0.1"), 3, NULL, 1, 6,
 	                     &changed), 0);
 	ck_assert_int_eq(changed, 1);
-	ck_assert_int_eq(pj_task_store_set_status(s, 7, "0.1", 6, "ok", 1, 7,
+	ck_assert_int_eq(pj_task_store_set_status(s, 7, SEQ(s, 7, "0.1"), 6, "ok", 1, 7,
 	                     &changed), 0);
 	ck_assert_int_eq(changed, 1);
 	/* forward only: nothing moves a final task */
-	ck_assert_int_eq(pj_task_store_set_status(s, 7, "0.1", 5, "late", 1, 8,
+	ck_assert_int_eq(pj_task_store_set_status(s, 7, SEQ(s, 7, "0.1"), 5, "late", 1, 8,
 	                     &changed), 0);
 	ck_assert_int_eq(changed, 0);
 	ck_assert_int_eq(pj_task_store_get(s, 7, "0.1", &b), 0);
@@ -94,7 +106,7 @@ START_TEST(store_insert_and_status)
 	ck_assert_int_eq(pj_task_store_get(s, 7, "nope", &b), 0);
 	ck_assert_int_eq(b.found, 0);
 	/* a failure without retry is final too */
-	ck_assert_int_eq(pj_task_store_set_status(s, 7, "0.2", 5, "bad", 1, 8,
+	ck_assert_int_eq(pj_task_store_set_status(s, 7, SEQ(s, 7, "0.2"), 5, "bad", 1, 8,
 	                     &changed), 0);
 	ck_assert_int_eq(changed, 1);
 	ck_assert_int_eq(pj_task_store_histogram(s, 7, -1, h), 0);
@@ -127,21 +139,21 @@ START_TEST(store_retry_lost_unacked)
 		char id[16];
 		snprintf(id, sizeof(id), "0.%d", i);
 		pj_task_store_dispatched(
-		    s, 7, id, i <= 5 ? "pj://a@h:1" : "pj://b@h:2", 100);
+		    s, 7, SEQ(s, 7, id), i <= 5 ? "pj://a@h:1" : "pj://b@h:2", 100);
 	}
-	pj_task_store_dispatched(s, 7, "0", "pj://me@h:1", 100);
+	pj_task_store_dispatched(s, 7, SEQ(s, 7, "0"), "pj://me@h:1", 100);
 	/* retry: back to 1, failed_cnt + 1, re-routed unless pinned */
-	ck_assert_int_eq(pj_task_store_retry(s, 7, "0.1", "boom", 200, &changed), 0);
+	ck_assert_int_eq(pj_task_store_retry(s, 7, SEQ(s, 7, "0.1"), "boom", 200, &changed), 0);
 	ck_assert_int_eq(changed, 1);
 	pj_task_store_get(s, 7, "0.1", &b);
 	ck_assert_int_eq(b.status, 1);
 	ck_assert_int_eq(b.failed_cnt, 1);
 	ck_assert_str_eq(b.address, "");
-	ck_assert_int_eq(pj_task_store_retry(s, 7, "0", "boom", 200, &changed), 0);
+	ck_assert_int_eq(pj_task_store_retry(s, 7, SEQ(s, 7, "0"), "boom", 200, &changed), 0);
 	pj_task_store_get(s, 7, "0", &b);
 	ck_assert_str_eq(b.address, "pj://me@h:1");
 	/* lost PT b: its 5 unfinished tasks wait for another PT */
-	ck_assert_int_eq(pj_task_store_set_status(s, 7, "0.6", 6, "ok", 1, 250,
+	ck_assert_int_eq(pj_task_store_set_status(s, 7, SEQ(s, 7, "0.6"), 6, "ok", 1, 250,
 	                     &changed), 0);
 	ck_assert_int_eq(pj_task_store_lost(s, 7, "pj://b@h:2", 1, NULL, 300, &n),
 	    0);
@@ -154,8 +166,8 @@ START_TEST(store_retry_lost_unacked)
 	    0);
 	ck_assert_int_eq(n, 4); /* 0.2 .. 0.5 */
 	/* unacked: dispatched before 400 and still status 2 */
-	pj_task_store_dispatched(s, 7, "0.8", "pj://c@h:3", 350);
-	pj_task_store_dispatched(s, 7, "0.9", "pj://c@h:3", 450);
+	pj_task_store_dispatched(s, 7, SEQ(s, 7, "0.8"), "pj://c@h:3", 350);
+	pj_task_store_dispatched(s, 7, SEQ(s, 7, "0.9"), "pj://c@h:3", 450);
 	ck_assert_int_eq(pj_task_store_unacked(s, 7, 400, 500, &n), 0);
 	ck_assert_int_eq(n, 1); /* 0.8 (350); "0" was retried, 0.9 is recent */
 	pj_task_store_get(s, 7, "0.8", &b);
@@ -202,9 +214,9 @@ START_TEST(store_named_delete_subs_file)
 	ck_assert_int_eq(
 	    pj_task_store_find_named(s, 9, 1, "OMS_LAST_TASK", &b), 0);
 	ck_assert_int_eq(b.found, 0);
-	pj_task_store_dispatched(s, 9, "0.1", "A", 1);
-	pj_task_store_dispatched(s, 9, "0.2", "A", 1);
-	pj_task_store_dispatched(s, 9, "0.3", "B", 1);
+	pj_task_store_dispatched(s, 9, SEQ(s, 9, "0.1"), "A", 1);
+	pj_task_store_dispatched(s, 9, SEQ(s, 9, "0.2"), "A", 1);
+	pj_task_store_dispatched(s, 9, SEQ(s, 9, "0.3"), "B", 1);
 	ck_assert_int_eq(pj_task_store_inflight(s, 9, inflight_cb, v), 0);
 	ck_assert_int_eq(v[0], 2);
 	ck_assert_int_eq(v[1], 1);
@@ -250,7 +262,7 @@ START_TEST(store_many)
 	for (int i = 0; i < N; i += 2) {
 		char id[24];
 		snprintf(id, sizeof(id), "0.%d", i);
-		pj_task_store_set_status(s, 1, id, 6, "ok", 1, 2, &changed);
+		pj_task_store_set_status(s, 1, SEQ(s, 1, id), 6, "ok", 1, 2, &changed);
 		ck_assert_int_eq(changed, 1); /* a late final counts */
 	}
 	pj_task_store_commit(s);

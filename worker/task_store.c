@@ -3,9 +3,10 @@
  *
  * Design notes
  * ------------
- * Table task_info, WITHOUT ROWID keyed by (instance_id, task_id): the key
- * is the only b-tree a status update by id touches besides the status
- * index.  One secondary index, (instance_id, status, sub_instance_id),
+ * Table task_info: an integer key `seq` (the rowid, handed out at insert
+ * and carried by every dispatch and status report, so that an update
+ * touches integer b-trees only) and a unique (instance_id, task_id).  The
+ * status index, (instance_id, status, sub_instance_id),
  * serves the dispatcher (status 1), the unacknowledged scan (status 2),
  * in-flight counts (2..4), histograms and the results of reduce (5, 6).
  * Lost-task updates by address scan the unfinished statuses of the index.
@@ -38,6 +39,7 @@ enum stmt_id {
 	S_DISPATCHED,
 	S_RETRY,
 	S_GET,
+	S_GET_SEQ,
 	S_PENDING,
 	S_LOST_RERUN,
 	S_LOST_FAIL,
@@ -63,20 +65,23 @@ static const char *const sql[S_N] = {
 	             "last_report_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_STATUS] = "UPDATE task_info SET status = ?1, result = CASE WHEN ?1 >= 5 "
 	             "THEN ?2 ELSE result END, last_report_time = ?3, "
-	             "last_modified_time = ?4 WHERE instance_id = ?5 AND "
-	             "task_id = ?6 AND +status < ?1 AND +status < 5 AND "
+	             "last_modified_time = ?4 WHERE seq = ?6 AND instance_id = ?5 "
+	             "AND +status < ?1 AND +status < 5 AND "
 	             "(?1 >= 5 OR +status >= 2)",
 	[S_DISPATCHED] = "UPDATE task_info SET status = 2, address = ?1, "
-	                 "last_modified_time = ?2 WHERE instance_id = ?3 AND "
-	                 "task_id = ?4",
+	                 "last_modified_time = ?2 WHERE seq = ?4 AND "
+	                 "instance_id = ?3",
 	[S_RETRY] = "UPDATE task_info SET status = 1, failed_cnt = failed_cnt + 1, "
 	            "result = ?1, address = CASE WHEN pinned THEN address ELSE '' "
-	            "END, last_modified_time = ?2 WHERE instance_id = ?3 AND "
-	            "task_id = ?4",
+	            "END, last_modified_time = ?2 WHERE seq = ?4 AND "
+	            "instance_id = ?3",
 	[S_GET] = "SELECT status, failed_cnt, pinned, sub_instance_id, task_name, "
-	          "address FROM task_info WHERE instance_id = ? AND task_id = ?",
+	          "address, seq FROM task_info WHERE instance_id = ? AND task_id = ?",
+	[S_GET_SEQ] = "SELECT status, failed_cnt, pinned, sub_instance_id, "
+	              "task_name, address, seq FROM task_info WHERE seq = ? AND "
+	              "instance_id = ?",
 	[S_PENDING] = "SELECT task_id, task_name, task_content, address, pinned, "
-	              "failed_cnt, sub_instance_id FROM task_info INDEXED BY task_info_status WHERE "
+	              "failed_cnt, sub_instance_id, seq FROM task_info INDEXED BY task_info_status WHERE "
 	              "instance_id = ? AND status = 1 LIMIT ?",
 	[S_LOST_RERUN] = "UPDATE task_info INDEXED BY task_info_status SET status = 1, address = CASE WHEN "
 	                 "pinned THEN address ELSE '' END, last_modified_time = ?1 "
@@ -96,7 +101,7 @@ static const char *const sql[S_N] = {
 	[S_INFLIGHT] = "SELECT address, count(*) FROM task_info INDEXED BY task_info_status WHERE instance_id = "
 	               "? AND status IN (2, 3, 4) GROUP BY address",
 	[S_NAMED] = "SELECT status, failed_cnt, pinned, sub_instance_id, task_name, "
-	            "address FROM task_info INDEXED BY task_info_status WHERE instance_id = ? AND status IN "
+	            "address, seq FROM task_info INDEXED BY task_info_status WHERE instance_id = ? AND status IN "
 	            "(1, 2, 3, 4, 5, 6) AND sub_instance_id = ? AND task_name = ?",
 	[S_RESULTS] = "SELECT task_id, task_name, status, result FROM task_info INDEXED BY task_info_status "
 	              "WHERE instance_id = ? AND status IN (5, 6) AND "
@@ -113,6 +118,7 @@ static const char schema[] =
     "PRAGMA locking_mode = EXCLUSIVE;"
     "PRAGMA temp_store = MEMORY;"
     "CREATE TABLE task_info ("
+    " seq INTEGER PRIMARY KEY,"
     " instance_id INTEGER NOT NULL,"
     " sub_instance_id INTEGER NOT NULL,"
     " task_id TEXT NOT NULL,"
@@ -126,7 +132,7 @@ static const char schema[] =
     " created_time INTEGER NOT NULL,"
     " last_modified_time INTEGER NOT NULL,"
     " last_report_time INTEGER NOT NULL,"
-    " PRIMARY KEY (instance_id, task_id)) WITHOUT ROWID;"
+    " UNIQUE (instance_id, task_id));"
     "CREATE INDEX task_info_status ON task_info"
     " (instance_id, status, sub_instance_id);";
 
@@ -282,7 +288,7 @@ pj_task_store_insert(
 
 int
 pj_task_store_set_status(struct pj_task_store *s, int64_t instance_id,
-    const char *task_id, int status, const char *result, int64_t report_time,
+    int64_t seq, int status, const char *result, int64_t report_time,
     int64_t now, int *changed)
 {
 	sqlite3_stmt *st = s->st[S_STATUS];
@@ -292,7 +298,7 @@ pj_task_store_set_status(struct pj_task_store *s, int64_t instance_id,
 	sqlite3_bind_int64(st, 3, report_time);
 	sqlite3_bind_int64(st, 4, now);
 	sqlite3_bind_int64(st, 5, instance_id);
-	sqlite3_bind_text(st, 6, task_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, seq);
 	if (run(s, st) != 0) {
 		return -1;
 	}
@@ -302,27 +308,27 @@ pj_task_store_set_status(struct pj_task_store *s, int64_t instance_id,
 
 int
 pj_task_store_dispatched(struct pj_task_store *s, int64_t instance_id,
-    const char *task_id, const char *address, int64_t now)
+    int64_t seq, const char *address, int64_t now)
 {
 	sqlite3_stmt *st = s->st[S_DISPATCHED];
 
 	sqlite3_bind_text(st, 1, address, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int64(st, 3, instance_id);
-	sqlite3_bind_text(st, 4, task_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, seq);
 	return run(s, st);
 }
 
 int
 pj_task_store_retry(struct pj_task_store *s, int64_t instance_id,
-    const char *task_id, const char *result, int64_t now, int *changed)
+    int64_t seq, const char *result, int64_t now, int *changed)
 {
 	sqlite3_stmt *st = s->st[S_RETRY];
 
 	sqlite3_bind_text(st, 1, result ? result : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int64(st, 3, instance_id);
-	sqlite3_bind_text(st, 4, task_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, seq);
 	if (run(s, st) != 0) {
 		return -1;
 	}
@@ -337,6 +343,7 @@ brief_row(sqlite3_stmt *st, struct pj_task_brief *b)
 	const unsigned char *addr = sqlite3_column_text(st, 5);
 
 	b->found           = 1;
+	b->seq             = sqlite3_column_int64(st, 6);
 	b->status          = sqlite3_column_int(st, 0);
 	b->failed_cnt      = sqlite3_column_int(st, 1);
 	b->pinned          = sqlite3_column_int(st, 2);
@@ -364,6 +371,31 @@ pj_task_store_get(struct pj_task_store *s, int64_t instance_id,
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+pj_task_store_get_seq(struct pj_task_store *s, int64_t instance_id,
+    int64_t seq, struct pj_task_brief *b)
+{
+	sqlite3_stmt *st = s->st[S_GET_SEQ];
+	int           rc;
+
+	memset(b, 0, sizeof(*b));
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, instance_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		brief_row(st, b);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t
+pj_task_store_last_seq(struct pj_task_store *s)
+{
+	return sqlite3_last_insert_rowid(s->db);
 }
 
 int
@@ -407,6 +439,7 @@ pj_task_store_pending(struct pj_task_store *s, int64_t instance_id,
 		t.pinned          = sqlite3_column_int(st, 4);
 		t.failed_cnt      = sqlite3_column_int(st, 5);
 		t.sub_instance_id = sqlite3_column_int64(st, 6);
+		t.seq             = sqlite3_column_int64(st, 7);
 		t.status          = PJ_TASK_WAITING_DISPATCH;
 		if (t.address == NULL) {
 			t.address = "";

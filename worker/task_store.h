@@ -3,7 +3,9 @@
  * powerjob-design.md §6.7) on SQLite: the work queue and result store of
  * a heavy TaskTracker, keyed by (instance_id, task_id).
  *
- * One store per TaskTracker: in memory (path NULL) or a file that is
+ * Every task has an integer key, seq, handed out at insert; updates go by
+ * seq (the dispatch and the status reports carry it), lookups by task id
+ * exist too.  One store per TaskTracker: in memory (path NULL) or a file that is
  * removed first (wiped at start, removed at close).  Every call is a
  * prepared statement; batch inserts run in one transaction; callers that
  * apply many updates wrap them in pj_task_store_begin / _commit.
@@ -41,6 +43,7 @@ pj_task_final(int status)
 /* A row as inserted or read back; strings are borrowed (valid during the
  * call or callback). */
 struct pj_task {
+	int64_t     seq; /* the store's key, set by the store (read back) */
 	int64_t     instance_id, sub_instance_id;
 	const char *task_id, *task_name;
 	const void *content;
@@ -78,22 +81,23 @@ int pj_task_store_insert(
  * result kept for final statuses.  *changed = 1 when a
  * row changed. */
 int pj_task_store_set_status(struct pj_task_store *s, int64_t instance_id,
-    const char *task_id, int status, const char *result, int64_t report_time,
+    int64_t seq, int status, const char *result, int64_t report_time,
     int64_t now, int *changed);
 
 /* A task was sent to address: status 2, address, modified = now. */
 int pj_task_store_dispatched(struct pj_task_store *s, int64_t instance_id,
-    const char *task_id, const char *address, int64_t now);
+    int64_t seq, const char *address, int64_t now);
 
 /* Back to waiting dispatch with failed_cnt + 1; the address becomes ""
  * unless the task is pinned.  *changed = 1 when a non-final row changed. */
 int pj_task_store_retry(struct pj_task_store *s, int64_t instance_id,
-    const char *task_id, const char *result, int64_t now, int *changed);
+    int64_t seq, const char *result, int64_t now, int *changed);
 
 /* What the status rules need to know about one task; found = 0 when the
  * task is unknown. */
 struct pj_task_brief {
 	int     found;
+	int64_t seq;
 	int     status, failed_cnt, pinned;
 	int64_t sub_instance_id;
 	char    task_name[128];
@@ -101,6 +105,10 @@ struct pj_task_brief {
 };
 int pj_task_store_get(struct pj_task_store *s, int64_t instance_id,
     const char *task_id, struct pj_task_brief *b);
+int pj_task_store_get_seq(struct pj_task_store *s, int64_t instance_id,
+    int64_t seq, struct pj_task_brief *b);
+/* The key of the last row inserted. */
+int64_t pj_task_store_last_seq(struct pj_task_store *s);
 
 /* Up to limit tasks waiting dispatch (status 1), in insertion order of
  * the index; cb returns non-zero to stop early. */
