@@ -158,7 +158,7 @@ ctx_map(pj_task_ctx *ctx, const char *task_name, const struct pj_subtask *subs,
 		q.n_sub_tasks     = m;
 		q.sub_tasks       = sp;
 		pthread_mutex_lock(&p->mu);
-		err = p->sys_gone ? AR_ESTOPPED
+		err = p->sys_gone || p->stopping ? AR_ESTOPPED
 		                  : ar_ask(p->env->sys, p->tt, &q.base,
 		                        (int) s->map_timeout_ms, &f);
 		pthread_mutex_unlock(&p->mu);
@@ -207,7 +207,7 @@ push_status(struct pt *p, int64_t seq, const char *task_id, int64_t sub,
 	p->out[p->nout].sub     = sub;
 	p->out[p->nout].time    = ar_now_ms();
 	p->nout++;
-	if (!p->flush_told && !p->sys_gone &&
+	if (!p->flush_told && !p->sys_gone && !p->stopping &&
 	    (p->qlen == 0 || p->nout >= (size_t) s->report_batch ||
 	        p->nout == 1)) {
 		Pj__Tracker__TrackerTick k = PJ__TRACKER__TRACKER_TICK__INIT;

@@ -31,9 +31,10 @@
  * threads: its queue, outbox and counters are guarded by pt->mu; it is
  * reference counted (manager + each thread); the last one frees it and
  * unloads the processor.  Pool threads call ar_tell / ar_ask only under
- * pt->mu with sys_gone checked (map: the ask is made under it, the wait is
- * not), and the manager's post_stop sets sys_gone and waits (bounded) for
- * the threads to leave before the system goes away.  Lock order: pt->mu
+ * pt->mu with stopping and sys_gone checked (map: the ask is made under
+ * it, the wait is not): a destroyed PT's threads never send again, and
+ * the manager's post_stop sets sys_gone and waits (bounded) for the
+ * threads of the PTs it still runs before the system goes away.  Lock order: pt->mu
  * only; no runtime call made under it blocks.
  */
 #include <stdarg.h>
