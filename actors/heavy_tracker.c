@@ -91,8 +91,8 @@ pj_tracker_messages_register(void)
 int
 pj_tracker_actor_address(const char *a, const char *actor, char *buf, size_t n)
 {
-	const char *at = strchr(a, '@');
-	const char *sl = at ? strchr(at, '/') : NULL;
+	const char *at  = strchr(a, '@');
+	const char *sl  = at ? strchr(at, '/') : NULL;
 	size_t      len = sl ? (size_t) (sl - a) : strlen(a);
 
 	if (at == NULL || len > 300 || strncmp(a, "pj://", 5) != 0) {
@@ -102,11 +102,12 @@ pj_tracker_actor_address(const char *a, const char *actor, char *buf, size_t n)
 	return 0;
 }
 
-/* ---- reports --------------------------------------------------------------- */
+/* ---- reports ---------------------------------------------------------------
+ */
 
 static void
-report(struct tt *t, int status, const char *result, int64_t total,
-    int64_t ok, int64_t failed, bool final)
+report(struct tt *t, int status, const char *result, int64_t total, int64_t ok,
+    int64_t failed, bool final)
 {
 	Pj__Cluster__InstanceStatusReport r
 	    = PJ__CLUSTER__INSTANCE_STATUS_REPORT__INIT;
@@ -142,7 +143,8 @@ report_running(struct tt *t)
 	}
 }
 
-/* ---- sub-instances ---------------------------------------------------------- */
+/* ---- sub-instances
+ * ---------------------------------------------------------- */
 
 void
 tt_sub_start(struct tt *t, int64_t sub_id)
@@ -175,7 +177,8 @@ tt_sub_start(struct tt *t, int64_t sub_id)
 	}
 	if (t->exec == PJ_EXEC_BROADCAST) {
 		s->root_local = true;
-		tt_local_start(t, s, PJ_LOCAL_PRE, id, pj_task_store_last_seq(t->store));
+		tt_local_start(
+		    t, s, PJ_LOCAL_PRE, id, pj_task_store_last_seq(t->store));
 	} else {
 		tt_dispatch(t);
 	}
@@ -186,8 +189,7 @@ sub_free(struct tt *t, struct sub *s)
 {
 	struct sub **sp;
 
-	for (sp = &t->subs; *sp != NULL && *sp != s; sp = &(*sp)->next) {
-	}
+	for (sp = &t->subs; *sp != NULL && *sp != s; sp = &(*sp)->next) { }
 	if (*sp == s) {
 		*sp = s->next;
 	}
@@ -197,17 +199,18 @@ sub_free(struct tt *t, struct sub *s)
 	free(s);
 }
 
-static void
-launch(struct tt *t);
+static void launch(struct tt *t);
 
 void
 tt_sub_done(struct tt *t, struct sub *s, bool success, const char *result)
 {
 	if (!t->frequent) {
 		ar_log(success ? AR_LOG_INFO : AR_LOG_WARN, "tracker",
-		    "instance=%lld %s: %s (tasks %lld, succeeded %lld, failed %lld)",
-		    (long long) t->instance_id, success ? "succeeded" : "failed",
-		    result, (long long) s->c.total, (long long) s->c.succeeded,
+		    "instance=%lld %s: %s (tasks %lld, succeeded %lld, failed "
+		    "%lld)",
+		    (long long) t->instance_id,
+		    success ? "succeeded" : "failed", result,
+		    (long long) s->c.total, (long long) s->c.succeeded,
 		    (long long) s->c.failed);
 		report(t, success ? 5 : 4, result, s->c.total, s->c.succeeded,
 		    s->c.failed, true);
@@ -220,7 +223,8 @@ tt_sub_done(struct tt *t, struct sub *s, bool success, const char *result)
 		t->f_failed++;
 	}
 	snprintf(t->f_last_result, sizeof(t->f_last_result), "%s", result);
-	ar_log(AR_LOG_DEBUG, "tracker", "instance=%lld sub-instance %lld %s: %s",
+	ar_log(AR_LOG_DEBUG, "tracker",
+	    "instance=%lld sub-instance %lld %s: %s",
 	    (long long) t->instance_id, (long long) s->id,
 	    success ? "succeeded" : "failed", result);
 	pj_task_store_delete(t->store, t->instance_id, s->id);
@@ -229,7 +233,8 @@ tt_sub_done(struct tt *t, struct sub *s, bool success, const char *result)
 	if (t->time_kind == PJ_TIME_FIXED_DELAY) {
 		Pj__Tracker__TrackerTick k = PJ__TRACKER__TRACKER_TICK__INIT;
 		k.kind                     = PJ_TICK_LAUNCH;
-		ar_timer_once(t->sys, t->self, &k.base, t->interval_ms, &t->t_launch);
+		ar_timer_once(
+		    t->sys, t->self, &k.base, t->interval_ms, &t->t_launch);
 	}
 }
 
@@ -244,7 +249,8 @@ launch(struct tt *t)
 	for (struct sub *s = t->subs; s != NULL; s = s->next) {
 		running++;
 	}
-	switch (pj_freq_launch(t->time_kind, running, t->req->max_instance_num)) {
+	switch (
+	    pj_freq_launch(t->time_kind, running, t->req->max_instance_num)) {
 	case PJ_LAUNCH_WAIT:
 		return;
 	case PJ_LAUNCH_TOO_MANY:
@@ -284,10 +290,11 @@ tt_finish(struct tt *t, int status, const char *result, bool send)
 		char   addr[400];
 		ar_ref to;
 
-		if (!t->pts[i].dispatched ||
-		    pj_tracker_actor_address(t->pts[i].address, PJ_PROCESSOR_ACTOR,
-		        addr, sizeof(addr)) != 0 ||
-		    ar_ref_resolve(t->sys, addr, &to) != 0) {
+		if (!t->pts[i].dispatched
+		    || pj_tracker_actor_address(t->pts[i].address,
+		           PJ_PROCESSOR_ACTOR, addr, sizeof(addr))
+		        != 0
+		    || ar_ref_resolve(t->sys, addr, &to) != 0) {
 			continue;
 		}
 		q.instance_id          = t->instance_id;
@@ -298,7 +305,8 @@ tt_finish(struct tt *t, int status, const char *result, bool send)
 	ar_stop(t->sys, t->self);
 }
 
-/* ---- the actor -------------------------------------------------------------- */
+/* ---- the actor
+ * -------------------------------------------------------------- */
 
 struct start_arg {
 	struct pj_worker_env             *env;
@@ -308,16 +316,16 @@ struct start_arg {
 static int
 tt_start(ar_ctx *ctx, void *state)
 {
-	struct tt                      *t = state;
-	struct start_arg               *a = (void *) ar_ctx_init_arg(ctx);
-	const struct pj_heavy_settings *s = pj_tracker_settings();
+	struct tt                        *t = state;
+	struct start_arg                 *a = (void *) ar_ctx_init_arg(ctx);
+	const struct pj_heavy_settings   *s = pj_tracker_settings();
 	Pj__Worker__ServerScheduleJobReq *q;
-	Pj__Tracker__TrackerTick        k = PJ__TRACKER__TRACKER_TICK__INIT;
-	char                            path[1200], err[512];
-	int64_t                         report_ms;
+	Pj__Tracker__TrackerTick          k = PJ__TRACKER__TRACKER_TICK__INIT;
+	char                              path[1200], err[512];
+	int64_t                           report_ms;
 
-	t->env         = a->env;
-	t->req         = q = a->req;
+	t->env = a->env;
+	t->req = q = a->req;
 	free(a);
 	t->sys         = ar_ctx_system(ctx);
 	t->self        = ar_ctx_self(ctx);
@@ -344,18 +352,20 @@ tt_start(ar_ctx *ctx, void *state)
 	t->info.log_config              = q->log_config;
 	t->info.advanced_runtime_config = q->advanced_runtime_config;
 	if (t->frequent) {
-		pj_freq_interval(t->time_kind, q->time_expression, &t->interval_ms,
-		    err, sizeof(err));
+		pj_freq_interval(t->time_kind, q->time_expression,
+		    &t->interval_ms, err, sizeof(err));
 	}
 	path[0] = '\0';
 	if (s->store_in_file && t->env->cfg.data_dir[0] != '\0') {
-		snprintf(path, sizeof(path), "%s/tasks-%lld.db", t->env->cfg.data_dir,
-		    (long long) t->instance_id);
+		snprintf(path, sizeof(path), "%s/tasks-%lld.db",
+		    t->env->cfg.data_dir, (long long) t->instance_id);
 	}
-	if (pj_task_store_open(path[0] ? path : NULL, &t->store, err,
-	        sizeof(err)) != 0) {
+	if (pj_task_store_open(
+	        path[0] ? path : NULL, &t->store, err, sizeof(err))
+	    != 0) {
 		char why[600];
-		snprintf(why, sizeof(why), "init TaskTracker failed, reason: %s", err);
+		snprintf(why, sizeof(why),
+		    "init TaskTracker failed, reason: %s", err);
 		tt_finish(t, 4, why, true);
 		return 0;
 	}
@@ -368,18 +378,21 @@ tt_start(ar_ctx *ctx, void *state)
 	}
 	k.kind = PJ_TICK_CHECK;
 	ar_timer_every(t->sys, t->self, &k.base, s->check_ms, &t->t_check);
-	report_ms = t->env->cfg.report_ms > 0 ? t->env->cfg.report_ms : s->report_ms;
-	k.kind    = PJ_TICK_REPORT;
+	report_ms
+	    = t->env->cfg.report_ms > 0 ? t->env->cfg.report_ms : s->report_ms;
+	k.kind = PJ_TICK_REPORT;
 	ar_timer_every(t->sys, t->self, &k.base, report_ms, &t->t_report);
 	ar_log(AR_LOG_INFO, "tracker",
-	    "app=%lld job=%lld instance=%lld heavy TaskTracker started: %s %s, %zu "
+	    "app=%lld job=%lld instance=%lld heavy TaskTracker started: %s "
+	    "%s, %zu "
 	    "workers, concurrency %d",
 	    (long long) q->app_id, (long long) q->job_id,
-	    (long long) t->instance_id, q->execute_type, q->time_expression_type,
-	    t->npts, q->thread_concurrency);
+	    (long long) t->instance_id, q->execute_type,
+	    q->time_expression_type, t->npts, q->thread_concurrency);
 	if (t->time_kind == PJ_TIME_FIXED_RATE) {
 		k.kind = PJ_TICK_LAUNCH;
-		ar_timer_every(t->sys, t->self, &k.base, t->interval_ms, &t->t_launch);
+		ar_timer_every(
+		    t->sys, t->self, &k.base, t->interval_ms, &t->t_launch);
 	}
 	if (t->frequent) {
 		launch(t);
@@ -406,7 +419,8 @@ tt_stop(ar_ctx *ctx, void *state)
 	pj_task_store_close(t->store);
 	free(t->pts);
 	if (t->req != NULL) {
-		pj__worker__server_schedule_job_req__free_unpacked(t->req, NULL);
+		pj__worker__server_schedule_job_req__free_unpacked(
+		    t->req, NULL);
 	}
 	atomic_fetch_sub(&t->env->heavy, 1);
 }
@@ -417,12 +431,14 @@ tt_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
 {
 	struct tt *t = state;
 
-	if (type == &pj__tracker__processor_report_task_status_req__descriptor) {
+	if (type
+	    == &pj__tracker__processor_report_task_status_req__descriptor) {
 		tt_on_report(ctx, t, (const void *) msg);
-	} else if (type == &pj__tracker__processor_map_task_request__descriptor) {
+	} else if (type
+	    == &pj__tracker__processor_map_task_request__descriptor) {
 		tt_on_map(ctx, t, (const void *) msg);
-	} else if (type ==
-	           &pj__tracker__processor_tracker_status_report_req__descriptor) {
+	} else if (type
+	    == &pj__tracker__processor_tracker_status_report_req__descriptor) {
 		tt_on_pt_status(t, (const void *) msg);
 	} else if (type == &pj__tracker__tracker_tick__descriptor) {
 		const Pj__Tracker__TrackerTick *k = (const void *) msg;
@@ -445,7 +461,8 @@ tt_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
 			break;
 		}
 	} else if (type == &pj__worker__server_stop_instance_req__descriptor) {
-		const Pj__Worker__ServerStopInstanceReq *q = (const void *) msg;
+		const Pj__Worker__ServerStopInstanceReq *q
+		    = (const void *) msg;
 
 		ar_log(AR_LOG_INFO, "tracker", "instance=%lld stopped: %s",
 		    (long long) t->instance_id, q->reason ? q->reason : "");
@@ -464,7 +481,8 @@ static const ar_behavior tt_behavior = {
 	.post_stop = tt_stop,
 };
 
-/* ---- the WorkerActor's entry points ------------------------------------------ */
+/* ---- the WorkerActor's entry points
+ * ------------------------------------------ */
 
 int
 pj_heavy_tracker_start(struct pj_worker_env *env,
@@ -490,27 +508,33 @@ pj_heavy_tracker_start(struct pj_worker_env *env,
 		    (long long) req->instance_id);
 		return -1;
 	}
-	if (exec == 0 || (exec == PJ_EXEC_STANDALONE && kind == PJ_TIME_OTHER)) {
+	if (exec == 0
+	    || (exec == PJ_EXEC_STANDALONE && kind == PJ_TIME_OTHER)) {
 		snprintf(err, errlen,
-		    "execute type '%.64s' (%.32s) is not run by a heavy TaskTracker",
+		    "execute type '%.64s' (%.32s) is not run by a heavy "
+		    "TaskTracker",
 		    req->execute_type ? req->execute_type : "",
-		    req->time_expression_type ? req->time_expression_type : "");
+		    req->time_expression_type ? req->time_expression_type
+		                              : "");
 		return -1;
 	}
-	if (kind != PJ_TIME_OTHER &&
-	    pj_freq_interval(kind, req->time_expression, &ms, err, errlen) != 0) {
+	if (kind != PJ_TIME_OTHER
+	    && pj_freq_interval(kind, req->time_expression, &ms, err, errlen)
+	        != 0) {
 		return -1;
 	}
-	snprintf(name, sizeof(name), "/user/tt-%lld", (long long) req->instance_id);
+	snprintf(
+	    name, sizeof(name), "/user/tt-%lld", (long long) req->instance_id);
 	if (ar_lookup(env->sys, name, &ref) == 0) {
 		return 0; /* already runs here */
 	}
 	snprintf(name, sizeof(name), "tt-%lld", (long long) req->instance_id);
-	if (env->cfg.max_heavy > 0 &&
-	    atomic_fetch_add(&env->heavy, 1) >= env->cfg.max_heavy) {
+	if (env->cfg.max_heavy > 0
+	    && atomic_fetch_add(&env->heavy, 1) >= env->cfg.max_heavy) {
 		atomic_fetch_sub(&env->heavy, 1);
 		snprintf(err, errlen,
-		    "this worker already runs %d heavy TaskTrackers (max_heavy)",
+		    "this worker already runs %d heavy TaskTrackers "
+		    "(max_heavy)",
 		    env->cfg.max_heavy);
 		return -1;
 	} else if (env->cfg.max_heavy <= 0) {
@@ -530,7 +554,8 @@ pj_heavy_tracker_start(struct pj_worker_env *env,
 	rv           = ar_spawn(env->sys, AR_REF_NONE, name, &p, &ref);
 	if (rv != 0) {
 		atomic_fetch_sub(&env->heavy, 1);
-		pj__worker__server_schedule_job_req__free_unpacked(a->req, NULL);
+		pj__worker__server_schedule_job_req__free_unpacked(
+		    a->req, NULL);
 		free(a);
 		if (rv == AR_EEXIST) {
 			return 0;
@@ -548,7 +573,8 @@ pj_heavy_tracker_stop(
 	char   path[80];
 	ar_ref ref;
 
-	snprintf(path, sizeof(path), "/user/tt-%lld", (long long) req->instance_id);
+	snprintf(
+	    path, sizeof(path), "/user/tt-%lld", (long long) req->instance_id);
 	if (ar_lookup(env->sys, path, &ref) != 0) {
 		return AR_ENOENT;
 	}

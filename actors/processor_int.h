@@ -33,23 +33,23 @@ struct pt_batch {
 };
 
 struct pt {
-	atomic_int            refs;
-	pthread_mutex_t       mu;
-	pthread_cond_t        cv;
-	struct pj_worker_env *env;
-	ar_ref                manager;
-	int64_t               instance_id;
-	char                  tt_addr[400];
-	ar_ref                tt;
-	bool                  tt_local; /* the TT runs on this worker */
-	Pj__Tracker__InstanceInfo *info; /* own copy (unpacked) */
-	int                   exec;
-	struct pj_processor   proc;
-	bool                  lethal;
-	char                  reason[512];
+	atomic_int                 refs;
+	pthread_mutex_t            mu;
+	pthread_cond_t             cv;
+	struct pj_worker_env      *env;
+	ar_ref                     manager;
+	int64_t                    instance_id;
+	char                       tt_addr[400];
+	ar_ref                     tt;
+	bool                       tt_local; /* the TT runs on this worker */
+	Pj__Tracker__InstanceInfo *info;     /* own copy (unpacked) */
+	int                        exec;
+	struct pj_processor        proc;
+	bool                       lethal;
+	char                       reason[512];
 	/* under mu */
-	struct pt_task **q;
-	size_t           qcap, qhead, qlen;
+	struct pt_task  **q;
+	size_t            qcap, qhead, qlen;
 	struct pt_status *out;
 	size_t            nout, capout;
 	bool              flush_told;
@@ -58,16 +58,16 @@ struct pt {
 	int64_t           last_done; /* mono ms */
 	atomic_bool       stop_flag;
 	/* manager only */
-	int64_t          created; /* mono ms */
-	int64_t          deadline; /* mono ms; 0 = none */
+	int64_t          created;                 /* mono ms */
+	int64_t          deadline;                /* mono ms; 0 = none */
 	struct pt_batch *pending, **pending_tail; /* FIFO of report asks */
 	struct pt       *next;
 };
 
 /* processor_pool.c */
 extern atomic_int live_pts;
-void  pt_unref(struct pt *p);
-void *pool_main(void *arg);
+void              pt_unref(struct pt *p);
+void             *pool_main(void *arg);
 /* under p->mu: queue a final status; tells the manager when it must flush */
 void push_status(struct pt *p, int64_t seq, const char *task_id, int64_t sub,
     int status, const char *result);

@@ -20,7 +20,6 @@
 #include "runtime/log.h"
 #include "worker/task_store.h"
 
-
 atomic_int live_pts;
 
 struct run {
@@ -41,7 +40,8 @@ pt_unref(struct pt *p)
 	pj_processor_unload(&p->proc);
 	for (size_t i = 0; i < p->qlen; i++) {
 		struct pt_task *t = p->q[(p->qhead + i) % p->qcap];
-		free(t->task_id), free(t->task_name), free(t->content), free(t);
+		free(t->task_id), free(t->task_name), free(t->content),
+		    free(t);
 	}
 	for (size_t i = 0; i < p->nout; i++) {
 		free(p->out[i].task_id), free(p->out[i].result);
@@ -86,26 +86,27 @@ ctx_stopping(pj_task_ctx *ctx)
 {
 	struct run *r = ctx->worker_data;
 
-	return atomic_load(&r->pt->stop_flag) ||
-	       (ctx->deadline_ms > 0 && ar_mono_ms() > ctx->deadline_ms);
+	return atomic_load(&r->pt->stop_flag)
+	    || (ctx->deadline_ms > 0 && ar_mono_ms() > ctx->deadline_ms);
 }
 
 static int
 ctx_map(pj_task_ctx *ctx, const char *task_name, const struct pj_subtask *subs,
     size_t n)
 {
-	struct run                         *r = ctx->worker_data;
-	struct pt                          *p = r->pt;
-	const struct pj_heavy_settings     *s = pj_tracker_settings();
-	char                                name[160];
-	size_t                              chunk = (size_t) s->map_chunk;
-	Pj__Tracker__SubTask               *st;
-	Pj__Tracker__SubTask              **sp;
-	char                               *ids;
-	int                                 rv = 0;
+	struct run                     *r = ctx->worker_data;
+	struct pt                      *p = r->pt;
+	const struct pj_heavy_settings *s = pj_tracker_settings();
+	char                            name[160];
+	size_t                          chunk = (size_t) s->map_chunk;
+	Pj__Tracker__SubTask           *st;
+	Pj__Tracker__SubTask          **sp;
+	char                           *ids;
+	int                             rv = 0;
 
 	if (p->exec != PJ_EXEC_MAP && p->exec != PJ_EXEC_MAP_REDUCE) {
-		ctx->set_result(ctx, "map is only for MAP and MAP_REDUCE jobs");
+		ctx->set_result(
+		    ctx, "map is only for MAP and MAP_REDUCE jobs");
 		return -1;
 	}
 	if (n == 0) {
@@ -118,8 +119,8 @@ ctx_map(pj_task_ctx *ctx, const char *task_name, const struct pj_subtask *subs,
 	if (task_name == NULL || task_name[0] == '\0') {
 		task_name = "MAP_TASK";
 	}
-	if (strcmp(task_name, PJ_TASK_ROOT) == 0 ||
-	    strcmp(task_name, PJ_TASK_LAST) == 0) {
+	if (strcmp(task_name, PJ_TASK_ROOT) == 0
+	    || strcmp(task_name, PJ_TASK_LAST) == 0) {
 		snprintf(name, sizeof(name), "X-%s", task_name);
 	} else {
 		snprintf(name, sizeof(name), "%.150s", task_name);
@@ -146,10 +147,11 @@ ctx_map(pj_task_ctx *ctx, const char *task_name, const struct pj_subtask *subs,
 			pj__tracker__sub_task__init(&st[i]);
 			snprintf(id, 160, "%.100s.%lld", ctx->task_id,
 			    (long long) ++r->map_seq);
-			st[i].task_id           = id;
-			st[i].task_content.data = (uint8_t *) subs[off + i].content;
-			st[i].task_content.len  = subs[off + i].len;
-			sp[i]                   = &st[i];
+			st[i].task_id = id;
+			st[i].task_content.data
+			    = (uint8_t *) subs[off + i].content;
+			st[i].task_content.len = subs[off + i].len;
+			sp[i]                  = &st[i];
 		}
 		q.instance_id     = ctx->instance_id;
 		q.sub_instance_id = ctx->sub_instance_id;
@@ -158,22 +160,24 @@ ctx_map(pj_task_ctx *ctx, const char *task_name, const struct pj_subtask *subs,
 		q.n_sub_tasks     = m;
 		q.sub_tasks       = sp;
 		pthread_mutex_lock(&p->mu);
-		err = p->sys_gone || p->stopping ? AR_ESTOPPED
-		                  : ar_ask(p->env->sys, p->tt, &q.base,
-		                        (int) s->map_timeout_ms, &f);
+		err = p->sys_gone || p->stopping
+		    ? AR_ESTOPPED
+		    : ar_ask(p->env->sys, p->tt, &q.base,
+		        (int) s->map_timeout_ms, &f);
 		pthread_mutex_unlock(&p->mu);
 		if (err == 0) {
 			err = ar_future_wait(f, -1, &reply);
 		}
 		if (err != 0) {
 			ctx->set_result(ctx,
-			    "map of %zu sub-tasks failed: the TaskTracker did not "
+			    "map of %zu sub-tasks failed: the TaskTracker did "
+			    "not "
 			    "store them (%s)",
 			    n, ar_strerror(err));
 			rv = -1;
-		} else if (reply->descriptor == &pj__cluster__ack__descriptor &&
-		           ((const Pj__Cluster__Ack *) reply)->code !=
-		               PJ__CLUSTER__CODE__OK) {
+		} else if (reply->descriptor == &pj__cluster__ack__descriptor
+		    && ((const Pj__Cluster__Ack *) reply)->code
+		        != PJ__CLUSTER__CODE__OK) {
 			ctx->set_result(ctx, "map refused: %s",
 			    ((const Pj__Cluster__Ack *) reply)->message);
 			rv = -1;
@@ -207,9 +211,9 @@ push_status(struct pt *p, int64_t seq, const char *task_id, int64_t sub,
 	p->out[p->nout].sub     = sub;
 	p->out[p->nout].time    = ar_now_ms();
 	p->nout++;
-	if (!p->flush_told && !p->sys_gone && !p->stopping &&
-	    (p->qlen == 0 || p->nout >= (size_t) s->report_batch ||
-	        p->nout == 1)) {
+	if (!p->flush_told && !p->sys_gone && !p->stopping
+	    && (p->qlen == 0 || p->nout >= (size_t) s->report_batch
+	        || p->nout == 1)) {
 		Pj__Tracker__TrackerTick k = PJ__TRACKER__TRACKER_TICK__INIT;
 
 		k.kind        = PJ_TICK_FLUSH;
@@ -269,10 +273,10 @@ run_task(struct pt *p, struct pt_task *t, char *result, size_t result_max)
 void *
 pool_main(void *arg)
 {
-	struct pt *p   = arg;
-	size_t     max = p->env->cfg.max_result_bytes > 0
-	                     ? (size_t) p->env->cfg.max_result_bytes
-	                     : 8096;
+	struct pt *p      = arg;
+	size_t     max    = p->env->cfg.max_result_bytes > 0
+	           ? (size_t) p->env->cfg.max_result_bytes
+	           : 8096;
 	char      *result = ar_xmalloc(max + 1);
 
 	pthread_mutex_lock(&p->mu);
@@ -291,7 +295,8 @@ pool_main(void *arg)
 		p->active++;
 		pthread_mutex_unlock(&p->mu);
 		run_task(p, t, result, max);
-		free(t->task_id), free(t->task_name), free(t->content), free(t);
+		free(t->task_id), free(t->task_name), free(t->content),
+		    free(t);
 		pthread_mutex_lock(&p->mu);
 		p->active--;
 		p->last_done = ar_mono_ms();
@@ -303,4 +308,3 @@ pool_main(void *arg)
 	pt_unref(p);
 	return NULL;
 }
-

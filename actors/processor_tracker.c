@@ -34,8 +34,8 @@
  * pt->mu with stopping and sys_gone checked (map: the ask is made under
  * it, the wait is not): a destroyed PT's threads never send again, and
  * the manager's post_stop sets sys_gone and waits (bounded) for the
- * threads of the PTs it still runs before the system goes away.  Lock order: pt->mu
- * only; no runtime call made under it blocks.
+ * threads of the PTs it still runs before the system goes away.  Lock order:
+ * pt->mu only; no runtime call made under it blocks.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,7 +47,6 @@
 #include "runtime/alloc.h"
 #include "runtime/log.h"
 #include "worker/task_store.h"
-
 
 int
 pj_processor_tracker_count(void)
@@ -62,7 +61,8 @@ struct mgr {
 };
 
 /* per task run: the context the processor sees plus what we need */
-/* ---- manager side -------------------------------------------------------- */
+/* ---- manager side --------------------------------------------------------
+ */
 
 static void
 heartbeat(struct pt *p, int type)
@@ -168,14 +168,13 @@ flush(struct pt *p)
 static int
 pending_check(struct pt *p)
 {
-	struct pt_batch **bp = &p->pending;
+	struct pt_batch **bp     = &p->pending;
 	int               failed = 0;
 
 	while (*bp != NULL) {
 		struct pt_batch        *b = *bp;
 		const ProtobufCMessage *reply;
-		int                     rv = b->f ? ar_future_wait(b->f, 0, &reply)
-		                                  : AR_ETIMEDOUT;
+		int rv = b->f ? ar_future_wait(b->f, 0, &reply) : AR_ETIMEDOUT;
 
 		if (rv == AR_EPENDING) {
 			bp = &b->next;
@@ -199,8 +198,7 @@ pt_destroy(struct mgr *m, struct pt *p, bool wait)
 {
 	struct pt **pp;
 
-	for (pp = &m->pts; *pp != NULL && *pp != p; pp = &(*pp)->next) {
-	}
+	for (pp = &m->pts; *pp != NULL && *pp != p; pp = &(*pp)->next) { }
 	if (*pp == p) {
 		*pp = p->next;
 	}
@@ -235,8 +233,8 @@ static struct pt *
 pt_find(struct mgr *m, int64_t instance_id, const char *tt)
 {
 	for (struct pt *p = m->pts; p != NULL; p = p->next) {
-		if (p->instance_id == instance_id &&
-		    (tt == NULL || strcmp(p->tt_addr, tt) == 0)) {
+		if (p->instance_id == instance_id
+		    && (tt == NULL || strcmp(p->tt_addr, tt) == 0)) {
 			return p;
 		}
 	}
@@ -248,24 +246,24 @@ pool_size(const Pj__Tracker__InstanceInfo *i, int exec)
 {
 	int n = i->thread_concurrency > 0 ? i->thread_concurrency : 1;
 
-	if (strcmp(i->processor_type, "SHELL") == 0 ||
-	    strcmp(i->processor_type, "PYTHON") == 0) {
+	if (strcmp(i->processor_type, "SHELL") == 0
+	    || strcmp(i->processor_type, "PYTHON") == 0) {
 		return 1;
 	}
-	if (exec == PJ_EXEC_MAP || exec == PJ_EXEC_MAP_REDUCE ||
-	    pj_time_kind_parse(i->time_expression_type) != PJ_TIME_OTHER) {
+	if (exec == PJ_EXEC_MAP || exec == PJ_EXEC_MAP_REDUCE
+	    || pj_time_kind_parse(i->time_expression_type) != PJ_TIME_OTHER) {
 		return n > 256 ? 256 : n;
 	}
 	return 2;
 }
 
 static struct pt *
-pt_create(ar_ctx *actx, struct mgr *m, const Pj__Tracker__TaskTrackerStartTaskReq *q)
+pt_create(
+    ar_ctx *actx, struct mgr *m, const Pj__Tracker__TaskTrackerStartTaskReq *q)
 {
 	const struct pj_heavy_settings *s = pj_tracker_settings();
 	struct pt                      *p = ar_xcalloc(1, sizeof(*p));
-	size_t                          n = protobuf_c_message_get_packed_size(
-            &q->instance_info->base);
+	size_t n = protobuf_c_message_get_packed_size(&q->instance_info->base);
 	uint8_t *buf = ar_xmalloc(n + 1);
 	char     own[400];
 	int      nthreads;
@@ -280,28 +278,32 @@ pt_create(ar_ctx *actx, struct mgr *m, const Pj__Tracker__TaskTrackerStartTaskRe
 	p->env         = m->env;
 	p->manager     = ar_ctx_self(actx);
 	p->instance_id = p->info->instance_id;
-	snprintf(p->tt_addr, sizeof(p->tt_addr), "%s", q->task_tracker_address);
+	snprintf(
+	    p->tt_addr, sizeof(p->tt_addr), "%s", q->task_tracker_address);
 	if (ar_ref_resolve(m->env->sys, p->tt_addr, &p->tt) != 0) {
 		p->tt = ar_ctx_sender(actx);
 	}
 	snprintf(own, sizeof(own), "%s/", m->env->address);
-	p->tt_local  = strncmp(p->tt_addr, own, strlen(own)) == 0;
-	p->exec      = pj_exec_parse(p->info->execute_type);
-	p->qcap      = (size_t) s->pt_queue_max;
-	p->q         = ar_xcalloc(p->qcap, sizeof(*p->q));
+	p->tt_local     = strncmp(p->tt_addr, own, strlen(own)) == 0;
+	p->exec         = pj_exec_parse(p->info->execute_type);
+	p->qcap         = (size_t) s->pt_queue_max;
+	p->q            = ar_xcalloc(p->qcap, sizeof(*p->q));
 	p->pending_tail = &p->pending;
-	p->created   = ar_mono_ms();
-	p->last_done = p->created;
-	if (p->info->instance_timeout_ms > 0 &&
-	    pj_time_kind_parse(p->info->time_expression_type) == PJ_TIME_OTHER) {
+	p->created      = ar_mono_ms();
+	p->last_done    = p->created;
+	if (p->info->instance_timeout_ms > 0
+	    && pj_time_kind_parse(p->info->time_expression_type)
+	        == PJ_TIME_OTHER) {
 		p->deadline = p->created + p->info->instance_timeout_ms;
 	}
 	if (s->load(&m->env->proc, p->info->processor_type,
 	        p->info->processor_info, &p->proc, p->reason,
-	        sizeof(p->reason)) != 0) {
+	        sizeof(p->reason))
+	    != 0) {
 		p->lethal = true;
 		ar_log(AR_LOG_WARN, "processor",
-		    "instance=%lld processor %s/%s did not load: %s; its tasks fail",
+		    "instance=%lld processor %s/%s did not load: %s; its "
+		    "tasks fail",
 		    (long long) p->instance_id, p->info->processor_type,
 		    p->info->processor_info, p->reason);
 	} else {
@@ -311,7 +313,8 @@ pt_create(ar_ctx *actx, struct mgr *m, const Pj__Tracker__TaskTrackerStartTaskRe
 			pthread_attr_t a;
 
 			pthread_attr_init(&a);
-			pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+			pthread_attr_setdetachstate(
+			    &a, PTHREAD_CREATE_DETACHED);
 			atomic_fetch_add(&p->refs, 1);
 			pthread_mutex_lock(&p->mu);
 			p->alive++;
@@ -331,19 +334,20 @@ pt_create(ar_ctx *actx, struct mgr *m, const Pj__Tracker__TaskTrackerStartTaskRe
 }
 
 static void
-on_start(ar_ctx *actx, struct mgr *m, const Pj__Tracker__TaskTrackerStartTaskReq *q)
+on_start(
+    ar_ctx *actx, struct mgr *m, const Pj__Tracker__TaskTrackerStartTaskReq *q)
 {
 	Pj__Tracker__ProcessorReportTaskStatusReq r
 	    = PJ__TRACKER__PROCESSOR_REPORT_TASK_STATUS_REQ__INIT;
 	Pj__Tracker__TaskStatus  *st;
 	Pj__Tracker__TaskStatus **sp;
 	struct pt                *p;
-	size_t                    took = 0;
-	int64_t                   now  = ar_now_ms();
+	size_t                    took  = 0;
+	int64_t                   now   = ar_now_ms();
 	bool                      fresh = false;
 
-	if (q->instance_info == NULL || q->task_tracker_address == NULL ||
-	    q->task_tracker_address[0] == '\0' || q->n_tasks == 0) {
+	if (q->instance_info == NULL || q->task_tracker_address == NULL
+	    || q->task_tracker_address[0] == '\0' || q->n_tasks == 0) {
 		ar_log(AR_LOG_WARN, "processor",
 		    "a start-task request without instance, tracker or tasks: "
 		    "dropped");
@@ -360,14 +364,15 @@ on_start(ar_ctx *actx, struct mgr *m, const Pj__Tracker__TaskTrackerStartTaskReq
 		pthread_mutex_lock(&p->mu);
 		for (size_t i = 0; i < q->n_tasks; i++) {
 			push_status(p, q->tasks[i]->seq, q->tasks[i]->task_id,
-			    q->tasks[i]->sub_instance_id, PJ_TASK_FAILED, p->reason);
+			    q->tasks[i]->sub_instance_id, PJ_TASK_FAILED,
+			    p->reason);
 		}
 		pthread_mutex_unlock(&p->mu);
 	} else {
 		pthread_mutex_lock(&p->mu);
 		for (size_t i = 0; i < q->n_tasks && p->qlen < p->qcap; i++) {
 			const Pj__Tracker__StartTask *x = q->tasks[i];
-			struct pt_task               *t = ar_xcalloc(1, sizeof(*t));
+			struct pt_task *t = ar_xcalloc(1, sizeof(*t));
 
 			t->seq       = x->seq;
 			t->task_id   = ar_xstrdup(x->task_id);
@@ -375,7 +380,8 @@ on_start(ar_ctx *actx, struct mgr *m, const Pj__Tracker__TaskTrackerStartTaskReq
 			t->len       = x->task_content.len;
 			if (t->len > 0) {
 				t->content = ar_xmalloc(t->len);
-				memcpy(t->content, x->task_content.data, t->len);
+				memcpy(
+				    t->content, x->task_content.data, t->len);
 			}
 			t->retry = x->current_retry_num;
 			t->sub   = x->sub_instance_id;
@@ -394,9 +400,11 @@ on_start(ar_ctx *actx, struct mgr *m, const Pj__Tracker__TaskTrackerStartTaskReq
 		pthread_mutex_unlock(&p->mu);
 		if (took < q->n_tasks) {
 			ar_log(AR_LOG_WARN, "processor",
-			    "instance=%lld queue full (%zu): %zu tasks dropped, the "
+			    "instance=%lld queue full (%zu): %zu tasks "
+			    "dropped, the "
 			    "TaskTracker re-sends them",
-			    (long long) p->instance_id, p->qcap, q->n_tasks - took);
+			    (long long) p->instance_id, p->qcap,
+			    q->n_tasks - took);
 		}
 	}
 	if (fresh) {
@@ -426,14 +434,15 @@ on_heartbeat(struct mgr *m)
 		next = p->next;
 		if (p->deadline > 0 && now > p->deadline) {
 			ar_log(AR_LOG_INFO, "processor",
-			    "instance=%lld past its timeout: ProcessorTracker stops",
+			    "instance=%lld past its timeout: ProcessorTracker "
+			    "stops",
 			    (long long) p->instance_id);
 			pt_destroy(m, p, false);
 			continue;
 		}
 		pthread_mutex_lock(&p->mu);
-		idle = p->active == 0 && p->qlen == 0 && p->nout == 0 &&
-		       now - p->last_done > s->pt_idle_ms;
+		idle = p->active == 0 && p->qlen == 0 && p->nout == 0
+		    && now - p->last_done > s->pt_idle_ms;
 		pthread_mutex_unlock(&p->mu);
 		if (pending_check(p) > 0) {
 			continue; /* no heartbeat: the TT re-runs our tasks */
@@ -450,8 +459,8 @@ on_heartbeat(struct mgr *m)
 static int
 mgr_start(ar_ctx *ctx, void *state)
 {
-	struct mgr                *m = state;
-	Pj__Tracker__TrackerTick   k = PJ__TRACKER__TRACKER_TICK__INIT;
+	struct mgr              *m = state;
+	Pj__Tracker__TrackerTick k = PJ__TRACKER__TRACKER_TICK__INIT;
 
 	m->env = (struct pj_worker_env *) ar_ctx_init_arg(ctx);
 	k.kind = PJ_TICK_HEARTBEAT;
@@ -477,18 +486,24 @@ mgr_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
 	struct mgr *m = state;
 
 	if (type == &pj__tracker__task_tracker_start_task_req__descriptor) {
-		on_start(ctx, m, (const Pj__Tracker__TaskTrackerStartTaskReq *) msg);
-	} else if (type == &pj__tracker__task_tracker_stop_instance_req__descriptor) {
-		const Pj__Tracker__TaskTrackerStopInstanceReq *q = (const void *) msg;
+		on_start(ctx, m,
+		    (const Pj__Tracker__TaskTrackerStartTaskReq *) msg);
+	} else if (type
+	    == &pj__tracker__task_tracker_stop_instance_req__descriptor) {
+		const Pj__Tracker__TaskTrackerStopInstanceReq *q
+		    = (const void *) msg;
 		struct pt *p;
 
-		while ((p = pt_find(m, q->instance_id,
-		            q->task_tracker_address && q->task_tracker_address[0]
-		                ? q->task_tracker_address
-		                : NULL)) != NULL) {
+		while (
+		    (p = pt_find(m, q->instance_id,
+		         q->task_tracker_address && q->task_tracker_address[0]
+		             ? q->task_tracker_address
+		             : NULL))
+		    != NULL) {
 			ar_log(AR_LOG_INFO, "processor",
 			    "instance=%lld stopped by its TaskTracker (%s)",
-			    (long long) q->instance_id, q->reason ? q->reason : "");
+			    (long long) q->instance_id,
+			    q->reason ? q->reason : "");
 			pt_destroy(m, p, false);
 		}
 	} else if (type == &pj__tracker__tracker_tick__descriptor) {
@@ -506,8 +521,8 @@ mgr_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
 	} else if (type == &pj__cluster__ack__descriptor) {
 		/* a late answer to nothing we wait for */
 	} else {
-		ar_log(AR_LOG_WARN, "processor", "unexpected message %s: dropped",
-		    type->name);
+		ar_log(AR_LOG_WARN, "processor",
+		    "unexpected message %s: dropped", type->name);
 	}
 	return 0;
 }

@@ -28,7 +28,8 @@
 #include "runtime/alloc.h"
 #include "runtime/log.h"
 
-/* ---- PTs ------------------------------------------------------------------ */
+/* ---- PTs ------------------------------------------------------------------
+ */
 
 struct pj_pt *
 tt_pt_find(struct tt *t, const char *address, bool add)
@@ -38,7 +39,8 @@ tt_pt_find(struct tt *t, const char *address, bool add)
 			return &t->pts[i];
 		}
 	}
-	if (!add || address[0] == '\0' || strcmp(address, PJ_LOCAL_ADDRESS) == 0) {
+	if (!add || address[0] == '\0'
+	    || strcmp(address, PJ_LOCAL_ADDRESS) == 0) {
 		return NULL;
 	}
 	if (t->npts == t->cappts) {
@@ -68,7 +70,8 @@ tt_add_tasks(struct tt *t, struct sub *s, const struct pj_task *tasks,
 
 	if (t->ntasks + (int64_t) n > st->max_tasks) {
 		snprintf(err, errlen,
-		    "the instance would hold %lld tasks, more than the limit of "
+		    "the instance would hold %lld tasks, more than the limit "
+		    "of "
 		    "%lld; map fewer, larger sub-tasks",
 		    (long long) (t->ntasks + (int64_t) n),
 		    (long long) st->max_tasks);
@@ -85,7 +88,8 @@ tt_add_tasks(struct tt *t, struct sub *s, const struct pj_task *tasks,
 	return 0;
 }
 
-/* ---- dispatch ------------------------------------------------------------- */
+/* ---- dispatch -------------------------------------------------------------
+ */
 
 struct pick {
 	int64_t seq;
@@ -115,8 +119,8 @@ pick_one(const struct pj_task *row, void *arg)
 
 	if (row->address[0] != '\0') {
 		p = tt_pt_find(t, row->address, true);
-		if (p == NULL || !pj_pt_available(p, d->now, s) ||
-		    p->inflight >= s->pt_window) {
+		if (p == NULL || !pj_pt_available(p, d->now, s)
+		    || p->inflight >= s->pt_window) {
 			return 0; /* its node is busy or gone: later */
 		}
 		i = (int) (p - t->pts);
@@ -160,9 +164,10 @@ send_picks(struct tt *t, struct dpass *d)
 		ar_ref to;
 		size_t m = 0, sent = 0;
 
-		if (pj_tracker_actor_address(t->pts[i].address, PJ_PROCESSOR_ACTOR,
-		        addr, sizeof(addr)) != 0 ||
-		    ar_ref_resolve(t->sys, addr, &to) != 0) {
+		if (pj_tracker_actor_address(t->pts[i].address,
+		        PJ_PROCESSOR_ACTOR, addr, sizeof(addr))
+		        != 0
+		    || ar_ref_resolve(t->sys, addr, &to) != 0) {
 			to = AR_REF_NONE;
 		}
 		for (size_t k = 0; k <= d->n; k++) {
@@ -178,7 +183,9 @@ send_picks(struct tt *t, struct dpass *d)
 				sp[m]                   = &st[m];
 				m++;
 			}
-			if (m > 0 && (m == (size_t) s->dispatch_batch || k == d->n)) {
+			if (m > 0
+			    && (m == (size_t) s->dispatch_batch
+			        || k == d->n)) {
 				Pj__Tracker__TaskTrackerStartTaskReq q
 				    = PJ__TRACKER__TASK_TRACKER_START_TASK_REQ__INIT;
 
@@ -207,8 +214,8 @@ send_picks(struct tt *t, struct dpass *d)
 void
 tt_dispatch(struct tt *t)
 {
-	const struct pj_heavy_settings *s = pj_tracker_settings();
-	struct dpass                    d = { .t = t };
+	const struct pj_heavy_settings *s      = pj_tracker_settings();
+	struct dpass                    d      = { .t = t };
 	int                             rounds = 0;
 
 	if (t->finished || t->npts == 0) {
@@ -219,7 +226,8 @@ tt_dispatch(struct tt *t)
 	for (;;) {
 		d.n   = 0;
 		d.now = ar_now_ms();
-		pj_task_store_pending(t->store, t->instance_id, d.limit, pick_one, &d);
+		pj_task_store_pending(
+		    t->store, t->instance_id, d.limit, pick_one, &d);
 		if (d.n == 0) {
 			break;
 		}
@@ -228,9 +236,11 @@ tt_dispatch(struct tt *t)
 			break;
 		}
 		if (++rounds == 4) {
-			/* more waits: continue after the messages queued so far */
+			/* more waits: continue after the messages queued so
+			 * far */
 			if (!t->dispatch_told) {
-				Pj__Tracker__TrackerTick k = PJ__TRACKER__TRACKER_TICK__INIT;
+				Pj__Tracker__TrackerTick k
+				    = PJ__TRACKER__TRACKER_TICK__INIT;
 				k.kind           = PJ_TICK_DISPATCH;
 				t->dispatch_told = true;
 				ar_tell(t->sys, t->self, &k.base, AR_REF_NONE);
@@ -241,10 +251,10 @@ tt_dispatch(struct tt *t)
 	free(d.v);
 }
 
-/* ---- status reports --------------------------------------------------------- */
+/* ---- status reports
+ * --------------------------------------------------------- */
 
-static void
-resync(struct tt *t);
+static void resync(struct tt *t);
 
 static void
 counted_final(struct sub *s, int status)
@@ -261,10 +271,10 @@ void
 tt_on_report(ar_ctx *ctx, struct tt *t,
     const Pj__Tracker__ProcessorReportTaskStatusReq *r)
 {
-	bool          local = r->address && strcmp(r->address, PJ_LOCAL_ADDRESS) == 0;
+	bool local = r->address && strcmp(r->address, PJ_LOCAL_ADDRESS) == 0;
 	struct pj_pt *p     = local || r->address == NULL
-	                          ? NULL
-	                          : tt_pt_find(t, r->address, false);
+	        ? NULL
+	        : tt_pt_find(t, r->address, false);
 	int64_t       now   = ar_now_ms();
 	bool          final = false;
 	int           retry = t->frequent ? 0 : t->info.task_retry_num;
@@ -278,10 +288,10 @@ tt_on_report(ar_ctx *ctx, struct tt *t,
 	pj_task_store_begin(t->store);
 	for (size_t i = 0; i < r->n_tasks; i++) {
 		const Pj__Tracker__TaskStatus *e = r->tasks[i];
-		struct sub                    *s = tt_sub_find(t, e->sub_instance_id);
-		struct pj_task_brief           b;
-		int                            changed = 0;
-		char                           root[32], last[32];
+		struct sub          *s = tt_sub_find(t, e->sub_instance_id);
+		struct pj_task_brief b;
+		int                  changed = 0;
+		char                 root[32], last[32];
 
 		if (pj_task_final(e->status)) {
 			final = true;
@@ -293,19 +303,23 @@ tt_on_report(ar_ctx *ctx, struct tt *t,
 			continue; /* a sub-instance that ended */
 		}
 		if (!pj_task_final(e->status)) {
-			pj_task_store_set_status(t->store, t->instance_id, e->seq,
-			    e->status, NULL, e->report_time, now, &changed);
+			pj_task_store_set_status(t->store, t->instance_id,
+			    e->seq, e->status, NULL, e->report_time, now,
+			    &changed);
 			continue;
 		}
 		if (e->status == PJ_TASK_FAILED && retry > 0) {
-			pj_task_store_get_seq(t->store, t->instance_id, e->seq, &b);
-			if (b.found &&
-			    pj_status_decide(b.status, e->status, b.failed_cnt, retry) ==
-			        PJ_ST_RETRY) {
-				pj_task_store_retry(t->store, t->instance_id, e->seq,
-				    e->result, now, &changed);
+			pj_task_store_get_seq(
+			    t->store, t->instance_id, e->seq, &b);
+			if (b.found
+			    && pj_status_decide(
+			           b.status, e->status, b.failed_cnt, retry)
+			        == PJ_ST_RETRY) {
+				pj_task_store_retry(t->store, t->instance_id,
+				    e->seq, e->result, now, &changed);
 				ar_log(AR_LOG_DEBUG, "tracker",
-				    "instance=%lld task %s failed (%d of %d tries): "
+				    "instance=%lld task %s failed (%d of %d "
+				    "tries): "
 				    "runs again",
 				    (long long) t->instance_id, e->task_id,
 				    b.failed_cnt + 1, retry + 1);
@@ -338,27 +352,31 @@ tt_on_report(ar_ctx *ctx, struct tt *t,
 			/* pre_process done: one task per known node */
 			s->root_local = false;
 			if (e->status == PJ_TASK_SUCCEED) {
-				struct pj_task *bt = ar_xcalloc(t->npts, sizeof(*bt));
-				char           *ids = ar_xcalloc(t->npts, 48);
-				size_t          k   = 0;
-				char            err[256];
+				struct pj_task *bt
+				    = ar_xcalloc(t->npts, sizeof(*bt));
+				char  *ids = ar_xcalloc(t->npts, 48);
+				size_t k   = 0;
+				char   err[256];
 
 				for (size_t j = 0; j < t->npts; j++) {
 					if (t->pts[j].lost) {
 						continue;
 					}
-					snprintf(ids + k * 48, 48, "%s.%zu", root, k);
+					snprintf(ids + k * 48, 48, "%s.%zu",
+					    root, k);
 					bt[k].instance_id     = t->instance_id;
 					bt[k].sub_instance_id = s->id;
 					bt[k].task_id         = ids + k * 48;
-					bt[k].task_name       = PJ_TASK_BROADCAST;
-					bt[k].address         = t->pts[j].address;
-					bt[k].pinned          = 1;
+					bt[k].task_name = PJ_TASK_BROADCAST;
+					bt[k].address   = t->pts[j].address;
+					bt[k].pinned    = 1;
 					k++;
 				}
-				if (tt_add_tasks(t, s, bt, k, err, sizeof(err)) != 0) {
+				if (tt_add_tasks(t, s, bt, k, err, sizeof(err))
+				    != 0) {
 					ar_log(AR_LOG_WARN, "tracker",
-					    "instance=%lld broadcast tasks: %s",
+					    "instance=%lld broadcast tasks: "
+					    "%s",
 					    (long long) t->instance_id, err);
 				}
 				free(bt);
@@ -367,7 +385,8 @@ tt_on_report(ar_ctx *ctx, struct tt *t,
 		}
 	}
 	pj_task_store_commit(t->store);
-	for (struct sub *s = t->subs, *next; s != NULL && !t->finished; s = next) {
+	for (struct sub *s = t->subs, *next; s != NULL && !t->finished;
+	     s             = next) {
 		next = s->next;
 		tt_sub_check(t, s);
 	}
@@ -386,8 +405,9 @@ tt_on_pt_status(
 	struct pj_pt *p;
 	int64_t       n = 0;
 
-	if (h->address == NULL || (p = tt_pt_find(t, h->address, false)) == NULL ||
-	    p->lost || t->finished) {
+	if (h->address == NULL
+	    || (p = tt_pt_find(t, h->address, false)) == NULL || p->lost
+	    || t->finished) {
 		return;
 	}
 	if (h->type == PJ_PT_IDLE) {
@@ -406,7 +426,8 @@ tt_on_pt_status(
 	tt_dispatch(t);
 }
 
-/* ---- map ------------------------------------------------------------------- */
+/* ---- map -------------------------------------------------------------------
+ */
 
 void
 tt_on_map(
@@ -438,7 +459,8 @@ tt_on_map(
 		v[i].content         = q->sub_tasks[i]->task_content.data;
 		v[i].content_len     = q->sub_tasks[i]->task_content.len;
 		if (v[i].task_id == NULL || v[i].task_id[0] == '\0') {
-			snprintf(err, sizeof(err), "map: sub-task %zu has no id", i);
+			snprintf(err, sizeof(err),
+			    "map: sub-task %zu has no id", i);
 			goto refuse;
 		}
 	}
@@ -458,7 +480,8 @@ refuse:
 	ar_reply(ctx, &a.base);
 }
 
-/* ---- checker -------------------------------------------------------------- */
+/* ---- checker --------------------------------------------------------------
+ */
 
 static void
 inflight_cb(const char *address, int64_t n, void *arg)
@@ -476,7 +499,8 @@ resync(struct tt *t)
 	for (struct sub *s = t->subs; s != NULL; s = s->next) {
 		int64_t h[PJ_TASK_STATUS_MAX + 1];
 
-		if (pj_task_store_histogram(t->store, t->instance_id, s->id, h) != 0) {
+		if (pj_task_store_histogram(t->store, t->instance_id, s->id, h)
+		    != 0) {
 			continue;
 		}
 		s->c.unfinished = h[1] + h[2] + h[3] + h[4];
@@ -495,8 +519,9 @@ tt_sub_check(struct tt *t, struct sub *s)
 	if (t->finished || s->c.unfinished > 0 || s->job != NULL) {
 		return;
 	}
-	if (!t->frequent &&
-	    pj_timed_out(t->start, ar_now_ms(), t->info.instance_timeout_ms)) {
+	if (!t->frequent
+	    && pj_timed_out(
+	        t->start, ar_now_ms(), t->info.instance_timeout_ms)) {
 		/* tasks that ended because time ran out: say so */
 		tt_finish(t, 4, "instance execute timeout", true);
 		return;
@@ -521,7 +546,8 @@ tt_sub_check(struct tt *t, struct sub *s)
 		}
 		s->last_status = PJ_TASK_PROCESSING;
 		tt_local_start(t, s,
-		    t->exec == PJ_EXEC_MAP_REDUCE ? PJ_LOCAL_REDUCE : PJ_LOCAL_POST,
+		    t->exec == PJ_EXEC_MAP_REDUCE ? PJ_LOCAL_REDUCE
+		                                  : PJ_LOCAL_POST,
 		    id, pj_task_store_last_seq(t->store));
 	} else if (o.kind == PJ_OUT_DONE) {
 		tt_sub_done(t, s, o.success != 0, o.result);
@@ -539,21 +565,24 @@ tt_check(struct tt *t)
 	if (t->finished) {
 		return;
 	}
-	if (!t->frequent && pj_timed_out(t->start, now, t->info.instance_timeout_ms)) {
+	if (!t->frequent
+	    && pj_timed_out(t->start, now, t->info.instance_timeout_ms)) {
 		tt_finish(t, 4, "instance execute timeout", true);
 		return;
 	}
 	if (t->frequent) {
 		for (struct sub *s = t->subs, *next; s != NULL; s = next) {
 			next = s->next;
-			if (pj_timed_out(s->start, now, t->info.instance_timeout_ms)) {
+			if (pj_timed_out(
+			        s->start, now, t->info.instance_timeout_ms)) {
 				tt_sub_done(t, s, false, "RUNNING_TIMEOUT");
 			}
 		}
 	}
-	if (pj_task_store_unacked(t->store, t->instance_id, now - st->unacked_ms,
-	        now, &n) == 0 &&
-	    n > 0) {
+	if (pj_task_store_unacked(
+	        t->store, t->instance_id, now - st->unacked_ms, now, &n)
+	        == 0
+	    && n > 0) {
 		ar_log(AR_LOG_INFO, "tracker",
 		    "instance=%lld %lld tasks sent %lld ms ago were never "
 		    "acknowledged: sent again",
@@ -563,7 +592,7 @@ tt_check(struct tt *t)
 	}
 	for (size_t i = 0; i < t->npts; i++) {
 		struct pj_pt *p = &t->pts[i];
-		bool          fail = t->exec == PJ_EXEC_BROADCAST || t->frequent;
+		bool fail       = t->exec == PJ_EXEC_BROADCAST || t->frequent;
 
 		if (!pj_pt_timed_out(p, now, st)) {
 			continue;
@@ -574,7 +603,8 @@ tt_check(struct tt *t)
 		    fail ? PJ_TASK_FAILED : PJ_TASK_WAITING_DISPATCH,
 		    "maybe worker down", now, &n);
 		ar_log(AR_LOG_WARN, "tracker",
-		    "instance=%lld ProcessorTracker %s silent for %lld ms: its %lld "
+		    "instance=%lld ProcessorTracker %s silent for %lld ms: "
+		    "its %lld "
 		    "unfinished tasks %s",
 		    (long long) t->instance_id, p->address,
 		    (long long) (now - p->last_active), (long long) n,
@@ -588,7 +618,8 @@ tt_check(struct tt *t)
 		t->pts[i].inflight = 0;
 	}
 	pj_task_store_inflight(t->store, t->instance_id, inflight_cb, t);
-	for (struct sub *s = t->subs, *next; s != NULL && !t->finished; s = next) {
+	for (struct sub *s = t->subs, *next; s != NULL && !t->finished;
+	     s             = next) {
 		next = s->next;
 		tt_sub_check(t, s);
 	}

@@ -37,7 +37,7 @@ struct tt {
 	struct pj_worker_env             *env;
 	ar_system                        *sys;
 	ar_ref                            self;
-	Pj__Worker__ServerScheduleJobReq *req; /* own copy */
+	Pj__Worker__ServerScheduleJobReq *req;  /* own copy */
 	Pj__Tracker__InstanceInfo         info; /* strings point into req */
 	int                               exec, time_kind;
 	bool                              frequent;
@@ -68,7 +68,7 @@ void tt_on_map(
     ar_ctx *ctx, struct tt *t, const Pj__Tracker__ProcessorMapTaskRequest *q);
 void tt_check(struct tt *t);
 /* checks one sub-instance for completion and acts on it */
-void tt_sub_check(struct tt *t, struct sub *s);
+void          tt_sub_check(struct tt *t, struct sub *s);
 struct sub   *tt_sub_find(struct tt *t, int64_t id);
 struct pj_pt *tt_pt_find(struct tt *t, const char *address, bool add);
 /* stores tasks of sub s (counted); 0 or -1 with the reason in err */
@@ -77,7 +77,8 @@ int tt_add_tasks(struct tt *t, struct sub *s, const struct pj_task *tasks,
 
 /* heavy_tracker.c */
 /* a sub-instance ended: final report (common) or counters (frequent) */
-void tt_sub_done(struct tt *t, struct sub *s, bool success, const char *result);
+void tt_sub_done(
+    struct tt *t, struct sub *s, bool success, const char *result);
 /* starts a sub-instance: the root task (or the broadcast pre-process) */
 void tt_sub_start(struct tt *t, int64_t sub_id);
 void tt_finish(struct tt *t, int status, const char *result, bool report);
@@ -86,8 +87,8 @@ void tt_finish(struct tt *t, int status, const char *result, bool report);
  * (3) of sub s on a thread; its outcome comes back to the TT as a
  * ProcessorReportTaskStatusReq from address PJ_LOCAL_ADDRESS for task_id */
 enum { PJ_LOCAL_PRE = 1, PJ_LOCAL_POST, PJ_LOCAL_REDUCE };
-void tt_local_start(struct tt *t, struct sub *s, int kind, const char *task_id,
-    int64_t seq);
+void tt_local_start(
+    struct tt *t, struct sub *s, int kind, const char *task_id, int64_t seq);
 /* the TT goes away: the thread may finish but talks to nobody */
 void tt_local_release(struct local_job *j);
 

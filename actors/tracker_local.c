@@ -100,13 +100,13 @@ job_stopping(pj_task_ctx *ctx)
 {
 	struct local_job *j = ctx->worker_data;
 
-	return atomic_load(&j->stop) ||
-	       (j->deadline > 0 && ar_mono_ms() > j->deadline);
+	return atomic_load(&j->stop)
+	    || (j->deadline > 0 && ar_mono_ms() > j->deadline);
 }
 
 static int
-job_map(pj_task_ctx *ctx, const char *name, const struct pj_subtask *s,
-    size_t n)
+job_map(
+    pj_task_ctx *ctx, const char *name, const struct pj_subtask *s, size_t n)
 {
 	(void) name, (void) s, (void) n;
 	ctx->set_result(ctx, "map is not available in %s",
@@ -126,26 +126,27 @@ run(struct local_job *j)
 	int                             ok = 0;
 
 	memset(&c, 0, sizeof(c));
-	c.abi                 = PJ_PROCESSOR_ABI;
-	c.job_id              = j->job_id;
-	c.instance_id         = j->instance_id;
-	c.sub_instance_id     = j->sub;
-	c.wf_instance_id      = j->wf_instance_id;
-	c.task_id             = j->task_id;
-	c.task_name           = j->kind == PJ_LOCAL_PRE ? PJ_TASK_ROOT : PJ_TASK_LAST;
-	c.job_params          = j->job_params;
-	c.instance_params     = j->instance_params;
-	c.processor_info      = j->info;
-	c.execute_type        = j->exec_name;
-	c.max_retry_times     = j->retry;
-	c.deadline_ms         = j->deadline;
-	c.workspace           = j->env->proc.data_dir;
-	c.log                 = job_log;
-	c.map                 = job_map;
-	c.stopping            = job_stopping;
-	c.set_result          = job_set_result;
-	c.worker_data         = j;
-	if (s->load(&j->env->proc, j->type, j->info, &p, err, sizeof(err)) != 0) {
+	c.abi             = PJ_PROCESSOR_ABI;
+	c.job_id          = j->job_id;
+	c.instance_id     = j->instance_id;
+	c.sub_instance_id = j->sub;
+	c.wf_instance_id  = j->wf_instance_id;
+	c.task_id         = j->task_id;
+	c.task_name  = j->kind == PJ_LOCAL_PRE ? PJ_TASK_ROOT : PJ_TASK_LAST;
+	c.job_params = j->job_params;
+	c.instance_params = j->instance_params;
+	c.processor_info  = j->info;
+	c.execute_type    = j->exec_name;
+	c.max_retry_times = j->retry;
+	c.deadline_ms     = j->deadline;
+	c.workspace       = j->env->proc.data_dir;
+	c.log             = job_log;
+	c.map             = job_map;
+	c.stopping        = job_stopping;
+	c.set_result      = job_set_result;
+	c.worker_data     = j;
+	if (s->load(&j->env->proc, j->type, j->info, &p, err, sizeof(err))
+	    != 0) {
 		snprintf(j->result, j->result_max + 1,
 		    "processor did not load: %s", err);
 		return 0;
@@ -154,7 +155,8 @@ run(struct local_job *j)
 	case PJ_LOCAL_PRE:
 		ok = p.ops->pre_process ? p.ops->pre_process(p.state, &c) : 1;
 		if (p.ops->pre_process == NULL) {
-			snprintf(j->result, j->result_max + 1, "NO_PREPOST_TASK");
+			snprintf(
+			    j->result, j->result_max + 1, "NO_PREPOST_TASK");
 		}
 		break;
 	case PJ_LOCAL_POST:
@@ -166,14 +168,15 @@ run(struct local_job *j)
 				good += j->r[i].success != 0;
 			}
 			ok = good == j->n;
-			snprintf(j->result, j->result_max + 1, "succeed:%zu, failed:%zu",
-			    good, j->n - good);
+			snprintf(j->result, j->result_max + 1,
+			    "succeed:%zu, failed:%zu", good, j->n - good);
 		}
 		break;
 	case PJ_LOCAL_REDUCE:
 		if (p.ops->reduce == NULL) {
 			snprintf(j->result, j->result_max + 1,
-			    "processor %s has no reduce: a MAP_REDUCE job needs one",
+			    "processor %s has no reduce: a MAP_REDUCE job "
+			    "needs one",
 			    p.ops->name ? p.ops->name : "?");
 		} else {
 			ok = p.ops->reduce(p.state, &c, j->r, j->n);
@@ -274,12 +277,12 @@ tt_local_start(
 	j->instance_params = ar_xstrdup(t->info.instance_params);
 	j->exec_name       = ar_xstrdup(t->info.execute_type);
 	j->result_max      = t->env->cfg.max_result_bytes > 0
-	                         ? (size_t) t->env->cfg.max_result_bytes
-	                         : 8096;
+	         ? (size_t) t->env->cfg.max_result_bytes
+	         : 8096;
 	j->result          = ar_xcalloc(1, j->result_max + 1);
 	if (t->info.instance_timeout_ms > 0 && !t->frequent) {
-		j->deadline = ar_mono_ms() + t->info.instance_timeout_ms -
-		              (ar_now_ms() - t->start);
+		j->deadline = ar_mono_ms() + t->info.instance_timeout_ms
+		    - (ar_now_ms() - t->start);
 	}
 	snprintf(j->task_id, sizeof(j->task_id), "%s", task_id);
 	if (kind != PJ_LOCAL_PRE) {
@@ -288,7 +291,8 @@ tt_local_start(
 		 * broadcast tasks */
 		int64_t t0 = ar_mono_ms();
 		if (pj_task_store_results(t->store, t->instance_id, s->id,
-		        PJ_TASK_LAST, collect, j) != 0) {
+		        PJ_TASK_LAST, collect, j)
+		    != 0) {
 			ar_log(AR_LOG_WARN, "tracker",
 			    "instance=%lld reading results: %s",
 			    (long long) t->instance_id,
@@ -297,9 +301,11 @@ tt_local_start(
 		if (kind == PJ_LOCAL_POST) {
 			size_t k = 0;
 			for (size_t i = 0; i < j->n; i++) {
-				const char *id = j->arena + (uintptr_t) j->r[i].task_id;
-				char        root[32];
-				pj_root_task_id(t->frequent, s->id, root, sizeof(root));
+				const char *id
+				    = j->arena + (uintptr_t) j->r[i].task_id;
+				char root[32];
+				pj_root_task_id(
+				    t->frequent, s->id, root, sizeof(root));
 				if (strcmp(id, root) != 0) {
 					j->r[k++] = j->r[i];
 				}
@@ -307,8 +313,9 @@ tt_local_start(
 			j->n = k;
 		}
 		for (size_t i = 0; i < j->n; i++) {
-			j->r[i].task_id = j->arena + (uintptr_t) j->r[i].task_id;
-			j->r[i].result  = j->arena + (uintptr_t) j->r[i].result;
+			j->r[i].task_id
+			    = j->arena + (uintptr_t) j->r[i].task_id;
+			j->r[i].result = j->arena + (uintptr_t) j->r[i].result;
 		}
 		ar_log(AR_LOG_DEBUG, "tracker",
 		    "instance=%lld %zu results read in %lld ms",

@@ -40,14 +40,16 @@ srv_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
 {
 	(void) state;
 	if (type == &pj__cluster__instance_status_report__descriptor) {
-		const Pj__Cluster__InstanceStatusReport *r = (const void *) msg;
+		const Pj__Cluster__InstanceStatusReport *r
+		    = (const void *) msg;
 
 		if (r->instance_status == 3) {
 			atomic_store(&running_ok, (long) r->succeed_task_num);
 			return 0;
 		}
 		if (atomic_load(&done_status) == 0) {
-			snprintf(done_result, sizeof(done_result), "%s", r->result);
+			snprintf(
+			    done_result, sizeof(done_result), "%s", r->result);
 			atomic_store(&done_status, r->instance_status);
 		}
 		if (!ar_ref_is_none(ar_ctx_sender(ctx))) {
@@ -91,7 +93,8 @@ env_init(struct pj_worker_env *e, ar_system *s, ar_system *srv)
 	pthread_mutex_init(&e->mu, NULL);
 	if (srv != NULL) {
 		char server[64];
-		snprintf(server, sizeof(server), "127.0.0.1:%d", ar_system_port(srv));
+		snprintf(server, sizeof(server), "127.0.0.1:%d",
+		    ar_system_port(srv));
 		pj_worker_set_server(e, server, ar_system_address(srv));
 	}
 	if (pj_processor_tracker_spawn(e) != 0) {
@@ -152,27 +155,29 @@ child(int fd, int file)
 int
 main(int argc, char **argv)
 {
-	long                             n       = argc > 1 ? atol(argv[1]) : 1000000;
-	int                              threads = argc > 2 ? atoi(argv[2]) : 4;
-	int                              file    = argc > 3 && strcmp(argv[3], "file") == 0;
-	int                              fds[2];
-	pid_t                            pid;
-	char                             baddr[400] = "", params[256];
-	ar_system                       *srv, *a;
-	struct pj_worker_env             ea;
-	Pj__Worker__ServerScheduleJobReq q = PJ__WORKER__SERVER_SCHEDULE_JOB_REQ__INIT;
-	char                            *addrs[2], err[512];
-	static const ar_behavior         b = { .receive = srv_receive };
-	ar_props                         p = { 0 };
-	ar_ref                           r;
-	long                             idle_a, idle_b, peak_a = 0, peak_b = 0;
-	long                             batch = n < 100000 ? n : 100000;
-	int64_t                          t0, t_held = 0;
-	FILE                            *fp;
+	long                 n       = argc > 1 ? atol(argv[1]) : 1000000;
+	int                  threads = argc > 2 ? atoi(argv[2]) : 4;
+	int                  file = argc > 3 && strcmp(argv[3], "file") == 0;
+	int                  fds[2];
+	pid_t                pid;
+	char                 baddr[400] = "", params[256];
+	ar_system           *srv, *a;
+	struct pj_worker_env ea;
+	Pj__Worker__ServerScheduleJobReq q
+	    = PJ__WORKER__SERVER_SCHEDULE_JOB_REQ__INIT;
+	char                    *addrs[2], err[512];
+	static const ar_behavior b = { .receive = srv_receive };
+	ar_props                 p = { 0 };
+	ar_ref                   r;
+	long                     idle_a, idle_b, peak_a = 0, peak_b = 0;
+	long                     batch = n < 100000 ? n : 100000;
+	int64_t                  t0, t_held = 0;
+	FILE                    *fp;
 
 	if (n <= 0 || n % batch != 0 || threads <= 0) {
 		fprintf(stderr,
-		    "usage: mapreduce_bench [N, a multiple of 100000 or <= 100000] "
+		    "usage: mapreduce_bench [N, a multiple of 100000 or <= "
+		    "100000] "
 		    "[threads] [mem|file]\n");
 		return 2;
 	}
@@ -206,22 +211,22 @@ main(int argc, char **argv)
 	snprintf(params, sizeof(params),
 	    "{\"mode\":\"MR\",\"batchSize\":%ld,\"batchNum\":%ld}", batch,
 	    n / batch);
-	addrs[0]                = ea.address;
-	addrs[1]                = baddr;
-	q.all_worker_address    = addrs;
-	q.n_all_worker_address  = 2;
-	q.job_id                = 1;
-	q.instance_id           = 1;
-	q.app_id                = 1;
-	q.execute_type          = "MAP_REDUCE";
-	q.processor_type        = "BUILT_IN";
-	q.processor_info        = "verify";
-	q.job_params            = params;
-	q.instance_params       = "";
-	q.thread_concurrency    = threads;
-	q.time_expression_type  = "API";
-	q.task_tracker_address  = ea.address;
-	t0                      = ar_mono_ms();
+	addrs[0]               = ea.address;
+	addrs[1]               = baddr;
+	q.all_worker_address   = addrs;
+	q.n_all_worker_address = 2;
+	q.job_id               = 1;
+	q.instance_id          = 1;
+	q.app_id               = 1;
+	q.execute_type         = "MAP_REDUCE";
+	q.processor_type       = "BUILT_IN";
+	q.processor_info       = "verify";
+	q.job_params           = params;
+	q.instance_params      = "";
+	q.thread_concurrency   = threads;
+	q.time_expression_type = "API";
+	q.task_tracker_address = ea.address;
+	t0                     = ar_mono_ms();
 	if (pj_heavy_tracker_start(&ea, &q, err, sizeof(err)) != 0) {
 		fprintf(stderr, "start: %s\n", err);
 		return 1;
@@ -240,10 +245,12 @@ main(int argc, char **argv)
 	{
 		int64_t ms = ar_mono_ms() - t0;
 		printf("| sub-tasks | workers x threads | store | done in | "
-		       "sub-tasks/s | status | RSS A idle / peak (at) | RSS B idle "
+		       "sub-tasks/s | status | RSS A idle / peak (at) | RSS B "
+		       "idle "
 		       "/ peak |\n");
 		printf("|---|---|---|---|---|---|---|---|\n");
-		printf("| %ld | 2 x %d | %s | %.1f s | %.0f | %s | %.1f / %.1f MB "
+		printf("| %ld | 2 x %d | %s | %.1f s | %.0f | %s | %.1f / "
+		       "%.1f MB "
 		       "(%.1f s) | %.1f / %.1f MB |\n",
 		    n, threads, file ? "file" : "memory", ms / 1000.0,
 		    n / (ms / 1000.0),

@@ -34,7 +34,8 @@
 		_ok;                                                          \
 	})
 
-/* ---- the report log ------------------------------------------------------ */
+/* ---- the report log ------------------------------------------------------
+ */
 
 struct rep {
 	int64_t instance_id;
@@ -53,22 +54,25 @@ srv_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
 {
 	(void) state;
 	if (type == &pj__cluster__instance_status_report__descriptor) {
-		const Pj__Cluster__InstanceStatusReport *r = (const void *) msg;
+		const Pj__Cluster__InstanceStatusReport *r
+		    = (const void *) msg;
 
 		pthread_mutex_lock(&log_mu);
 		if (nreps < (int) (sizeof(reps) / sizeof(reps[0]))) {
 			struct rep *x  = &reps[nreps++];
 			x->instance_id = r->instance_id;
 			x->status      = r->instance_status;
-			snprintf(x->result, sizeof(x->result), "%s", r->result);
+			snprintf(
+			    x->result, sizeof(x->result), "%s", r->result);
 			x->total  = r->total_task_num;
 			x->ok     = r->succeed_task_num;
 			x->failed = r->failed_task_num;
-			snprintf(x->source, sizeof(x->source), "%s", r->source_address);
+			snprintf(x->source, sizeof(x->source), "%s",
+			    r->source_address);
 		}
 		pthread_mutex_unlock(&log_mu);
-		if (r->instance_status != 3 &&
-		    !ar_ref_is_none(ar_ctx_sender(ctx))) {
+		if (r->instance_status != 3
+		    && !ar_ref_is_none(ar_ctx_sender(ctx))) {
 			Pj__Cluster__Ack a = PJ__CLUSTER__ACK__INIT;
 			ar_reply(ctx, &a.base);
 		}
@@ -112,7 +116,8 @@ running_of(int64_t inst, struct rep *out)
 	return found;
 }
 
-/* ---- test processors ------------------------------------------------------- */
+/* ---- test processors -------------------------------------------------------
+ */
 
 static atomic_int bc_pre, bc_process, bc_post;
 
@@ -135,15 +140,15 @@ bc_do_pre(void *st, pj_task_ctx *ctx)
 }
 
 static int
-bc_do_post(void *st, pj_task_ctx *ctx, const struct pj_task_outcome *r,
-    size_t n)
+bc_do_post(
+    void *st, pj_task_ctx *ctx, const struct pj_task_outcome *r, size_t n)
 {
 	size_t ok = 0;
 
 	(void) st;
 	for (size_t i = 0; i < n; i++) {
-		ok += r[i].success != 0 &&
-		      strncmp(r[i].result, "node ran ", 9) == 0;
+		ok += r[i].success != 0
+		    && strncmp(r[i].result, "node ran ", 9) == 0;
 	}
 	atomic_fetch_add(&bc_post, 1);
 	ctx->set_result(ctx, "post n=%zu ok=%zu", n, ok);
@@ -172,7 +177,7 @@ fq_process(void *st, pj_task_ctx *ctx)
 
 	(void) st;
 	pthread_mutex_lock(&proc_mu);
-	slot = nruns < 256 ? nruns++ : 255;
+	slot          = nruns < 256 ? nruns++ : 255;
 	runs[slot][0] = ar_mono_ms();
 	running_now++;
 	if (running_now > running_max) {
@@ -213,7 +218,8 @@ test_load(const void *cfg, const char *type, const char *info, void *proc,
 	return pj_processor_load(cfg, type, info, p, err, errlen);
 }
 
-/* ---- systems ------------------------------------------------------------- */
+/* ---- systems -------------------------------------------------------------
+ */
 
 static ar_system           *srv, *wa, *wb;
 static struct pj_worker_env ea, eb;
@@ -272,8 +278,8 @@ setup(void)
 	s.load            = test_load;
 	pj_heavy_tracker_configure(&s);
 	ck_assert_int_eq(pj_tracker_messages_register(), 0);
-	srv          = start_sys("pjserver");
-	p.behavior   = &b;
+	srv        = start_sys("pjserver");
+	p.behavior = &b;
 	ck_assert_int_eq(ar_spawn(srv, AR_REF_NONE, "server", &p, &r), 0);
 	wa = start_sys(PJ_WORKER_SYSTEM);
 	wb = start_sys(PJ_WORKER_SYSTEM);
@@ -327,7 +333,8 @@ start(const Pj__Worker__ServerScheduleJobReq *q)
 	ck_assert_msg(rv == 0, "start: %s", err);
 }
 
-/* ---- tests ------------------------------------------------------------------- */
+/* ---- tests
+ * ------------------------------------------------------------------- */
 
 START_TEST(map_reduce_10k)
 {
@@ -342,11 +349,13 @@ START_TEST(map_reduce_10k)
 	start(&q);
 	ck_assert(WAIT_UNTIL(final_of(101, &r), 25000));
 	ck_assert_int_eq(r.status, 5);
-	ck_assert_str_eq(r.result, "verify: reduce total=10001 succeed=10001 failed=0");
+	ck_assert_str_eq(
+	    r.result, "verify: reduce total=10001 succeed=10001 failed=0");
 	ck_assert_int_eq(r.total, 10002); /* root, 10,000 sub-tasks, reduce */
 	ck_assert_int_eq(r.ok, 10002);
 	ck_assert_str_eq(r.source, ea.address);
-	fprintf(stderr, "map_reduce_10k: %lld ms\n", (long long) (ar_mono_ms() - t0));
+	fprintf(stderr, "map_reduce_10k: %lld ms\n",
+	    (long long) (ar_mono_ms() - t0));
 	/* the tracker and every ProcessorTracker go away */
 	ck_assert(WAIT_UNTIL(atomic_load(&ea.heavy) == 0, 3000));
 	ck_assert(WAIT_UNTIL(pj_processor_tracker_count() == 0, 3000));
@@ -396,10 +405,11 @@ END_TEST
 
 START_TEST(fixed_rate_sub_instances)
 {
-	Pj__Worker__ServerScheduleJobReq q;
-	Pj__Worker__ServerStopInstanceReq s = PJ__WORKER__SERVER_STOP_INSTANCE_REQ__INIT;
-	struct rep                        r;
-	char                              err[256];
+	Pj__Worker__ServerScheduleJobReq  q;
+	Pj__Worker__ServerStopInstanceReq s
+	    = PJ__WORKER__SERVER_STOP_INSTANCE_REQ__INIT;
+	struct rep r;
+	char       err[256];
 
 	/* a run lasts 350 ms, one starts every 100 ms, at most 2 at once */
 	job(&q, 105, "STANDALONE", "freq", "350", false);
@@ -423,11 +433,13 @@ START_TEST(fixed_rate_sub_instances)
 	job(&q, 106, "STANDALONE", "freq", "1", false);
 	q.time_expression_type = "FIXED_RATE";
 	q.time_expression      = "10";
-	ck_assert_int_eq(pj_heavy_tracker_start(&ea, &q, err, sizeof(err)), -1);
+	ck_assert_int_eq(
+	    pj_heavy_tracker_start(&ea, &q, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "minimum"));
 	/* STANDALONE that is not frequent belongs to the light tracker */
 	job(&q, 107, "STANDALONE", "freq", "1", false);
-	ck_assert_int_eq(pj_heavy_tracker_start(&ea, &q, err, sizeof(err)), -1);
+	ck_assert_int_eq(
+	    pj_heavy_tracker_start(&ea, &q, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "not run by a heavy"));
 }
 END_TEST
@@ -435,8 +447,9 @@ END_TEST
 START_TEST(fixed_delay_no_overlap)
 {
 	Pj__Worker__ServerScheduleJobReq  q;
-	Pj__Worker__ServerStopInstanceReq s = PJ__WORKER__SERVER_STOP_INSTANCE_REQ__INIT;
-	int                               n;
+	Pj__Worker__ServerStopInstanceReq s
+	    = PJ__WORKER__SERVER_STOP_INSTANCE_REQ__INIT;
+	int n;
 
 	job(&q, 108, "STANDALONE", "freq", "120", false);
 	q.time_expression_type = "FIXED_DELAY";
@@ -456,7 +469,8 @@ START_TEST(fixed_delay_no_overlap)
 	pthread_mutex_lock(&proc_mu);
 	ck_assert_int_eq(running_max, 1);
 	for (int i = 1; i < nruns && runs[i][1] > 0; i++) {
-		/* each run starts at least the delay after the previous ended */
+		/* each run starts at least the delay after the previous ended
+		 */
 		ck_assert_msg(runs[i][0] - runs[i - 1][1] >= 95,
 		    "run %d started %lld ms after run %d ended", i,
 		    (long long) (runs[i][0] - runs[i - 1][1]), i - 1);
@@ -468,8 +482,9 @@ END_TEST
 START_TEST(stop_instance)
 {
 	Pj__Worker__ServerScheduleJobReq  q;
-	Pj__Worker__ServerStopInstanceReq s = PJ__WORKER__SERVER_STOP_INSTANCE_REQ__INIT;
-	struct rep                        r;
+	Pj__Worker__ServerStopInstanceReq s
+	    = PJ__WORKER__SERVER_STOP_INSTANCE_REQ__INIT;
+	struct rep r;
 
 	/* the root runs until it is stopped */
 	job(&q, 109, "MAP", "verify", "{\"mode\":\"TIMEOUT\"}", true);
@@ -521,8 +536,8 @@ START_TEST(bad_processor_and_huge_map)
 	start(&q);
 	ck_assert(WAIT_UNTIL(final_of(112, &r), 20000));
 	ck_assert_int_eq(r.status, 4);
-	ck_assert_msg(strstr(r.result, "root task (map) failed: map refused") &&
-	                  strstr(r.result, "more than the limit of 50000"),
+	ck_assert_msg(strstr(r.result, "root task (map) failed: map refused")
+	        && strstr(r.result, "more than the limit of 50000"),
 	    "result: %s", r.result);
 	/* the worker still runs jobs */
 	job(&q, 113, "MAP", "verify",
@@ -541,7 +556,8 @@ START_TEST(pt_system_dies)
 
 	/* 2,000 sub-tasks of 5 ms each over A and B (4 threads each) */
 	job(&q, 114, "MAP_REDUCE", "verify",
-	    "{\"mode\":\"MR\",\"batchSize\":200,\"batchNum\":10,\"sleepMs\":5}",
+	    "{\"mode\":\"MR\",\"batchSize\":200,\"batchNum\":10,\"sleepMs\":"
+	    "5}",
 	    true);
 	start(&q);
 	ck_assert(WAIT_UNTIL(running_of(114, &r) && r.ok >= 200, 10000));
@@ -549,7 +565,8 @@ START_TEST(pt_system_dies)
 	wb = NULL;
 	ck_assert(WAIT_UNTIL(final_of(114, &r), 25000));
 	ck_assert_int_eq(r.status, 5);
-	ck_assert_str_eq(r.result, "verify: reduce total=2001 succeed=2001 failed=0");
+	ck_assert_str_eq(
+	    r.result, "verify: reduce total=2001 succeed=2001 failed=0");
 }
 END_TEST
 

@@ -43,8 +43,8 @@ pj_heavy_settings_init(struct pj_heavy_settings *s)
 int
 pj_exec_parse(const char *name)
 {
-	static const char *const names[] = { NULL, "STANDALONE", "BROADCAST",
-		"MAP_REDUCE", "MAP" };
+	static const char *const names[]
+	    = { NULL, "STANDALONE", "BROADCAST", "MAP_REDUCE", "MAP" };
 
 	for (int i = 1; name != NULL && i <= 4; i++) {
 		if (strcmp(name, names[i]) == 0) {
@@ -106,16 +106,16 @@ pj_pt_available(
 	if (!p->dispatched) {
 		return true;
 	}
-	return p->connected && now - p->last_active < s->pt_timeout_ms &&
-	       p->remain < s->pt_busy;
+	return p->connected && now - p->last_active < s->pt_timeout_ms
+	    && p->remain < s->pt_busy;
 }
 
 bool
 pj_pt_timed_out(
     const struct pj_pt *p, int64_t now, const struct pj_heavy_settings *s)
 {
-	return p->dispatched && !p->lost &&
-	       now - p->last_active >= s->pt_timeout_ms;
+	return p->dispatched && !p->lost
+	    && now - p->last_active >= s->pt_timeout_ms;
 }
 
 void
@@ -151,8 +151,8 @@ pj_pt_pick(struct pj_pt *pts, size_t n, size_t *rr, int64_t now,
 	for (size_t k = 0; k < n; k++) {
 		size_t i = (*rr + k) % n;
 
-		if (pj_pt_available(&pts[i], now, s) &&
-		    pts[i].inflight < s->pt_window) {
+		if (pj_pt_available(&pts[i], now, s)
+		    && pts[i].inflight < s->pt_window) {
 			*rr = i + 1;
 			return (int) i;
 		}
@@ -160,22 +160,23 @@ pj_pt_pick(struct pj_pt *pts, size_t n, size_t *rr, int64_t now,
 	return -1;
 }
 
-/* ---- status rules -------------------------------------------------------- */
+/* ---- status rules --------------------------------------------------------
+ */
 
 int
 pj_status_decide(int current, int status, int failed_cnt, int task_retry_num)
 {
-	if (status < PJ_TASK_WAITING_DISPATCH || status > PJ_TASK_STATUS_MAX ||
-	    current < PJ_TASK_WAITING_DISPATCH || pj_task_final(current)) {
+	if (status < PJ_TASK_WAITING_DISPATCH || status > PJ_TASK_STATUS_MAX
+	    || current < PJ_TASK_WAITING_DISPATCH || pj_task_final(current)) {
 		return PJ_ST_IGNORE;
 	}
 	if (!pj_task_final(status)) {
-		/* received / processing: only for a task that was sent and only
-		 * forward; a late one for a task waiting dispatch again (retry,
-		 * re-route) would hide it from the dispatcher */
+		/* received / processing: only for a task that was sent and
+		 * only forward; a late one for a task waiting dispatch again
+		 * (retry, re-route) would hide it from the dispatcher */
 		return current >= PJ_TASK_DISPATCHED && status > current
-		           ? PJ_ST_APPLY
-		           : PJ_ST_IGNORE;
+		    ? PJ_ST_APPLY
+		    : PJ_ST_IGNORE;
 	}
 	if (status == PJ_TASK_FAILED && task_retry_num > failed_cnt) {
 		return PJ_ST_RETRY;
@@ -197,7 +198,8 @@ pj_sub_outcome(int exec, const struct pj_sub_counts *c, int root_status,
 	}
 	o->kind = PJ_OUT_DONE;
 	if (c->total == 0) {
-		snprintf(o->result, sizeof(o->result), "create root task failed");
+		snprintf(
+		    o->result, sizeof(o->result), "create root task failed");
 		return;
 	}
 	switch (exec) {
@@ -219,13 +221,15 @@ pj_sub_outcome(int exec, const struct pj_sub_counts *c, int root_status,
 		}
 		o->success = c->failed == 0;
 		snprintf(o->result, sizeof(o->result),
-		    "total:%lld,succeed:%lld,failed:%lld", (long long) c->total,
-		    (long long) c->succeeded, (long long) c->failed);
+		    "total:%lld,succeed:%lld,failed:%lld",
+		    (long long) c->total, (long long) c->succeeded,
+		    (long long) c->failed);
 		return;
 	case PJ_EXEC_MAP_REDUCE:
 	case PJ_EXEC_BROADCAST:
 		if (root_status == PJ_TASK_FAILED && last_status == 0) {
-			snprintf(o->result, sizeof(o->result), "%s failed: %.200s",
+			snprintf(o->result, sizeof(o->result),
+			    "%s failed: %.200s",
 			    exec == PJ_EXEC_MAP_REDUCE ? "root task (map)"
 			                               : "preProcess",
 			    root_result ? root_result : "");
@@ -264,7 +268,8 @@ pj_freq_interval(
 	char     *end;
 	long long v;
 
-	if (time_kind != PJ_TIME_FIXED_RATE && time_kind != PJ_TIME_FIXED_DELAY) {
+	if (time_kind != PJ_TIME_FIXED_RATE
+	    && time_kind != PJ_TIME_FIXED_DELAY) {
 		snprintf(err, errlen, "not a frequent job");
 		return -1;
 	}
@@ -277,14 +282,15 @@ pj_freq_interval(
 	v     = strtoll(expr, &end, 10);
 	if (errno != 0 || *end != '\0' || v <= 0) {
 		snprintf(err, errlen,
-		    "the frequent interval '%.64s' is not a positive number of ms",
+		    "the frequent interval '%.64s' is not a positive number "
+		    "of ms",
 		    expr);
 		return -1;
 	}
 	if (time_kind == PJ_TIME_FIXED_RATE && v < PJ_FIXED_RATE_MIN_MS) {
 		snprintf(err, errlen,
-		    "FIXED_RATE interval %lld ms is below the minimum %d ms", v,
-		    PJ_FIXED_RATE_MIN_MS);
+		    "FIXED_RATE interval %lld ms is below the minimum %d ms",
+		    v, PJ_FIXED_RATE_MIN_MS);
 		return -1;
 	}
 	*ms = v;

@@ -17,15 +17,15 @@
 
 /* ---- settings (PowerJob's numbers, §12, as defaults) -------------------- */
 struct pj_heavy_settings {
-	int64_t check_ms;        /* status checker period (PowerJob 13000) */
-	int64_t report_ms;       /* RUNNING report period (PowerJob 13000) */
-	int64_t unacked_ms;      /* dispatched, unacknowledged: re-send (15000) */
+	int64_t check_ms;   /* status checker period (PowerJob 13000) */
+	int64_t report_ms;  /* RUNNING report period (PowerJob 13000) */
+	int64_t unacked_ms; /* dispatched, unacknowledged: re-send (15000) */
 	int64_t pt_timeout_ms;   /* PT silent this long: lost (60000) */
 	int64_t pt_heartbeat_ms; /* PT load heartbeat (10000) */
 	int64_t pt_idle_ms;      /* PT idle self-destroy (120000) */
 	int     pt_queue_max;    /* PT task queue bound (PowerJob 128; ours is
 	                            larger because tasks come in batches) */
-	int     pt_busy;         /* available while remain < this (PowerJob 20
+	int pt_busy;             /* available while remain < this (PowerJob 20
 	                            tasks; here a fraction of the queue) */
 	int     dispatch_batch;  /* tasks per TaskTrackerStartTaskReq */
 	int     pt_window;       /* tasks in flight per PT */
@@ -35,8 +35,8 @@ struct pj_heavy_settings {
 	int64_t map_timeout_ms;  /* how long map waits for the TT */
 	int     store_in_file;   /* task store in data_dir instead of memory */
 	/* the processor loader (pj_processor_load); tests may replace it */
-	int (*load)(const void *proc_config, const char *type, const char *info,
-	    void *processor, char *err, size_t errlen);
+	int (*load)(const void *proc_config, const char *type,
+	    const char *info, void *processor, char *err, size_t errlen);
 };
 void pj_heavy_settings_init(struct pj_heavy_settings *s);
 
@@ -81,7 +81,8 @@ bool pj_pt_available(
 bool pj_pt_timed_out(
     const struct pj_pt *p, int64_t now, const struct pj_heavy_settings *s);
 /* A heartbeat or report from the PT at `time`: older ones are ignored. */
-void pj_pt_heard(struct pj_pt *p, int64_t time, int64_t remain, bool has_remain);
+void pj_pt_heard(
+    struct pj_pt *p, int64_t time, int64_t remain, bool has_remain);
 /* Sent n tasks. */
 void pj_pt_sent(struct pj_pt *p, int64_t now, int64_t n);
 
@@ -99,8 +100,8 @@ enum pj_status_action {
 /* What to do with a report `status` for a task now at `current` with
  * `failed_cnt` failures.  Retry iff the report is FAILED, task_retry_num
  * > failed_cnt; a pinned task (root, broadcast, last) keeps its node. */
-int pj_status_decide(int current, int status, int failed_cnt,
-    int task_retry_num);
+int pj_status_decide(
+    int current, int status, int failed_cnt, int task_retry_num);
 
 /* ---- completion (§6.5.2 status checker) -------------------------------- */
 struct pj_sub_counts {
@@ -120,9 +121,9 @@ struct pj_outcome {
  * its status; *_result their results.  STANDALONE takes the root's
  * outcome; MAP succeeds iff no task failed; MAP_REDUCE / BROADCAST need
  * the last task (reduce / post_process) and take its outcome.  Beyond
- * PowerJob: a MAP or MAP_REDUCE whose root task (the map) failed, or a BROADCAST
- * whose pre_process failed, fails at once (no reduce over partial results,
- * no post_process of a fan-out that never happened). */
+ * PowerJob: a MAP or MAP_REDUCE whose root task (the map) failed, or a
+ * BROADCAST whose pre_process failed, fails at once (no reduce over partial
+ * results, no post_process of a fan-out that never happened). */
 void pj_sub_outcome(int exec, const struct pj_sub_counts *c, int root_status,
     const char *root_result, int last_status, const char *last_result,
     struct pj_outcome *o);
@@ -132,8 +133,8 @@ bool pj_timed_out(int64_t start, int64_t now, int64_t timeout_ms);
 /* ---- frequent tracker (§6.5.3) ----------------------------------------- */
 #define PJ_FIXED_RATE_MIN_MS 50
 /* Parses the frequent interval (ms): 0, or -1 with the reason in err. */
-int pj_freq_interval(int time_kind, const char *expr, int64_t *ms, char *err,
-    size_t errlen);
+int pj_freq_interval(
+    int time_kind, const char *expr, int64_t *ms, char *err, size_t errlen);
 enum pj_launch {
 	PJ_LAUNCH_NOW = 0,
 	PJ_LAUNCH_TOO_MANY, /* FIXED_RATE: max_instance_num running */

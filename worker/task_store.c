@@ -59,82 +59,99 @@ static const char *const sql[S_N] = {
 	[S_BEGIN]    = "BEGIN",
 	[S_COMMIT]   = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
-	[S_INSERT]   = "INSERT INTO task_info (instance_id, sub_instance_id, "
-	             "task_id, task_name, task_content, address, pinned, status, "
-	             "result, failed_cnt, created_time, last_modified_time, "
-	             "last_report_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[S_STATUS] = "UPDATE task_info SET status = ?1, result = CASE WHEN ?1 >= 5 "
-	             "THEN ?2 ELSE result END, last_report_time = ?3, "
-	             "last_modified_time = ?4 WHERE seq = ?6 AND instance_id = ?5 "
-	             "AND +status < ?1 AND +status < 5 AND "
-	             "(?1 >= 5 OR +status >= 2)",
+	[S_INSERT]
+	= "INSERT INTO task_info (instance_id, sub_instance_id, "
+	  "task_id, task_name, task_content, address, pinned, status, "
+	  "result, failed_cnt, created_time, last_modified_time, "
+	  "last_report_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[S_STATUS]
+	= "UPDATE task_info SET status = ?1, result = CASE WHEN ?1 >= 5 "
+	  "THEN ?2 ELSE result END, last_report_time = ?3, "
+	  "last_modified_time = ?4 WHERE seq = ?6 AND instance_id = ?5 "
+	  "AND +status < ?1 AND +status < 5 AND "
+	  "(?1 >= 5 OR +status >= 2)",
 	[S_DISPATCHED] = "UPDATE task_info SET status = 2, address = ?1, "
 	                 "last_modified_time = ?2 WHERE seq = ?4 AND "
 	                 "instance_id = ?3",
-	[S_RETRY] = "UPDATE task_info SET status = 1, failed_cnt = failed_cnt + 1, "
-	            "result = ?1, address = CASE WHEN pinned THEN address ELSE '' "
-	            "END, last_modified_time = ?2 WHERE seq = ?4 AND "
-	            "instance_id = ?3",
-	[S_GET] = "SELECT status, failed_cnt, pinned, sub_instance_id, task_name, "
-	          "address, seq FROM task_info WHERE instance_id = ? AND task_id = ?",
-	[S_GET_SEQ] = "SELECT status, failed_cnt, pinned, sub_instance_id, "
-	              "task_name, address, seq FROM task_info WHERE seq = ? AND "
-	              "instance_id = ?",
-	[S_PENDING] = "SELECT task_id, task_name, task_content, address, pinned, "
-	              "failed_cnt, sub_instance_id, seq FROM task_info INDEXED BY task_info_status WHERE "
-	              "instance_id = ? AND status = 1 LIMIT ?",
-	[S_LOST_RERUN] = "UPDATE task_info INDEXED BY task_info_status SET status = 1, address = CASE WHEN "
-	                 "pinned THEN address ELSE '' END, last_modified_time = ?1 "
-	                 "WHERE instance_id = ?2 AND status IN (2, 3, 4) AND "
-	                 "address = ?3",
-	[S_LOST_FAIL] = "UPDATE task_info INDEXED BY task_info_status SET status = 5, result = ?1, "
+	[S_RETRY]
+	= "UPDATE task_info SET status = 1, failed_cnt = failed_cnt + 1, "
+	  "result = ?1, address = CASE WHEN pinned THEN address ELSE '' "
+	  "END, last_modified_time = ?2 WHERE seq = ?4 AND "
+	  "instance_id = ?3",
+	[S_GET]
+	= "SELECT status, failed_cnt, pinned, sub_instance_id, task_name, "
+	  "address, seq FROM task_info WHERE instance_id = ? AND task_id = ?",
+	[S_GET_SEQ]
+	= "SELECT status, failed_cnt, pinned, sub_instance_id, "
+	  "task_name, address, seq FROM task_info WHERE seq = ? AND "
+	  "instance_id = ?",
+	[S_PENDING]
+	= "SELECT task_id, task_name, task_content, address, pinned, "
+	  "failed_cnt, sub_instance_id, seq FROM task_info INDEXED BY "
+	  "task_info_status WHERE "
+	  "instance_id = ? AND status = 1 LIMIT ?",
+	[S_LOST_RERUN]
+	= "UPDATE task_info INDEXED BY task_info_status SET status = 1, "
+	  "address = CASE WHEN "
+	  "pinned THEN address ELSE '' END, last_modified_time = ?1 "
+	  "WHERE instance_id = ?2 AND status IN (2, 3, 4) AND "
+	  "address = ?3",
+	[S_LOST_FAIL] = "UPDATE task_info INDEXED BY task_info_status SET "
+	                "status = 5, result = ?1, "
 	                "last_modified_time = ?2 WHERE instance_id = ?3 AND "
 	                "status IN (1, 2, 3, 4) AND address = ?4",
-	[S_UNACKED] = "UPDATE task_info INDEXED BY task_info_status SET status = 1, failed_cnt = failed_cnt + 1, "
-	              "address = CASE WHEN pinned THEN address ELSE '' END, "
-	              "last_modified_time = ?1 WHERE instance_id = ?2 AND status = 2 "
-	              "AND last_modified_time < ?3",
-	[S_HIST_ALL] = "SELECT status, count(*) FROM task_info INDEXED BY task_info_status WHERE instance_id = ? "
+	[S_UNACKED]
+	= "UPDATE task_info INDEXED BY task_info_status SET status = 1, "
+	  "failed_cnt = failed_cnt + 1, "
+	  "address = CASE WHEN pinned THEN address ELSE '' END, "
+	  "last_modified_time = ?1 WHERE instance_id = ?2 AND status = 2 "
+	  "AND last_modified_time < ?3",
+	[S_HIST_ALL] = "SELECT status, count(*) FROM task_info INDEXED BY "
+	               "task_info_status WHERE instance_id = ? "
 	               "GROUP BY status",
-	[S_HIST_SUB] = "SELECT status, count(*) FROM task_info INDEXED BY task_info_status WHERE instance_id = ? "
+	[S_HIST_SUB] = "SELECT status, count(*) FROM task_info INDEXED BY "
+	               "task_info_status WHERE instance_id = ? "
 	               "AND sub_instance_id = ? GROUP BY status",
-	[S_INFLIGHT] = "SELECT address, count(*) FROM task_info INDEXED BY task_info_status WHERE instance_id = "
+	[S_INFLIGHT] = "SELECT address, count(*) FROM task_info INDEXED BY "
+	               "task_info_status WHERE instance_id = "
 	               "? AND status IN (2, 3, 4) GROUP BY address",
-	[S_NAMED] = "SELECT status, failed_cnt, pinned, sub_instance_id, task_name, "
-	            "address, seq FROM task_info INDEXED BY task_info_status WHERE instance_id = ? AND status IN "
-	            "(1, 2, 3, 4, 5, 6) AND sub_instance_id = ? AND task_name = ?",
-	[S_RESULTS] = "SELECT task_id, task_name, status, result FROM task_info INDEXED BY task_info_status "
-	              "WHERE instance_id = ? AND status IN (5, 6) AND "
-	              "sub_instance_id = ? AND task_name <> ?",
+	[S_NAMED]
+	= "SELECT status, failed_cnt, pinned, sub_instance_id, task_name, "
+	  "address, seq FROM task_info INDEXED BY task_info_status WHERE "
+	  "instance_id = ? AND status IN "
+	  "(1, 2, 3, 4, 5, 6) AND sub_instance_id = ? AND task_name = ?",
+	[S_RESULTS]    = "SELECT task_id, task_name, status, result FROM "
+	                 "task_info INDEXED BY task_info_status "
+	                 "WHERE instance_id = ? AND status IN (5, 6) AND "
+	                 "sub_instance_id = ? AND task_name <> ?",
 	[S_DELETE_ALL] = "DELETE FROM task_info WHERE instance_id = ?",
 	[S_DELETE_SUB] = "DELETE FROM task_info WHERE instance_id = ? AND "
 	                 "sub_instance_id = ?",
 	[S_COUNT] = "SELECT count(*) FROM task_info WHERE instance_id = ?",
 };
 
-static const char schema[] =
-    "PRAGMA journal_mode = MEMORY;"
-    "PRAGMA synchronous = OFF;"
-    "PRAGMA locking_mode = EXCLUSIVE;"
-    "PRAGMA temp_store = MEMORY;"
-    "CREATE TABLE task_info ("
-    " seq INTEGER PRIMARY KEY,"
-    " instance_id INTEGER NOT NULL,"
-    " sub_instance_id INTEGER NOT NULL,"
-    " task_id TEXT NOT NULL,"
-    " task_name TEXT NOT NULL,"
-    " task_content BLOB,"
-    " address TEXT NOT NULL DEFAULT '',"
-    " pinned INTEGER NOT NULL DEFAULT 0,"
-    " status INTEGER NOT NULL,"
-    " result TEXT,"
-    " failed_cnt INTEGER NOT NULL DEFAULT 0,"
-    " created_time INTEGER NOT NULL,"
-    " last_modified_time INTEGER NOT NULL,"
-    " last_report_time INTEGER NOT NULL,"
-    " UNIQUE (instance_id, task_id));"
-    "CREATE INDEX task_info_status ON task_info"
-    " (instance_id, status, sub_instance_id);";
+static const char schema[] = "PRAGMA journal_mode = MEMORY;"
+                             "PRAGMA synchronous = OFF;"
+                             "PRAGMA locking_mode = EXCLUSIVE;"
+                             "PRAGMA temp_store = MEMORY;"
+                             "CREATE TABLE task_info ("
+                             " seq INTEGER PRIMARY KEY,"
+                             " instance_id INTEGER NOT NULL,"
+                             " sub_instance_id INTEGER NOT NULL,"
+                             " task_id TEXT NOT NULL,"
+                             " task_name TEXT NOT NULL,"
+                             " task_content BLOB,"
+                             " address TEXT NOT NULL DEFAULT '',"
+                             " pinned INTEGER NOT NULL DEFAULT 0,"
+                             " status INTEGER NOT NULL,"
+                             " result TEXT,"
+                             " failed_cnt INTEGER NOT NULL DEFAULT 0,"
+                             " created_time INTEGER NOT NULL,"
+                             " last_modified_time INTEGER NOT NULL,"
+                             " last_report_time INTEGER NOT NULL,"
+                             " UNIQUE (instance_id, task_id));"
+                             "CREATE INDEX task_info_status ON task_info"
+                             " (instance_id, status, sub_instance_id);";
 
 struct pj_task_store {
 	sqlite3      *db;
@@ -152,7 +169,7 @@ int
 pj_task_store_open(
     const char *path, struct pj_task_store **sp, char *err, size_t errlen)
 {
-	struct pj_task_store *s = ar_xcalloc(1, sizeof(*s));
+	struct pj_task_store *s   = ar_xcalloc(1, sizeof(*s));
 	char                 *msg = NULL;
 	int                   rc;
 
@@ -167,17 +184,20 @@ pj_task_store_open(
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "task store %s: %s",
 		    path != NULL ? path : ":memory:",
-		    s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		    s->db != NULL ? sqlite3_errmsg(s->db)
+		                  : sqlite3_errstr(rc));
 		goto fail;
 	}
 	if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "task store schema: %s", msg ? msg : "?");
+		snprintf(
+		    err, errlen, "task store schema: %s", msg ? msg : "?");
 		sqlite3_free(msg);
 		goto fail;
 	}
 	for (int i = 0; i < S_N; i++) {
-		if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		        &s->st[i], NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v3(s->db, sql[i], -1,
+		        SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL)
+		    != SQLITE_OK) {
 			snprintf(err, errlen, "task store statement %d: %s", i,
 			    sqlite3_errmsg(s->db));
 			goto fail;
@@ -253,11 +273,11 @@ pj_task_store_insert(
 		sqlite3_bind_int64(st, 1, x->instance_id);
 		sqlite3_bind_int64(st, 2, x->sub_instance_id);
 		sqlite3_bind_text(st, 3, x->task_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(
-		    st, 4, x->task_name ? x->task_name : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, x->task_name ? x->task_name : "", -1,
+		    SQLITE_STATIC);
 		if (x->content != NULL) {
-			sqlite3_bind_blob(st, 5, x->content, (int) x->content_len,
-			    SQLITE_STATIC);
+			sqlite3_bind_blob(st, 5, x->content,
+			    (int) x->content_len, SQLITE_STATIC);
 		}
 		sqlite3_bind_text(
 		    st, 6, x->address ? x->address : "", -1, SQLITE_STATIC);
@@ -268,9 +288,10 @@ pj_task_store_insert(
 			sqlite3_bind_text(st, 9, x->result, -1, SQLITE_STATIC);
 		}
 		sqlite3_bind_int(st, 10, x->failed_cnt);
-		sqlite3_bind_int64(st, 11, x->created_time ? x->created_time : now);
 		sqlite3_bind_int64(
-		    st, 12, x->last_modified_time ? x->last_modified_time : now);
+		    st, 11, x->created_time ? x->created_time : now);
+		sqlite3_bind_int64(st, 12,
+		    x->last_modified_time ? x->last_modified_time : now);
 		sqlite3_bind_int64(st, 13, x->last_report_time);
 		if (run(s, st) != 0) {
 			if (own) {
@@ -320,8 +341,8 @@ pj_task_store_dispatched(struct pj_task_store *s, int64_t instance_id,
 }
 
 int
-pj_task_store_retry(struct pj_task_store *s, int64_t instance_id,
-    int64_t seq, const char *result, int64_t now, int *changed)
+pj_task_store_retry(struct pj_task_store *s, int64_t instance_id, int64_t seq,
+    const char *result, int64_t now, int *changed)
 {
 	sqlite3_stmt *st = s->st[S_RETRY];
 
@@ -468,7 +489,8 @@ pj_task_store_lost(struct pj_task_store *s, int64_t instance_id,
 		sqlite3_bind_text(st, 3, address, -1, SQLITE_STATIC);
 	} else {
 		st = s->st[S_LOST_FAIL];
-		sqlite3_bind_text(st, 1, result ? result : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(
+		    st, 1, result ? result : "", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, now);
 		sqlite3_bind_int64(st, 3, instance_id);
 		sqlite3_bind_text(st, 4, address, -1, SQLITE_STATIC);
@@ -500,8 +522,9 @@ int
 pj_task_store_histogram(struct pj_task_store *s, int64_t instance_id,
     int64_t sub_instance_id, int64_t counts[PJ_TASK_STATUS_MAX + 1])
 {
-	sqlite3_stmt *st = s->st[sub_instance_id < 0 ? S_HIST_ALL : S_HIST_SUB];
-	int           rc;
+	sqlite3_stmt *st
+	    = s->st[sub_instance_id < 0 ? S_HIST_ALL : S_HIST_SUB];
+	int rc;
 
 	memset(counts, 0, sizeof(int64_t) * (PJ_TASK_STATUS_MAX + 1));
 	sqlite3_bind_int64(st, 1, instance_id);
@@ -529,7 +552,8 @@ pj_task_store_inflight(struct pj_task_store *s, int64_t instance_id,
 	sqlite3_bind_int64(st, 1, instance_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *a = sqlite3_column_text(st, 0);
-		cb(a ? (const char *) a : "", sqlite3_column_int64(st, 1), arg);
+		cb(a ? (const char *) a : "", sqlite3_column_int64(st, 1),
+		    arg);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -572,7 +596,8 @@ int
 pj_task_store_delete(
     struct pj_task_store *s, int64_t instance_id, int64_t sub_instance_id)
 {
-	sqlite3_stmt *st = s->st[sub_instance_id < 0 ? S_DELETE_ALL : S_DELETE_SUB];
+	sqlite3_stmt *st
+	    = s->st[sub_instance_id < 0 ? S_DELETE_ALL : S_DELETE_SUB];
 
 	sqlite3_bind_int64(st, 1, instance_id);
 	if (sub_instance_id >= 0) {

@@ -5,8 +5,8 @@
  *
  * Every task has an integer key, seq, handed out at insert; updates go by
  * seq (the dispatch and the status reports carry it), lookups by task id
- * exist too.  One store per TaskTracker: in memory (path NULL) or a file that is
- * removed first (wiped at start, removed at close).  Every call is a
+ * exist too.  One store per TaskTracker: in memory (path NULL) or a file that
+ * is removed first (wiped at start, removed at close).  Every call is a
  * prepared statement; batch inserts run in one transaction; callers that
  * apply many updates wrap them in pj_task_store_begin / _commit.
  *
@@ -60,8 +60,8 @@ struct pj_task_store;
 
 /* Opens a store: path NULL = in memory; otherwise the file is removed
  * first.  0, or -1 with the reason in err. */
-int  pj_task_store_open(const char *path, struct pj_task_store **sp,
-     char *err, size_t errlen);
+int pj_task_store_open(
+    const char *path, struct pj_task_store **sp, char *err, size_t errlen);
 void pj_task_store_close(struct pj_task_store *s);
 /* The last SQLite error message. */
 const char *pj_task_store_error(struct pj_task_store *s);
@@ -149,8 +149,8 @@ int pj_task_store_results(struct pj_task_store *s, int64_t instance_id,
 
 /* Deletes the tasks of an instance (sub_instance_id < 0) or of one
  * sub-instance. */
-int pj_task_store_delete(struct pj_task_store *s, int64_t instance_id,
-    int64_t sub_instance_id);
+int pj_task_store_delete(
+    struct pj_task_store *s, int64_t instance_id, int64_t sub_instance_id);
 
 /* Number of tasks of an instance. */
 int64_t pj_task_store_count(struct pj_task_store *s, int64_t instance_id);
