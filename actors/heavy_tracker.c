@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actors/tracker_int2.h"
 #include "runtime/alloc.h"
@@ -357,12 +358,19 @@ tt_start(ar_ctx *ctx, void *state)
 	}
 	path[0] = '\0';
 	if (s->store_in_file && t->env->cfg.data_dir[0] != '\0') {
-		snprintf(path, sizeof(path), "%s/tasks-%lld.db",
-		    t->env->cfg.data_dir, (long long) t->instance_id);
+		/* pid and port: several workers may share a data dir */
+		snprintf(path, sizeof(path), "%s/tasks-%d-%d-%lld.db",
+		    t->env->cfg.data_dir, (int) getpid(), ar_system_port(t->sys),
+		    (long long) t->instance_id);
+		if (pj_task_store_open(path, &t->store, err, sizeof(err)) != 0) {
+			ar_log(AR_LOG_WARN, "tracker",
+			    "instance=%lld task store file: %s; the tasks stay in "
+			    "memory",
+			    (long long) t->instance_id, err);
+		}
 	}
-	if (pj_task_store_open(
-	        path[0] ? path : NULL, &t->store, err, sizeof(err))
-	    != 0) {
+	if (t->store == NULL &&
+	    pj_task_store_open(NULL, &t->store, err, sizeof(err)) != 0) {
 		char why[600];
 		snprintf(why, sizeof(why),
 		    "init TaskTracker failed, reason: %s", err);

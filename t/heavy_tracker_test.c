@@ -285,6 +285,8 @@ setup(void)
 	wb = start_sys(PJ_WORKER_SYSTEM);
 	env_init(&ea, wa);
 	env_init(&eb, wb);
+	/* A's TaskTrackers keep their tasks in a file of its data dir */
+	snprintf(ea.cfg.data_dir, sizeof(ea.cfg.data_dir), "/tmp");
 }
 
 static void
@@ -539,7 +541,9 @@ START_TEST(bad_processor_and_huge_map)
 	ck_assert_msg(strstr(r.result, "root task (map) failed: map refused")
 	        && strstr(r.result, "more than the limit of 50000"),
 	    "result: %s", r.result);
-	/* the worker still runs jobs */
+	/* the worker still runs jobs, also when its data dir is unusable (the
+	 * tasks stay in memory) */
+	snprintf(ea.cfg.data_dir, sizeof(ea.cfg.data_dir), "/nonexistent/dir");
 	job(&q, 113, "MAP", "verify",
 	    "{\"mode\":\"MR\",\"batchSize\":10,\"batchNum\":2}", true);
 	start(&q);

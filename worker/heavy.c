@@ -37,6 +37,7 @@ pj_heavy_settings_init(struct pj_heavy_settings *s)
 	s->map_chunk       = 10000;
 	s->max_tasks       = 5000000;
 	s->map_timeout_ms  = 60000;
+	s->store_in_file   = 1;
 	s->load            = default_load;
 }
 

@@ -33,7 +33,10 @@ struct pj_heavy_settings {
 	int     map_chunk;       /* sub-tasks per ProcessorMapTaskRequest */
 	int64_t max_tasks;       /* tasks per instance (a map past it fails) */
 	int64_t map_timeout_ms;  /* how long map waits for the TT */
-	int     store_in_file;   /* task store in data_dir instead of memory */
+	int     store_in_file;   /* task store in a file of the worker's data
+	                            dir (default; memory when it has none or
+	                            the file does not open): faster and a
+	                            fraction of the memory at 1M tasks */
 	/* the processor loader (pj_processor_load); tests may replace it */
 	int (*load)(const void *proc_config, const char *type,
 	    const char *info, void *processor, char *err, size_t errlen);
