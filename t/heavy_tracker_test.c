@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "actors/heavy_tracker.h"
@@ -259,12 +262,9 @@ env_init(struct pj_worker_env *e, ar_system *s)
 }
 
 static void
-setup(void)
+setup_settings(void)
 {
 	struct pj_heavy_settings s;
-	static const ar_behavior b = { .receive = srv_receive };
-	ar_props                 p = { 0 };
-	ar_ref                   r;
 
 	pj_heavy_settings_init(&s);
 	s.check_ms        = 200;
@@ -277,6 +277,16 @@ setup(void)
 	s.pt_window       = 400;
 	s.load            = test_load;
 	pj_heavy_tracker_configure(&s);
+}
+
+static void
+setup(void)
+{
+	static const ar_behavior b = { .receive = srv_receive };
+	ar_props                 p = { 0 };
+	ar_ref                   r;
+
+	setup_settings();
 	ck_assert_int_eq(pj_tracker_messages_register(), 0);
 	srv        = start_sys("pjserver");
 	p.behavior = &b;
@@ -574,11 +584,72 @@ START_TEST(pt_system_dies)
 }
 END_TEST
 
+/* worker B in a process of its own (forked before any thread), killed
+ * with SIGKILL mid-run: its tasks run again on A */
+START_TEST(pt_process_killed)
+{
+	Pj__Worker__ServerScheduleJobReq q;
+	struct rep                       r;
+	int                              fds[2];
+	pid_t                            pid;
+	char                             baddr[400] = "";
+	FILE                            *fp;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct pj_worker_env e;
+		ar_system           *b;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(fds[0]);
+		setup_settings();
+		pj_tracker_messages_register();
+		b = start_sys(PJ_WORKER_SYSTEM);
+		memset(&e, 0, sizeof(e));
+		e.sys                  = b;
+		e.cfg.max_result_bytes = 8096;
+		pj_processor_config_init(&e.proc);
+		snprintf(
+		    e.address, sizeof(e.address), "%s", ar_system_address(b));
+		pthread_mutex_init(&e.mu, NULL);
+		pj_processor_tracker_spawn(&e);
+		dprintf(fds[1], "%s\n", e.address);
+		close(fds[1]);
+		for (;;) {
+			pause();
+		}
+	}
+	close(fds[1]);
+	fp = fdopen(fds[0], "r");
+	ck_assert_ptr_nonnull(fgets(baddr, sizeof(baddr), fp));
+	fclose(fp);
+	baddr[strcspn(baddr, "\n")] = '\0';
+	setup();
+	job(&q, 115, "MAP_REDUCE", "verify",
+	    "{\"mode\":\"MR\",\"batchSize\":200,\"batchNum\":10,\"sleepMs\":"
+	    "5}",
+	    true);
+	q.all_worker_address[1] = baddr;
+	start(&q);
+	ck_assert(WAIT_UNTIL(running_of(115, &r) && r.ok >= 200, 10000));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ck_assert(WAIT_UNTIL(final_of(115, &r), 25000));
+	ck_assert_int_eq(r.status, 5);
+	ck_assert_str_eq(
+	    r.result, "verify: reduce total=2001 succeed=2001 failed=0");
+	teardown();
+}
+END_TEST
+
 int
 main(void)
 {
 	Suite   *s  = suite_create("heavy_tracker");
 	TCase   *tc = tcase_create("heavy");
+	TCase   *tk = tcase_create("kill");
 	SRunner *sr;
 	int      failed;
 
@@ -594,6 +665,9 @@ main(void)
 	tcase_add_test(tc, bad_processor_and_huge_map);
 	tcase_add_test(tc, pt_system_dies);
 	suite_add_tcase(s, tc);
+	tcase_set_timeout(tk, 40);
+	tcase_add_test(tk, pt_process_killed);
+	suite_add_tcase(s, tk);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
