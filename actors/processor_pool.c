@@ -99,10 +99,11 @@ ctx_map(pj_task_ctx *ctx, const char *task_name, const struct pj_subtask *subs,
 	const struct pj_heavy_settings *s = pj_tracker_settings();
 	char                            name[160];
 	size_t                          chunk = (size_t) s->map_chunk;
-	Pj__Tracker__SubTask           *st;
-	Pj__Tracker__SubTask          **sp;
-	char                           *ids;
-	int                             rv = 0;
+	size_t budget = ar_system_config(p->env->sys)->max_message_bytes / 2;
+	Pj__Tracker__SubTask  *st;
+	Pj__Tracker__SubTask **sp;
+	char                  *ids;
+	int                    rv = 0;
 
 	if (p->exec != PJ_EXEC_MAP && p->exec != PJ_EXEC_MAP_REDUCE) {
 		ctx->set_result(
@@ -128,13 +129,38 @@ ctx_map(pj_task_ctx *ctx, const char *task_name, const struct pj_subtask *subs,
 	st  = ar_xcalloc(chunk, sizeof(*st));
 	sp  = ar_xcalloc(chunk, sizeof(*sp));
 	ids = ar_xcalloc(chunk, 160);
-	for (size_t off = 0; off < n && rv == 0; off += chunk) {
+	for (size_t off = 0, m = 0; off < n && rv == 0; off += m) {
 		Pj__Tracker__ProcessorMapTaskRequest q
 		    = PJ__TRACKER__PROCESSOR_MAP_TASK_REQUEST__INIT;
-		size_t                  m = n - off < chunk ? n - off : chunk;
 		ar_future              *f = NULL;
 		const ProtobufCMessage *reply;
 		int                     err;
+		size_t                  bytes = 0;
+
+		/* a chunk: at most map_chunk sub-tasks and half a message */
+		for (m = 0; off + m < n && m < chunk; m++) {
+			size_t len = subs[off + m].len + 128;
+
+			if (len > budget) {
+				ctx->set_result(ctx,
+				    "map: sub-task %zu is %zu bytes, more "
+				    "than the "
+				    "limit of %zu (half the message size); "
+				    "store "
+				    "large inputs elsewhere and map "
+				    "references",
+				    off + m, subs[off + m].len, budget - 128);
+				rv = -1;
+				break;
+			}
+			if (bytes + len > budget) {
+				break;
+			}
+			bytes += len;
+		}
+		if (rv != 0) {
+			break;
+		}
 
 		if (ctx->stopping(ctx)) {
 			ctx->set_result(ctx, "map: the instance is stopping");

@@ -150,6 +150,7 @@ send_picks(struct tt *t, struct dpass *d)
 	const struct pj_heavy_settings *s = pj_tracker_settings();
 	Pj__Tracker__StartTask         *st;
 	Pj__Tracker__StartTask        **sp;
+	size_t budget = ar_system_config(t->sys)->max_message_bytes / 4;
 
 	st = ar_xcalloc((size_t) s->dispatch_batch, sizeof(*st));
 	sp = ar_xcalloc((size_t) s->dispatch_batch, sizeof(*sp));
@@ -162,7 +163,7 @@ send_picks(struct tt *t, struct dpass *d)
 	for (size_t i = 0; i < t->npts; i++) {
 		char   addr[400];
 		ar_ref to;
-		size_t m = 0, sent = 0;
+		size_t m = 0, sent = 0, bytes = 0;
 
 		if (pj_tracker_actor_address(t->pts[i].address,
 		        PJ_PROCESSOR_ACTOR, addr, sizeof(addr))
@@ -181,11 +182,15 @@ send_picks(struct tt *t, struct dpass *d)
 				st[m].sub_instance_id   = d->v[k].sub;
 				st[m].seq               = d->v[k].seq;
 				sp[m]                   = &st[m];
+				bytes += d->v[k].len + strlen(d->v[k].id) + 64;
 				m++;
 			}
+			/* a message holds dispatch_batch tasks or a quarter of
+			 * the message size (map keeps each task under half of
+			 * it) */
 			if (m > 0
-			    && (m == (size_t) s->dispatch_batch
-			        || k == d->n)) {
+			    && (m == (size_t) s->dispatch_batch || k == d->n
+			        || bytes >= budget)) {
 				Pj__Tracker__TaskTrackerStartTaskReq q
 				    = PJ__TRACKER__TASK_TRACKER_START_TASK_REQ__INIT;
 
@@ -197,7 +202,8 @@ send_picks(struct tt *t, struct dpass *d)
 					ar_tell(t->sys, to, &q.base, t->self);
 				}
 				sent += m;
-				m = 0;
+				m     = 0;
+				bytes = 0;
 			}
 		}
 		if (sent > 0) {
@@ -461,6 +467,15 @@ tt_on_map(
 		if (v[i].task_id == NULL || v[i].task_id[0] == '\0') {
 			snprintf(err, sizeof(err),
 			    "map: sub-task %zu has no id", i);
+			goto refuse;
+		}
+		if (v[i].content_len
+		    > ar_system_config(t->sys)->max_message_bytes / 2) {
+			snprintf(err, sizeof(err),
+			    "map: sub-task %zu is %zu bytes, more than half "
+			    "the "
+			    "message size",
+			    i, v[i].content_len);
 			goto refuse;
 		}
 	}

@@ -202,6 +202,44 @@ static const struct pj_processor_ops freq_ops = {
 	.process = fq_process,
 };
 
+/* bigmap: the root maps 60 sub-tasks of 100 KB each (6 MB: more than one message), or one too large
+ * to send when job_params is "huge" */
+static int
+bm_process(void *st, pj_task_ctx *ctx)
+{
+	struct pj_subtask subs[64];
+	size_t            n = 60, len = 100 * 1024;
+	char             *buf;
+	int               rv;
+
+	(void) st;
+	if (ctx->sub_task != NULL) {
+		ctx->set_result(ctx, "got %zu bytes", ctx->sub_task_len);
+		return ctx->sub_task_len == len;
+	}
+	if (strcmp(ctx->job_params, "huge") == 0) {
+		n   = 1;
+		len = 3 << 20; /* over half the 4 MiB message limit */
+	}
+	buf = calloc(1, len);
+	for (size_t i = 0; i < n; i++) {
+		subs[i].content = buf;
+		subs[i].len     = len;
+	}
+	rv = ctx->map(ctx, "BIG", subs, n);
+	free(buf);
+	if (rv == 0) {
+		ctx->set_result(ctx, "mapped");
+	}
+	return rv == 0;
+}
+
+static const struct pj_processor_ops bigmap_ops = {
+	.abi     = PJ_PROCESSOR_ABI,
+	.name    = "bigmap",
+	.process = bm_process,
+};
+
 static int
 test_load(const void *cfg, const char *type, const char *info, void *proc,
     char *err, size_t errlen)
@@ -211,6 +249,11 @@ test_load(const void *cfg, const char *type, const char *info, void *proc,
 	if (info != NULL && strcmp(info, "bcast") == 0) {
 		memset(p, 0, sizeof(*p));
 		p->ops = &bcast_ops;
+		return 0;
+	}
+	if (info != NULL && strcmp(info, "bigmap") == 0) {
+		memset(p, 0, sizeof(*p));
+		p->ops = &bigmap_ops;
 		return 0;
 	}
 	if (info != NULL && strcmp(info, "freq") == 0) {
@@ -550,6 +593,21 @@ START_TEST(bad_processor_and_huge_map)
 	ck_assert_int_eq(r.status, 4);
 	ck_assert_msg(strstr(r.result, "root task (map) failed: map refused")
 	        && strstr(r.result, "more than the limit of 50000"),
+	    "result: %s", r.result);
+	/* 60 sub-tasks of 100 KB: several map and start messages */
+	job(&q, 116, "MAP", "bigmap", "", true);
+	start(&q);
+	ck_assert(WAIT_UNTIL(final_of(116, &r), 10000));
+	ck_assert_int_eq(r.status, 5);
+	ck_assert_str_eq(r.result, "total:61,succeed:61,failed:0");
+	/* one sub-task too large to send: a clear reason */
+	job(&q, 117, "MAP", "bigmap", "huge", true);
+	start(&q);
+	ck_assert(WAIT_UNTIL(final_of(117, &r), 10000));
+	ck_assert_int_eq(r.status, 4);
+	ck_assert_msg(strstr(r.result,
+	                  "root task (map) failed: map: sub-task 0 "
+	                  "is 3145728 bytes, more than the limit"),
 	    "result: %s", r.result);
 	/* the worker still runs jobs, also when its data dir is unusable (the
 	 * tasks stay in memory) */
