@@ -120,7 +120,7 @@ pick_one(const struct pj_task *row, void *arg)
 	if (row->address[0] != '\0') {
 		p = tt_pt_find(t, row->address, true);
 		if (p == NULL || !pj_pt_available(p, d->now, s)
-		    || p->inflight >= s->pt_window) {
+		    || pj_pt_room(p, s) <= 0) {
 			return 0; /* its node is busy or gone: later */
 		}
 		i = (int) (p - t->pts);
@@ -429,6 +429,9 @@ tt_on_pt_status(
 		return;
 	}
 	pj_pt_heard(p, ar_now_ms(), h->remain_task_num, true);
+	if (h->queue_capacity > 0) {
+		p->capacity = h->queue_capacity;
+	}
 	tt_dispatch(t);
 }
 

@@ -202,8 +202,8 @@ static const struct pj_processor_ops freq_ops = {
 	.process = fq_process,
 };
 
-/* bigmap: the root maps 60 sub-tasks of 100 KB each (6 MB: more than one message), or one too large
- * to send when job_params is "huge" */
+/* bigmap: the root maps 60 sub-tasks of 100 KB each (6 MB: more than one
+ * message), or one too large to send when job_params is "huge" */
 static int
 bm_process(void *st, pj_task_ctx *ctx)
 {
@@ -304,6 +304,8 @@ env_init(struct pj_worker_env *e, ar_system *s)
 	ck_assert_int_eq(pj_processor_tracker_spawn(e), 0);
 }
 
+static int small_queue; /* the "unacked" case: PT queues of 50 tasks */
+
 static void
 setup_settings(void)
 {
@@ -319,6 +321,12 @@ setup_settings(void)
 	s.dispatch_batch  = 100;
 	s.pt_window       = 400;
 	s.load            = test_load;
+	if (small_queue) {
+		/* windows of 400 into queues of 50: the PTs drop most of
+		 * each batch, the TT sends them again after unacked_ms */
+		s.pt_queue_max = 50;
+		s.unacked_ms   = 1000;
+	}
 	pj_heavy_tracker_configure(&s);
 }
 
@@ -702,12 +710,36 @@ START_TEST(pt_process_killed)
 }
 END_TEST
 
+static void
+setup_small(void)
+{
+	small_queue = 1;
+	setup();
+}
+
+START_TEST(unacknowledged_tasks_sent_again)
+{
+	Pj__Worker__ServerScheduleJobReq q;
+	struct rep                       r;
+
+	job(&q, 118, "MAP", "verify",
+	    "{\"mode\":\"MR\",\"batchSize\":100,\"batchNum\":6,"
+	    "\"sleepMs\":2}",
+	    true);
+	start(&q);
+	ck_assert(WAIT_UNTIL(final_of(118, &r), 30000));
+	ck_assert_int_eq(r.status, 5);
+	ck_assert_str_eq(r.result, "total:601,succeed:601,failed:0");
+}
+END_TEST
+
 int
 main(void)
 {
 	Suite   *s  = suite_create("heavy_tracker");
 	TCase   *tc = tcase_create("heavy");
 	TCase   *tk = tcase_create("kill");
+	TCase   *tu = tcase_create("unacked");
 	SRunner *sr;
 	int      failed;
 
@@ -723,6 +755,10 @@ main(void)
 	tcase_add_test(tc, bad_processor_and_huge_map);
 	tcase_add_test(tc, pt_system_dies);
 	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(tu, setup_small, teardown);
+	tcase_set_timeout(tu, 40);
+	tcase_add_test(tu, unacknowledged_tasks_sent_again);
+	suite_add_tcase(s, tu);
 	tcase_set_timeout(tk, 40);
 	tcase_add_test(tk, pt_process_killed);
 	suite_add_tcase(s, tk);

@@ -340,6 +340,15 @@ START_TEST(pt_availability)
 	ck_assert_int_eq(pj_pt_pick(p, 3, &rr, 0, &s), 1);
 	p[1].inflight++;
 	ck_assert_int_eq(pj_pt_pick(p, 3, &rr, 0, &s), -1); /* windows full */
+	/* a PT whose queue is smaller than the window gets only that much */
+	pj_pt_init(&p[0], "A");
+	p[0].capacity = 1;
+	ck_assert_int_eq(pj_pt_room(&p[0], &s), 1);
+	p[0].inflight = 1;
+	ck_assert_int_eq(pj_pt_room(&p[0], &s), 0);
+	ck_assert_int_eq(pj_pt_pick(p, 1, &rr, 0, &s), -1);
+	p[0].capacity = 100;
+	ck_assert_int_eq(pj_pt_room(&p[0], &s), 1); /* window 2 */
 }
 END_TEST
 

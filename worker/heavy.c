@@ -145,6 +145,17 @@ pj_pt_sent(struct pj_pt *p, int64_t now, int64_t n)
 	p->inflight += n;
 }
 
+int64_t
+pj_pt_room(const struct pj_pt *p, const struct pj_heavy_settings *s)
+{
+	int64_t w = s->pt_window;
+
+	if (p->capacity > 0 && p->capacity < w) {
+		w = p->capacity;
+	}
+	return w - p->inflight;
+}
+
 int
 pj_pt_pick(struct pj_pt *pts, size_t n, size_t *rr, int64_t now,
     const struct pj_heavy_settings *s)
@@ -153,7 +164,7 @@ pj_pt_pick(struct pj_pt *pts, size_t n, size_t *rr, int64_t now,
 		size_t i = (*rr + k) % n;
 
 		if (pj_pt_available(&pts[i], now, s)
-		    && pts[i].inflight < s->pt_window) {
+		    && pj_pt_room(&pts[i], s) > 0) {
 			*rr = i + 1;
 			return (int) i;
 		}

@@ -71,6 +71,7 @@ struct pj_pt {
 	int64_t last_active;  /* ms of the last heartbeat or report; -1 */
 	int64_t remain;       /* queued tasks it reported */
 	int64_t inflight;     /* tasks dispatched to it, not final */
+	int64_t capacity;     /* its queue bound (heartbeat); 0 = unknown */
 	bool    dispatched;   /* ever sent a task */
 	bool    connected;    /* heard from since the first dispatch */
 	bool    lost;         /* timed out: never used again */
@@ -89,6 +90,9 @@ void pj_pt_heard(
 /* Sent n tasks. */
 void pj_pt_sent(struct pj_pt *p, int64_t now, int64_t n);
 
+/* Tasks it may still be sent: its window (pt_window, or its queue bound
+ * when smaller) minus those in flight. */
+int64_t pj_pt_room(const struct pj_pt *p, const struct pj_heavy_settings *s);
 /* The next PT for an unpinned task: round robin from *rr over the PTs
  * that are available and have room in their window; -1 when none. */
 int pj_pt_pick(struct pj_pt *pts, size_t n, size_t *rr, int64_t now,
