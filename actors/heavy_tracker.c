@@ -360,17 +360,19 @@ tt_start(ar_ctx *ctx, void *state)
 	if (s->store_in_file && t->env->cfg.data_dir[0] != '\0') {
 		/* pid and port: several workers may share a data dir */
 		snprintf(path, sizeof(path), "%s/tasks-%d-%d-%lld.db",
-		    t->env->cfg.data_dir, (int) getpid(), ar_system_port(t->sys),
-		    (long long) t->instance_id);
-		if (pj_task_store_open(path, &t->store, err, sizeof(err)) != 0) {
+		    t->env->cfg.data_dir, (int) getpid(),
+		    ar_system_port(t->sys), (long long) t->instance_id);
+		if (pj_task_store_open(path, &t->store, err, sizeof(err))
+		    != 0) {
 			ar_log(AR_LOG_WARN, "tracker",
-			    "instance=%lld task store file: %s; the tasks stay in "
+			    "instance=%lld task store file: %s; the tasks "
+			    "stay in "
 			    "memory",
 			    (long long) t->instance_id, err);
 		}
 	}
-	if (t->store == NULL &&
-	    pj_task_store_open(NULL, &t->store, err, sizeof(err)) != 0) {
+	if (t->store == NULL
+	    && pj_task_store_open(NULL, &t->store, err, sizeof(err)) != 0) {
 		char why[600];
 		snprintf(why, sizeof(why),
 		    "init TaskTracker failed, reason: %s", err);
@@ -397,6 +399,11 @@ tt_start(ar_ctx *ctx, void *state)
 	    (long long) q->app_id, (long long) q->job_id,
 	    (long long) t->instance_id, q->execute_type,
 	    q->time_expression_type, t->npts, q->thread_concurrency);
+	if (t->exec == PJ_EXEC_MAP || t->exec == PJ_EXEC_MAP_REDUCE) {
+		k.kind = PJ_TICK_DETECT;
+		ar_timer_every(
+		    t->sys, t->self, &k.base, s->detect_ms, &t->t_detect);
+	}
 	if (t->time_kind == PJ_TIME_FIXED_RATE) {
 		k.kind = PJ_TICK_LAUNCH;
 		ar_timer_every(
@@ -418,6 +425,12 @@ tt_stop(ar_ctx *ctx, void *state)
 	(void) ctx;
 	ar_timer_cancel(t->sys, t->t_check);
 	ar_timer_cancel(t->sys, t->t_report);
+	if (t->t_detect != 0) {
+		ar_timer_cancel(t->sys, t->t_detect);
+	}
+	if (t->detect != NULL) {
+		ar_future_free(t->detect);
+	}
 	if (t->t_launch != 0) {
 		ar_timer_cancel(t->sys, t->t_launch);
 	}
@@ -454,6 +467,9 @@ tt_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
 		switch (k->kind) {
 		case PJ_TICK_CHECK:
 			tt_check(t);
+			break;
+		case PJ_TICK_DETECT:
+			tt_detect(t);
 			break;
 		case PJ_TICK_REPORT:
 			if (!t->finished) {

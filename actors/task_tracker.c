@@ -498,6 +498,81 @@ refuse:
 	ar_reply(ctx, &a.base);
 }
 
+/* ---- worker detector (§6.5 WorkerDetector) ---- */
+
+static size_t
+usable_pts(struct tt *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->npts; i++) {
+		n += !t->pts[i].lost;
+	}
+	return n;
+}
+
+void
+tt_detect(struct tt *t)
+{
+	int                     max = t->req->max_worker_count;
+	const ProtobufCMessage *reply;
+	ar_ref                  server;
+
+	if (t->finished) {
+		return;
+	}
+	if (t->detect != NULL) {
+		/* the previous question: its answer, if any */
+		int rv = ar_future_wait(t->detect, 0, &reply);
+
+		if (rv == AR_EPENDING) {
+			return;
+		}
+		if (rv == 0
+		    && reply->descriptor
+		        == &pj__cluster__worker_list__descriptor) {
+			const Pj__Cluster__WorkerList *l
+			    = (const void *) reply;
+			size_t before = t->npts;
+
+			for (size_t i = 0; l->code == PJ__CLUSTER__CODE__OK
+			     && i < l->n_workers
+			     && (max <= 0 || usable_pts(t) < (size_t) max);
+			     i++) {
+				const Pj__Cluster__WorkerInfo *w
+				    = l->workers[i];
+
+				if (w->alive && !w->overload
+				    && strncmp(w->address, "pj://", 5) == 0) {
+					tt_pt_find(t, w->address, true);
+				}
+			}
+			if (t->npts > before) {
+				ar_log(AR_LOG_INFO, "tracker",
+				    "instance=%lld %zu more workers join the "
+				    "job",
+				    (long long) t->instance_id,
+				    t->npts - before);
+				tt_dispatch(t);
+			}
+		}
+		ar_future_free(t->detect);
+		t->detect = NULL;
+		return;
+	}
+	if ((max <= 0 || usable_pts(t) < (size_t) max)
+	    && pj_worker_server_ref(t->env, &server) == 0) {
+		Pj__Cluster__ExecutorQuery q
+		    = PJ__CLUSTER__EXECUTOR_QUERY__INIT;
+
+		q.app_id = t->req->app_id;
+		q.job_id = t->req->job_id;
+		if (ar_ask(t->sys, server, &q.base, 0, &t->detect) != 0) {
+			t->detect = NULL;
+		}
+	}
+}
+
 /* ---- checker --------------------------------------------------------------
  */
 
@@ -636,6 +711,9 @@ tt_check(struct tt *t)
 		t->pts[i].inflight = 0;
 	}
 	pj_task_store_inflight(t->store, t->instance_id, inflight_cb, t);
+	if (t->detect != NULL) {
+		tt_detect(t); /* collects the answer */
+	}
 	for (struct sub *s = t->subs, *next; s != NULL && !t->finished;
 	     s             = next) {
 		next = s->next;

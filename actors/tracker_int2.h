@@ -50,6 +50,8 @@ struct tt {
 	size_t                            npts, cappts, rr;
 	struct sub                       *subs;
 	ar_timer_id                       t_check, t_report, t_launch;
+	ar_timer_id                       t_detect;
+	ar_future                        *detect; /* ExecutorQuery in flight */
 	bool                              finished;
 	bool                              dispatch_told;
 	int64_t                           ntasks; /* stored, all subs */
@@ -74,6 +76,10 @@ struct pj_pt *tt_pt_find(struct tt *t, const char *address, bool add);
 /* stores tasks of sub s (counted); 0 or -1 with the reason in err */
 int tt_add_tasks(struct tt *t, struct sub *s, const struct pj_task *tasks,
     size_t n, char *err, size_t errlen);
+
+/* worker detector (MAP / MAP_REDUCE): asks the owner for the job's
+ * workers and adds the new ones; collects the answer on the next tick */
+void tt_detect(struct tt *t);
 
 /* heavy_tracker.c */
 /* a sub-instance ended: final report (common) or counters (frequent) */

@@ -47,15 +47,31 @@ struct rep {
 	int64_t total, ok, failed;
 	char    source[128];
 };
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct rep      reps[4096];
-static int             nreps;
+static pthread_mutex_t      log_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int           executor_queries;
+static struct pj_worker_env ea, eb;
+static struct rep           reps[4096];
+static int                  nreps;
 
 static int
 srv_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
     const ProtobufCMessage *msg)
 {
 	(void) state;
+	if (type == &pj__cluster__executor_query__descriptor) {
+		/* the job's workers: B (the worker detector's question) */
+		Pj__Cluster__WorkerList  l  = PJ__CLUSTER__WORKER_LIST__INIT;
+		Pj__Cluster__WorkerInfo  w  = PJ__CLUSTER__WORKER_INFO__INIT;
+		Pj__Cluster__WorkerInfo *wp = &w;
+
+		atomic_fetch_add(&executor_queries, 1);
+		w.address   = eb.address;
+		w.alive     = true;
+		l.workers   = &wp;
+		l.n_workers = 1;
+		ar_reply(ctx, &l.base);
+		return 0;
+	}
 	if (type == &pj__cluster__instance_status_report__descriptor) {
 		const Pj__Cluster__InstanceStatusReport *r
 		    = (const void *) msg;
@@ -267,8 +283,7 @@ test_load(const void *cfg, const char *type, const char *info, void *proc,
 /* ---- systems -------------------------------------------------------------
  */
 
-static ar_system           *srv, *wa, *wb;
-static struct pj_worker_env ea, eb;
+static ar_system *srv, *wa, *wb;
 
 static ar_system *
 start_sys(const char *name)
@@ -313,6 +328,7 @@ setup_settings(void)
 
 	pj_heavy_settings_init(&s);
 	s.check_ms        = 200;
+	s.detect_ms       = 300;
 	s.report_ms       = 300;
 	s.unacked_ms      = 3000;
 	s.pt_timeout_ms   = 2000;
@@ -733,6 +749,27 @@ START_TEST(unacknowledged_tasks_sent_again)
 }
 END_TEST
 
+/* a MAP_REDUCE dispatched to A alone: the worker detector asks the
+ * server for the job's workers and B joins */
+START_TEST(worker_detector_adds_workers)
+{
+	Pj__Worker__ServerScheduleJobReq q;
+	struct rep                       r;
+
+	job(&q, 119, "MAP_REDUCE", "verify",
+	    "{\"mode\":\"MR\",\"batchSize\":200,\"batchNum\":10,"
+	    "\"sleepMs\":5}",
+	    false);
+	start(&q);
+	ck_assert(WAIT_UNTIL(pj_processor_tracker_count() == 2, 10000));
+	ck_assert_int_gt(atomic_load(&executor_queries), 0);
+	ck_assert(WAIT_UNTIL(final_of(119, &r), 25000));
+	ck_assert_int_eq(r.status, 5);
+	ck_assert_str_eq(
+	    r.result, "verify: reduce total=2001 succeed=2001 failed=0");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -754,6 +791,7 @@ main(void)
 	tcase_add_test(tc, instance_timeout);
 	tcase_add_test(tc, bad_processor_and_huge_map);
 	tcase_add_test(tc, pt_system_dies);
+	tcase_add_test(tc, worker_detector_adds_workers);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tu, setup_small, teardown);
 	tcase_set_timeout(tu, 40);

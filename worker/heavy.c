@@ -24,6 +24,7 @@ pj_heavy_settings_init(struct pj_heavy_settings *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->check_ms        = 1000;
+	s->detect_ms       = 60000;
 	s->report_ms       = 5000;
 	s->unacked_ms      = 15000;
 	s->pt_timeout_ms   = 60000;

@@ -18,6 +18,7 @@
 /* ---- settings (PowerJob's numbers, §12, as defaults) -------------------- */
 struct pj_heavy_settings {
 	int64_t check_ms;   /* status checker period (PowerJob 13000) */
+	int64_t detect_ms;  /* MAP / MAP_REDUCE: ask for more workers (60000) */
 	int64_t report_ms;  /* RUNNING report period (PowerJob 13000) */
 	int64_t unacked_ms; /* dispatched, unacknowledged: re-send (15000) */
 	int64_t pt_timeout_ms;   /* PT silent this long: lost (60000) */
