@@ -333,7 +333,7 @@ setup_settings(void)
 	s.unacked_ms      = 3000;
 	s.pt_timeout_ms   = 2000;
 	s.pt_heartbeat_ms = 250;
-	s.max_tasks       = 50000;
+	s.max_tasks       = 20000;
 	s.dispatch_batch  = 100;
 	s.pt_window       = 400;
 	s.load            = test_load;
@@ -609,14 +609,14 @@ START_TEST(bad_processor_and_huge_map)
 	ck_assert_int_eq(r.status, 4);
 	ck_assert_msg(strstr(r.result, "unknown built-in processor") != NULL,
 	    "result: %s", r.result);
-	/* 100,000 sub-tasks over the (test) limit of 50,000 tasks */
+	/* 100,000 sub-tasks over the (test) limit of 20,000 tasks */
 	job(&q, 112, "MAP_REDUCE", "verify",
 	    "{\"mode\":\"MR\",\"batchSize\":100000,\"batchNum\":1}", true);
 	start(&q);
 	ck_assert(WAIT_UNTIL(final_of(112, &r), 20000));
 	ck_assert_int_eq(r.status, 4);
 	ck_assert_msg(strstr(r.result, "root task (map) failed: map refused")
-	        && strstr(r.result, "more than the limit of 50000"),
+	        && strstr(r.result, "more than the limit of 20000"),
 	    "result: %s", r.result);
 	/* 60 sub-tasks of 100 KB: several map and start messages */
 	job(&q, 116, "MAP", "bigmap", "", true);
