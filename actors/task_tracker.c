@@ -332,6 +332,11 @@ tt_on_report(ar_ctx *ctx, struct tt *t,
 				continue;
 			}
 		}
+		if (local && s->job != NULL) {
+			/* the local job is over whatever the store says */
+			tt_local_release(s->job);
+			s->job = NULL;
+		}
 		pj_task_store_set_status(t->store, t->instance_id, e->seq,
 		    e->status, e->result, e->report_time, now, &changed);
 		if (!changed) {
@@ -349,10 +354,6 @@ tt_on_report(ar_ctx *ctx, struct tt *t,
 			s->last_status = e->status;
 			snprintf(s->last_result, sizeof(s->last_result), "%s",
 			    e->result ? e->result : "");
-		}
-		if (local && s->job != NULL) {
-			tt_local_release(s->job);
-			s->job = NULL;
 		}
 		if (local && s->root_local && strcmp(e->task_id, root) == 0) {
 			/* pre_process done: one task per known node */
