@@ -18,7 +18,6 @@ enum {
 	PJ_TICK_DISPATCH,   /* TT: dispatch what is waiting */
 	PJ_TICK_HEARTBEAT,  /* PT manager: heartbeats, retries, timeouts */
 	PJ_TICK_FLUSH,      /* PT manager: send a PT's finished statuses */
-	PJ_TICK_LOCAL_DONE, /* TT: its pre/post/reduce thread finished */
 	PJ_TICK_DETECT,     /* TT: ask the server for more workers */
 };
 
