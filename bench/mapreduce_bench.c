@@ -39,6 +39,11 @@ srv_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
     const ProtobufCMessage *msg)
 {
 	(void) state;
+	if (type == &pj__cluster__log_report__descriptor) {
+		Pj__Cluster__Ack a = PJ__CLUSTER__ACK__INIT;
+		ar_reply(ctx, &a.base);
+		return 0;
+	}
 	if (type == &pj__cluster__instance_status_report__descriptor) {
 		const Pj__Cluster__InstanceStatusReport *r
 		    = (const void *) msg;
@@ -81,16 +86,22 @@ start_sys(const char *name)
 static void
 env_init(struct pj_worker_env *e, ar_system *s, ar_system *srv)
 {
+	/* the worker's env and services as pj-worker builds them */
 	memset(e, 0, sizeof(*e));
-	e->sys                  = s;
 	e->cfg.max_heavy        = 64;
 	e->cfg.report_ms        = 2000;
 	e->cfg.max_result_bytes = 8096;
-	pj_processor_config_init(&e->proc);
-	e->proc.data_dir = "/tmp";
+	e->cfg.log_batch        = 20;
+	e->cfg.log_queue_max    = 10240;
+	e->cfg.log_flush_ms     = 5000;
+	e->cfg.ask_timeout_ms   = 2000;
 	snprintf(e->cfg.data_dir, sizeof(e->cfg.data_dir), "/tmp");
-	snprintf(e->address, sizeof(e->address), "%s", ar_system_address(s));
-	pthread_mutex_init(&e->mu, NULL);
+	pj_worker_messages_register();
+	pj_worker_env_init(e, s);
+	if (pj_worker_services_spawn(e) != 0) {
+		fprintf(stderr, "worker services did not start\n");
+		exit(1);
+	}
 	if (srv != NULL) {
 		char server[64];
 		snprintf(server, sizeof(server), "127.0.0.1:%d",

@@ -73,6 +73,11 @@ srv_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
 		ar_reply(ctx, &l.base);
 		return 0;
 	}
+	if (type == &pj__cluster__log_report__descriptor) {
+		Pj__Cluster__Ack a = PJ__CLUSTER__ACK__INIT;
+		ar_reply(ctx, &a.base);
+		return 0;
+	}
 	if (type == &pj__cluster__instance_status_report__descriptor) {
 		const Pj__Cluster__InstanceStatusReport *r
 		    = (const void *) msg;
@@ -161,17 +166,23 @@ env_init(struct pj_worker_env *e, ar_system *s)
 {
 	char server[64];
 
+	/* the worker's own env and services (reporter, logger), as
+	 * pj-worker builds them */
 	memset(e, 0, sizeof(*e));
-	e->sys                  = s;
 	e->cfg.max_heavy        = 64;
 	e->cfg.report_ms        = 300;
 	e->cfg.max_result_bytes = 8096;
-	pj_processor_config_init(&e->proc);
-	e->proc.data_dir = "/tmp";
-	snprintf(e->address, sizeof(e->address), "%s", ar_system_address(s));
-	pthread_mutex_init(&e->mu, NULL);
+	e->cfg.log_batch        = 20;
+	e->cfg.log_queue_max    = 10240;
+	e->cfg.log_flush_ms     = 200;
+	e->cfg.ask_timeout_ms   = 2000;
+	snprintf(e->cfg.data_dir, sizeof(e->cfg.data_dir), "/tmp");
+	ck_assert_int_eq(pj_worker_messages_register(), 0);
+	pj_worker_env_init(e, s);
+	atomic_store(&e->app_id, 1);
 	snprintf(server, sizeof(server), "127.0.0.1:%d", ar_system_port(srv));
 	pj_worker_set_server(e, server, ar_system_address(srv));
+	ck_assert_int_eq(pj_worker_services_spawn(e), 0);
 	ck_assert_int_eq(pj_processor_tracker_spawn(e), 0);
 }
 
@@ -546,12 +557,14 @@ START_TEST(pt_process_killed)
 		pj_tracker_messages_register();
 		b = start_sys(PJ_WORKER_SYSTEM);
 		memset(&e, 0, sizeof(e));
-		e.sys                  = b;
 		e.cfg.max_result_bytes = 8096;
-		pj_processor_config_init(&e.proc);
-		snprintf(
-		    e.address, sizeof(e.address), "%s", ar_system_address(b));
-		pthread_mutex_init(&e.mu, NULL);
+		e.cfg.log_batch        = 20;
+		e.cfg.log_queue_max    = 10240;
+		e.cfg.log_flush_ms     = 200;
+		e.cfg.ask_timeout_ms   = 2000;
+		snprintf(e.cfg.data_dir, sizeof(e.cfg.data_dir), "/tmp");
+		pj_worker_messages_register();
+		pj_worker_env_init(&e, b);
 		pj_processor_tracker_spawn(&e);
 		dprintf(fds[1], "%s\n", e.address);
 		close(fds[1]);
