@@ -35,6 +35,9 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 class Standin:
     def __init__(self, journal, require_auth):
         self.db = mongomock.MongoClient()
+        # unique indexes are checked here, with a set per index: mongomock
+        # scans the whole collection for each insert (quadratic)
+        self.unique = {}  # (db, coll) -> {index name: (fields, set of keys)}
         self.lock = threading.Lock()
         self.cursors = {}
         self.next_cursor = 1
@@ -52,22 +55,42 @@ class Standin:
         return self.db[req.namespace][name]
 
     # ---- writes, applied and journaled -----------------------------------
+    def insert_one(self, db, coll, doc):
+        """Inserts doc; False when a unique index already holds its key."""
+        indexes = self.unique.get((db, coll), {})
+        keys = [(ix, tuple(doc.get(f) for f in ix[0]))
+                for ix in indexes.values()]
+        if any(k in ix[1] for ix, k in keys):
+            return False
+        self.db[db][coll].insert_one(doc)
+        for ix, k in keys:
+            ix[1].add(k)
+        return True
+
+    def reindex(self, db, coll):
+        for fields, keys in self.unique.get((db, coll), {}).values():
+            keys.clear()
+            for d in self.db[db][coll].find({}):
+                keys.add(tuple(d.get(f) for f in fields))
+
     def apply(self, op):
         c = self.db[op["db"]][op["coll"]]
         if op["op"] == "insert":
             for d in op["docs"]:
-                try:
-                    c.insert_one(d)
-                except mongomock.DuplicateKeyError:
-                    pass
+                self.insert_one(op["db"], op["coll"], d)
         elif op["op"] == "delete":
             if op["limit"] == 1:
                 c.delete_one(op["q"])
             else:
                 c.delete_many(op["q"])
+            self.reindex(op["db"], op["coll"])
         elif op["op"] == "index":
-            c.create_index(list(op["key"].items()), name=op["name"],
-                           unique=op["unique"])
+            c.create_index(list(op["key"].items()), name=op["name"])
+            if op["unique"]:
+                ix = self.unique.setdefault((op["db"], op["coll"]), {})
+                if op["name"] not in ix:
+                    ix[op["name"]] = (list(op["key"]), set())
+                    self.reindex(op["db"], op["coll"])
 
     def log(self, op):
         if self.journal:
@@ -85,17 +108,15 @@ class Standin:
         return doc
 
     def insert(self, req, cmd):
-        c = self.coll(req, cmd["insert"])
         ordered = cmd.get("ordered", True)
         n, errors, done = 0, [], []
         for i, d in enumerate(cmd.get("documents", [])):
-            try:
-                c.insert_one(d)
+            if self.insert_one(req.namespace, cmd["insert"], d):
                 n += 1
                 done.append(d)
-            except mongomock.DuplicateKeyError as e:
+            else:
                 errors.append({"index": i, "code": 11000,
-                               "errmsg": "E11000 duplicate key error: %s" % e})
+                               "errmsg": "E11000 duplicate key error"})
                 if ordered:
                     break
         if done:
@@ -117,10 +138,10 @@ class Standin:
             else:
                 n += c.delete_many(d["q"]).deleted_count
             self.log(op)
+        self.reindex(req.namespace, cmd["delete"])
         return {"ok": 1, "n": n}
 
     def create_indexes(self, req, cmd):
-        c = self.coll(req, cmd["createIndexes"])
         for ix in cmd.get("indexes", []):
             op = {"op": "index", "db": req.namespace,
                   "coll": cmd["createIndexes"], "key": dict(ix["key"]),
