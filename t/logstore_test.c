@@ -139,7 +139,8 @@ read_all(int64_t inst, int page)
 	for (;;) {
 		OK(pj_logstore_read(LS, inst, at, key, page, &l));
 		all.v = realloc(all.v, sizeof(*all.v) * (all.n + l.n + 1));
-		memcpy(all.v + all.n, l.v, sizeof(*l.v) * l.n);
+		if (l.n)
+			memcpy(all.v + all.n, l.v, sizeof(*l.v) * l.n);
 		all.n += l.n;
 		if (l.n) {
 			at  = l.v[l.n - 1].log_time;
