@@ -280,6 +280,14 @@ pj_logline_clean(const char *s, size_t max_bytes)
 	size_t len = strlen((const char *) p), i = 0, k, w = 0, clean = 0;
 	int    bad = 0;
 	for (i = 0; i < len; i += k ? k : 1) {
+		if (p[i] < 0x80) { /* the common case: runs of ASCII */
+			size_t j = i + 1;
+			while (j < len && p[j] < 0x80)
+				j++;
+			clean += j - i;
+			k = j - i;
+			continue;
+		}
 		k = utf8_len(p + i, len - i);
 		clean += k ? k : 3;
 		bad |= k == 0;

@@ -396,10 +396,12 @@ mongo_read(void *impl, int64_t instance_id, int64_t after_time,
     int64_t after_key, int limit, struct pj_log_list *out, char *err,
     size_t errlen)
 {
-	bson_t *f = BCON_NEW("instanceId", BCON_INT64(instance_id), "$or",
-	    "[", "{", "logTime", "{", "$gt", BCON_INT64(after_time), "}", "}",
-	    "{", "logTime", BCON_INT64(after_time), "seq", "{", "$gt",
-	    BCON_INT64(after_key), "}", "}", "]");
+	/* logTime >= t bounds the index range; the $or drops the lines of
+	 * time t up to the cursor's seq */
+	bson_t *f = BCON_NEW("instanceId", BCON_INT64(instance_id), "logTime",
+	    "{", "$gte", BCON_INT64(after_time), "}", "$or", "[", "{",
+	    "logTime", "{", "$gt", BCON_INT64(after_time), "}", "}", "{", "seq",
+	    "{", "$gt", BCON_INT64(after_key), "}", "}", "]");
 	int rv = find(impl, f, 0, limit, out, err, errlen);
 	bson_destroy(f);
 	return rv;

@@ -349,8 +349,11 @@ pj_logwriter_submit(struct pj_logwriter *w, const struct pj_logline *v,
 	for (size_t k = 0; k < n; k++) {
 		b->v[k]         = v[k];
 		b->v[k].content = own(b, v[k].content, PJ_STORE_LONGTEXT_MAX);
-		b->v[k].worker_address
-		    = own(b, v[k].worker_address, PJ_STORE_NAME_MAX);
+		/* a report's lines share one worker address: one copy */
+		b->v[k].worker_address = k > 0
+		        && v[k].worker_address == v[k - 1].worker_address
+		    ? b->v[k - 1].worker_address
+		    : own(b, v[k].worker_address, PJ_STORE_NAME_MAX);
 		if (b->v[k].seq == 0)
 			b->v[k].seq = pj_logseq_unnumbered();
 		b->bytes += 48;

@@ -38,7 +38,7 @@
 #include "server/logstore/logstore.h"
 #include "server/logstore/spool.h"
 
-#define PJ_LOGWRITER_BATCH_LINES 5000
+#define PJ_LOGWRITER_BATCH_LINES 20000
 #define PJ_LOGWRITER_QUEUE_BYTES (64u << 20) /* memory queue bound */
 #define PJ_LOGWRITER_SPOOL_BYTES (1024ull << 20) /* default spool bound */
 #define PJ_LOGWRITER_RETRY_MS 1000
