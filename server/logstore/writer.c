@@ -228,6 +228,7 @@ static void *
 run(void *arg)
 {
 	struct pj_logwriter *w = arg;
+	pthread_setname_np(pthread_self(), "pj-logwriter");
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		struct pj_spool_stats s;
