@@ -26,6 +26,7 @@
 #include "server/logstore/spool.h"
 #include "server/logstore/writer.h"
 #include "server/store/migrate.h"
+#include "server/store/store_impl.h"
 #include "t/mongoutil.h"
 #include "t/mysqlutil.h"
 
@@ -642,6 +643,30 @@ START_TEST(spool_survives_restart_and_torn_tail)
 }
 END_TEST
 
+/* SQL: reads walk idx01 from the cursor, never sort (EXPLAIN) */
+START_TEST(sql_reads_use_the_index)
+{
+	static char        plan[8192];
+	struct pj_log_list l;
+	append_numbered(50, 1, 100, 1);
+	for (int k = 0; k < 2; k++) {
+		plan[0] = 0;
+		pj_store_explain_to(plan, sizeof(plan));
+		if (k == 0)
+			pj_logstore_read(LS, 50, 5, 3, 100, &l);
+		else
+			pj_logstore_page(LS, 50, 10, 100, &l);
+		pj_store_explain_to(NULL, 0);
+		pj_log_list_fini(&l);
+		ck_assert_msg(strstr(plan, "idx01_local_instance_log"), "%s",
+		    plan);
+		ck_assert_msg(!strstr(plan, "TEMP B-TREE")
+		        && !strstr(plan, "filesort"),
+		    "%s", plan);
+	}
+}
+END_TEST
+
 static void
 contract(TCase *tc)
 {
@@ -667,6 +692,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup_sqlite, teardown);
 	tcase_set_timeout(tc, 30);
 	contract(tc);
+	tcase_add_test(tc, sql_reads_use_the_index);
 	tcase_add_test(tc, spool_survives_restart_and_torn_tail);
 	suite_add_tcase(s, tc);
 
@@ -674,6 +700,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup_mysql, teardown);
 	tcase_set_timeout(tc, 30);
 	contract(tc);
+	tcase_add_test(tc, sql_reads_use_the_index);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("mongodb");

@@ -177,9 +177,19 @@ line_row(void *arg, const struct pj_val *c, int n)
 	return 0;
 }
 
-#define COLS                                                                 \
-	"SELECT id, instance_id, log_time, log_level, log_content, "         \
-	"worker_address FROM " TABLE " WHERE instance_id = ? "
+/* The statement of a read, naming its index (as the store's own
+ * pj_store_logs_read does): with two indexes that start with instance_id,
+ * MariaDB may pick the unique one and sort every line of the instance for
+ * each page. */
+static void
+select_lines(struct sqlls *q, struct pj_sql *sql, const char *rest)
+{
+	pj_sql_add(sql, "SELECT id, instance_id, log_time, log_level, "
+	                "log_content, worker_address");
+	pj_sql_from(sql, q->s, TABLE, "idx01_local_instance_log");
+	pj_sql_add(sql, " WHERE instance_id = ? ");
+	pj_sql_add(sql, rest);
+}
 
 static int
 sql_read(void *impl, int64_t instance_id, int64_t after_time,
@@ -192,11 +202,13 @@ sql_read(void *impl, int64_t instance_id, int64_t after_time,
 	 * at every page (a 1 GiB download took minutes, not seconds) */
 	struct pj_val p[5] = { pj_p_int(instance_id), pj_p_int(after_time),
 		pj_p_int(after_time), pj_p_int(after_key), pj_p_int(limit) };
-	int           rv   = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE,
-	                instance_id,
-	                COLS "AND log_time >= ? AND (log_time > ? OR id > ?) "
-	                                   "ORDER BY log_time, id LIMIT ?",
-	                p, 5, line_row, out, NULL);
+	struct pj_sql sql  = { 0 };
+	select_lines(q, &sql,
+	    "AND log_time >= ? AND (log_time > ? OR id > ?) ORDER BY "
+	    "log_time, id LIMIT ?");
+	int rv = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE, instance_id, sql.b,
+	    p, 5, line_row, out, NULL);
+	pj_sql_fini(&sql);
 	if (rv != 0) {
 		pj_log_list_fini(out);
 		return sfail(q, rv, err, errlen);
@@ -211,10 +223,11 @@ sql_page(void *impl, int64_t instance_id, int64_t first, int limit,
 	struct sqlls *q    = impl;
 	struct pj_val p[3] = { pj_p_int(instance_id), pj_p_int(limit),
 		pj_p_int(first) };
-	int           rv   = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE,
-	                instance_id,
-	                COLS "ORDER BY log_time, id LIMIT ? OFFSET ?", p, 3,
-	                line_row, out, NULL);
+	struct pj_sql sql  = { 0 };
+	select_lines(q, &sql, "ORDER BY log_time, id LIMIT ? OFFSET ?");
+	int rv = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE, instance_id, sql.b,
+	    p, 3, line_row, out, NULL);
+	pj_sql_fini(&sql);
 	if (rv != 0) {
 		pj_log_list_fini(out);
 		return sfail(q, rv, err, errlen);
