@@ -50,7 +50,7 @@ static long
 rss_kb(void)
 {
 	long  pages = 0, rss = 0;
-	FILE *f     = fopen("/proc/self/statm", "r");
+	FILE *f = fopen("/proc/self/statm", "r");
 	if (f != NULL) {
 		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
 			rss = 0;
@@ -68,16 +68,18 @@ worker(void *arg)
 	memset(text, 'x', LINE_TEXT);
 	text[LINE_TEXT] = 0;
 	for (long long seq = 1; seq <= per_worker;) {
-		long long n = per_worker - seq + 1 < batch ? per_worker - seq + 1
-		                                           : batch;
+		long long n = per_worker - seq + 1 < batch
+		    ? per_worker - seq + 1
+		    : batch;
 		for (long long k = 0; k < n; k++) {
 			v[k] = (struct pj_logline) { .instance_id = 1000 + id,
 				.seq                              = seq + k,
 				.app_id                           = 1,
-				.log_time       = 1700000000000LL + (seq + k) / 10,
-				.log_level      = 2,
-				.content        = text,
-				.worker_address = "pj://worker@127.0.0.1:27777" };
+				.log_time  = 1700000000000LL + (seq + k) / 10,
+				.log_level = 2,
+				.content   = text,
+				.worker_address
+				= "pj://worker@127.0.0.1:27777" };
 		}
 		if (pj_logwriter_submit(W, v, (size_t) n, err, sizeof(err))
 		    != 0) {
@@ -158,10 +160,11 @@ stream(struct pj_logstore *ls, long long mb)
 		for (; n < CHUNK && s + n <= lines; n++)
 			v[n] = (struct pj_logline) { .instance_id = 77,
 				.seq                              = s + n,
-				.log_time       = 1700000000000LL + (s + n) / 100,
-				.log_level      = 2,
-				.content        = text,
-				.worker_address = "pj://worker@127.0.0.1:27777" };
+				.log_time  = 1700000000000LL + (s + n) / 100,
+				.log_level = 2,
+				.content   = text,
+				.worker_address
+				= "pj://worker@127.0.0.1:27777" };
 		if (pj_logstore_append(ls, v, (size_t) n) != 0) {
 			fprintf(stderr, "logstore_bench: %s\n",
 			    pj_logstore_errmsg());
@@ -179,8 +182,9 @@ stream(struct pj_logstore *ls, long long mb)
 	}
 	double dt = now_s() - t0;
 	if (r.lines != lines) {
-		fprintf(stderr, "logstore_bench: streamed %lld of %lld lines\n",
-		    r.lines, lines);
+		fprintf(stderr,
+		    "logstore_bench: streamed %lld of %lld lines\n", r.lines,
+		    lines);
 		return 1;
 	}
 	printf("stream %lld %lld %.2f %ld %ld %ld\n", mb, lines, dt, before,

@@ -117,17 +117,16 @@ teardown(void)
 
 /* ---- helpers --------------------------------------------------------- */
 
-
 static struct pj_logline
 line(int64_t inst, int64_t seq, int64_t t, const char *content)
 {
 	struct pj_logline l = { .instance_id = inst,
-		.seq                        = seq,
-		.app_id                     = 7,
-		.log_time                   = t,
-		.log_level                  = 2,
-		.content                    = content,
-		.worker_address             = "pj://w@127.0.0.1:1" };
+		.seq                         = seq,
+		.app_id                      = 7,
+		.log_time                    = t,
+		.log_level                   = 2,
+		.content                     = content,
+		.worker_address              = "pj://w@127.0.0.1:1" };
 	return l;
 }
 
@@ -215,9 +214,10 @@ START_TEST(append_and_read_back)
 	ck_assert_uint_eq(l.n, 0);
 	pj_log_list_fini(&l);
 	/* limits are checked before the backend is asked */
-	ck_assert_int_eq(pj_logstore_read(LS, 100, 0, 0, 0, &l), PJ_LOG_EINVAL);
-	ck_assert_int_eq(pj_logstore_read(LS, 100, 0, 0, PJ_LOG_READ_MAX + 1,
-	                     &l),
+	ck_assert_int_eq(
+	    pj_logstore_read(LS, 100, 0, 0, 0, &l), PJ_LOG_EINVAL);
+	ck_assert_int_eq(
+	    pj_logstore_read(LS, 100, 0, 0, PJ_LOG_READ_MAX + 1, &l),
 	    PJ_LOG_EINVAL);
 	ck_assert_ptr_nonnull(strstr(pj_logstore_errmsg(), "limit"));
 }
@@ -253,7 +253,8 @@ START_TEST(same_batch_twice)
 	append_numbered(300, 51, 150, 1); /* overlapping */
 	check_numbered(300, 150, 1000);
 	/* unnumbered lines are never merged */
-	struct pj_logline u[2] = { line(301, 0, 5, "a"), line(301, 0, 5, "a") };
+	struct pj_logline u[2]
+	    = { line(301, 0, 5, "a"), line(301, 0, 5, "a") };
 	OK(pj_logstore_append(LS, u, 2));
 	OK(pj_logstore_append(LS, u, 2));
 	int64_t n;
@@ -272,9 +273,9 @@ START_TEST(hostile_text_and_long_lines)
 		"%s %n %x printf",
 		"",
 	};
-	size_t             ne = sizeof(evil) / sizeof(evil[0]);
-	struct pj_logline  v[8];
-	char              *big = malloc(PJ_STORE_LONGTEXT_MAX + 2);
+	size_t            ne = sizeof(evil) / sizeof(evil[0]);
+	struct pj_logline v[8];
+	char             *big = malloc(PJ_STORE_LONGTEXT_MAX + 2);
 	memset(big, 'x', PJ_STORE_LONGTEXT_MAX);
 	big[PJ_STORE_LONGTEXT_MAX] = 0;
 	for (size_t k = 0; k < ne; k++)
@@ -293,8 +294,8 @@ START_TEST(hostile_text_and_long_lines)
 	 * with a message that names the field */
 	big[PJ_STORE_LONGTEXT_MAX]     = 'x';
 	big[PJ_STORE_LONGTEXT_MAX + 1] = 0;
-	struct pj_logline bad[2] = { line(401, 1, 1, "fine"),
-		line(401, 2, 1, big) };
+	struct pj_logline bad[2]
+	    = { line(401, 1, 1, "fine"), line(401, 2, 1, big) };
 	ck_assert_int_eq(pj_logstore_append(LS, bad, 2), PJ_LOG_EINVAL);
 	ck_assert_ptr_nonnull(strstr(pj_logstore_errmsg(), "content"));
 	bad[1].content = "bad \xC3\x28 utf8 \xFF";
@@ -396,8 +397,8 @@ writer(uint64_t spool_max)
 	c.spool_dir       = dir;
 	c.spool_max_bytes = spool_max;
 	c.retry_ms        = 100;
-	ck_assert_msg(pj_logwriter_start(LS, &c, &w, err, sizeof(err)) == 0,
-	    "%s", err);
+	ck_assert_msg(
+	    pj_logwriter_start(LS, &c, &w, err, sizeof(err)) == 0, "%s", err);
 	return w;
 }
 
@@ -410,12 +411,13 @@ submit_batches(struct pj_logwriter *w, int64_t inst, int first, int n)
 		char              c[50][32], err[256];
 		for (int k = 0; k < 50; k++) {
 			int64_t s = (int64_t) b * 50 + k + 1;
-			snprintf(c[k], sizeof(c[k]), "line %lld", (long long) s);
+			snprintf(
+			    c[k], sizeof(c[k]), "line %lld", (long long) s);
 			v[k] = line(inst, s, 1000 + s / 4, c[k]);
 		}
-		ck_assert_msg(pj_logwriter_submit(w, v, 50, err, sizeof(err))
-		        == 0,
-		    "%s", err);
+		ck_assert_msg(
+		    pj_logwriter_submit(w, v, 50, err, sizeof(err)) == 0, "%s",
+		    err);
 	}
 }
 
@@ -460,8 +462,9 @@ END_TEST
 START_TEST(standin_killed_and_restarted)
 {
 	if (mongo.real) {
-		fprintf(stderr, "standin_killed_and_restarted: skipped on a "
-		                "real MongoDB (it cannot be killed from here)\n");
+		fprintf(stderr,
+		    "standin_killed_and_restarted: skipped on a "
+		    "real MongoDB (it cannot be killed from here)\n");
 		return;
 	}
 	struct pj_logwriter *w = writer(0);
@@ -470,7 +473,8 @@ START_TEST(standin_killed_and_restarted)
 	tu_mongo_kill(&mongo);
 	submit_batches(w, 800, 10, 10);
 	struct pj_logwriter_stats st;
-	for (int k = 0; k < 600; k++) { /* the first write fails, then spools */
+	for (int k = 0; k < 600;
+	     k++) { /* the first write fails, then spools */
 		pj_logwriter_stats(w, &st);
 		if (st.spool.lines == 500)
 			break;
@@ -507,7 +511,8 @@ START_TEST(spool_full_refuses)
 	for (int b = 0; b < 1000 && rv == 0; b++) {
 		for (int k = 0; k < 50; k++) {
 			int64_t s = (int64_t) b * 50 + k + 1;
-			snprintf(c[k], sizeof(c[k]), "line %lld", (long long) s);
+			snprintf(
+			    c[k], sizeof(c[k]), "line %lld", (long long) s);
 			v[k] = line(900, s, 1000 + s / 4, c[k]);
 		}
 		rv = pj_logwriter_submit(w, v, 50, err, sizeof(err));
@@ -534,12 +539,13 @@ END_TEST
 START_TEST(bad_uri_and_credentials)
 {
 	struct pj_logstore *x;
-	ck_assert_int_eq(pj_logstore_open("mongodb://127.0.0.1:99999/db", NULL, &x),
+	ck_assert_int_eq(
+	    pj_logstore_open("mongodb://127.0.0.1:99999/db", NULL, &x),
 	    PJ_LOG_EINVAL);
 	ck_assert_ptr_null(x);
 	ck_assert_ptr_nonnull(strstr(pj_logstore_errmsg(), "log store URL"));
-	ck_assert_int_eq(pj_logstore_open("redis://127.0.0.1/", NULL, &x),
-	    PJ_LOG_EINVAL);
+	ck_assert_int_eq(
+	    pj_logstore_open("redis://127.0.0.1/", NULL, &x), PJ_LOG_EINVAL);
 	ck_assert_ptr_nonnull(strstr(pj_logstore_errmsg(), "mongodb://"));
 	ck_assert_int_eq(pj_logstore_open("sql", NULL, &x), PJ_LOG_EINVAL);
 	if (mongo.real)
@@ -548,8 +554,8 @@ START_TEST(bad_uri_and_credentials)
 	struct tu_mongo auth = { 0 };
 	char            uri[300];
 	snprintf(auth.dir, sizeof(auth.dir), "%s", mongo.dir);
-	snprintf(auth.journal, sizeof(auth.journal), "%s/auth.journal",
-	    mongo.dir);
+	snprintf(
+	    auth.journal, sizeof(auth.journal), "%s/auth.journal", mongo.dir);
 	tu_mongo_standin(&auth, 0, 1);
 	snprintf(uri, sizeof(uri),
 	    "mongodb://pj:wrongpass@127.0.0.1:%d/powerjob?"
@@ -557,7 +563,8 @@ START_TEST(bad_uri_and_credentials)
 	    auth.port);
 	int rv = pj_logstore_open(uri, NULL, &x);
 	tu_mongo_kill(&auth);
-	ck_assert_msg(rv == PJ_LOG_EAUTH, "rv %d: %s", rv, pj_logstore_errmsg());
+	ck_assert_msg(
+	    rv == PJ_LOG_EAUTH, "rv %d: %s", rv, pj_logstore_errmsg());
 	ck_assert_ptr_nonnull(strstr(pj_logstore_errmsg(), "uthentication"));
 	ck_assert_ptr_null(strstr(pj_logstore_errmsg(), "wrongpass"));
 	/* nobody listening: opens (the writer will spool), writes say so */
@@ -582,7 +589,8 @@ START_TEST(spool_survives_restart_and_torn_tail)
 	struct pj_logline v[3] = { line(1, 1, 1, "a"), line(1, 2, 1, ""),
 		line(2, 9, 3, "long \xE2\x82\xAC text") };
 	snprintf(dir, sizeof(dir), "%s/sp", tmpdir);
-	ck_assert_int_eq(pj_spool_open(dir, 1 << 20, &sp, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    pj_spool_open(dir, 1 << 20, &sp, err, sizeof(err)), 0);
 	ck_assert_int_eq(pj_spool_put(sp, v, 3, 111, 0, err, sizeof(err)), 0);
 	ck_assert_int_eq(pj_spool_put(sp, v, 1, 222, 0, err, sizeof(err)), 0);
 	pj_spool_close(sp);
@@ -592,7 +600,8 @@ START_TEST(spool_survives_restart_and_torn_tail)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, "PJSL\x40\0\0\0", 8), 8);
 	close(fd);
-	ck_assert_int_eq(pj_spool_open(dir, 1 << 20, &sp, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    pj_spool_open(dir, 1 << 20, &sp, err, sizeof(err)), 0);
 	struct pj_spool_stats st;
 	pj_spool_stats(sp, &st);
 	ck_assert_uint_eq(st.lines, 4);
@@ -614,8 +623,8 @@ START_TEST(spool_survives_restart_and_torn_tail)
 	pj_spool_pop(sp);
 	pj_spool_stats(sp, &st);
 	ck_assert_int_eq(st.oldest_ms, 222);
-	ck_assert_int_eq(pj_spool_put(sp, v + 2, 1, 333, 0, err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(
+	    pj_spool_put(sp, v + 2, 1, 333, 0, err, sizeof(err)), 0);
 	ck_assert_int_eq(pj_spool_peek(sp, &r, &n, &buf), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(r[0].content, "a");
@@ -635,8 +644,8 @@ START_TEST(spool_survives_restart_and_torn_tail)
 	ck_assert_int_eq(pj_spool_put(sp, v, 3, 1, 0, err, 40), 0);
 	pj_spool_close(sp);
 	ck_assert_int_eq(pj_spool_open(dir, 100, &sp, err, sizeof(err)), 0);
-	ck_assert_int_eq(pj_spool_put(sp, v, 3, 1, 0, err, sizeof(err)),
-	    PJ_LOG_EFULL);
+	ck_assert_int_eq(
+	    pj_spool_put(sp, v, 3, 1, 0, err, sizeof(err)), PJ_LOG_EFULL);
 	ck_assert_ptr_nonnull(strstr(err, "full"));
 	ck_assert_int_eq(pj_spool_put(sp, v, 3, 1, 1, err, sizeof(err)), 0);
 	pj_spool_close(sp);
@@ -658,10 +667,10 @@ START_TEST(sql_reads_use_the_index)
 			pj_logstore_page(LS, 50, 10, 100, &l);
 		pj_store_explain_to(NULL, 0);
 		pj_log_list_fini(&l);
-		ck_assert_msg(strstr(plan, "idx01_local_instance_log"), "%s",
-		    plan);
-		ck_assert_msg(!strstr(plan, "TEMP B-TREE")
-		        && !strstr(plan, "filesort"),
+		ck_assert_msg(
+		    strstr(plan, "idx01_local_instance_log"), "%s", plan);
+		ck_assert_msg(
+		    !strstr(plan, "TEMP B-TREE") && !strstr(plan, "filesort"),
 		    "%s", plan);
 	}
 }

@@ -50,8 +50,8 @@ tu_mongo_standin(struct tu_mongo *m, int port, int require_auth)
 		if ((f = fopen(ready, "r")) == NULL)
 			usleep(10000);
 	}
-	ck_assert_msg(f != NULL, "the MongoDB stand-in did not start (%s)",
-	    script);
+	ck_assert_msg(
+	    f != NULL, "the MongoDB stand-in did not start (%s)", script);
 	ck_assert_int_eq(fscanf(f, "%d", &m->port), 1);
 	fclose(f);
 }
@@ -84,7 +84,8 @@ tu_mongo_setup(struct tu_mongo *m)
 		ck_assert_msg(u != NULL, "PJ_TEST_MONGO_URI: %s", e.message);
 		snprintf(db, sizeof(db), "pjtest_%d", (int) getpid());
 		mongoc_uri_set_database(u, db);
-		snprintf(m->uri, sizeof(m->uri), "%s", mongoc_uri_get_string(u));
+		snprintf(
+		    m->uri, sizeof(m->uri), "%s", mongoc_uri_get_string(u));
 		mongoc_uri_destroy(u);
 		m->real = 1;
 		return;
@@ -102,7 +103,7 @@ tu_mongo_teardown(struct tu_mongo *m)
 	char cmd[300];
 	tu_mongo_kill(m);
 	if (m->real) {
-		mongoc_client_t *c = mongoc_client_new(m->uri);
+		mongoc_client_t *c    = mongoc_client_new(m->uri);
 		bson_t           drop = BSON_INITIALIZER;
 		BSON_APPEND_INT32(&drop, "dropDatabase", 1);
 		if (c != NULL) {

@@ -31,7 +31,7 @@ struct pj_logstore {
 };
 
 static _Thread_local char last_err[ERRLEN];
-static uint32_t            counter_start;
+static uint32_t           counter_start;
 
 static void
 seed_counter(void)
@@ -119,11 +119,11 @@ pj_logstore_name(const struct pj_logstore *ls)
 	return ls->ops->name;
 }
 
-#define CALL(expr)                                                           \
-	do {                                                                 \
-		char err[ERRLEN] = "";                                       \
-		int  rv_         = (expr);                                   \
-		return rv_ ? fail(rv_, err) : 0;                             \
+#define CALL(expr)                                                            \
+	do {                                                                  \
+		char err[ERRLEN] = "";                                        \
+		int  rv_         = (expr);                                    \
+		return rv_ ? fail(rv_, err) : 0;                              \
 	} while (0)
 
 int
@@ -150,8 +150,7 @@ check_limit(int limit, struct pj_log_list *out)
 
 int
 pj_logstore_read(struct pj_logstore *ls, int64_t instance_id,
-    int64_t after_time, int64_t after_key, int limit,
-    struct pj_log_list *out)
+    int64_t after_time, int64_t after_key, int limit, struct pj_log_list *out)
 {
 	if (check_limit(limit, out) != 0)
 		return PJ_LOG_EINVAL;
@@ -276,7 +275,7 @@ utf8_len(const unsigned char *p, size_t left)
 char *
 pj_logline_clean(const char *s, size_t max_bytes)
 {
-	const unsigned char *p   = (const unsigned char *) (s ? s : "");
+	const unsigned char *p = (const unsigned char *) (s ? s : "");
 	size_t len = strlen((const char *) p), i = 0, k, w = 0, clean = 0;
 	int    bad = 0;
 	for (i = 0; i < len; i += k ? k : 1) {
@@ -305,7 +304,8 @@ pj_logline_clean(const char *s, size_t max_bytes)
 			    " [... cut at %zu of %zu bytes]", i, len);
 			break;
 		}
-		memcpy(out + w, k ? (const char *) p + i : "\xEF\xBF\xBD", add);
+		memcpy(
+		    out + w, k ? (const char *) p + i : "\xEF\xBF\xBD", add);
 		i += k ? k : 1;
 		w += add;
 	}

@@ -42,12 +42,12 @@
 #include "server/store/store.h"
 
 enum {
-	PJ_LOG_OK      = 0,
-	PJ_LOG_EINVAL  = 1, /* bad argument, URL or line */
-	PJ_LOG_EDOWN   = 2, /* backend unreachable now; try again later */
-	PJ_LOG_EAUTH   = 3, /* the backend refused our credentials */
+	PJ_LOG_OK       = 0,
+	PJ_LOG_EINVAL   = 1, /* bad argument, URL or line */
+	PJ_LOG_EDOWN    = 2, /* backend unreachable now; try again later */
+	PJ_LOG_EAUTH    = 3, /* the backend refused our credentials */
 	PJ_LOG_EBACKEND = 4, /* any other backend error */
-	PJ_LOG_EFULL   = 5, /* writer: queue and spool at their bound */
+	PJ_LOG_EFULL    = 5, /* writer: queue and spool at their bound */
 };
 
 /* most lines one read returns */
@@ -57,7 +57,7 @@ enum {
  * only the log store keeps). */
 struct pj_logline {
 	int64_t     instance_id;
-	int64_t     seq;    /* sender's number, unique per instance; 0 = none */
+	int64_t     seq; /* sender's number, unique per instance; 0 = none */
 	int64_t     app_id; /* MongoDB only (SQL rows do not keep it) */
 	int64_t     log_time;
 	int         log_level;
@@ -115,8 +115,7 @@ int pj_logstore_append(
  * (after_time, after_key) in (log_time, key) order; 0, 0 = from the
  * start. */
 int pj_logstore_read(struct pj_logstore *ls, int64_t instance_id,
-    int64_t after_time, int64_t after_key, int limit,
-    struct pj_log_list *out);
+    int64_t after_time, int64_t after_key, int limit, struct pj_log_list *out);
 /* Lines first .. first+limit-1 (0-based line index) in the same order:
  * PowerJob's pages (§10.3: 100 lines a page) with pj_logstore_count. */
 int pj_logstore_page(struct pj_logstore *ls, int64_t instance_id,

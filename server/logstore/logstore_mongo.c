@@ -60,8 +60,8 @@ struct mongols {
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 static void
-driver_log(mongoc_log_level_t level, const char *domain, const char *msg,
-    void *arg)
+driver_log(
+    mongoc_log_level_t level, const char *domain, const char *msg, void *arg)
 {
 	(void) arg;
 	if (level <= MONGOC_LOG_LEVEL_WARNING)
@@ -98,7 +98,7 @@ mfail(const bson_error_t *e, const char *what, char *err, size_t errlen)
 {
 	int rv = classify(e);
 	snprintf(err, errlen, "mongodb %s: %s%s", what, e->message,
-	    rv == PJ_LOG_EDOWN        ? " (MongoDB unreachable)"
+	    rv == PJ_LOG_EDOWN       ? " (MongoDB unreachable)"
 	        : rv == PJ_LOG_EAUTH ? " (check the URI's user, password and "
 	                               "authSource)"
 	                             : "");
@@ -106,23 +106,22 @@ mfail(const bson_error_t *e, const char *what, char *err, size_t errlen)
 }
 
 static int
-create_indexes(
-    struct mongols *m, mongoc_client_t *c, char *err, size_t errlen)
+create_indexes(struct mongols *m, mongoc_client_t *c, char *err, size_t errlen)
 {
-	mongoc_collection_t *coll = mongoc_client_get_collection(c, m->db, COLL);
-	bson_error_t         e;
-	bson_t reply, *cmd = BCON_NEW("createIndexes", BCON_UTF8(COLL),
-	                  "indexes", "[", "{", "key", "{", "instanceId",
-	                  BCON_INT32(1), "seq", BCON_INT32(1), "}", "name",
-	                  BCON_UTF8("uidx01_instance_seq"), "unique",
-	                  BCON_BOOL(true), "}", "{", "key", "{", "instanceId",
-	                  BCON_INT32(1), "logTime", BCON_INT32(1), "seq",
-	                  BCON_INT32(1), "}", "name",
-	                  BCON_UTF8("idx01_instance_time"), "}", "{", "key",
-	                  "{", "logTime", BCON_INT32(1), "}", "name",
-	                  BCON_UTF8("idx02_time"), "}", "]");
-	bool ok = mongoc_collection_write_command_with_opts(
-	    coll, cmd, NULL, &reply, &e);
+	mongoc_collection_t *coll
+	    = mongoc_client_get_collection(c, m->db, COLL);
+	bson_error_t e;
+	bson_t       reply,
+	    *cmd = BCON_NEW("createIndexes", BCON_UTF8(COLL), "indexes", "[",
+	        "{", "key", "{", "instanceId", BCON_INT32(1), "seq",
+	        BCON_INT32(1), "}", "name", BCON_UTF8("uidx01_instance_seq"),
+	        "unique", BCON_BOOL(true), "}", "{", "key", "{", "instanceId",
+	        BCON_INT32(1), "logTime", BCON_INT32(1), "seq", BCON_INT32(1),
+	        "}", "name", BCON_UTF8("idx01_instance_time"), "}", "{", "key",
+	        "{", "logTime", BCON_INT32(1), "}", "name",
+	        BCON_UTF8("idx02_time"), "}", "]");
+	bool ok  = mongoc_collection_write_command_with_opts(
+	     coll, cmd, NULL, &reply, &e);
 	bson_destroy(&reply);
 	bson_destroy(cmd);
 	mongoc_collection_destroy(coll);
@@ -144,8 +143,8 @@ pj_logstore_mongo_new(const char *url, void **impl, char *err, size_t errlen)
 	pthread_once(&init_once, driver_init);
 	pj_logstore_url_redact(url, shown, sizeof(shown));
 	if ((uri = mongoc_uri_new_with_error(url, &e)) == NULL) {
-		snprintf(err, errlen, "log store URL '%s': %s", shown,
-		    e.message);
+		snprintf(
+		    err, errlen, "log store URL '%s': %s", shown, e.message);
 		return PJ_LOG_EINVAL;
 	}
 	if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
@@ -164,8 +163,8 @@ pj_logstore_mongo_new(const char *url, void **impl, char *err, size_t errlen)
 	        ? mongoc_uri_get_database(uri)
 	        : DEFAULT_DB);
 	if ((m->pool = mongoc_client_pool_new_with_error(uri, &e)) == NULL) {
-		snprintf(err, errlen, "log store URL '%s': %s", shown,
-		    e.message);
+		snprintf(
+		    err, errlen, "log store URL '%s': %s", shown, e.message);
 		mongoc_uri_destroy(uri);
 		free(m);
 		return PJ_LOG_EINVAL;
@@ -173,15 +172,15 @@ pj_logstore_mongo_new(const char *url, void **impl, char *err, size_t errlen)
 	mongoc_client_pool_set_error_api(m->pool, MONGOC_ERROR_API_VERSION_2);
 	mongoc_client_pool_set_appname(m->pool, "pj-server");
 	/* the start check: a ping, then the indexes */
-	c          = mongoc_client_pool_pop(m->pool);
+	c           = mongoc_client_pool_pop(m->pool);
 	bson_t ping = BSON_INITIALIZER, reply;
 	BSON_APPEND_INT32(&ping, "ping", 1);
 	bool ok = mongoc_client_command_simple(
 	    c, "admin", &ping, NULL, &reply, &e);
 	bson_destroy(&ping);
 	bson_destroy(&reply);
-	rv = ok ? create_indexes(m, c, err, errlen) : mfail(&e, "ping", err,
-	                                                  errlen);
+	rv = ok ? create_indexes(m, c, err, errlen)
+	        : mfail(&e, "ping", err, errlen);
 	mongoc_client_pool_push(m->pool, c);
 	if (rv == PJ_LOG_EDOWN) {
 		ar_log(AR_LOG_WARN, "logstore",
@@ -248,26 +247,26 @@ only_duplicates(const bson_t *reply, char *err, size_t errlen)
 }
 
 static int
-check_text(const char *s, const char *field, size_t max, char *err,
-    size_t errlen)
+check_text(
+    const char *s, const char *field, size_t max, char *err, size_t errlen)
 {
 	size_t n = s ? strlen(s) : 0;
 	if (n > max) {
-		snprintf(err, errlen, "instance_log.%s: %zu bytes, at most %zu",
-		    field, n, max);
+		snprintf(err, errlen,
+		    "instance_log.%s: %zu bytes, at most %zu", field, n, max);
 		return PJ_LOG_EINVAL;
 	}
 	if (n && !bson_utf8_validate(s, n, false)) {
-		snprintf(err, errlen, "instance_log.%s: not valid UTF-8",
-		    field);
+		snprintf(
+		    err, errlen, "instance_log.%s: not valid UTF-8", field);
 		return PJ_LOG_EINVAL;
 	}
 	return 0;
 }
 
 static int
-mongo_append(void *impl, const struct pj_logline *v, size_t n, char *err,
-    size_t errlen)
+mongo_append(
+    void *impl, const struct pj_logline *v, size_t n, char *err, size_t errlen)
 {
 	struct mongols *m = impl;
 	bson_error_t    e;
@@ -276,7 +275,7 @@ mongo_append(void *impl, const struct pj_logline *v, size_t n, char *err,
 	for (size_t k = 0; k < n && rv == 0; k++) {
 		if ((rv = check_text(v[k].content, "content",
 		         PJ_STORE_LONGTEXT_MAX, err, errlen))
-		        == 0)
+		    == 0)
 			rv = check_text(v[k].worker_address, "workerAddress",
 			    PJ_STORE_NAME_MAX * 4, err, errlen);
 	}
@@ -294,18 +293,20 @@ mongo_append(void *impl, const struct pj_logline *v, size_t n, char *err,
 		bson_t *d = &docs[k];
 		bson_init(d);
 		BSON_APPEND_INT64(d, "instanceId", v[k].instance_id);
-		BSON_APPEND_INT64(d, "seq",
-		    v[k].seq ? v[k].seq : pj_logseq_unnumbered());
+		BSON_APPEND_INT64(
+		    d, "seq", v[k].seq ? v[k].seq : pj_logseq_unnumbered());
 		BSON_APPEND_INT64(d, "appId", v[k].app_id);
 		BSON_APPEND_INT64(d, "logTime", v[k].log_time);
 		BSON_APPEND_INT32(d, "logLevel", v[k].log_level);
 		BSON_APPEND_UTF8(d, "workerAddress",
 		    v[k].worker_address ? v[k].worker_address : "");
-		BSON_APPEND_UTF8(d, "content", v[k].content ? v[k].content : "");
+		BSON_APPEND_UTF8(
+		    d, "content", v[k].content ? v[k].content : "");
 		pv[k] = d;
 	}
-	mongoc_collection_t *coll = mongoc_client_get_collection(c, m->db, COLL);
-	bson_t               opts = BSON_INITIALIZER;
+	mongoc_collection_t *coll
+	    = mongoc_client_get_collection(c, m->db, COLL);
+	bson_t opts = BSON_INITIALIZER;
 	BSON_APPEND_BOOL(&opts, "ordered", false);
 	if (!mongoc_collection_insert_many(coll, pv, n, &opts, &reply, &e)) {
 		rv = only_duplicates(&reply, err, errlen);
@@ -327,8 +328,9 @@ static char *
 dup_utf8(bson_iter_t *it)
 {
 	uint32_t    len = 0;
-	const char *s   = BSON_ITER_HOLDS_UTF8(it) ? bson_iter_utf8(it, &len) : "";
-	char       *out = ar_xmalloc(len + 1);
+	const char *s
+	    = BSON_ITER_HOLDS_UTF8(it) ? bson_iter_utf8(it, &len) : "";
+	char *out = ar_xmalloc(len + 1);
 	memcpy(out, s, len);
 	out[len] = 0;
 	return out;
@@ -366,8 +368,9 @@ static int
 find(struct mongols *m, const bson_t *filter, int64_t skip, int limit,
     struct pj_log_list *out, char *err, size_t errlen)
 {
-	mongoc_client_t     *c    = mongoc_client_pool_pop(m->pool);
-	mongoc_collection_t *coll = mongoc_client_get_collection(c, m->db, COLL);
+	mongoc_client_t     *c = mongoc_client_pool_pop(m->pool);
+	mongoc_collection_t *coll
+	    = mongoc_client_get_collection(c, m->db, COLL);
 	bson_t *opts = BCON_NEW("sort", "{", "logTime", BCON_INT32(1), "seq",
 	    BCON_INT32(1), "}", "limit", BCON_INT64(limit), "skip",
 	    BCON_INT64(skip), "projection", "{", "_id", BCON_INT32(0), "}");
@@ -398,11 +401,11 @@ mongo_read(void *impl, int64_t instance_id, int64_t after_time,
 {
 	/* logTime >= t bounds the index range; the $or drops the lines of
 	 * time t up to the cursor's seq */
-	bson_t *f = BCON_NEW("instanceId", BCON_INT64(instance_id), "logTime",
-	    "{", "$gte", BCON_INT64(after_time), "}", "$or", "[", "{",
-	    "logTime", "{", "$gt", BCON_INT64(after_time), "}", "}", "{", "seq",
-	    "{", "$gt", BCON_INT64(after_key), "}", "}", "]");
-	int rv = find(impl, f, 0, limit, out, err, errlen);
+	bson_t *f  = BCON_NEW("instanceId", BCON_INT64(instance_id), "logTime",
+	     "{", "$gte", BCON_INT64(after_time), "}", "$or", "[", "{",
+	     "logTime", "{", "$gt", BCON_INT64(after_time), "}", "}", "{",
+	     "seq", "{", "$gt", BCON_INT64(after_key), "}", "}", "]");
+	int     rv = find(impl, f, 0, limit, out, err, errlen);
 	bson_destroy(f);
 	return rv;
 }
@@ -421,13 +424,14 @@ static int
 mongo_count(
     void *impl, int64_t instance_id, int64_t *n, char *err, size_t errlen)
 {
-	struct mongols      *m    = impl;
-	mongoc_client_t     *c    = mongoc_client_pool_pop(m->pool);
-	mongoc_collection_t *coll = mongoc_client_get_collection(c, m->db, COLL);
+	struct mongols      *m = impl;
+	mongoc_client_t     *c = mongoc_client_pool_pop(m->pool);
+	mongoc_collection_t *coll
+	    = mongoc_client_get_collection(c, m->db, COLL);
 	bson_t      *f = BCON_NEW("instanceId", BCON_INT64(instance_id));
 	bson_error_t e;
-	int64_t      r = mongoc_collection_count_documents(
-            coll, f, NULL, NULL, NULL, &e);
+	int64_t      r
+	    = mongoc_collection_count_documents(coll, f, NULL, NULL, NULL, &e);
 	bson_destroy(f);
 	mongoc_collection_destroy(coll);
 	mongoc_client_pool_push(m->pool, c);
@@ -441,12 +445,13 @@ static int
 delete_where(struct mongols *m, const bson_t *f, int64_t *deleted, char *err,
     size_t errlen)
 {
-	mongoc_client_t     *c    = mongoc_client_pool_pop(m->pool);
-	mongoc_collection_t *coll = mongoc_client_get_collection(c, m->db, COLL);
-	bson_error_t         e;
-	bson_t               reply;
-	bson_iter_t          it;
-	int                  rv = 0;
+	mongoc_client_t     *c = mongoc_client_pool_pop(m->pool);
+	mongoc_collection_t *coll
+	    = mongoc_client_get_collection(c, m->db, COLL);
+	bson_error_t e;
+	bson_t       reply;
+	bson_iter_t  it;
+	int          rv = 0;
 	if (!mongoc_collection_delete_many(coll, f, NULL, &reply, &e))
 		rv = mfail(&e, "delete", err, errlen);
 	else if (bson_iter_init_find(&it, &reply, "deletedCount"))
@@ -468,11 +473,12 @@ mongo_delete_instance(void *impl, int64_t instance_id, int64_t *deleted,
 }
 
 static int
-mongo_delete_before(void *impl, int64_t before_ms, int64_t *deleted,
-    char *err, size_t errlen)
+mongo_delete_before(
+    void *impl, int64_t before_ms, int64_t *deleted, char *err, size_t errlen)
 {
-	bson_t *f = BCON_NEW("logTime", "{", "$lt", BCON_INT64(before_ms), "}");
-	int     rv = delete_where(impl, f, deleted, err, errlen);
+	bson_t *f
+	    = BCON_NEW("logTime", "{", "$lt", BCON_INT64(before_ms), "}");
+	int rv = delete_where(impl, f, deleted, err, errlen);
 	bson_destroy(f);
 	return rv;
 }

@@ -75,13 +75,13 @@ static int
 check_line(struct sqlls *q, const struct pj_logline *l)
 {
 	struct pj_log_line x = { .content = (char *) l->content,
-		.worker_address          = (char *) l->worker_address };
+		.worker_address           = (char *) l->worker_address };
 	return pj_check_log(q->s, &x);
 }
 
 static int
-insert_chunk(struct sqlls *q, struct pj_conn *c, const struct pj_logline *v,
-    size_t n)
+insert_chunk(
+    struct sqlls *q, struct pj_conn *c, const struct pj_logline *v, size_t n)
 {
 	struct pj_sql    sql = { 0 };
 	struct pj_params pp  = { 0 };
@@ -101,7 +101,8 @@ insert_chunk(struct sqlls *q, struct pj_conn *c, const struct pj_logline *v,
 		pj_params_add(&pp, pj_p_text(v[k].content));
 		pj_params_add(&pp, pj_p_text(v[k].worker_address));
 		if (v[k].seq == 0)
-			fl = 0; /* unnumbered: a lost reply cannot be retried */
+			fl = 0; /* unnumbered: a lost reply cannot be retried
+			         */
 	}
 	pj_sql_add(&sql, q->dup_clause);
 	rv = pj_sq_exec(q->s, c, fl, TABLE, v[0].instance_id, sql.b, pp.v,
@@ -145,8 +146,8 @@ batch_run(struct pj_store *s, struct pj_conn *c, void *arg)
 }
 
 static int
-sql_append(void *impl, const struct pj_logline *v, size_t n, char *err,
-    size_t errlen)
+sql_append(
+    void *impl, const struct pj_logline *v, size_t n, char *err, size_t errlen)
 {
 	struct sqlls *q = impl;
 	struct batch  b = { q, v, n };
@@ -184,8 +185,9 @@ line_row(void *arg, const struct pj_val *c, int n)
 static void
 select_lines(struct sqlls *q, struct pj_sql *sql, const char *rest)
 {
-	pj_sql_add(sql, "SELECT id, instance_id, log_time, log_level, "
-	                "log_content, worker_address");
+	pj_sql_add(sql,
+	    "SELECT id, instance_id, log_time, log_level, "
+	    "log_content, worker_address");
 	pj_sql_from(sql, q->s, TABLE, "idx01_local_instance_log");
 	pj_sql_add(sql, " WHERE instance_id = ? ");
 	pj_sql_add(sql, rest);
@@ -196,7 +198,7 @@ sql_read(void *impl, int64_t instance_id, int64_t after_time,
     int64_t after_key, int limit, struct pj_log_list *out, char *err,
     size_t errlen)
 {
-	struct sqlls *q    = impl;
+	struct sqlls *q = impl;
 	/* "log_time >= ?" makes the index range start at the cursor; the OR
 	 * alone made both backends walk the instance's lines from its first
 	 * at every page (a 1 GiB download took minutes, not seconds) */
@@ -220,10 +222,10 @@ static int
 sql_page(void *impl, int64_t instance_id, int64_t first, int limit,
     struct pj_log_list *out, char *err, size_t errlen)
 {
-	struct sqlls *q    = impl;
-	struct pj_val p[3] = { pj_p_int(instance_id), pj_p_int(limit),
-		pj_p_int(first) };
-	struct pj_sql sql  = { 0 };
+	struct sqlls *q = impl;
+	struct pj_val p[3]
+	    = { pj_p_int(instance_id), pj_p_int(limit), pj_p_int(first) };
+	struct pj_sql sql = { 0 };
 	select_lines(q, &sql, "ORDER BY log_time, id LIMIT ? OFFSET ?");
 	int rv = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE, instance_id, sql.b,
 	    p, 3, line_row, out, NULL);
@@ -236,15 +238,14 @@ sql_page(void *impl, int64_t instance_id, int64_t first, int limit,
 }
 
 static int
-sql_count(void *impl, int64_t instance_id, int64_t *n, char *err,
-    size_t errlen)
+sql_count(
+    void *impl, int64_t instance_id, int64_t *n, char *err, size_t errlen)
 {
-	struct sqlls *q  = impl;
-	struct pj_val p  = pj_p_int(instance_id);
-	int           rv = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE,
-	              instance_id,
-	              "SELECT COUNT(*) FROM " TABLE " WHERE instance_id = ?", &p, 1,
-	              pj_row_i64, n, NULL);
+	struct sqlls *q = impl;
+	struct pj_val p = pj_p_int(instance_id);
+	int rv          = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE, instance_id,
+	             "SELECT COUNT(*) FROM " TABLE " WHERE instance_id = ?", &p, 1,
+	             pj_row_i64, n, NULL);
 	return rv ? sfail(q, rv, err, errlen) : 0;
 }
 
@@ -252,11 +253,11 @@ static int
 sql_delete_instance(void *impl, int64_t instance_id, int64_t *deleted,
     char *err, size_t errlen)
 {
-	struct sqlls *q  = impl;
-	struct pj_val p  = pj_p_int(instance_id);
-	int           rv = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE,
-	              instance_id, "DELETE FROM " TABLE " WHERE instance_id = ?",
-	              &p, 1, NULL, NULL, deleted);
+	struct sqlls *q = impl;
+	struct pj_val p = pj_p_int(instance_id);
+	int rv          = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE, instance_id,
+	             "DELETE FROM " TABLE " WHERE instance_id = ?", &p, 1, NULL, NULL,
+	             deleted);
 	return rv ? sfail(q, rv, err, errlen) : 0;
 }
 
@@ -270,23 +271,23 @@ id_row(void *arg, const struct pj_val *c, int n)
 {
 	struct ids *l = arg;
 	(void) n;
-	l->v          = ar_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
-	l->v[l->n++]  = pj_c_i64(&c[0]);
+	l->v         = ar_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
+	l->v[l->n++] = pj_c_i64(&c[0]);
 	return 0;
 }
 
 static int
-sql_delete_before(void *impl, int64_t before_ms, int64_t *deleted,
-    char *err, size_t errlen)
+sql_delete_before(
+    void *impl, int64_t before_ms, int64_t *deleted, char *err, size_t errlen)
 {
 	struct sqlls *q = impl;
 	for (;;) {
-		struct ids    l    = { 0 };
-		struct pj_val p[2] = { pj_p_int(before_ms),
-			pj_p_int(DELETE_BATCH) };
-		int           rv   = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE, -1,
-		                "SELECT id FROM " TABLE " WHERE log_time < ? LIMIT ?",
-		                p, 2, id_row, &l, NULL);
+		struct ids    l = { 0 };
+		struct pj_val p[2]
+		    = { pj_p_int(before_ms), pj_p_int(DELETE_BATCH) };
+		int rv = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE, -1,
+		    "SELECT id FROM " TABLE " WHERE log_time < ? LIMIT ?", p,
+		    2, id_row, &l, NULL);
 		if (rv == 0 && l.n > 0) {
 			struct pj_sql    sql = { 0 };
 			struct pj_params pp  = { 0 };
@@ -295,8 +296,8 @@ sql_delete_before(void *impl, int64_t before_ms, int64_t *deleted,
 			pj_sql_marks(&sql, l.n);
 			for (size_t k = 0; k < l.n; k++)
 				pj_params_add(&pp, pj_p_int(l.v[k]));
-			rv = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE, -1, sql.b,
-			    pp.v, pp.n, NULL, NULL, &n);
+			rv = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE, -1,
+			    sql.b, pp.v, pp.n, NULL, NULL, &n);
 			*deleted += n;
 			pj_sql_fini(&sql);
 			pj_params_fini(&pp);

@@ -45,8 +45,8 @@ struct pj_spool {
 static void
 seg_path(const struct pj_spool *sp, uint64_t seg, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s/seg-%012llu.spool", sp->dir,
-	    (unsigned long long) seg);
+	snprintf(
+	    buf, n, "%s/seg-%012llu.spool", sp->dir, (unsigned long long) seg);
 }
 
 static uint32_t
@@ -130,7 +130,8 @@ scan_segment(struct pj_spool *sp, uint64_t seg, int last)
 		return;
 	size = fd_size(fd);
 	while ((r = read_hdr(fd, off, size, &h)) == 1) {
-		if (atomic_load(&sp->lines) == 0 && atomic_load(&sp->oldest_ms) == 0)
+		if (atomic_load(&sp->lines) == 0
+		    && atomic_load(&sp->oldest_ms) == 0)
 			atomic_store(&sp->oldest_ms, h.at);
 		atomic_fetch_add(&sp->lines, h.lines);
 		off += HDR + h.body;
@@ -222,7 +223,8 @@ open_write(struct pj_spool *sp, char *err, size_t errlen)
 		*slash = '/';
 	}
 	if (mkdir(sp->dir, 0750) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "spool %s: %s", sp->dir, strerror(errno));
+		snprintf(
+		    err, errlen, "spool %s: %s", sp->dir, strerror(errno));
 		return PJ_LOG_EBACKEND;
 	}
 	seg_path(sp, sp->last_seg, path, sizeof(path));
@@ -245,9 +247,8 @@ pj_spool_put(struct pj_spool *sp, const struct pj_logline *v, size_t n,
 		body += LINE_FIXED + strlen(v[k].content ? v[k].content : "")
 		    + strlen(v[k].worker_address ? v[k].worker_address : "");
 	if (!force && atomic_load(&sp->bytes) + HDR + body > sp->max_bytes) {
-		snprintf(err, errlen,
-		    "spool %s full: %llu of %llu bytes", sp->dir,
-		    (unsigned long long) atomic_load(&sp->bytes),
+		snprintf(err, errlen, "spool %s full: %llu of %llu bytes",
+		    sp->dir, (unsigned long long) atomic_load(&sp->bytes),
 		    (unsigned long long) sp->max_bytes);
 		return PJ_LOG_EFULL;
 	}
@@ -255,9 +256,9 @@ pj_spool_put(struct pj_spool *sp, const struct pj_logline *v, size_t n,
 		return rv;
 	unsigned char *b = ar_xmalloc(HDR + body);
 	for (size_t k = 0; k < n; k++) {
-		const char *c  = v[k].content ? v[k].content : "";
-		const char *a  = v[k].worker_address ? v[k].worker_address : "";
-		uint32_t    cl = (uint32_t) strlen(c), al = (uint32_t) strlen(a);
+		const char *c = v[k].content ? v[k].content : "";
+		const char *a = v[k].worker_address ? v[k].worker_address : "";
+		uint32_t cl = (uint32_t) strlen(c), al = (uint32_t) strlen(a);
 		put64(b + w, (uint64_t) v[k].instance_id);
 		put64(b + w + 8, (uint64_t) v[k].seq);
 		put64(b + w + 16, (uint64_t) v[k].app_id);
@@ -317,8 +318,8 @@ next_segment(struct pj_spool *sp)
 }
 
 int
-pj_spool_peek(struct pj_spool *sp, struct pj_logline **lines, size_t *n,
-    char **buf)
+pj_spool_peek(
+    struct pj_spool *sp, struct pj_logline **lines, size_t *n, char **buf)
 {
 	char       path[1100];
 	struct hdr h;
@@ -339,38 +340,47 @@ pj_spool_peek(struct pj_spool *sp, struct pj_logline **lines, size_t *n,
 		uint64_t size = fd_size(sp->rfd);
 		int      r    = read_hdr(sp->rfd, sp->roff, size, &h);
 		if (r == 0 && sp->first_seg == sp->last_seg)
-			return 1; /* everything read; the writer may add more */
+			return 1; /* everything read; the writer may add more
+			           */
 		if (r == 1) {
 			unsigned char *b = ar_xmalloc(h.body + 1);
 			if (pread(sp->rfd, b, h.body, (off_t) (sp->roff + HDR))
 			        == (ssize_t) h.body
 			    && fnv1a(b, h.body) == h.sum) {
-				struct pj_logline *v
-				    = ar_xcalloc(h.lines ? h.lines : 1, sizeof(*v));
+				struct pj_logline *v = ar_xcalloc(
+				    h.lines ? h.lines : 1, sizeof(*v));
 				size_t w = 0, k = 0;
 				for (; k < h.lines && w + LINE_FIXED <= h.body;
 				     k++) {
 					uint32_t al, cl;
-					v[k].instance_id = (int64_t) get64(b + w);
-					v[k].seq       = (int64_t) get64(b + w + 8);
-					v[k].app_id    = (int64_t) get64(b + w + 16);
-					v[k].log_time  = (int64_t) get64(b + w + 24);
-					v[k].log_level = (int) get32(b + w + 32);
-					al             = get32(b + w + 36);
+					v[k].instance_id
+					    = (int64_t) get64(b + w);
+					v[k].seq = (int64_t) get64(b + w + 8);
+					v[k].app_id
+					    = (int64_t) get64(b + w + 16);
+					v[k].log_time
+					    = (int64_t) get64(b + w + 24);
+					v[k].log_level
+					    = (int) get32(b + w + 32);
+					al = get32(b + w + 36);
 					if (w + 40 + al + 4 > h.body)
 						break;
 					cl = get32(b + w + 40 + al);
 					if (w + 44 + al + cl > h.body)
 						break;
-					/* text is NUL-terminated in place, each
-					 * moved one byte back over the last byte
-					 * of its length field, already read */
+					/* text is NUL-terminated in place,
+					 * each moved one byte back over the
+					 * last byte of its length field,
+					 * already read */
 					memmove(b + w + 39, b + w + 40, al);
 					b[w + 39 + al] = 0;
-					v[k].worker_address = (char *) b + w + 39;
-					memmove(b + w + 43 + al, b + w + 44 + al, cl);
+					v[k].worker_address
+					    = (char *) b + w + 39;
+					memmove(b + w + 43 + al,
+					    b + w + 44 + al, cl);
 					b[w + 43 + al + cl] = 0;
-					v[k].content = (char *) b + w + 43 + al;
+					v[k].content
+					    = (char *) b + w + 43 + al;
 					w += LINE_FIXED + al + cl;
 				}
 				if (k == h.lines) {
@@ -389,7 +399,8 @@ pj_spool_peek(struct pj_spool *sp, struct pj_logline **lines, size_t *n,
 		if (r < 0) {
 			uint64_t lost = 0, off = sp->roff;
 			while (read_hdr(sp->rfd, off, size, &h) == 1) {
-				lost += h.lines; /* lines after the bad record */
+				lost += h.lines; /* lines after the bad record
+				                  */
 				off += HDR + h.body;
 			}
 			ar_log(AR_LOG_ERROR, "logstore",
@@ -413,17 +424,19 @@ pj_spool_pop(struct pj_spool *sp)
 	sp->roff += sp->peeked;
 	atomic_fetch_sub(&sp->bytes, sp->peeked);
 	atomic_fetch_sub(&sp->lines, sp->peeked_lines);
-	sp->peeked = 0;
+	sp->peeked    = 0;
 	uint64_t size = fd_size(sp->rfd);
 	if (read_hdr(sp->rfd, sp->roff, size, &h) == 1)
 		atomic_store(&sp->oldest_ms, h.at);
 	else if (sp->roff >= size) {
-		if (sp->first_seg < sp->last_seg || atomic_load(&sp->lines) == 0)
+		if (sp->first_seg < sp->last_seg
+		    || atomic_load(&sp->lines) == 0)
 			next_segment(sp);
 		if (atomic_load(&sp->lines) == 0) {
 			atomic_store(&sp->oldest_ms, 0);
 			if (sp->wfd < 0)
-				rmdir(sp->dir); /* fails harmlessly if not empty */
+				rmdir(sp->dir); /* fails harmlessly if not
+				                   empty */
 		}
 	}
 }

@@ -43,8 +43,8 @@ struct pj_spool_stats {
 };
 
 /* Opens (creating) dir and counts what a previous run left in it. */
-int pj_spool_open(const char *dir, uint64_t max_bytes, struct pj_spool **out,
-    char *err, size_t errlen);
+int  pj_spool_open(const char *dir, uint64_t max_bytes, struct pj_spool **out,
+     char *err, size_t errlen);
 void pj_spool_close(struct pj_spool *sp);
 
 /* Appends one record of n lines; PJ_LOG_EFULL past the bound (not when
@@ -54,8 +54,8 @@ int pj_spool_put(struct pj_spool *sp, const struct pj_logline *v, size_t n,
 
 /* The oldest record, as lines pointing into *buf (caller frees *buf and
  * *lines); 1 when the spool is empty, 0 when one was read. */
-int pj_spool_peek(struct pj_spool *sp, struct pj_logline **lines, size_t *n,
-    char **buf);
+int pj_spool_peek(
+    struct pj_spool *sp, struct pj_logline **lines, size_t *n, char **buf);
 /* Drops the record pj_spool_peek returned last. */
 void pj_spool_pop(struct pj_spool *sp);
 

@@ -58,7 +58,7 @@ own(struct batch *b, const char *s, size_t max)
 	char *c = pj_logline_clean(s, max);
 	if (c == NULL)
 		c = ar_xstrdup(s);
-	b->owned              = ar_xrealloc(b->owned, sizeof(char *) * (b->n_owned + 1));
+	b->owned = ar_xrealloc(b->owned, sizeof(char *) * (b->n_owned + 1));
 	b->owned[b->n_owned++] = c;
 	b->bytes += strlen(c);
 	return c;
@@ -135,7 +135,7 @@ spool(struct pj_logwriter *w, struct batch *b)
 {
 	char err[256];
 	int  rv = pj_spool_put(
-            w->sp, b->v, b->n, ar_now_ms(), 1, err, sizeof(err));
+	     w->sp, b->v, b->n, ar_now_ms(), 1, err, sizeof(err));
 	if (rv != 0) {
 		pthread_mutex_lock(&w->mu);
 		w->st.rejected_lines += b->n;
@@ -178,8 +178,8 @@ write_batches(struct pj_logwriter *w, struct batch *list)
 		size_t n = 0;
 		for (struct batch *b = list; b; b = b->next)
 			n += b->n;
-		struct pj_logline *v = list->next ? ar_xmalloc(sizeof(*v) * n)
-		                                  : list->v;
+		struct pj_logline *v
+		    = list->next ? ar_xmalloc(sizeof(*v) * n) : list->v;
 		if (list->next) {
 			size_t k = 0;
 			for (struct batch *b = list; b; b = b->next) {
@@ -241,7 +241,7 @@ run(void *arg)
 			pthread_cond_wait(&w->cv, &w->mu);
 			continue;
 		}
-		w->busy = 1;
+		w->busy                = 1;
 		struct batch *list     = take(w);
 		int           stopping = w->stop;
 		pthread_mutex_unlock(&w->mu);
@@ -277,9 +277,9 @@ pj_logwriter_start(struct pj_logstore *ls,
     const struct pj_logwriter_config *cfg, struct pj_logwriter **out,
     char *err, size_t errlen)
 {
-	struct pj_logwriter *w = ar_xcalloc(1, sizeof(*w));
+	struct pj_logwriter  *w = ar_xcalloc(1, sizeof(*w));
 	struct pj_spool_stats s;
-	int                  rv;
+	int                   rv;
 	w->ls  = ls;
 	w->cfg = *cfg;
 	if (!w->cfg.spool_max_bytes)
@@ -291,8 +291,8 @@ pj_logwriter_start(struct pj_logstore *ls,
 	if (!w->cfg.report_ms)
 		w->cfg.report_ms = PJ_LOGWRITER_REPORT_MS;
 	w->cfg.spool_dir = ar_xstrdup(cfg->spool_dir);
-	if ((rv = pj_spool_open(w->cfg.spool_dir, w->cfg.spool_max_bytes, &w->sp,
-	         err, errlen))
+	if ((rv = pj_spool_open(w->cfg.spool_dir, w->cfg.spool_max_bytes,
+	         &w->sp, err, errlen))
 	    != 0) {
 		free((char *) w->cfg.spool_dir);
 		free(w);
@@ -351,8 +351,8 @@ pj_logwriter_submit(struct pj_logwriter *w, const struct pj_logline *v,
 		b->v[k]         = v[k];
 		b->v[k].content = own(b, v[k].content, PJ_STORE_LONGTEXT_MAX);
 		/* a report's lines share one worker address: one copy */
-		b->v[k].worker_address = k > 0
-		        && v[k].worker_address == v[k - 1].worker_address
+		b->v[k].worker_address
+		    = k > 0 && v[k].worker_address == v[k - 1].worker_address
 		    ? b->v[k - 1].worker_address
 		    : own(b, v[k].worker_address, PJ_STORE_NAME_MAX);
 		if (b->v[k].seq == 0)

@@ -39,7 +39,7 @@
 #include "server/logstore/spool.h"
 
 #define PJ_LOGWRITER_BATCH_LINES 20000
-#define PJ_LOGWRITER_QUEUE_BYTES (64u << 20) /* memory queue bound */
+#define PJ_LOGWRITER_QUEUE_BYTES (64u << 20)     /* memory queue bound */
 #define PJ_LOGWRITER_SPOOL_BYTES (1024ull << 20) /* default spool bound */
 #define PJ_LOGWRITER_RETRY_MS 1000
 #define PJ_LOGWRITER_REPORT_MS 10000 /* spool state logged this often */
@@ -47,11 +47,11 @@
 struct pj_logwriter;
 
 struct pj_logwriter_config {
-	const char *spool_dir;        /* created if missing */
-	uint64_t    spool_max_bytes;  /* 0 = PJ_LOGWRITER_SPOOL_BYTES */
-	uint64_t    queue_max_bytes;  /* 0 = PJ_LOGWRITER_QUEUE_BYTES */
-	int64_t     retry_ms;         /* 0 = PJ_LOGWRITER_RETRY_MS */
-	int64_t     report_ms;        /* 0 = PJ_LOGWRITER_REPORT_MS */
+	const char *spool_dir;       /* created if missing */
+	uint64_t    spool_max_bytes; /* 0 = PJ_LOGWRITER_SPOOL_BYTES */
+	uint64_t    queue_max_bytes; /* 0 = PJ_LOGWRITER_QUEUE_BYTES */
+	int64_t     retry_ms;        /* 0 = PJ_LOGWRITER_RETRY_MS */
+	int64_t     report_ms;       /* 0 = PJ_LOGWRITER_REPORT_MS */
 };
 
 struct pj_logwriter_stats {
@@ -60,9 +60,9 @@ struct pj_logwriter_stats {
 	uint64_t refused_lines;   /* refused: queue and spool full */
 	uint64_t rejected_lines;  /* the store refused them as invalid */
 	uint64_t queued_lines, queued_bytes;
-	struct pj_spool_stats spool; /* bytes, lines, oldest_ms, ... */
-	int      store_down;      /* the last write failed */
-	char     last_error[256];
+	struct pj_spool_stats spool;      /* bytes, lines, oldest_ms, ... */
+	int                   store_down; /* the last write failed */
+	char                  last_error[256];
 };
 
 /* Starts the writer on ls (not owned). */
