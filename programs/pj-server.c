@@ -162,7 +162,7 @@ sched_settings(const struct pj_serve_config *c, struct pj_sched_settings *st)
 	return (0);
 }
 
-/* The log store (--log-store) and its writer, spooling into
+/* The writer of the log store (opened from --log-store), spooling into
  * DATA_DIR/logspool-HOST_PORT while the store is down (one folder per
  * server address, so servers sharing a data dir never share a spool). */
 static int
@@ -177,11 +177,6 @@ start_logs(const struct pj_serve_config *c, struct pj_server_env *env)
 	        &mb, err, sizeof(err))
 	    != 0) {
 		fprintf(stderr, "pj-server: %s\n", err);
-		return (-1);
-	}
-	if (pj_logstore_open(c->log_store, env->store, &env->logstore) != 0) {
-		fprintf(stderr, "pj-server: cannot open the log store: %s\n",
-		    pj_logstore_errmsg());
 		return (-1);
 	}
 	snprintf(dir, sizeof(dir), "%s/logspool-%s", c->data_dir, env->self);
@@ -252,9 +247,17 @@ serve_main(const struct pj_serve_config *c)
 		pj_store_close(env.store);
 		return (1);
 	}
+	/* a bad log store URI or wrong credentials stop us before we listen */
+	if (pj_logstore_open(c->log_store, env.store, &env.logstore) != 0) {
+		fprintf(stderr, "pj-server: cannot open the log store: %s\n",
+		    pj_logstore_errmsg());
+		pj_store_close(env.store);
+		return (1);
+	}
 	if ((rv = pj_messages_register()) != 0) {
 		fprintf(stderr, "pj-server: message registry: %s\n",
 		    ar_strerror(rv));
+		pj_logstore_close(env.logstore);
 		pj_store_close(env.store);
 		return (1);
 	}
@@ -279,6 +282,7 @@ serve_main(const struct pj_serve_config *c)
 	if ((rv = ar_system_start(&ac, &env.sys)) != 0) {
 		fprintf(stderr, "pj-server: cannot listen on %s: %s\n",
 		    c->listen, ar_strerror(rv));
+		pj_logstore_close(env.logstore);
 		pj_store_close(env.store);
 		return (1);
 	}
@@ -293,11 +297,13 @@ serve_main(const struct pj_serve_config *c)
 		    "pj-server: cannot register in server_info: %s\n",
 		    pj_store_errmsg(env.store));
 		ar_system_stop(env.sys);
+		pj_logstore_close(env.logstore);
 		pj_store_close(env.store);
 		return (1);
 	}
 	if (start_logs(c, &env) != 0) {
 		ar_system_stop(env.sys);
+		pj_logstore_close(env.logstore);
 		pj_store_close(env.store);
 		return (1);
 	}
