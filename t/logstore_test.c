@@ -12,6 +12,7 @@
  * (Check's fork mode) and stops what it started in teardown.
  */
 #include <check.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <mysql.h>
 #include <pthread.h>
@@ -648,6 +649,31 @@ START_TEST(spool_survives_restart_and_torn_tail)
 	    pj_spool_put(sp, v, 3, 1, 0, err, sizeof(err)), PJ_LOG_EFULL);
 	ck_assert_ptr_nonnull(strstr(err, "full"));
 	ck_assert_int_eq(pj_spool_put(sp, v, 3, 1, 1, err, sizeof(err)), 0);
+	pj_spool_close(sp);
+
+	/* a corrupt body: that segment is skipped, said so, and counted */
+	DIR           *d = opendir(dir);
+	struct dirent *e;
+	ck_assert_ptr_nonnull(d);
+	path[0] = 0;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "seg-", 4) == 0)
+			snprintf(path, sizeof(path), "%.300s/%.60s", dir,
+			    e->d_name);
+	closedir(d);
+	int fd2 = open(path, O_RDWR);
+	ck_assert_int_ge(fd2, 0);
+	ck_assert_int_eq(pwrite(fd2, "!", 1, 40), 1); /* first record's body */
+	close(fd2);
+	ck_assert_int_eq(
+	    pj_spool_open(dir, 1 << 20, &sp, err, sizeof(err)), 0);
+	pj_spool_stats(sp, &st);
+	ck_assert_uint_eq(st.lines, 6);
+	ck_assert_int_eq(pj_spool_peek(sp, &r, &n, &buf), 1);
+	pj_spool_stats(sp, &st);
+	ck_assert_uint_eq(st.lines, 0);
+	ck_assert_uint_eq(st.bytes, 0);
+	ck_assert_uint_eq(st.lost_lines, 6);
 	pj_spool_close(sp);
 }
 END_TEST

@@ -317,6 +317,23 @@ next_segment(struct pj_spool *sp)
 	sp->roff = 0;
 }
 
+/* nothing readable is left: the counters say so too (records skipped as
+ * unreadable were counted at open and never taken) */
+static int
+drained(struct pj_spool *sp)
+{
+	uint64_t left = atomic_exchange(&sp->lines, 0);
+	if (left > 0)
+		ar_log(AR_LOG_ERROR, "logstore",
+		    "spool %s: %llu spooled log lines were unreadable and are "
+		    "lost",
+		    sp->dir, (unsigned long long) left);
+	atomic_fetch_add(&sp->lost, left);
+	atomic_store(&sp->bytes, 0);
+	atomic_store(&sp->oldest_ms, 0);
+	return 1;
+}
+
 int
 pj_spool_peek(
     struct pj_spool *sp, struct pj_logline **lines, size_t *n, char **buf)
@@ -328,7 +345,7 @@ pj_spool_peek(
 	*buf   = NULL;
 	for (;;) {
 		if (sp->first_seg > sp->last_seg)
-			return 1;
+			return drained(sp);
 		if (sp->rfd < 0) {
 			seg_path(sp, sp->first_seg, path, sizeof(path));
 			if ((sp->rfd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -340,8 +357,7 @@ pj_spool_peek(
 		uint64_t size = fd_size(sp->rfd);
 		int      r    = read_hdr(sp->rfd, sp->roff, size, &h);
 		if (r == 0 && sp->first_seg == sp->last_seg)
-			return 1; /* everything read; the writer may add more
-			           */
+			return drained(sp); /* the writer may add more */
 		if (r == 1) {
 			unsigned char *b = ar_xmalloc(h.body + 1);
 			if (pread(sp->rfd, b, h.body, (off_t) (sp->roff + HDR))
@@ -397,19 +413,12 @@ pj_spool_peek(
 			r = -1;
 		}
 		if (r < 0) {
-			uint64_t lost = 0, off = sp->roff;
-			while (read_hdr(sp->rfd, off, size, &h) == 1) {
-				lost += h.lines; /* lines after the bad record
-				                  */
-				off += HDR + h.body;
-			}
 			ar_log(AR_LOG_ERROR, "logstore",
 			    "spool %s/seg-%012llu.spool: unreadable record at "
 			    "byte %llu (torn or corrupt); the rest of that "
 			    "segment is skipped",
 			    sp->dir, (unsigned long long) sp->first_seg,
 			    (unsigned long long) sp->roff);
-			atomic_fetch_add(&sp->lost, lost);
 		}
 		next_segment(sp);
 	}

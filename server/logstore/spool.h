@@ -12,8 +12,9 @@
  * record in it was taken; nothing else records progress, so after a crash
  * the first segment's records already flushed are sent again - harmless,
  * because the log store skips lines it already holds ((instance_id, seq)).
- * A torn last record (a crash mid-write) or a bad checksum ends that
- * segment: what follows in it is counted in `lost_lines` and logged.
+ * A torn last record (a crash mid-write) is cut at open; a bad checksum
+ * ends its segment (logged): once nothing readable is left, the lines
+ * of the records skipped are counted in `lost_lines` and logged.
  *
  * The bound: pj_spool_put refuses (PJ_LOG_EFULL) a record that would take
  * the spool over max_bytes, unless `force` (the writer's last drain at
@@ -39,7 +40,7 @@ struct pj_spool_stats {
 	uint64_t lines;      /* in the spool now */
 	int64_t  oldest_ms;  /* wall time the oldest record was spooled; 0 */
 	uint64_t max_bytes;  /* the bound */
-	uint64_t lost_lines; /* unreadable at open (torn or corrupt) */
+	uint64_t lost_lines; /* skipped as unreadable (corrupt records) */
 };
 
 /* Opens (creating) dir and counts what a previous run left in it. */
