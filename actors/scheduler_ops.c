@@ -197,6 +197,25 @@ on_clean(struct sched_state *s)
 		}
 		total += gone;
 	} while (gone == CLEAN_LIMIT && ar_now_ms() - now < CLEAN_LOCK_MS / 2);
+	/* logs kept outside the SQL store go by age, with the same retention
+	 * (docs/logstore.md: the cleanup job, not a TTL index) */
+	if (env->logstore != NULL
+	    && strcmp(pj_logstore_name(env->logstore), "sql") != 0) {
+		int64_t lines = 0;
+		if (pj_logstore_delete_before(env->logstore,
+		        now - env->sched.retention_ms, &lines)
+		    != 0) {
+			ar_log(AR_LOG_WARN, "sched", "log cleanup failed: %s",
+			    pj_logstore_errmsg());
+		} else {
+			ar_log(AR_LOG_INFO, "sched",
+			    "cleanup: %lld log lines older than %lld days "
+			    "removed from %s",
+			    (long long) lines,
+			    (long long) (env->sched.retention_ms / 86400000),
+			    pj_logstore_name(env->logstore));
+		}
+	}
 	pj_store_lock_unlock(env->store, CLEAN_LOCK);
 	ar_log(AR_LOG_INFO, "sched",
 	    "cleanup: %lld finished instances older than %lld days removed "

@@ -444,8 +444,7 @@ static void
 on_log_report(
     ar_ctx *ctx, struct pj_server_env *env, const Pj__Cluster__LogReport *r)
 {
-	struct pj_log_line *v;
-	int                 rv;
+	int rv;
 	if (!require_owned(ctx, env, r->app_id, "log report")) {
 		return;
 	}
@@ -453,7 +452,31 @@ on_log_report(
 		ack_ok(ctx);
 		return;
 	}
-	v = ar_xcalloc(r->n_lines, sizeof(*v));
+	if (env->logwriter != NULL) {
+		/* copied into the log writer's queue: no I/O here */
+		struct pj_logline *v = ar_xcalloc(r->n_lines, sizeof(*v));
+		char               err[512];
+		for (size_t i = 0; i < r->n_lines; i++) {
+			v[i].instance_id    = r->lines[i]->instance_id;
+			v[i].seq            = r->lines[i]->seq;
+			v[i].app_id         = r->app_id;
+			v[i].log_time       = r->lines[i]->log_time;
+			v[i].log_level      = r->lines[i]->log_level;
+			v[i].content        = r->lines[i]->content;
+			v[i].worker_address = r->worker_address;
+		}
+		rv = pj_logwriter_submit(
+		    env->logwriter, v, r->n_lines, err, sizeof(err));
+		free(v);
+		if (rv != 0) {
+			refuse(ctx, env, PJ__CLUSTER__CODE__DB_DOWN, err);
+			return;
+		}
+		atomic_fetch_add(&env->reports, 1);
+		ack_ok(ctx);
+		return;
+	}
+	struct pj_log_line *v = ar_xcalloc(r->n_lines, sizeof(*v));
 	for (size_t i = 0; i < r->n_lines; i++) {
 		v[i].instance_id    = r->lines[i]->instance_id;
 		v[i].log_time       = r->lines[i]->log_time;

@@ -20,6 +20,8 @@
 #include "server/cluster/ids.h"
 #include "server/cluster/owner.h"
 #include "server/cluster/view.h"
+#include "server/logstore/logstore.h"
+#include "server/logstore/writer.h"
 #include "server/sched/sched.h"
 #include "server/store/store.h"
 
@@ -58,6 +60,11 @@ typedef void (*pj_sched_done_fn)(
 struct pj_server_env {
 	ar_system               *sys;
 	struct pj_store         *store;
+	/* instance logs: where they live and the thread that writes them
+	 * (NULL: ServerActor appends to the SQL store itself, as tests that
+	 * build an env by hand do) */
+	struct pj_logstore      *logstore;
+	struct pj_logwriter     *logwriter;
 	struct pj_view          *view;
 	struct pj_auth          *auth;
 	struct pj_owned         *owned;

@@ -162,6 +162,46 @@ sched_settings(const struct pj_serve_config *c, struct pj_sched_settings *st)
 	return (0);
 }
 
+/* The writer of the log store (opened from --log-store), spooling into
+ * DATA_DIR/logspool-HOST_PORT while the store is down (one folder per
+ * server address, so servers sharing a data dir never share a spool). */
+static int
+start_logs(const struct pj_serve_config *c, struct pj_server_env *env)
+{
+	struct pj_logwriter_config wc;
+	char                       shown[PJ_CFG_STR], dir[2 * PJ_CFG_STR + 300];
+	char                       err[512];
+	long long                  mb;
+	pj_logstore_url_redact(c->log_store, shown, sizeof(shown));
+	if (pj_serve_config_num("log-spool-mb", c->log_spool_mb, 1, 1048576,
+	        &mb, err, sizeof(err))
+	    != 0) {
+		fprintf(stderr, "pj-server: %s\n", err);
+		return (-1);
+	}
+	snprintf(dir, sizeof(dir), "%s/logspool-%s", c->data_dir, env->self);
+	for (char *p = strrchr(dir, '/'); *p; p++) {
+		if (*p == ':') {
+			*p = '_';
+		}
+	}
+	memset(&wc, 0, sizeof(wc));
+	wc.spool_dir       = dir;
+	wc.spool_max_bytes = (uint64_t) mb << 20;
+	if (pj_logwriter_start(env->logstore, &wc, &env->logwriter, err,
+	        sizeof(err))
+	    != 0) {
+		fprintf(stderr, "pj-server: log writer: %s\n", err);
+		pj_logstore_close(env->logstore);
+		env->logstore = NULL;
+		return (-1);
+	}
+	ar_log(AR_LOG_INFO, "server", "instance logs go to %s (spool %s, at "
+	    "most %lld MiB)", strcmp(pj_logstore_name(env->logstore), "sql") == 0
+	        ? "the SQL store" : shown, dir, mb);
+	return (0);
+}
+
 static int
 serve_main(const struct pj_serve_config *c)
 {
@@ -207,9 +247,17 @@ serve_main(const struct pj_serve_config *c)
 		pj_store_close(env.store);
 		return (1);
 	}
+	/* a bad log store URI or wrong credentials stop us before we listen */
+	if (pj_logstore_open(c->log_store, env.store, &env.logstore) != 0) {
+		fprintf(stderr, "pj-server: cannot open the log store: %s\n",
+		    pj_logstore_errmsg());
+		pj_store_close(env.store);
+		return (1);
+	}
 	if ((rv = pj_messages_register()) != 0) {
 		fprintf(stderr, "pj-server: message registry: %s\n",
 		    ar_strerror(rv));
+		pj_logstore_close(env.logstore);
 		pj_store_close(env.store);
 		return (1);
 	}
@@ -234,6 +282,7 @@ serve_main(const struct pj_serve_config *c)
 	if ((rv = ar_system_start(&ac, &env.sys)) != 0) {
 		fprintf(stderr, "pj-server: cannot listen on %s: %s\n",
 		    c->listen, ar_strerror(rv));
+		pj_logstore_close(env.logstore);
 		pj_store_close(env.store);
 		return (1);
 	}
@@ -248,6 +297,13 @@ serve_main(const struct pj_serve_config *c)
 		    "pj-server: cannot register in server_info: %s\n",
 		    pj_store_errmsg(env.store));
 		ar_system_stop(env.sys);
+		pj_logstore_close(env.logstore);
+		pj_store_close(env.store);
+		return (1);
+	}
+	if (start_logs(c, &env) != 0) {
+		ar_system_stop(env.sys);
+		pj_logstore_close(env.logstore);
 		pj_store_close(env.store);
 		return (1);
 	}
@@ -287,6 +343,8 @@ stop:
 	int64_t released = 0;
 	pj_store_lock_release_owner(env.store, env.self, &released);
 	pj_store_server_heartbeat(env.store, env.self, ar_now_ms());
+	pj_logwriter_stop(env.logwriter); /* writes or spools what is queued */
+	pj_logstore_close(env.logstore);
 	pj_owned_free(env.owned);
 	pj_auth_free(env.auth);
 	pj_view_free(env.view);

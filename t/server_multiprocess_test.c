@@ -25,7 +25,9 @@
 #include <unistd.h>
 
 #include "t/serverutil.h"
+#include "t/mongoutil.h"
 #include "t/mysqlutil.h"
+#include "server/logstore/logstore.h"
 #include "actors/messages.h"
 #include "runtime/ar.h"
 #include "server/store/store.h"
@@ -499,8 +501,15 @@ START_TEST(reports_and_executor_query)
 	lr.n_lines                      = 1;
 	lr.lines                        = lines;
 	ck_assert_int_eq(ask_ack(s, &lr.base), 0);
-	struct pj_log_list logs;
-	ck_assert_int_eq(pj_store_logs_read(store, 777, 0, 0, 10, &logs), 0);
+	struct pj_log_list logs; /* the server's log writer is asynchronous */
+	for (int k = 0; k < 500; k++) {
+		ck_assert_int_eq(
+		    pj_store_logs_read(store, 777, 0, 0, 10, &logs), 0);
+		if (logs.n > 0)
+			break;
+		pj_log_list_fini(&logs);
+		usleep(10000);
+	}
 	ck_assert_uint_eq(logs.n, 1);
 	ck_assert_str_eq(logs.v[0].content, "hello from the worker");
 	pj_log_list_fini(&logs);
@@ -633,6 +642,68 @@ START_TEST(worker_follows_the_app_to_a_survivor)
 }
 END_TEST
 
+/* a server started with --log-store mongodb://... (the stand-in) takes
+ * worker LogReports into MongoDB, where any process reads them; the same
+ * report twice leaves one copy of each line */
+START_TEST(log_reports_reach_mongodb)
+{
+	struct tu_mongo     m;
+	struct pj_logstore *ls;
+	struct pj_log_list  l = { 0 };
+	setup(0);
+	tu_mongo_setup(&m);
+	const char *args[] = { "--log-store", m.uri, "--data-dir", tmpdir,
+		NULL };
+	int         s      = nsrv++;
+	tu_srv_start(&srv[s], s, tmpdir, dburl, NULL, args);
+	Pj__Cluster__DiscoverReply *d = discover(s, "orders", "s3cret");
+	ck_assert_int_eq(d->code, 0);
+	pj__cluster__discover_reply__free_unpacked(d, NULL);
+
+	Pj__Cluster__LogLine   l1 = PJ__CLUSTER__LOG_LINE__INIT;
+	Pj__Cluster__LogLine   l2 = PJ__CLUSTER__LOG_LINE__INIT;
+	Pj__Cluster__LogLine  *lines[2] = { &l1, &l2 };
+	Pj__Cluster__LogReport lr       = PJ__CLUSTER__LOG_REPORT__INIT;
+	l1.instance_id = l2.instance_id = 4242;
+	l1.log_time = l2.log_time = ar_now_ms();
+	l1.log_level = l2.log_level = 2;
+	l1.seq                      = 1;
+	l2.seq                      = 2;
+	l1.content                  = "hello from the worker";
+	l2.content                  = "second \xC3\x28 line"; /* bad UTF-8 */
+	lr.worker_address           = "pj://w@127.0.0.1:5";
+	lr.app_id                   = app_id;
+	lr.n_lines                  = 2;
+	lr.lines                    = lines;
+	ck_assert_int_eq(ask_ack(s, &lr.base), 0);
+	ck_assert_int_eq(ask_ack(s, &lr.base), 0); /* a retry */
+	ck_assert_int_eq(pj_logstore_open(m.uri, NULL, &ls), 0);
+	for (int k = 0; k < 500; k++) {
+		ck_assert_int_eq(pj_logstore_read(ls, 4242, 0, 0, 10, &l), 0);
+		if (l.n >= 2)
+			break;
+		pj_log_list_fini(&l);
+		usleep(10000);
+	}
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_str_eq(l.v[0].content, "hello from the worker");
+	ck_assert_str_eq(l.v[1].content, "second \xEF\xBF\xBD( line");
+	ck_assert_str_eq(l.v[0].worker_address, "pj://w@127.0.0.1:5");
+	pj_log_list_fini(&l);
+	usleep(200000); /* the retry had time to land too: still 2 */
+	int64_t n;
+	ck_assert_int_eq(pj_logstore_count(ls, 4242, &n), 0);
+	ck_assert_int_eq(n, 2);
+	pj_logstore_close(ls);
+	/* the SQL table got nothing */
+	ck_assert_int_eq(pj_store_logs_read(store, 4242, 0, 0, 10, &l), 0);
+	ck_assert_uint_eq(l.n, 0);
+	pj_log_list_fini(&l);
+	tu_mongo_teardown(&m);
+	teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -646,6 +717,7 @@ main(void)
 	tcase_add_loop_test(tc, reports_and_executor_query, 0, 2);
 	tcase_add_loop_test(tc, worker_follows_the_app_to_a_survivor, 0, 2);
 	tcase_add_loop_test(tc, newer_schema_is_refused, 0, 2);
+	tcase_add_test(tc, log_reports_reach_mongodb);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -22,6 +22,12 @@ static const struct pj_cfg_opt opts[] = {
 	    "(default: sqlite://DATA_DIR/pj.db)" },
 	{ "data-dir", "PJ_DATA_DIR", F(data_dir), "./pj-data",
 	    "folder for the embedded database (created if missing)" },
+	{ "log-store", "PJ_LOG_STORE", F(log_store), "sql",
+	    "where instance logs go: sql (the store above) or "
+	    "mongodb://[user:pass@]host:port/db[?options] (docs/logstore.md)" },
+	{ "log-spool-mb", "PJ_LOG_SPOOL_MB", F(log_spool_mb), "1024",
+	    "bound of DATA_DIR/logspool, where log lines wait while the log "
+	    "store is down; when full, log reports are refused" },
 	{ "cluster-key-file", "PJ_CLUSTER_KEY_FILE", F(cluster_key_file), "",
 	    "file holding the key every node of the deployment shares "
 	    "(PJ_CLUSTER_KEY gives the key itself)" },

@@ -20,6 +20,8 @@ struct pj_serve_config {
 	                               host (127.0.0.1 for 0.0.0.0) */
 	char db[PJ_CFG_STR];        /* store URL; "" = SQLite in data dir */
 	char data_dir[PJ_CFG_STR];
+	char log_store[PJ_CFG_STR];    /* "" / "sql" or mongodb://... */
+	char log_spool_mb[PJ_CFG_STR]; /* bound of DATA_DIR/logspool */
 	char cluster_key_file[PJ_CFG_STR];
 	char cluster_key[PJ_CFG_STR]; /* the key itself (env / file only) */
 	char log_level[PJ_CFG_STR];   /* debug, info, warn, error */

@@ -101,6 +101,15 @@ run_script(struct pj_store *s, struct pj_conn *c, const struct pj_migration *m)
 		if (*q) {
 			rv = pj_sq_exec(s, c, 0, m->name, -1, q, NULL, 0, NULL,
 			    NULL, NULL);
+			/* SQLite has no ADD COLUMN IF NOT EXISTS (MariaDB
+			 * has): a column already there counts as added, so
+			 * a migration runs again over its own tables (a
+			 * database whose schema_version was lost) */
+			if (rv != 0 && strncmp(q, "ALTER TABLE", 11) == 0
+			    && strstr(q, " ADD COLUMN ") != NULL
+			    && strstr(pj_store_errmsg(s), "duplicate column name")
+			        != NULL)
+				rv = 0;
 			if (rv != 0)
 				break;
 		}
