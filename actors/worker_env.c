@@ -37,6 +37,8 @@ struct wopts {
 	char log_batch[PJ_CFG_STR], log_queue_max[PJ_CFG_STR];
 	char max_result_bytes[PJ_CFG_STR], stop_wait_ms[PJ_CFG_STR];
 	char start_wait_ms[PJ_CFG_STR], shuffle[PJ_CFG_STR];
+	char tracker_check_ms[PJ_CFG_STR], pt_timeout_ms[PJ_CFG_STR];
+	char pt_heartbeat_ms[PJ_CFG_STR];
 };
 
 #define W(x) offsetof(struct wopts, x)
@@ -92,6 +94,15 @@ static const struct pj_cfg_opt wopts[] = {
 	    "also the SIGTERM drain" },
 	{ "start-wait-ms", "PJ_WORKER_START_WAIT_MS", W(start_wait_ms),
 	    "10000", "at start, keep asking the servers this long" },
+	{ "tracker-check-ms", "PJ_WORKER_TRACKER_CHECK_MS",
+	    W(tracker_check_ms), "13000",
+	    "heavy TaskTrackers' status check period (PowerJob's)" },
+	{ "pt-timeout-ms", "PJ_WORKER_PT_TIMEOUT_MS", W(pt_timeout_ms),
+	    "60000",
+	    "a ProcessorTracker silent this long is lost: its tasks run "
+	    "elsewhere (PowerJob's)" },
+	{ "pt-heartbeat-ms", "PJ_WORKER_PT_HEARTBEAT_MS", W(pt_heartbeat_ms),
+	    "10000", "ProcessorTrackers' load heartbeat (PowerJob's)" },
 	{ "shuffle", "PJ_WORKER_SHUFFLE", W(shuffle), "1",
 	    "1: shuffle the server list once at start (PowerJob); 0: ask "
 	    "in the given order" },
@@ -257,7 +268,13 @@ pj_worker_config_load(struct pj_worker_config *c, int argc, char **argv,
 	    || num("stop-wait-ms", o->stop_wait_ms, 0, 3600000,
 	        &c->stop_wait_ms, err, errlen)
 	    || num("start-wait-ms", o->start_wait_ms, 0, 3600000,
-	        &c->start_wait_ms, err, errlen)) {
+	        &c->start_wait_ms, err, errlen)
+	    || num("tracker-check-ms", o->tracker_check_ms, 10, 3600000,
+	        &c->tracker_check_ms, err, errlen)
+	    || num("pt-timeout-ms", o->pt_timeout_ms, 100, 3600000,
+	        &c->pt_timeout_ms, err, errlen)
+	    || num("pt-heartbeat-ms", o->pt_heartbeat_ms, 10, 3600000,
+	        &c->pt_heartbeat_ms, err, errlen)) {
 		goto out;
 	}
 	if (pj_cluster_key_load(o->key_file, c->cluster_key,

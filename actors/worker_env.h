@@ -73,6 +73,10 @@ struct pj_worker_config {
 	char    ready_file[1024];
 	char    cluster_key[1024]; /* "" = none (loopback only) */
 	int     shuffle;           /* shuffle the server list once */
+	/* the heavy trackers' (worker/heavy.h; pj-worker configures them) */
+	int64_t tracker_check_ms; /* status checks (PowerJob 13000) */
+	int64_t pt_timeout_ms;    /* a silent PT is lost (60000) */
+	int64_t pt_heartbeat_ms;  /* PT load heartbeat (10000) */
 };
 
 /* Exit codes of pj-worker (docs/worker.md). */

@@ -39,6 +39,7 @@
 #include "actors/light_tracker.h"
 #include "actors/worker_env.h"
 #include "runtime/log.h"
+#include "worker/heavy.h"
 #include "worker/metrics.h"
 
 #define VERSION "pj-worker/0.1"
@@ -258,6 +259,21 @@ drain(void)
 	}
 }
 
+/* The heavy trackers' settings: PowerJob's defaults, with the periods
+ * the options give (RUNNING reports as often as the light trackers'). */
+static void
+configure_heavy(const struct pj_worker_config *c)
+{
+	struct pj_heavy_settings h;
+
+	pj_heavy_settings_init(&h);
+	h.check_ms        = c->tracker_check_ms;
+	h.report_ms       = c->report_ms;
+	h.pt_timeout_ms   = c->pt_timeout_ms;
+	h.pt_heartbeat_ms = c->pt_heartbeat_ms;
+	pj_heavy_tracker_configure(&h);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -321,6 +337,7 @@ main(int argc, char **argv)
 		return PJ_WORKER_EXIT_FAILURE;
 	}
 	pj_worker_env_init(&env, sys);
+	configure_heavy(&env.cfg);
 	if ((rv = pj_worker_services_spawn(&env)) != 0
 	    || (rv = pj_worker_actor_spawn(&env)) != 0
 	    || (rv = pj_processor_tracker_spawn(&env)) != 0) {
