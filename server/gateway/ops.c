@@ -333,7 +333,9 @@ job_fetch_all(struct pj_gw *g, struct pj_gw_call *c)
 			return;
 		}
 		all.v = ar_xrealloc(all.v, (all.n + l.n + 1) * sizeof(*all.v));
-		memcpy(all.v + all.n, l.v, l.n * sizeof(*l.v));
+		if (l.n > 0) {
+			memcpy(all.v + all.n, l.v, l.n * sizeof(*l.v));
+		}
 		all.n += l.n;
 		free(l.v); /* the rows moved into all */
 		if (l.n < (size_t) q.limit || all.n >= PJ_GW_FETCH_ALL_MAX) {
