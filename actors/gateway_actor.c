@@ -109,8 +109,8 @@ call_send(struct pj_gateway *gw, uint32_t idx, struct pj_gw_call *c)
 
 /* A reply built on nng's callback thread: no store, a few bytes. */
 static void
-refuse(struct pj_gateway *gw, uint32_t idx, int code, const char *fmt,
-    size_t n)
+refuse(
+    struct pj_gateway *gw, uint32_t idx, int code, const char *fmt, size_t n)
 {
 	struct pj_gw_call c;
 	pj_gw_call_init(&c);
@@ -119,7 +119,8 @@ refuse(struct pj_gateway *gw, uint32_t idx, int code, const char *fmt,
 	pj_gw_call_fini(&c);
 }
 
-/* ---- nng's callback (never blocks) ----------------------------------------- */
+/* ---- nng's callback (never blocks) -----------------------------------------
+ */
 
 static void
 slot_cb(void *arg)
@@ -171,7 +172,8 @@ slot_cb(void *arg)
 	}
 }
 
-/* ---- owner operations ------------------------------------------------------ */
+/* ---- owner operations ------------------------------------------------------
+ */
 
 struct pending {
 	struct pj_gateway *gw;
@@ -185,7 +187,8 @@ owner_cb(ar_future *f, int result, const ProtobufCMessage *reply, void *arg)
 {
 	struct pending            *p = arg;
 	const Pj__Friend__OpReply *r = NULL;
-	if (result == 0 && reply->descriptor == &pj__friend__op_reply__descriptor) {
+	if (result == 0
+	    && reply->descriptor == &pj__friend__op_reply__descriptor) {
 		r = (const Pj__Friend__OpReply *) reply;
 	} else if (result == 0) {
 		result = AR_ETYPE;
@@ -225,7 +228,8 @@ ask_owner(ar_ctx *ctx, struct pending *p)
 	ar_future_on_complete(f, owner_cb, p);
 }
 
-/* ---- handlers (blocking dispatcher) ----------------------------------------- */
+/* ---- handlers (blocking dispatcher)
+ * ----------------------------------------- */
 
 static void
 handle_work(ar_ctx *ctx, struct pj_gateway *gw, const Pj__Openapi__Work *w)
@@ -246,7 +250,8 @@ handle_work(ar_ctx *ctx, struct pj_gateway *gw, const Pj__Openapi__Work *w)
 		free(p);
 		return;
 	}
-	if (p->call.owner.op == PJ__FRIEND__OP__RUN_JOB && p->call.delay_ms > 0) {
+	if (p->call.owner.op == PJ__FRIEND__OP__RUN_JOB
+	    && p->call.delay_ms > 0) {
 		/* answered now; the run is asked when the timer fires */
 		int64_t delay = p->call.delay_ms;
 		int rv = ar_timer_once(ar_ctx_system(ctx), ar_ctx_self(ctx),
@@ -256,11 +261,11 @@ handle_work(ar_ctx *ctx, struct pj_gateway *gw, const Pj__Openapi__Work *w)
 			    "job_run: cannot arm the delay: %s",
 			    ar_strerror(rv));
 		} else {
-			p->call.reply.success = 1;
-			p->call.reply.code    = PJ__OPENAPI__CODE__OK;
-			p->call.reply.message = pj_gw_strdup(&p->call.arena,
-			    "the run starts after the delay; its instance id "
-			    "is not known yet");
+			p->call.reply.success   = 1;
+			p->call.reply.code      = PJ__OPENAPI__CODE__OK;
+			p->call.reply.message   = pj_gw_strdup(&p->call.arena,
+			      "the run starts after the delay; its instance id "
+			        "is not known yet");
 			p->call.reply.data_case = PJ__OPENAPI__REPLY__DATA_ID;
 			p->call.reply.id        = 0;
 			ar_log(AR_LOG_INFO, "gateway",
@@ -279,7 +284,8 @@ handle_work(ar_ctx *ctx, struct pj_gateway *gw, const Pj__Openapi__Work *w)
 
 /* A delayed run whose timer fired (the OpRequest built by handle_work). */
 static void
-handle_delayed(ar_ctx *ctx, struct pj_gateway *gw, const Pj__Friend__OpRequest *q)
+handle_delayed(
+    ar_ctx *ctx, struct pj_gateway *gw, const Pj__Friend__OpRequest *q)
 {
 	struct pending *p = ar_xcalloc(1, sizeof(*p));
 	p->gw             = gw;
@@ -322,7 +328,8 @@ handler_pre_start(ar_ctx *ctx, void *state)
 static const ar_behavior handler_behavior
     = { handler_pre_start, handler_receive, NULL, NULL };
 
-/* ---- /user/gateway ------------------------------------------------------------ */
+/* ---- /user/gateway
+ * ------------------------------------------------------------ */
 
 static int
 gateway_pre_start(ar_ctx *ctx, void *state)
@@ -348,7 +355,8 @@ gateway_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
 static const ar_behavior gateway_behavior
     = { gateway_pre_start, gateway_receive, NULL, NULL };
 
-/* ---- start / close / free ------------------------------------------------------ */
+/* ---- start / close / free
+ * ------------------------------------------------------ */
 
 int
 pj_gateway_start(struct pj_server_env *env,
@@ -361,12 +369,13 @@ pj_gateway_start(struct pj_server_env *env,
 	ar_ref             parent;
 	int                rv;
 
-	*gwp      = NULL;
-	gw->env   = env;
-	gw->dom.store = env->store;
-	gw->dom.auth  = env->auth;
-	gw->dom.token_ttl_ms
-	    = cfg->token_ttl_ms > 0 ? cfg->token_ttl_ms : PJ_GW_TOKEN_TTL_MS_DEFAULT;
+	*gwp                 = NULL;
+	gw->env              = env;
+	gw->dom.store        = env->store;
+	gw->dom.auth         = env->auth;
+	gw->dom.token_ttl_ms = cfg->token_ttl_ms > 0
+	    ? cfg->token_ttl_ms
+	    : PJ_GW_TOKEN_TTL_MS_DEFAULT;
 	pthread_mutex_init(&gw->mtx, NULL);
 	if (pj_gw_token_key_derive(cfg->key, cfg->key_len, gw->dom.key) != 0) {
 		ar_log(AR_LOG_ERROR, "gateway", "no random bytes for the key");
@@ -377,15 +386,18 @@ pj_gateway_start(struct pj_server_env *env,
 	    && rv != AR_EEXIST) {
 		goto fail;
 	}
-	if ((rv = ar_lookup(env->sys, "/user/" PJ_FRIEND_ACTOR, &gw->friend_ref))
+	if ((rv = ar_lookup(
+	         env->sys, "/user/" PJ_FRIEND_ACTOR, &gw->friend_ref))
 	    != 0) {
-		ar_log(AR_LOG_ERROR, "gateway", "no /user/friend: start it first");
+		ar_log(AR_LOG_ERROR, "gateway",
+		    "no /user/friend: start it first");
 		goto fail;
 	}
 	p.behavior   = &gateway_behavior;
 	p.state_size = sizeof(struct pj_gateway *);
 	p.init_arg   = gw;
-	if ((rv = ar_spawn(env->sys, AR_REF_NONE, PJ_GATEWAY_ACTOR, &p, &parent))
+	if ((rv = ar_spawn(
+	         env->sys, AR_REF_NONE, PJ_GATEWAY_ACTOR, &p, &parent))
 	    != 0) {
 		goto fail;
 	}
@@ -394,7 +406,8 @@ pj_gateway_start(struct pj_server_env *env,
 	for (int i = 0; i < PJ_GATEWAY_HANDLERS; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "h%d", i);
-		if ((rv = ar_spawn(env->sys, parent, name, &p, &gw->handler[i]))
+		if ((rv = ar_spawn(
+		         env->sys, parent, name, &p, &gw->handler[i]))
 		    != 0) {
 			goto fail;
 		}

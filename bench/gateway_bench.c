@@ -56,7 +56,7 @@ static struct echo_ctx echo[ECHO_CONTEXTS];
 static void
 echo_cb(void *arg)
 {
-	struct echo_ctx *e = arg;
+	struct echo_ctx *e  = arg;
 	int              rv = nng_aio_result(e->aio);
 	if (e->sending) {
 		if (rv != 0) {
@@ -76,7 +76,8 @@ echo_cb(void *arg)
 	nng_ctx_send(e->ctx, e->aio); /* the request's message, echoed */
 }
 
-/* ---- clients -------------------------------------------------------------- */
+/* ---- clients --------------------------------------------------------------
+ */
 
 enum op { OP_ECHO, OP_FETCH, OP_RUN };
 
@@ -130,8 +131,7 @@ client_run(void *arg)
 		nng_close(s);
 		return NULL;
 	}
-	while (!atomic_load(&go)) {
-	}
+	while (!atomic_load(&go)) { }
 	int64_t end = now_ns() + (int64_t) (seconds * 1e9);
 	for (int64_t t0 = now_ns(); t0 < end; t0 = now_ns()) {
 		nng_msg *m;
@@ -188,7 +188,7 @@ static struct result
 measure(const char *url, enum op op, int nc)
 {
 	struct client c[MAXC];
-	struct result r = { 0 };
+	struct result r     = { 0 };
 	size_t        total = 0, k = 0;
 	int64_t      *all;
 	memset(c, 0, sizeof(c));
@@ -231,7 +231,8 @@ main(int argc, char **argv)
 	char             echo_url[64];
 	if (argc < 4) {
 		fprintf(stderr,
-		    "usage: gateway_bench GATEWAY_URL TOKEN JOB_ID [SECONDS]\n");
+		    "usage: gateway_bench GATEWAY_URL TOKEN JOB_ID "
+		    "[SECONDS]\n");
 		return 2;
 	}
 	token  = argv[2];
@@ -252,22 +253,25 @@ main(int argc, char **argv)
 	}
 	nng_listener_get_addr(l, NNG_OPT_LOCADDR, &sa);
 	snprintf(echo_url, sizeof(echo_url), "tcp://127.0.0.1:%u",
-	    (unsigned) ((sa.s_in.sa_port >> 8) | ((sa.s_in.sa_port & 0xff) << 8)));
+	    (unsigned) ((sa.s_in.sa_port >> 8)
+	        | ((sa.s_in.sa_port & 0xff) << 8)));
 	for (int i = 0; i < ECHO_CONTEXTS; i++) {
 		nng_ctx_recv(echo[i].ctx, echo[i].aio);
 	}
 
-	printf("| clients | raw echo req/s | fetch-job req/s | fetch p50 / p99 "
-	       "µs | fetch / echo | run-job req/s | run p50 / p99 µs | errors "
-	       "|\n");
+	printf(
+	    "| clients | raw echo req/s | fetch-job req/s | fetch p50 / p99 "
+	    "µs | fetch / echo | run-job req/s | run p50 / p99 µs | errors "
+	    "|\n");
 	printf("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < sizeof(clients) / sizeof(clients[0]); i++) {
 		int           nc = clients[i];
 		struct result e  = measure(echo_url, OP_ECHO, nc);
 		struct result f  = measure(argv[1], OP_FETCH, nc);
 		struct result r  = measure(argv[1], OP_RUN, nc);
-		printf("| %d | %.0f (p50 %.0f µs) | %.0f | %.0f / %.0f | %.2f | "
-		       "%.0f | %.0f / %.0f | %d |\n",
+		printf(
+		    "| %d | %.0f (p50 %.0f µs) | %.0f | %.0f / %.0f | %.2f | "
+		    "%.0f | %.0f / %.0f | %d |\n",
 		    nc, e.rps, e.p50_us, f.rps, f.p50_us, f.p99_us,
 		    e.rps > 0 ? f.rps / e.rps : 0.0, r.rps, r.p50_us, r.p99_us,
 		    e.errors + f.errors + r.errors);

@@ -170,8 +170,8 @@ serve_main(const struct pj_serve_config *c)
 	ar_config            ac;
 	char                 db[PJ_CFG_STR + 32], shown[PJ_CFG_STR + 32];
 	char                 host[256];
-	int64_t              t0 = ar_mono_ms();
-	struct pj_gateway   *gw = NULL;
+	int64_t              t0                      = ar_mono_ms();
+	struct pj_gateway   *gw                      = NULL;
 	char                 gw_url[PJ_CFG_STR + 16] = "none";
 	long long            gw_ttl_s;
 	char                 err[300];
@@ -285,9 +285,10 @@ serve_main(const struct pj_serve_config *c)
 	}
 	if (strcmp(c->gateway, "none") != 0) {
 		struct pj_gateway_config gc = { 0 };
-		gc.url          = c->gateway;
-		gc.token_ttl_ms = gw_ttl_s * 1000;
-		if (c->cluster_key[0] != 0) { /* tokens valid on every server */
+		gc.url                      = c->gateway;
+		gc.token_ttl_ms             = gw_ttl_s * 1000;
+		if (c->cluster_key[0]
+		    != 0) { /* tokens valid on every server */
 			gc.key     = c->cluster_key;
 			gc.key_len = strlen(c->cluster_key);
 		}
@@ -308,8 +309,7 @@ serve_main(const struct pj_serve_config *c)
 	printf("pj-server: serving %s (server %s, id %d, gateway %s) on "
 	       "database %s (schema %d, %d applied), ready in %lld ms\n",
 	    env.address, env.self, env.server_id, gw_url, shown, version,
-	    applied,
-	    (long long) (ar_mono_ms() - t0));
+	    applied, (long long) (ar_mono_ms() - t0));
 	fflush(stdout);
 	if (c->ready_file[0]) {
 		write_ready_file(c->ready_file, env.self, gw_url);

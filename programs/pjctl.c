@@ -40,7 +40,8 @@ usage(FILE *f)
 	    "Apps, jobs, instances and workers (through a server's gateway):\n"
 	    "  app register [NAME] [--title T]     register an app (secret: "
 	    "--secret)\n"
-	    "  app auth [--ttl-ms MS]              app id and an access token\n"
+	    "  app auth [--ttl-ms MS]              app id and an access "
+	    "token\n"
 	    "  job save [--id ID] --name N [--type api|cron|fixed-rate|"
 	    "fixed-delay|daily]\n"
 	    "           [--expr E] [--zone Z] [--execute standalone|broadcast|"
@@ -73,21 +74,24 @@ usage(FILE *f)
 	    "CURSOR]\n"
 	    "  instance stop ID | cancel ID | retry ID\n"
 	    "  instance log ID [--follow]          the instance's log\n"
-	    "  instance wait ID [--timeout-s S]    follow it to its end (exit 0 "
+	    "  instance wait ID [--timeout-s S]    follow it to its end (exit "
+	    "0 "
 	    "if it succeeded)\n"
-	    "  worker list                         the app's workers, metrics, "
+	    "  worker list                         the app's workers, "
+	    "metrics, "
 	    "health score\n"
 	    "\n"
 	    "Runtime (a server's or worker's AdminActor):\n"
-	    "  runtime ADDRESS                     actors, mailbox depths, dead "
+	    "  runtime ADDRESS                     actors, mailbox depths, "
+	    "dead "
 	    "letters by reason\n"
 	    "  actors ADDRESS | ping ADDRESS | dead-letters ADDRESS [--recent "
 	    "N]\n"
 	    "  ADDRESS is a system address, pj://NAME@HOST:PORT\n"
 	    "\n"
 	    "Options (flag, then environment, then config file):\n"
-	    "  --gateway URL       PJ_GATEWAY     default " PJCTL_GATEWAY_DEFAULT
-	    "\n"
+	    "  --gateway URL       PJ_GATEWAY     "
+	    "default " PJCTL_GATEWAY_DEFAULT "\n"
 	    "  --app NAME          PJ_APP\n"
 	    "  --secret S          PJ_APP_SECRET\n"
 	    "  --token T           PJ_TOKEN       (from app auth; instead of "
@@ -163,14 +167,15 @@ show_actors(const Ar__ActorsReport *r)
 
 /* pjctl runtime: the actors and the dead letters by reason, one screen. */
 static int
-show_runtime(const Ar__ActorsReport *a, const Ar__DeadLetterReport *d,
-    bool json)
+show_runtime(
+    const Ar__ActorsReport *a, const Ar__DeadLetterReport *d, bool json)
 {
 	uint64_t by[32] = { 0 };
 	if (json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "actors", pjctl_pb_to_json(&a->base));
-		json_object_set_new(j, "dead_letters", pjctl_pb_to_json(&d->base));
+		json_object_set_new(
+		    j, "dead_letters", pjctl_pb_to_json(&d->base));
 		pjctl_print_json(j);
 		return (0);
 	}
@@ -198,7 +203,7 @@ admin_cmd(const char *cmd, const char *address, int timeout_ms, int recent,
 	ar_config               cfg;
 	ar_system              *sys;
 	ar_ref                  to;
-	ar_future              *f, *f2 = NULL;
+	ar_future              *f, *f2         = NULL;
 	const ProtobufCMessage *reply, *reply2 = NULL;
 	int                     rv;
 
@@ -317,7 +322,8 @@ read_config(struct pjctl *o, const char *path, bool must)
 	int   n = 0;
 	if (f == NULL) {
 		if (must) {
-			fprintf(stderr, "pjctl: cannot read config %s\n", path);
+			fprintf(
+			    stderr, "pjctl: cannot read config %s\n", path);
 			return (PJCTL_USAGE);
 		}
 		return (0);
@@ -333,16 +339,14 @@ read_config(struct pjctl *o, const char *path, bool must)
 			continue;
 		}
 		if ((eq = strchr(k, '=')) == NULL) {
-			fprintf(stderr, "pjctl: %s:%d: expected name = value\n",
-			    path, n);
+			fprintf(stderr,
+			    "pjctl: %s:%d: expected name = value\n", path, n);
 			fclose(f);
 			return (PJCTL_USAGE);
 		}
-		for (e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--) {
-		}
+		for (e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--) { }
 		*e = 0;
-		for (v = eq + 1; *v == ' ' || *v == '\t'; v++) {
-		}
+		for (v = eq + 1; *v == ' ' || *v == '\t'; v++) { }
 		struct {
 			const char *name;
 			char       *dst;
@@ -355,7 +359,8 @@ read_config(struct pjctl *o, const char *path, bool must)
 		for (i = 0; i < 4; i++) {
 			if (strcmp(k, keys[i].name) == 0) {
 				if (keys[i].dst[0] == 0) {
-					snprintf(keys[i].dst, keys[i].n, "%s", v);
+					snprintf(
+					    keys[i].dst, keys[i].n, "%s", v);
 				}
 				break;
 			}
@@ -415,8 +420,9 @@ main(int argc, char **argv)
 		case 'T':
 			o.timeout_ms = atoi(optarg);
 			if (o.timeout_ms <= 0) {
-				fprintf(stderr, "pjctl: --timeout: a number "
-				                "of milliseconds > 0\n");
+				fprintf(stderr,
+				    "pjctl: --timeout: a number "
+				    "of milliseconds > 0\n");
 				return (PJCTL_USAGE);
 			}
 			break;
@@ -482,8 +488,8 @@ main(int argc, char **argv)
 		}
 	}
 	if (o.gateway[0] == 0) {
-		snprintf(o.gateway, sizeof(o.gateway), "%s",
-		    PJCTL_GATEWAY_DEFAULT);
+		snprintf(
+		    o.gateway, sizeof(o.gateway), "%s", PJCTL_GATEWAY_DEFAULT);
 	}
 	cmd = argv[optind];
 	if (strcmp(cmd, "dead-letters") == 0 || strcmp(cmd, "actors") == 0

@@ -95,8 +95,9 @@ pjctl_call(struct pjctl *o, Pj__Openapi__Request *rq, Pj__Openapi__Reply **rp)
 		}
 		return (0);
 	}
-	fprintf(stderr, "pjctl: no answer from the gateway at %s within %d ms "
-	                "(%s)\n",
+	fprintf(stderr,
+	    "pjctl: no answer from the gateway at %s within %d ms "
+	    "(%s)\n",
 	    o->gateway, o->timeout_ms, nng_strerror(rv));
 	return (PJCTL_UNREACHABLE);
 }

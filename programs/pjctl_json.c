@@ -33,16 +33,19 @@ scalar(const ProtobufCFieldDescriptor *f, const void *p)
 	case PROTOBUF_C_TYPE_BOOL:
 		return json_boolean(*(const protobuf_c_boolean *) p);
 	case PROTOBUF_C_TYPE_ENUM: {
-		const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-		    f->descriptor, *(const int *) p);
-		return v ? json_string(v->name) : json_integer(*(const int *) p);
+		const ProtobufCEnumValue *v
+		    = protobuf_c_enum_descriptor_get_value(
+		        f->descriptor, *(const int *) p);
+		return v ? json_string(v->name)
+		         : json_integer(*(const int *) p);
 	}
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(char *const *) p;
 		return json_string(s ? s : "");
 	}
 	case PROTOBUF_C_TYPE_BYTES:
-		return json_integer((json_int_t) ((const ProtobufCBinaryData *) p)->len);
+		return json_integer(
+		    (json_int_t) ((const ProtobufCBinaryData *) p)->len);
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *m = *(ProtobufCMessage *const *) p;
 		return m ? pjctl_pb_to_json(m) : json_null();
@@ -91,7 +94,7 @@ pjctl_pb_to_json(const ProtobufCMessage *m)
 		}
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t      n = *(const size_t *) ((const char *) m
-                                + f->quantifier_offset);
+                            + f->quantifier_offset);
 			const char *v = *(char *const *) p;
 			json_t     *a = json_array();
 			for (size_t k = 0; k < n; k++) {

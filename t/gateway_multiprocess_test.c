@@ -43,13 +43,14 @@ static char               dburl[512], tmpdir[256], dbname[64];
 static struct pj_store   *store;
 static int64_t            app_id;
 
-/* ---- processes ------------------------------------------------------------------ */
+/* ---- processes
+ * ------------------------------------------------------------------ */
 
 static void
 setup(int mysql)
 {
-	tu_srv_store_open(mysql, "/tmp/pjgw.XXXXXX", "pjgw", 4, tmpdir,
-	    dbname, dburl, &store, &app_id);
+	tu_srv_store_open(mysql, "/tmp/pjgw.XXXXXX", "pjgw", 4, tmpdir, dbname,
+	    dburl, &store, &app_id);
 	nsrv = nwrk = 0;
 }
 
@@ -65,8 +66,8 @@ teardown(void)
 static int
 start_server(void)
 {
-	static const char *const env[] = { "PJ_CLUSTER_KEY", KEY,
-		"PJ_GATEWAY", "tcp://127.0.0.1:0", NULL };
+	static const char *const env[] = { "PJ_CLUSTER_KEY", KEY, "PJ_GATEWAY",
+		"tcp://127.0.0.1:0", NULL };
 	char                     ready[400], line[200];
 	int                      i = nsrv++;
 	FILE                    *f;
@@ -103,7 +104,8 @@ start_worker(int s)
 	}
 }
 
-/* ---- pjctl ---------------------------------------------------------------------- */
+/* ---- pjctl
+ * ---------------------------------------------------------------------- */
 
 static char out[1 << 16];
 
@@ -115,7 +117,7 @@ pjctl_as(int g, const char *app, const char *secret, ...)
 {
 	char        exe[600];
 	const char *argv[40];
-	int         n = 0, fd[2], st;
+	int         n   = 0, fd[2], st;
 	size_t      len = 0;
 	va_list     ap;
 	ssize_t     k;
@@ -124,7 +126,8 @@ pjctl_as(int g, const char *app, const char *secret, ...)
 	    getenv("PJ_BIN") ? getenv("PJ_BIN") : "build/bin");
 	argv[n++] = exe;
 	va_start(ap, secret);
-	for (const char *a; (a = va_arg(ap, const char *)) != NULL && n < 39;) {
+	for (const char *a;
+	     (a = va_arg(ap, const char *)) != NULL && n < 39;) {
 		argv[n++] = a;
 	}
 	va_end(ap);
@@ -164,12 +167,12 @@ pjctl_as(int g, const char *app, const char *secret, ...)
 }
 
 #define PJCTL(...) pjctl_as(0, "orders", "s3cret", __VA_ARGS__, (char *) NULL)
-#define PJCTL_AT(g, ...) \
+#define PJCTL_AT(g, ...)                                                      \
 	pjctl_as(g, "orders", "s3cret", __VA_ARGS__, (char *) NULL)
-#define OK(call)                                                           \
-	do {                                                               \
-		int _rv = (call);                                          \
-		ck_assert_msg(_rv == 0, "%s: exit %d: %s", #call, _rv, out); \
+#define OK(call)                                                              \
+	do {                                                                  \
+		int _rv = (call);                                             \
+		ck_assert_msg(_rv == 0, "%s: exit %d: %s", #call, _rv, out);  \
 	} while (0)
 #define HAS(s) ck_assert_msg(strstr(out, s) != NULL, "'%s' not in: %s", s, out)
 
@@ -196,7 +199,8 @@ wait_worker(int g)
 	ck_abort_msg("no worker listed: %s", out);
 }
 
-/* ---- the whole OpenAPI ------------------------------------------------------------- */
+/* ---- the whole OpenAPI
+ * ------------------------------------------------------------- */
 
 START_TEST(openapi_through_pjctl)
 {
@@ -220,9 +224,8 @@ START_TEST(openapi_through_pjctl)
 	HAS("shell echo hi");
 	OK(PJCTL("job", "fetch", id, "--json"));
 	ck_assert_ptr_nonnull(j = json_loads(out, 0, NULL));
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(json_object_get(j, "job"),
-	        "job_params")),
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_object_get(j, "job"), "job_params")),
 	    "p1");
 	json_decref(j);
 	OK(PJCTL("job", "save", "--id", id, "--name", "nightly2", "--type",
@@ -231,7 +234,8 @@ START_TEST(openapi_through_pjctl)
 	OK(PJCTL("job", "list"));
 	HAS("nightly2");
 	HAS("cron");
-	OK(PJCTL("job", "query", "--name-like", "night%", "--status", "enabled"));
+	OK(PJCTL(
+	    "job", "query", "--name-like", "night%", "--status", "enabled"));
 	HAS("nightly2");
 	OK(PJCTL("job", "query", "--name", "nope"));
 	ck_assert_ptr_null(strstr(out, "nightly"));
@@ -293,8 +297,8 @@ START_TEST(openapi_through_pjctl)
 	OK(PJCTL("job", "run", id, "--delay", "300"));
 	HAS("after the delay");
 	for (int k = 0; k < 50; k++) {
-		OK(PJCTL("instance", "list", "--job", id, "--status",
-		    "succeed"));
+		OK(PJCTL(
+		    "instance", "list", "--job", id, "--status", "succeed"));
 		if (strstr(out, "succeed") != NULL
 		    && strstr(strstr(out, "succeed") + 1, "succeed") != NULL) {
 			break;
@@ -324,7 +328,8 @@ START_TEST(openapi_through_pjctl)
 }
 END_TEST
 
-/* ---- authentication ---------------------------------------------------------------- */
+/* ---- authentication
+ * ---------------------------------------------------------------- */
 
 START_TEST(wrong_credentials_tokens_and_ownership)
 {
@@ -336,10 +341,12 @@ START_TEST(wrong_credentials_tokens_and_ownership)
 	job = number_after("job ");
 	snprintf(id, sizeof(id), "%lld", job);
 
-	ck_assert_int_eq(pjctl_as(0, "orders", "wrong", "job", "list", NULL), 3);
+	ck_assert_int_eq(
+	    pjctl_as(0, "orders", "wrong", "job", "list", NULL), 3);
 	HAS("wrong secret");
 	ck_assert_ptr_null(strstr(out, "s3cret"));
-	ck_assert_int_eq(pjctl_as(0, "ghost", "s3cret", "job", "list", NULL), 3);
+	ck_assert_int_eq(
+	    pjctl_as(0, "ghost", "s3cret", "job", "list", NULL), 3);
 	HAS("no app named ghost");
 	ck_assert_int_eq(pjctl_as(0, NULL, NULL, "job", "list", NULL), 3);
 	HAS("auth:");
@@ -352,24 +359,29 @@ START_TEST(wrong_credentials_tokens_and_ownership)
 	char was = tok[5];
 	tok[5]   = was == '9' ? '8' : '9'; /* forged */
 	ck_assert_int_eq(
-	    pjctl_as(0, NULL, NULL, "--token", tok, "job", "fetch", id, NULL), 3);
+	    pjctl_as(0, NULL, NULL, "--token", tok, "job", "fetch", id, NULL),
+	    3);
 	HAS("INVALID_TOKEN");
 	tok[5] = was;
 	usleep(1600000);
 	ck_assert_int_eq(
-	    pjctl_as(0, NULL, NULL, "--token", tok, "job", "fetch", id, NULL), 3);
+	    pjctl_as(0, NULL, NULL, "--token", tok, "job", "fetch", id, NULL),
+	    3);
 	HAS("expired");
 
 	/* another app sees none of ours */
 	OK(pjctl_as(0, "rival", "pw", "app", "register", NULL));
 	HAS("registered");
-	ck_assert_int_eq(pjctl_as(0, "rival", "pw", "app", "register", NULL), 1);
+	ck_assert_int_eq(
+	    pjctl_as(0, "rival", "pw", "app", "register", NULL), 1);
 	HAS("exists already");
-	ck_assert_int_eq(pjctl_as(0, "rival", "pw", "job", "fetch", id, NULL), 1);
+	ck_assert_int_eq(
+	    pjctl_as(0, "rival", "pw", "job", "fetch", id, NULL), 1);
 	HAS("belongs to another app");
 	ck_assert_int_eq(
 	    pjctl_as(0, "rival", "pw", "job", "delete", id, NULL), 1);
-	ck_assert_int_eq(pjctl_as(0, "rival", "pw", "job", "run", id, NULL), 1);
+	ck_assert_int_eq(
+	    pjctl_as(0, "rival", "pw", "job", "run", id, NULL), 1);
 	HAS("NO_PERMISSION");
 	OK(pjctl_as(0, "rival", "pw", "job", "list", NULL));
 	ck_assert_ptr_null(strstr(out, "mine"));
@@ -380,7 +392,8 @@ START_TEST(wrong_credentials_tokens_and_ownership)
 }
 END_TEST
 
-/* ---- forwarding --------------------------------------------------------------------- */
+/* ---- forwarding
+ * --------------------------------------------------------------------- */
 
 START_TEST(non_owner_forwards_to_the_owner)
 {
@@ -391,7 +404,8 @@ START_TEST(non_owner_forwards_to_the_owner)
 	start_server(); /* 1: the client's */
 	start_worker(0);
 	wait_worker(0);
-	OK(PJCTL_AT(1, "job", "save", "--name", "fw", "--processor-info", "x"));
+	OK(PJCTL_AT(
+	    1, "job", "save", "--name", "fw", "--processor-info", "x"));
 	job = number_after("job ");
 	snprintf(id, sizeof(id), "%lld", job);
 	OK(PJCTL_AT(1, "worker", "list"));
@@ -416,7 +430,8 @@ START_TEST(non_owner_forwards_to_the_owner)
 }
 END_TEST
 
-/* ---- bad input and concurrency ---------------------------------------------------- */
+/* ---- bad input and concurrency
+ * ---------------------------------------------------- */
 
 /* One raw request; 0 with the decoded reply, or the nng error. */
 static int
@@ -436,7 +451,8 @@ raw(nng_socket s, const void *buf, size_t n, Pj__Openapi__Reply **rp)
 	if ((rv = nng_recvmsg(s, &m, 0)) != 0) {
 		return rv;
 	}
-	*rp = pj__openapi__reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+	*rp = pj__openapi__reply__unpack(
+	    NULL, nng_msg_len(m), nng_msg_body(m));
 	nng_msg_free(m);
 	return *rp ? 0 : NNG_EPROTO;
 }
@@ -498,7 +514,8 @@ cc_client(void *arg)
 			for (size_t b = 0; b < sizeof(junk); b++) {
 				junk[b] = (uint8_t) rand_r(&seed);
 			}
-			rv = raw(s, junk, 1 + rand_r(&seed) % sizeof(junk), &r);
+			rv = raw(
+			    s, junk, 1 + rand_r(&seed) % sizeof(junk), &r);
 		} else if (kind == 1) { /* truncated */
 			rv = raw(s, good, 1 + rand_r(&seed) % (n - 1), &r);
 		} else {
@@ -554,24 +571,25 @@ START_TEST(garbage_huge_and_32_clients)
 	}
 	/* a huge field: refused by name */
 	{
-		Pj__Openapi__Request     q = PJ__OPENAPI__REQUEST__INIT;
-		Pj__Openapi__Credentials c = PJ__OPENAPI__CREDENTIALS__INIT;
+		Pj__Openapi__Request     q  = PJ__OPENAPI__REQUEST__INIT;
+		Pj__Openapi__Credentials c  = PJ__OPENAPI__CREDENTIALS__INIT;
 		Pj__Openapi__JobRun      jr = PJ__OPENAPI__JOB_RUN__INIT;
-		char *p = malloc(2u << 20);
+		char                    *p  = malloc(2u << 20);
 		memset(p, 'a', (2u << 20) - 1);
-		p[(2u << 20) - 1] = 0;
-		c.app_name        = "orders";
-		c.secret          = "s3cret";
-		jr.job_id         = cc_job;
+		p[(2u << 20) - 1]  = 0;
+		c.app_name         = "orders";
+		c.secret           = "s3cret";
+		jr.job_id          = cc_job;
 		jr.instance_params = p;
 		q.auth             = &c;
 		q.op_case          = PJ__OPENAPI__REQUEST__OP_JOB_RUN;
 		q.job_run          = &jr;
-		big                = malloc(pj__openapi__request__get_packed_size(&q));
-		n                  = pj__openapi__request__pack(&q, big);
+		big = malloc(pj__openapi__request__get_packed_size(&q));
+		n   = pj__openapi__request__pack(&q, big);
 		ck_assert_int_eq(raw(s, big, n, &r), 0);
 		ck_assert_int_eq(r->code, PJ__OPENAPI__CODE__ILLEGAL_ARGS);
-		ck_assert_ptr_nonnull(strstr(r->message, "job_run.instance_params"));
+		ck_assert_ptr_nonnull(
+		    strstr(r->message, "job_run.instance_params"));
 		pj__openapi__reply__free_unpacked(r, NULL);
 		free(big);
 		free(p);

@@ -21,7 +21,8 @@
 
 #define NOW 1800000000000LL /* 2027-01-15 */
 
-/* ---- tokens ------------------------------------------------------------------ */
+/* ---- tokens
+ * ------------------------------------------------------------------ */
 
 START_TEST(test_token_roundtrip)
 {
@@ -55,7 +56,8 @@ START_TEST(test_token_expiry)
 	ck_assert_int_eq(pj_gw_token_verify(key, tok, NOW - 1, &id, NULL), 0);
 	ck_assert_int_eq(
 	    pj_gw_token_verify(key, tok, NOW, &id, NULL), PJ_GW_TOKEN_EXPIRED);
-	ck_assert_int_eq(pj_gw_token_verify(key, tok, NOW + 86400000, &id, NULL),
+	ck_assert_int_eq(
+	    pj_gw_token_verify(key, tok, NOW + 86400000, &id, NULL),
 	    PJ_GW_TOKEN_EXPIRED);
 }
 END_TEST
@@ -93,14 +95,16 @@ START_TEST(test_token_tamper)
 	const char *junk[] = { "", "pj1.", "pj1..", "pj1.1.2.", "pj1.-1.2.x",
 		"pj1.01.2.aa", "pj1.99999999999999999999.1.aa", "Bearer x" };
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
-		ck_assert_int_eq(pj_gw_token_verify(key, junk[i], NOW, &id, NULL),
+		ck_assert_int_eq(
+		    pj_gw_token_verify(key, junk[i], NOW, &id, NULL),
 		    PJ_GW_TOKEN_EINVAL);
 	}
 	ck_assert_int_eq(id, -1); /* never written on a failure */
 }
 END_TEST
 
-/* ---- decode and validation ------------------------------------------------------ */
+/* ---- decode and validation
+ * ------------------------------------------------------ */
 
 static size_t
 pack(Pj__Openapi__Request *r, uint8_t **buf)
@@ -117,17 +121,17 @@ validate(Pj__Openapi__Request *r, const char *want)
 	char err[PJ_GW_ERR_MAX] = "";
 	int  rv = pj_gw_request_validate(r, NOW, err, sizeof(err));
 	if (want != NULL) {
-		ck_assert_msg(strstr(err, want) != NULL, "'%s' not in '%s'",
-		    want, err);
+		ck_assert_msg(
+		    strstr(err, want) != NULL, "'%s' not in '%s'", want, err);
 	}
 	return (rv);
 }
 
 START_TEST(test_decode)
 {
-	char                  err[PJ_GW_ERR_MAX];
-	uint8_t               garbage[] = { 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01 };
-	uint8_t              *buf;
+	char     err[PJ_GW_ERR_MAX];
+	uint8_t  garbage[] = { 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01 };
+	uint8_t *buf;
 	Pj__Openapi__Request  r  = PJ__OPENAPI__REQUEST__INIT;
 	Pj__Openapi__JobFetch jf = PJ__OPENAPI__JOB_FETCH__INIT;
 	size_t                n;
@@ -137,19 +141,21 @@ START_TEST(test_decode)
 	ck_assert_ptr_null(
 	    pj_gw_request_decode(garbage, sizeof(garbage), err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "do not decode"));
-	ck_assert_ptr_null(
-	    pj_gw_request_decode(garbage, PJ_GW_REQUEST_MAX + 1, err, sizeof(err)));
+	ck_assert_ptr_null(pj_gw_request_decode(
+	    garbage, PJ_GW_REQUEST_MAX + 1, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "over the limit"));
 	/* no operation */
 	n = pack(&r, &buf);
-	ck_assert_ptr_null(pj_gw_request_decode(buf, n ? n : 0, err, sizeof(err)));
+	ck_assert_ptr_null(
+	    pj_gw_request_decode(buf, n ? n : 0, err, sizeof(err)));
 	free(buf);
 	/* a good one, then each truncation of it */
-	jf.job_id    = 123456789;
-	r.op_case    = PJ__OPENAPI__REQUEST__OP_JOB_FETCH;
-	r.job_fetch  = &jf;
-	n            = pack(&r, &buf);
-	Pj__Openapi__Request *d = pj_gw_request_decode(buf, n, err, sizeof(err));
+	jf.job_id   = 123456789;
+	r.op_case   = PJ__OPENAPI__REQUEST__OP_JOB_FETCH;
+	r.job_fetch = &jf;
+	n           = pack(&r, &buf);
+	Pj__Openapi__Request *d
+	    = pj_gw_request_decode(buf, n, err, sizeof(err));
 	ck_assert_ptr_nonnull(d);
 	ck_assert_int_eq(d->job_fetch->job_id, 123456789);
 	ck_assert_str_eq(pj_gw_op_name(d->op_case), "job_fetch");
@@ -217,7 +223,8 @@ START_TEST(test_validate_job)
 	memset(big, 'x', PJ_STORE_LONGTEXT_MAX + 1);
 	big[PJ_STORE_LONGTEXT_MAX + 1] = 0;
 	j.job_params                   = big;
-	ck_assert_int_eq(validate(&r, "job_save.job.job_params: 1048577 bytes"),
+	ck_assert_int_eq(
+	    validate(&r, "job_save.job.job_params: 1048577 bytes"),
 	    PJ__OPENAPI__CODE__ILLEGAL_ARGS);
 	j.job_params = "";
 	big[300]     = 0;
@@ -230,13 +237,13 @@ END_TEST
 
 START_TEST(test_validate_ops)
 {
-	Pj__Openapi__Request       r  = PJ__OPENAPI__REQUEST__INIT;
-	Pj__Openapi__JobRun        ru = PJ__OPENAPI__JOB_RUN__INIT;
-	Pj__Openapi__InstanceQuery iq = PJ__OPENAPI__INSTANCE_QUERY__INIT;
-	Pj__Openapi__JobQuery      jq = PJ__OPENAPI__JOB_QUERY__INIT;
-	Pj__Openapi__TimePreview   tp = PJ__OPENAPI__TIME_PREVIEW__INIT;
-	Pj__Openapi__AppRegister   ar = PJ__OPENAPI__APP_REGISTER__INIT;
-	Pj__Openapi__InstanceStop  st = PJ__OPENAPI__INSTANCE_STOP__INIT;
+	Pj__Openapi__Request       r     = PJ__OPENAPI__REQUEST__INIT;
+	Pj__Openapi__JobRun        ru    = PJ__OPENAPI__JOB_RUN__INIT;
+	Pj__Openapi__InstanceQuery iq    = PJ__OPENAPI__INSTANCE_QUERY__INIT;
+	Pj__Openapi__JobQuery      jq    = PJ__OPENAPI__JOB_QUERY__INIT;
+	Pj__Openapi__TimePreview   tp    = PJ__OPENAPI__TIME_PREVIEW__INIT;
+	Pj__Openapi__AppRegister   ar    = PJ__OPENAPI__APP_REGISTER__INIT;
+	Pj__Openapi__InstanceStop  st    = PJ__OPENAPI__INSTANCE_STOP__INIT;
 	int32_t                    bad[] = { 1, 6 };
 
 	r.op_case = PJ__OPENAPI__REQUEST__OP_JOB_RUN;
@@ -261,8 +268,8 @@ START_TEST(test_validate_ops)
 	ck_assert_int_eq(validate(&r, "instance_query.status_in: 6"),
 	    PJ__OPENAPI__CODE__ILLEGAL_ARGS);
 
-	r.op_case     = PJ__OPENAPI__REQUEST__OP_JOB_QUERY;
-	r.job_query   = &jq;
+	r.op_case      = PJ__OPENAPI__REQUEST__OP_JOB_QUERY;
+	r.job_query    = &jq;
 	jq.n_status_in = 17;
 	jq.status_in   = calloc(17, sizeof(int32_t));
 	ck_assert_int_eq(validate(&r, "job_query.status_in: 17 values"),
@@ -271,8 +278,8 @@ START_TEST(test_validate_ops)
 	jq.n_status_in = 0;
 	ck_assert_int_eq(validate(&r, ""), 0);
 
-	r.op_case       = PJ__OPENAPI__REQUEST__OP_TIME_PREVIEW;
-	r.time_preview  = &tp;
+	r.op_case               = PJ__OPENAPI__REQUEST__OP_TIME_PREVIEW;
+	r.time_preview          = &tp;
 	tp.time_expression_type = 2;
 	tp.time_expression      = "0 0 25 * * ?";
 	ck_assert_int_eq(validate(&r, "time_preview.time_expression:"),
@@ -300,7 +307,8 @@ START_TEST(test_validate_ops)
 }
 END_TEST
 
-/* ---- conversions -------------------------------------------------------------------- */
+/* ---- conversions
+ * -------------------------------------------------------------------- */
 
 START_TEST(test_convert)
 {
@@ -335,9 +343,9 @@ START_TEST(test_convert)
 	ck_assert_int_eq(back.concurrency, PJ_GW_CONCURRENCY_DEFAULT);
 	ck_assert_int_eq(back.dispatch_strategy, 1);
 
-	i.instance_id = 77;
-	i.status      = PJ_INST_RUNNING;
-	i.result      = "r";
+	i.instance_id                 = 77;
+	i.status                      = PJ_INST_RUNNING;
+	i.result                      = "r";
 	Pj__Openapi__InstanceInfo *im = pj_gw_instance_to_pb(&a, &i);
 	ck_assert_int_eq(im->instance_id, 77);
 	ck_assert_int_eq(im->status, 3);
@@ -377,9 +385,10 @@ START_TEST(test_convert)
 }
 END_TEST
 
-/* ---- pj_gw_handle on a store --------------------------------------------------------- */
+/* ---- pj_gw_handle on a store
+ * --------------------------------------------------------- */
 
-static char            tmpdir[64];
+static char             tmpdir[64];
 static struct pj_store *store;
 static struct pj_gw     gw;
 

@@ -67,20 +67,20 @@ pj_gw_job_from_pb(const Pj__Openapi__JobInfo *m, struct pj_job *j)
 	j->processor_type       = m->processor_type;
 	j->processor_info       = m->processor_info;
 	j->max_instance_num     = m->max_instance_num;
-	j->concurrency          = m->concurrency > 0 ? m->concurrency
-	                                             : PJ_GW_CONCURRENCY_DEFAULT;
-	j->instance_time_limit  = m->instance_time_limit;
-	j->instance_retry_num   = m->instance_retry_num;
-	j->task_retry_num       = m->task_retry_num;
-	j->status               = m->status;
-	j->next_trigger_time    = m->next_trigger_time;
-	j->min_cpu_cores        = m->min_cpu_cores;
-	j->min_memory_space     = m->min_memory_space;
-	j->min_disk_space       = m->min_disk_space;
-	j->designated_workers   = m->designated_workers;
-	j->max_worker_count     = m->max_worker_count;
-	j->notify_user_ids      = m->notify_user_ids;
-	j->extra                = m->extra;
+	j->concurrency
+	    = m->concurrency > 0 ? m->concurrency : PJ_GW_CONCURRENCY_DEFAULT;
+	j->instance_time_limit = m->instance_time_limit;
+	j->instance_retry_num  = m->instance_retry_num;
+	j->task_retry_num      = m->task_retry_num;
+	j->status              = m->status;
+	j->next_trigger_time   = m->next_trigger_time;
+	j->min_cpu_cores       = m->min_cpu_cores;
+	j->min_memory_space    = m->min_memory_space;
+	j->min_disk_space      = m->min_disk_space;
+	j->designated_workers  = m->designated_workers;
+	j->max_worker_count    = m->max_worker_count;
+	j->notify_user_ids     = m->notify_user_ids;
+	j->extra               = m->extra;
 	j->dispatch_strategy = m->dispatch_strategy > 0 ? m->dispatch_strategy
 	                                                : 1; /* HEALTH_FIRST */
 	j->dispatch_strategy_config = m->dispatch_strategy_config;
@@ -137,21 +137,21 @@ pj_gw_job_query_from_pb(
     const Pj__Openapi__JobQuery *q, int64_t app_id, struct pj_job_query *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->app_id               = app_id;
-	o->has_id_eq            = q->has_id_eq;
-	o->id_eq                = q->id_eq;
-	o->has_id_gt            = q->has_id_gt;
-	o->id_gt                = q->id_gt;
-	o->has_id_lt            = q->has_id_lt;
-	o->id_lt                = q->id_lt;
-	o->name_eq              = text(q->job_name_eq);
-	o->name_like            = text(q->job_name_like);
-	o->description_like     = text(q->job_description_like);
-	o->job_params_like      = text(q->job_params_like);
-	o->processor_info_eq    = text(q->processor_info_eq);
-	o->processor_info_like  = text(q->processor_info_like);
-	o->notify_user_ids_like = text(q->notify_user_ids_like);
-	o->tag_eq               = text(q->tag_eq);
+	o->app_id                   = app_id;
+	o->has_id_eq                = q->has_id_eq;
+	o->id_eq                    = q->id_eq;
+	o->has_id_gt                = q->has_id_gt;
+	o->id_gt                    = q->id_gt;
+	o->has_id_lt                = q->has_id_lt;
+	o->id_lt                    = q->id_lt;
+	o->name_eq                  = text(q->job_name_eq);
+	o->name_like                = text(q->job_name_like);
+	o->description_like         = text(q->job_description_like);
+	o->job_params_like          = text(q->job_params_like);
+	o->processor_info_eq        = text(q->processor_info_eq);
+	o->processor_info_like      = text(q->processor_info_like);
+	o->notify_user_ids_like     = text(q->notify_user_ids_like);
+	o->tag_eq                   = text(q->tag_eq);
 	o->has_dispatch_strategy_eq = q->has_dispatch_strategy_eq;
 	o->dispatch_strategy_eq     = q->dispatch_strategy_eq;
 	copy_in(q->time_expression_type_in, q->n_time_expression_type_in,

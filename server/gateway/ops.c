@@ -74,7 +74,8 @@ pj_gw_call_pack(struct pj_gw_call *c, uint8_t **out)
 	return (pj__openapi__reply__pack(&c->reply, *out));
 }
 
-/* ---- authentication ------------------------------------------------------- */
+/* ---- authentication -------------------------------------------------------
+ */
 
 static int
 authenticate(struct pj_gw *g, const Pj__Openapi__Request *r, int64_t now,
@@ -127,7 +128,8 @@ authenticate(struct pj_gw *g, const Pj__Openapi__Request *r, int64_t now,
 	return (0);
 }
 
-/* ---- jobs ----------------------------------------------------------------- */
+/* ---- jobs -----------------------------------------------------------------
+ */
 
 int
 pj_gw_job_next_trigger(const struct pj_job *j, int64_t now, int64_t *next,
@@ -140,14 +142,16 @@ pj_gw_job_next_trigger(const struct pj_job *j, int64_t now, int64_t *next,
 	if (pj_timing_init(&t, (pj_time_type) j->time_expression_type,
 	        j->time_expression, j->time_zone, 0, terr, sizeof(terr))
 	        != 0
-	    || pj_lifecycle_parse(j->lifecycle, &lc, terr, sizeof(terr)) != 0) {
+	    || pj_lifecycle_parse(j->lifecycle, &lc, terr, sizeof(terr))
+	        != 0) {
 		snprintf(err, errlen, "job %lld: %s", (long long) j->id, terr);
 		return (C(ILLEGAL_ARGS));
 	}
 	if (pj_timing_next(&t, &lc, 0, now, next) != 0) {
 		*next = 0;
 		if (j->time_expression_type == PJ_TIME_CRON
-		    || j->time_expression_type == PJ_TIME_DAILY_TIME_INTERVAL) {
+		    || j->time_expression_type
+		        == PJ_TIME_DAILY_TIME_INTERVAL) {
 			snprintf(err, errlen,
 			    "time_expression: time expression is out of date "
 			    "(no fire time left)");
@@ -186,16 +190,15 @@ pj_gw_job_set_status(struct pj_store *s, int64_t job_id, int status,
 	if ((rv = pj_store_job_set_status(s, job_id, status, now)) != 0) {
 		snprintf(err, errlen, "job %lld: %s", (long long) job_id,
 		    pj_store_strerror(rv));
-		return (rv == PJ_STORE_ENOTFOUND ? C(NOT_FOUND)
-		                                 : C(SYSTEM_ERROR));
+		return (
+		    rv == PJ_STORE_ENOTFOUND ? C(NOT_FOUND) : C(SYSTEM_ERROR));
 	}
 	return (0);
 }
 
 /* Loads job id for the call's app: 0, or the reply set to the failure. */
 int
-gw_own_job(struct pj_gw *g, struct pj_gw_call *c, int64_t id,
-    struct pj_job *j)
+gw_own_job(struct pj_gw *g, struct pj_gw_call *c, int64_t id, struct pj_job *j)
 {
 	int rv = pj_store_job_get(g->store, id, j);
 	if (rv == PJ_STORE_ENOTFOUND) {
@@ -293,9 +296,9 @@ job_fetch(struct pj_gw *g, struct pj_gw_call *c, int64_t job_id, int export,
 	if (export) { /* PowerJob: a save request, id null, a new name */
 		snprintf(name, sizeof(name), "%.*s_EXPORT_%lld",
 		    PJ_STORE_NAME_MAX - 24, j.job_name, (long long) now);
-		c->reply.job->id                = 0;
-		c->reply.job->app_id            = 0;
-		c->reply.job->job_name          = pj_gw_strdup(&c->arena, name);
+		c->reply.job->id       = 0;
+		c->reply.job->app_id   = 0;
+		c->reply.job->job_name = pj_gw_strdup(&c->arena, name);
 		c->reply.job->next_trigger_time = 0;
 		c->reply.job->gmt_create        = 0;
 		c->reply.job->gmt_modified      = 0;
@@ -348,7 +351,8 @@ job_fetch_all(struct pj_gw *g, struct pj_gw_call *c)
 }
 
 static void
-job_query(struct pj_gw *g, struct pj_gw_call *c, const Pj__Openapi__JobQuery *m)
+job_query(
+    struct pj_gw *g, struct pj_gw_call *c, const Pj__Openapi__JobQuery *m)
 {
 	struct pj_job_query q;
 	struct pj_job_list  l;
@@ -373,8 +377,8 @@ job_status(struct pj_gw *g, struct pj_gw_call *c, int64_t job_id, int status,
 		return;
 	}
 	pj_job_fini(&j);
-	if ((rv = pj_gw_job_set_status(g->store, job_id, status, now, err,
-	         sizeof(err)))
+	if ((rv = pj_gw_job_set_status(
+	         g->store, job_id, status, now, err, sizeof(err)))
 	    != 0) {
 		pj_gw_fail(c, rv, "%s: %s", pj_gw_op_name(c->op), err);
 		return;
@@ -392,19 +396,21 @@ job_run(struct pj_gw *g, struct pj_gw_call *c, const Pj__Openapi__JobRun *m)
 	int deleted = j.status == PJ_STATUS_DELETED;
 	pj_job_fini(&j);
 	if (deleted) {
-		pj_gw_fail(c, C(CONFLICT), "job_run.job_id: job %lld is deleted",
+		pj_gw_fail(c, C(CONFLICT),
+		    "job_run.job_id: job %lld is deleted",
 		    (long long) m->job_id);
 		return;
 	}
-	c->needs_owner    = 1;
-	c->owner.op       = PJ__FRIEND__OP__RUN_JOB;
-	c->owner.app_id   = c->app_id;
-	c->owner.job_id   = m->job_id;
-	c->owner.params   = pj_gw_strdup(&c->arena, m->instance_params);
-	c->delay_ms       = m->delay_ms;
+	c->needs_owner  = 1;
+	c->owner.op     = PJ__FRIEND__OP__RUN_JOB;
+	c->owner.app_id = c->app_id;
+	c->owner.job_id = m->job_id;
+	c->owner.params = pj_gw_strdup(&c->arena, m->instance_params);
+	c->delay_ms     = m->delay_ms;
 }
 
-/* ---- apps ----------------------------------------------------------------- */
+/* ---- apps -----------------------------------------------------------------
+ */
 
 static void
 app_register(struct pj_gw *g, struct pj_gw_call *c,
@@ -412,7 +418,7 @@ app_register(struct pj_gw *g, struct pj_gw_call *c,
 {
 	int64_t id;
 	int     rv = pj_store_app_create(g->store, m->app_name, m->secret,
-	        m->title[0] ? m->title : m->app_name, now, &id);
+            m->title[0] ? m->title : m->app_name, now, &id);
 	if (rv == PJ_STORE_EDUP) {
 		pj_gw_fail(c, C(CONFLICT),
 		    "app_register.app_name: an app named %s exists already",
@@ -447,7 +453,8 @@ app_auth(struct pj_gw *g, struct pj_gw_call *c, const Pj__Openapi__AppAuth *m,
 	c->reply.auth      = a;
 }
 
-/* ---- dispatch ------------------------------------------------------------- */
+/* ---- dispatch -------------------------------------------------------------
+ */
 
 void
 pj_gw_handle(struct pj_gw *g, const uint8_t *buf, size_t len, int64_t now,
@@ -503,7 +510,8 @@ pj_gw_handle(struct pj_gw *g, const uint8_t *buf, size_t len, int64_t now,
 		    g, c, r->job_disable->job_id, PJ_STATUS_DISABLE, now);
 		break;
 	case PJ__OPENAPI__REQUEST__OP_JOB_DELETE:
-		job_status(g, c, r->job_delete->job_id, PJ_STATUS_DELETED, now);
+		job_status(
+		    g, c, r->job_delete->job_id, PJ_STATUS_DELETED, now);
 		break;
 	case PJ__OPENAPI__REQUEST__OP_JOB_RUN:
 		job_run(g, c, r->job_run);
@@ -516,7 +524,8 @@ done:
 	pj_gw_request_free(r);
 }
 
-/* ---- owner replies -------------------------------------------------------- */
+/* ---- owner replies --------------------------------------------------------
+ */
 
 void
 pj_gw_owner_done(struct pj_gw_call *c, int rv, const char *why,

@@ -48,10 +48,10 @@ struct pj_gw {
 struct pj_gw_call {
 	struct pj_gw_arena    arena;
 	Pj__Openapi__Reply    reply;
-	int                   op; /* Request's op_case */
+	int                   op;     /* Request's op_case */
 	int64_t               app_id; /* authenticated (0 before) */
 	int                   needs_owner;
-	Pj__Friend__OpRequest owner; /* when needs_owner */
+	Pj__Friend__OpRequest owner;    /* when needs_owner */
 	int64_t               delay_ms; /* job_run's delay */
 };
 

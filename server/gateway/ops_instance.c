@@ -15,8 +15,8 @@
 
 /* Loads instance id for the call's app: 0, or the reply set. */
 static int
-own_instance(struct pj_gw *g, struct pj_gw_call *c, int64_t id,
-    struct pj_instance *i)
+own_instance(
+    struct pj_gw *g, struct pj_gw_call *c, int64_t id, struct pj_instance *i)
 {
 	int rv = pj_store_instance_get(g->store, id, i);
 	if (rv == PJ_STORE_ENOTFOUND) {
@@ -85,7 +85,7 @@ instance_query(
 		if (own_instance(g, c, m->instance_id_eq, &one) != 0) {
 			return;
 		}
-		p->instances    = pj_gw_alloc(&c->arena, sizeof(*p->instances));
+		p->instances = pj_gw_alloc(&c->arena, sizeof(*p->instances));
 		p->instances[0] = pj_gw_instance_to_pb(&c->arena, &one);
 		p->n_instances  = 1;
 		pj_instance_fini(&one);
@@ -97,7 +97,7 @@ instance_query(
 		}
 		p->n_instances = l.n;
 		p->instances   = pj_gw_alloc(
-                    &c->arena, (l.n + 1) * sizeof(*p->instances));
+		      &c->arena, (l.n + 1) * sizeof(*p->instances));
 		for (size_t k = 0; k < l.n; k++) {
 			p->instances[k]
 			    = pj_gw_instance_to_pb(&c->arena, &l.v[k]);
@@ -147,8 +147,8 @@ instance_log(struct pj_gw *g, struct pj_gw_call *c, int64_t id,
 	p->next_time = after_time;
 	p->next_id   = after_id;
 	for (;;) {
-		if ((rv = pj_store_logs_read(g->store, id, p->next_time,
-		         p->next_id, limit, &l))
+		if ((rv = pj_store_logs_read(
+		         g->store, id, p->next_time, p->next_id, limit, &l))
 		    != 0) {
 			free(text);
 			gw_store_fail(c, g, rv, pj_gw_op_name(c->op));
@@ -161,11 +161,12 @@ instance_log(struct pj_gw *g, struct pj_gw_call *c, int64_t id,
 		for (size_t k = 0; k < l.n; k++) {
 			struct pj_log_line *x = &l.v[k];
 			if (as_text) {
-				char   ts[40];
-				time_t t = (time_t) (x->log_time / 1000);
+				char      ts[40];
+				time_t    t = (time_t) (x->log_time / 1000);
 				struct tm tm;
 				gmtime_r(&t, &tm);
-				strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+				strftime(
+				    ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 				size_t need = strlen(x->content)
 				    + strlen(x->worker_address) + 80;
 				if (tn + need > tcap) {
@@ -181,10 +182,11 @@ instance_log(struct pj_gw *g, struct pj_gw_call *c, int64_t id,
 				Pj__Openapi__LogLine *m
 				    = pj_gw_alloc(&c->arena, sizeof(*m));
 				pj__openapi__log_line__init(m);
-				m->id             = x->id;
-				m->log_time       = x->log_time;
-				m->log_level      = x->log_level;
-				m->content        = pj_gw_strdup(&c->arena, x->content);
+				m->id        = x->id;
+				m->log_time  = x->log_time;
+				m->log_level = x->log_level;
+				m->content
+				    = pj_gw_strdup(&c->arena, x->content);
 				m->worker_address = pj_gw_strdup(
 				    &c->arena, x->worker_address);
 				p->lines[p->n_lines++] = m;
@@ -215,14 +217,14 @@ time_preview(struct pj_gw *g, struct pj_gw_call *c,
 {
 	Pj__Openapi__FireTimes *f = pj_gw_alloc(&c->arena, sizeof(*f));
 	struct pj_job           j;
-	const char             *expr = m->time_expression, *zone = m->time_zone;
-	const char             *life = m->lifecycle;
-	int                     type = m->time_expression_type, have_job = 0;
-	char                    terr[PJ_TIMING_ERR_MAX], buf[64];
-	pj_timing               t;
-	pj_lifecycle            lc;
-	int                     n = m->count > 0 ? m->count : PJ_GW_PREVIEW_DEFAULT;
-	int64_t                 from = m->from_ms > 0 ? m->from_ms : now, prev;
+	const char  *expr = m->time_expression, *zone = m->time_zone;
+	const char  *life = m->lifecycle;
+	int          type = m->time_expression_type, have_job = 0;
+	char         terr[PJ_TIMING_ERR_MAX], buf[64];
+	pj_timing    t;
+	pj_lifecycle lc;
+	int          n    = m->count > 0 ? m->count : PJ_GW_PREVIEW_DEFAULT;
+	int64_t      from = m->from_ms > 0 ? m->from_ms : now, prev;
 
 	if (m->job_id > 0) {
 		if (gw_own_job(g, c, m->job_id, &j) != 0) {
@@ -234,12 +236,12 @@ time_preview(struct pj_gw *g, struct pj_gw_call *c,
 		life     = j.lifecycle;
 		type     = j.time_expression_type;
 	}
-	if (pj_timing_init(&t, (pj_time_type) type, expr, zone, 0, terr,
-	        sizeof(terr))
+	if (pj_timing_init(
+	        &t, (pj_time_type) type, expr, zone, 0, terr, sizeof(terr))
 	        != 0
 	    || pj_lifecycle_parse(life, &lc, terr, sizeof(terr)) != 0) {
-		pj_gw_fail(c, C(ILLEGAL_ARGS), "time_preview.time_expression: %s",
-		    terr);
+		pj_gw_fail(c, C(ILLEGAL_ARGS),
+		    "time_preview.time_expression: %s", terr);
 		goto out;
 	}
 	pj__openapi__fire_times__init(f);
@@ -260,7 +262,8 @@ time_preview(struct pj_gw *g, struct pj_gw_call *c,
 	gw_ok(c);
 	if (f->n_times == 0) {
 		c->reply.message = pj_gw_strdup(&c->arena,
-		    "no fire times (API, WORKFLOW and FIXED_DELAY jobs are not "
+		    "no fire times (API, WORKFLOW and FIXED_DELAY jobs are "
+		    "not "
 		    "fired by the clock, or the lifecycle has ended)");
 	}
 	c->reply.data_case  = PJ__OPENAPI__REPLY__DATA_FIRE_TIMES;
@@ -319,7 +322,8 @@ gw_instance_op(struct pj_gw *g, struct pj_gw_call *c,
 		c->owner.app_id = c->app_id;
 		break;
 	default:
-		pj_gw_fail(c, C(INVALID_REQUEST), "request: unknown operation");
+		pj_gw_fail(
+		    c, C(INVALID_REQUEST), "request: unknown operation");
 		break;
 	}
 }

@@ -15,7 +15,8 @@
 #include "server/store/store.h"
 #include "server/timing/timing.h"
 
-/* ---- arena ---------------------------------------------------------------- */
+/* ---- arena ----------------------------------------------------------------
+ */
 
 struct pj_gw_blk {
 	struct pj_gw_blk *next;
@@ -50,17 +51,20 @@ pj_gw_arena_fini(struct pj_gw_arena *a)
 	}
 }
 
-/* ---- names ---------------------------------------------------------------- */
+/* ---- names ----------------------------------------------------------------
+ */
 
 const char *
 pj_gw_op_name(int op)
 {
-	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
-	    &pj__openapi__request__descriptor, (unsigned) op);
+	const ProtobufCFieldDescriptor *f
+	    = protobuf_c_message_descriptor_get_field(
+	        &pj__openapi__request__descriptor, (unsigned) op);
 	return (op != 0 && f != NULL && f->id != 1 ? f->name : "none");
 }
 
-/* ---- decode --------------------------------------------------------------- */
+/* ---- decode ---------------------------------------------------------------
+ */
 
 Pj__Openapi__Request *
 pj_gw_request_decode(const uint8_t *buf, size_t len, char *err, size_t errlen)
@@ -73,8 +77,9 @@ pj_gw_request_decode(const uint8_t *buf, size_t len, char *err, size_t errlen)
 		return (NULL);
 	}
 	if (len == 0) {
-		snprintf(err, errlen, "request: empty (expected a "
-		                      "pj.openapi.Request, proto/openapi.proto)");
+		snprintf(err, errlen,
+		    "request: empty (expected a "
+		    "pj.openapi.Request, proto/openapi.proto)");
 		return (NULL);
 	}
 	if ((r = pj__openapi__request__unpack(NULL, len, buf)) == NULL) {
@@ -102,7 +107,8 @@ pj_gw_request_free(Pj__Openapi__Request *r)
 	}
 }
 
-/* ---- validation ------------------------------------------------------------ */
+/* ---- validation ------------------------------------------------------------
+ */
 
 #define BAD PJ__OPENAPI__CODE__INVALID_REQUEST
 #define RANGE PJ__OPENAPI__CODE__ILLEGAL_ARGS
@@ -130,8 +136,8 @@ check_text(const char *v, size_t max, const char *prefix, const char *field,
 }
 
 static int
-check_id(int64_t id, const char *op, const char *field, char *err,
-    size_t errlen)
+check_id(
+    int64_t id, const char *op, const char *field, char *err, size_t errlen)
 {
 	if (id <= 0) {
 		return fail(BAD, err, errlen, "%s.%s: required (an id > 0)",
@@ -163,7 +169,7 @@ one_of(int v, const int *set, size_t n)
 	return (false);
 }
 
-static const int time_types[] = { 1, 2, 3, 4, 5, 11 };
+static const int time_types[]  = { 1, 2, 3, 4, 5, 11 };
 static const int inst_status[] = { 1, 2, 3, 4, 5, 9, 10 };
 
 static int
@@ -171,8 +177,9 @@ check_in(const int32_t *v, size_t n, const int *set, size_t nset,
     const char *prefix, const char *field, char *err, size_t errlen)
 {
 	if (n > PJ_QUERY_IN_MAX) {
-		return fail(RANGE, err, errlen, "%s.%s: %zu values, at most %d",
-		    prefix, field, n, PJ_QUERY_IN_MAX);
+		return fail(RANGE, err, errlen,
+		    "%s.%s: %zu values, at most %d", prefix, field, n,
+		    PJ_QUERY_IN_MAX);
 	}
 	for (size_t i = 0; set != NULL && i < n; i++) {
 		if (!one_of(v[i], set, nset)) {
@@ -223,8 +230,8 @@ pj_gw_job_validate(const Pj__Openapi__JobInfo *j, const char *p,
 	if (j->job_name[0] == 0) {
 		return fail(BAD, err, errlen, "%s.job_name: required", p);
 	}
-	if ((rv = check_text(j->job_name, PJ_STORE_NAME_MAX, p, "job_name",
-	         err, errlen))
+	if ((rv = check_text(
+	         j->job_name, PJ_STORE_NAME_MAX, p, "job_name", err, errlen))
 	    != 0) {
 		return (rv);
 	}
@@ -255,7 +262,8 @@ pj_gw_job_validate(const Pj__Openapi__JobInfo *j, const char *p,
 		    p, j->processor_type);
 	}
 	if (j->processor_info[0] == 0) {
-		return fail(BAD, err, errlen, "%s.processor_info: required", p);
+		return fail(
+		    BAD, err, errlen, "%s.processor_info: required", p);
 	}
 	if (!one_of(j->dispatch_strategy, strategies, 4)) {
 		return fail(RANGE, err, errlen,
@@ -263,14 +271,14 @@ pj_gw_job_validate(const Pj__Openapi__JobInfo *j, const char *p,
 		    "RANDOM=2, SPECIFY=11",
 		    p, j->dispatch_strategy);
 	}
-	if ((rv = check_range(j->misfire_policy, 0, 2, p, "misfire_policy", err,
-	         errlen))
+	if ((rv = check_range(
+	         j->misfire_policy, 0, 2, p, "misfire_policy", err, errlen))
 	        != 0
 	    || (rv = check_range(j->max_instance_num, 0, 1000000, p,
 	            "max_instance_num", err, errlen))
 	        != 0
-	    || (rv = check_range(j->concurrency, 0, 100000, p, "concurrency",
-	            err, errlen))
+	    || (rv = check_range(
+	            j->concurrency, 0, 100000, p, "concurrency", err, errlen))
 	        != 0
 	    || (rv = check_range(j->instance_time_limit, 0, INT64_MAX / 2, p,
 	            "instance_time_limit", err, errlen))
@@ -302,8 +310,8 @@ pj_gw_job_validate(const Pj__Openapi__JobInfo *j, const char *p,
 	if (pj_timing_init(&t, (pj_time_type) j->time_expression_type,
 	        j->time_expression, j->time_zone, 0, terr, sizeof(terr))
 	    != 0) {
-		return fail(RANGE, err, errlen, "%s.time_expression: %s", p,
-		    terr);
+		return fail(
+		    RANGE, err, errlen, "%s.time_expression: %s", p, terr);
 	}
 	if (pj_lifecycle_parse(j->lifecycle, &lc, terr, sizeof(terr)) != 0
 	    || ((lc.start_ms != 0 || lc.end_ms != 0)
@@ -328,8 +336,8 @@ pj_gw_request_validate(
 	        || (rv = check_text(r->auth->secret, PJ_GW_SECRET_MAX, "auth",
 	                "secret", err, errlen))
 	            != 0
-	        || (rv = check_text(r->auth->token, 256, "auth", "token", err,
-	                errlen))
+	        || (rv = check_text(
+	                r->auth->token, 256, "auth", "token", err, errlen))
 	            != 0)) {
 		return (rv);
 	}
@@ -337,11 +345,12 @@ pj_gw_request_validate(
 	case PJ__OPENAPI__REQUEST__OP_APP_REGISTER: {
 		const Pj__Openapi__AppRegister *a = r->app_register;
 		if (a->app_name[0] == 0) {
-			return fail(
-			    BAD, err, errlen, "app_register.app_name: required");
+			return fail(BAD, err, errlen,
+			    "app_register.app_name: required");
 		}
 		for (const char *c = a->app_name; *c; c++) {
-			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')
+			if (!((*c >= 'a' && *c <= 'z')
+			        || (*c >= 'A' && *c <= 'Z')
 			        || (*c >= '0' && *c <= '9') || *c == '_'
 			        || *c == '-' || *c == '.')) {
 				return fail(RANGE, err, errlen,
@@ -371,17 +380,20 @@ pj_gw_request_validate(
 		    "ttl_ms", err, errlen);
 	case PJ__OPENAPI__REQUEST__OP_JOB_SAVE:
 		if (r->job_save->job == NULL) {
-			return fail(BAD, err, errlen, "job_save.job: required");
+			return fail(
+			    BAD, err, errlen, "job_save.job: required");
 		}
 		return pj_gw_job_validate(
 		    r->job_save->job, "job_save.job", now_ms, err, errlen);
 	case PJ__OPENAPI__REQUEST__OP_JOB_COPY:
-		return check_id(r->job_copy->job_id, op, "job_id", err, errlen);
+		return check_id(
+		    r->job_copy->job_id, op, "job_id", err, errlen);
 	case PJ__OPENAPI__REQUEST__OP_JOB_EXPORT:
 		return check_id(
 		    r->job_export->job_id, op, "job_id", err, errlen);
 	case PJ__OPENAPI__REQUEST__OP_JOB_FETCH:
-		return check_id(r->job_fetch->job_id, op, "job_id", err, errlen);
+		return check_id(
+		    r->job_fetch->job_id, op, "job_id", err, errlen);
 	case PJ__OPENAPI__REQUEST__OP_JOB_FETCH_ALL:
 		return (0);
 	case PJ__OPENAPI__REQUEST__OP_JOB_ENABLE:
@@ -428,11 +440,11 @@ pj_gw_request_validate(
 		            q->n_processor_type_in, NULL, 0, op,
 		            "processor_type_in", err, errlen))
 		        != 0
-		    || (rv = check_in(q->status_in, q->n_status_in, NULL, 0, op,
-		            "status_in", err, errlen))
+		    || (rv = check_in(q->status_in, q->n_status_in, NULL, 0,
+		            op, "status_in", err, errlen))
 		        != 0
-		    || (rv = check_range(q->index, 0, 1000000, op, "index", err,
-		            errlen))
+		    || (rv = check_range(
+		            q->index, 0, 1000000, op, "index", err, errlen))
 		        != 0
 		    || (rv = check_range(q->page_size, 0, PJ_GW_PAGE_MAX, op,
 		            "page_size", err, errlen))
@@ -449,8 +461,8 @@ pj_gw_request_validate(
 		if ((rv = check_range(t->count, 0, PJ_GW_PREVIEW_MAX, op,
 		         "count", err, errlen))
 		        != 0
-		    || (rv = check_range(t->from_ms, 0, PJ_LIFECYCLE_MAX_MS, op,
-		            "from_ms", err, errlen))
+		    || (rv = check_range(t->from_ms, 0, PJ_LIFECYCLE_MAX_MS,
+		            op, "from_ms", err, errlen))
 		        != 0
 		    || (rv = check_range(t->job_id, 0, INT64_MAX, op, "job_id",
 		            err, errlen))
@@ -468,8 +480,8 @@ pj_gw_request_validate(
 			    t->time_expression_type);
 		}
 		if ((rv = check_text(t->time_expression,
-		         PJ_TIME_EXPRESSION_MAX_LEN, op, "time_expression", err,
-		         errlen))
+		         PJ_TIME_EXPRESSION_MAX_LEN, op, "time_expression",
+		         err, errlen))
 		        != 0
 		    || (rv = check_text(t->time_zone, PJ_STORE_ZONE_MAX, op,
 		            "time_zone", err, errlen))
@@ -477,7 +489,8 @@ pj_gw_request_validate(
 			return (rv);
 		}
 		if (pj_timing_init(&tm, (pj_time_type) t->time_expression_type,
-		        t->time_expression, t->time_zone, 0, terr, sizeof(terr))
+		        t->time_expression, t->time_zone, 0, terr,
+		        sizeof(terr))
 		    != 0) {
 			return fail(RANGE, err, errlen,
 			    "time_preview.time_expression: %s", terr);
@@ -506,14 +519,14 @@ pj_gw_request_validate(
 		    "instance_id", err, errlen);
 	case PJ__OPENAPI__REQUEST__OP_INSTANCE_QUERY: {
 		const Pj__Openapi__InstanceQuery *q = r->instance_query;
-		if ((rv = check_in(q->status_in, q->n_status_in, inst_status, 7,
-		         op, "status_in", err, errlen))
+		if ((rv = check_in(q->status_in, q->n_status_in, inst_status,
+		         7, op, "status_in", err, errlen))
 		        != 0
 		    || (rv = check_range(q->page_size, 0, PJ_GW_PAGE_MAX, op,
 		            "page_size", err, errlen))
 		        != 0
-		    || (rv = check_range(q->after, 0, INT64_MAX, op, "after",
-		            err, errlen))
+		    || (rv = check_range(
+		            q->after, 0, INT64_MAX, op, "after", err, errlen))
 		        != 0
 		    || (rv = check_range(q->instance_id_eq, 0, INT64_MAX, op,
 		            "instance_id_eq", err, errlen))

@@ -29,7 +29,7 @@
 #define PJ_GW_PREVIEW_MAX 100
 #define PJ_GW_PREVIEW_DEFAULT 5
 #define PJ_GW_DELAY_MAX_MS (366LL * 24 * 3600 * 1000) /* a year */
-#define PJ_GW_CONCURRENCY_DEFAULT 5 /* PowerJob's */
+#define PJ_GW_CONCURRENCY_DEFAULT 5                   /* PowerJob's */
 #define PJ_GW_ERR_MAX 512
 
 /* A bump allocator for one reply: everything is freed at once. */

@@ -38,7 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	if (r->auth != NULL) {
-		pj_gw_token_verify(key, r->auth->token, 1800000000000LL, &app, NULL);
+		pj_gw_token_verify(
+		    key, r->auth->token, 1800000000000LL, &app, NULL);
 	}
 	pj_gw_request_free(r);
 	return (0);
