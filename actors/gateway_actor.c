@@ -24,15 +24,16 @@
  * answered at once and asked of the FriendActor when a runtime timer fires
  * (docs/gateway.md: not yet durable).
  *
- * Shutdown: pj_gateway_close sets `closed` under `mtx` and stops every aio
- * (waiting for callbacks in progress); a reply sent later (a handler or an
- * ask completing during ar_system_stop) sees `closed` under the same mutex
+ * Shutdown: pj_gateway_close sets `closed`, takes and releases every
+ * slot's mutex (a send in progress finishes) and stops every aio (waiting
+ * for callbacks in progress); a reply sent later (a handler or an ask
+ * completing during ar_system_stop) sees `closed` under its slot's mutex
  * and is dropped.  Contexts are closed before the socket (nng_close blocks
  * while contexts are open); aios are freed last, after the system stopped.
  *
- * Locks: gw->mtx only around `closed` + nng_ctx_send (nng never calls our
- * callback with it held: completions run on nng's task threads).  Counters
- * are atomics.
+ * Locks: a slot's mtx only around `closed` + nng_ctx_send of that slot
+ * (one per slot: handlers never contend; nng never calls our callback with
+ * it held, completions run on nng's task threads).  Counters are atomics.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -57,6 +58,7 @@ struct slot {
 	nng_ctx            ctx;
 	nng_aio           *aio;
 	atomic_int         state;
+	pthread_mutex_t    mtx; /* closed check + nng_ctx_send */
 };
 
 struct pj_gateway {
@@ -69,8 +71,7 @@ struct pj_gateway {
 	int                   nslots; /* with an aio and a context */
 	ar_ref                handler[PJ_GATEWAY_HANDLERS];
 	ar_ref                friend_ref;
-	pthread_mutex_t       mtx;
-	bool                  closed; /* under mtx */
+	atomic_bool           closed; /* set under every slot's mtx */
 	atomic_uint_fast64_t  requests, refused;
 };
 
@@ -84,16 +85,16 @@ slot_send(struct pj_gateway *gw, uint32_t idx, const uint8_t *buf, size_t n)
 	if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, buf, n) != 0) {
 		abort(); /* out of memory: decided once (runtime/alloc.h) */
 	}
-	pthread_mutex_lock(&gw->mtx);
-	if (gw->closed) {
-		pthread_mutex_unlock(&gw->mtx);
+	pthread_mutex_lock(&s->mtx);
+	if (atomic_load(&gw->closed)) {
+		pthread_mutex_unlock(&s->mtx);
 		nng_msg_free(m);
 		return;
 	}
 	atomic_store(&s->state, SLOT_SEND);
 	nng_aio_set_msg(s->aio, m);
 	nng_ctx_send(s->ctx, s->aio);
-	pthread_mutex_unlock(&gw->mtx);
+	pthread_mutex_unlock(&s->mtx);
 }
 
 static void
@@ -235,8 +236,9 @@ static void
 handle_work(ar_ctx *ctx, struct pj_gateway *gw, const Pj__Openapi__Work *w)
 {
 	struct pending *p;
-	if (w->slot >= (uint32_t) gw->nslots) {
-		return; /* not one of ours */
+	if (w->slot >= (uint32_t) gw->nslots
+	    || atomic_load(&gw->slots[w->slot].state) != SLOT_WORK) {
+		return; /* not from our callback: never touch a busy context */
 	}
 	p      = ar_xcalloc(1, sizeof(*p));
 	p->gw  = gw;
@@ -304,7 +306,8 @@ handler_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
     const ProtobufCMessage *msg)
 {
 	struct pj_gateway *gw = *(struct pj_gateway **) state;
-	if (t == &pj__openapi__work__descriptor) {
+	if (t == &pj__openapi__work__descriptor
+	    && ar_ref_is_none(ar_ctx_sender(ctx))) {
 		handle_work(ctx, gw, (const Pj__Openapi__Work *) msg);
 	} else if (t == &pj__friend__op_request__descriptor
 	    && ar_ref_eq(ar_ctx_sender(ctx), AR_REF_NONE)) {
@@ -376,7 +379,9 @@ pj_gateway_start(struct pj_server_env *env,
 	gw->dom.token_ttl_ms = cfg->token_ttl_ms > 0
 	    ? cfg->token_ttl_ms
 	    : PJ_GW_TOKEN_TTL_MS_DEFAULT;
-	pthread_mutex_init(&gw->mtx, NULL);
+	for (int i = 0; i < PJ_GATEWAY_CONTEXTS; i++) {
+		pthread_mutex_init(&gw->slots[i].mtx, NULL);
+	}
 	if (pj_gw_token_key_derive(cfg->key, cfg->key_len, gw->dom.key) != 0) {
 		ar_log(AR_LOG_ERROR, "gateway", "no random bytes for the key");
 		rv = AR_EINVAL;
@@ -468,13 +473,14 @@ pj_gateway_close(struct pj_gateway *gw)
 	if (gw == NULL) {
 		return;
 	}
-	pthread_mutex_lock(&gw->mtx);
-	if (gw->closed) {
-		pthread_mutex_unlock(&gw->mtx);
+	if (atomic_exchange(&gw->closed, true)) {
 		return;
 	}
-	gw->closed = true;
-	pthread_mutex_unlock(&gw->mtx);
+	/* a send in progress finishes; every later one sees closed */
+	for (int i = 0; i < PJ_GATEWAY_CONTEXTS; i++) {
+		pthread_mutex_lock(&gw->slots[i].mtx);
+		pthread_mutex_unlock(&gw->slots[i].mtx);
+	}
 	for (int i = 0; i < gw->nslots; i++) {
 		nng_aio_stop(gw->slots[i].aio);
 	}
@@ -500,6 +506,8 @@ pj_gateway_free(struct pj_gateway *gw)
 	for (int i = 0; i < gw->nslots; i++) {
 		nng_aio_free(gw->slots[i].aio);
 	}
-	pthread_mutex_destroy(&gw->mtx);
+	for (int i = 0; i < PJ_GATEWAY_CONTEXTS; i++) {
+		pthread_mutex_destroy(&gw->slots[i].mtx);
+	}
 	free(gw);
 }
