@@ -140,7 +140,8 @@ pjctl_as(int g, const char *app, const char *secret, ...)
 		dup2(fd[1], 2);
 		close(fd[0]);
 		setenv("PJ_GATEWAY", gwurl[g], 1);
-		setenv("HOME", tmpdir, 1); /* no ~/.config/pjctl.conf */
+		setenv("HOME", tmpdir, 1);        /* no ~/.config/pjctl.conf */
+		setenv("PJ_CLUSTER_KEY", KEY, 1); /* runtime commands */
 		unsetenv("PJ_TOKEN");
 		if (app != NULL) {
 			setenv("PJ_APP", app, 1);
@@ -319,6 +320,15 @@ START_TEST(openapi_through_pjctl)
 	OK(PJCTL("worker", "list", "--json"));
 	HAS("\"score\"");
 
+	/* the runtime of the server: the gateway's actors are there */
+	{
+		char addr[300];
+		snprintf(addr, sizeof(addr), "pj://pjserver@%s", srv[0].self);
+		OK(PJCTL("runtime", addr));
+		HAS("/user/gateway/h0");
+		HAS("dead letters by reason");
+	}
+
 	/* usage errors */
 	ck_assert_int_eq(PJCTL("job", "fetch"), 2);
 	ck_assert_int_eq(PJCTL("job", "frobnicate", "1"), 2);
@@ -373,6 +383,22 @@ START_TEST(wrong_credentials_tokens_and_ownership)
 	    pjctl_as(0, NULL, NULL, "--token", tok, "job", "fetch", id, NULL),
 	    3);
 	HAS("expired");
+
+	/* credentials from a config file */
+	{
+		char  conf[400];
+		FILE *f;
+		snprintf(conf, sizeof(conf), "%s/pjctl.conf", tmpdir);
+		ck_assert_ptr_nonnull(f = fopen(conf, "w"));
+		fprintf(f, "# pjctl\napp = orders\nsecret = s3cret\n");
+		fclose(f);
+		OK(pjctl_as(0, NULL, NULL, "--config", conf, "job", "fetch",
+		    id, NULL));
+		HAS("mine");
+		ck_assert_int_eq(pjctl_as(0, NULL, NULL, "--config",
+		                     "/nonexistent", "job", "list", NULL),
+		    2);
+	}
 
 	/* another app sees none of ours */
 	OK(pjctl_as(0, "rival", "pw", "app", "register", NULL));
