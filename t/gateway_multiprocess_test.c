@@ -107,7 +107,7 @@ start_worker(int s)
 /* ---- pjctl
  * ---------------------------------------------------------------------- */
 
-static char out[1 << 16];
+static char out[1 << 20];
 
 /* Runs pjctl against gateway g as app/secret (NULL = the environment
  * left out) with the arguments (NULL-ended); stdout + stderr in out;
@@ -284,7 +284,24 @@ START_TEST(openapi_through_pjctl)
 	HAS(inst);
 	OK(PJCTL("instance", "list", "--status", "running"));
 	ck_assert_ptr_null(strstr(out, inst));
+	{ /* log lines as a worker would report them */
+		struct pj_log_line l[1500];
+		char               text[1500][32];
+		for (int k = 0; k < 1500; k++) {
+			snprintf(text[k], sizeof(text[k]), "line-%04d", k);
+			l[k] = (struct pj_log_line) { .instance_id = instance,
+				.log_time       = ar_now_ms() + k,
+				.log_level      = 2,
+				.content        = text[k],
+				.worker_address = "w0" };
+		}
+		ck_assert_int_eq(pj_store_logs_append(store, l, 1500), 0);
+	}
 	OK(PJCTL("instance", "log", inst));
+	HAS("INFO  [w0] line-0000");
+	HAS("line-1499"); /* more than one page */
+	OK(PJCTL("instance", "log", inst, "--follow")); /* it has ended */
+	HAS("line-1499");
 	OK(PJCTL("instance", "retry", inst));
 	OK(PJCTL("instance", "wait", inst, "--timeout-s", "20"));
 	/* a finished instance cannot be stopped or cancelled */
