@@ -10,7 +10,10 @@
  *
  *   pj-server serve [--OPTION VALUE]...
  *       runs a server until SIGTERM / SIGINT (serve_main below; options in
- *       server/cluster/config.h, `pj-server serve --help` lists them).
+ *       server/cluster/config.h, `pj-server serve --help` lists them), with
+ *       its OpenAPI gateway for pjctl on --gateway (actors/gateway.h,
+ *       docs/gateway.md).  The ready file gets HOST:PORT, then the
+ *       gateway's URL with its bound port (or "none").
  *
  *   pj-server app-create --db URL NAME
  *       registers an app; its secret (what its workers present) is read
