@@ -4,6 +4,7 @@
  * pj.openapi.Request, prints the reply as a table (or --json) and returns
  * the exit code.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -85,10 +86,12 @@ job_save(struct pjctl *o, int argc, char **argv)
 	int                  npos, rv, c;
 	int64_t              x;
 	char                 err[300];
-	json_t              *file = NULL;
-	Pj__Openapi__JobInfo j    = PJ__OPENAPI__JOB_INFO__INIT;
-	Pj__Openapi__JobSave s    = PJ__OPENAPI__JOB_SAVE__INIT;
-	Pj__Openapi__Request rq   = PJ__OPENAPI__REQUEST__INIT;
+	json_t              *file     = NULL;
+	Pj__Openapi__Reply  *old      = NULL; /* the job updated, when --id */
+	bool                 disabled = false;
+	Pj__Openapi__JobInfo j        = PJ__OPENAPI__JOB_INFO__INIT;
+	Pj__Openapi__JobSave s        = PJ__OPENAPI__JOB_SAVE__INIT;
+	Pj__Openapi__Request rq       = PJ__OPENAPI__REQUEST__INIT;
 	Pj__Openapi__Reply  *r;
 	PARSE(0);
 	/* PowerJob's save defaults for a command line: standalone, API */
@@ -108,6 +111,26 @@ job_save(struct pjctl *o, int argc, char **argv)
 			json_decref(file);
 			return (PJCTL_USAGE);
 		}
+	}
+	if (GET("id") && file == NULL) {
+		/* an update changes only what is given: start from the job */
+		Pj__Openapi__JobFetch fe = PJ__OPENAPI__JOB_FETCH__INIT;
+		Pj__Openapi__Request  fq = PJ__OPENAPI__REQUEST__INIT;
+		if (pjctl_num("--id", GET("id"), &fe.job_id) != 0) {
+			return (PJCTL_USAGE);
+		}
+		fq.op_case   = PJ__OPENAPI__REQUEST__OP_JOB_FETCH;
+		fq.job_fetch = &fe;
+		if ((rv = pjctl_call(o, &fq, &old)) != 0) {
+			return (rv);
+		}
+		if (!old->success) {
+			rv = pjctl_reply_fail(old);
+			pjctl_done(old);
+			return (rv);
+		}
+		j        = *old->job; /* borrows old's strings */
+		disabled = old->job->status == 2;
 	}
 	const struct {
 		const char *opt;
@@ -181,16 +204,18 @@ job_save(struct pjctl *o, int argc, char **argv)
 		j.dispatch_strategy = c;
 	}
 	s.job       = &j;
-	s.disabled  = GET("disabled") != NULL;
+	s.disabled  = disabled || GET("disabled") != NULL;
 	rq.op_case  = PJ__OPENAPI__REQUEST__OP_JOB_SAVE;
 	rq.job_save = &s;
 	if ((rv = pjctl_call_ok(o, &rq, &r)) == 0 && !o->json) {
 		printf("job %lld saved\n", (long long) r->id);
 	}
 	pjctl_done(r);
+	pjctl_done(old);
 	json_decref(file);
 	return (rv);
 usage:
+	pjctl_done(old);
 	json_decref(file);
 	return (PJCTL_USAGE);
 }

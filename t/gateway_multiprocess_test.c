@@ -232,6 +232,12 @@ START_TEST(openapi_through_pjctl)
 	OK(PJCTL("job", "save", "--id", id, "--name", "nightly2", "--type",
 	    "cron", "--expr", "0 0 3 * * ?", "--zone", "Asia/Tokyo",
 	    "--processor-info", "echo hi"));
+	/* an update changes only the options given */
+	OK(PJCTL("job", "save", "--id", id, "--expr", "0 30 3 * * ?"));
+	OK(PJCTL("job", "fetch", id));
+	HAS("nightly2");
+	HAS("0 30 3 * * ?");
+	HAS("zone Asia/Tokyo");
 	OK(PJCTL("job", "list"));
 	HAS("nightly2");
 	HAS("cron");
@@ -241,7 +247,7 @@ START_TEST(openapi_through_pjctl)
 	OK(PJCTL("job", "query", "--name", "nope"));
 	ck_assert_ptr_null(strstr(out, "nightly"));
 	OK(PJCTL("job", "preview", id, "--count", "3"));
-	HAS("T03:00:00+09:00");
+	HAS("T03:30:00+09:00");
 	OK(PJCTL("job", "preview", "--type", "cron", "--expr", "0 0 12 * * ?",
 	    "--zone", "Europe/Paris", "--count", "2"));
 	HAS("T12:00:00+0");
