@@ -52,7 +52,7 @@ PROTO_H     := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.h)
 RUNTIME_SRC := $(wildcard runtime/*.c)
 ACTORS_SRC  := $(wildcard actors/*.c)
 SERVER_SRC  := $(wildcard server/*.c server/*/*.c)
-WORKER_SRC  := $(wildcard worker/*.c worker/*/*.c)
+WORKER_SRC  := $(filter-out worker/plugins/%.c,$(wildcard worker/*.c worker/*/*.c))
 PROG_SRC    := $(filter-out programs/pjctl_%.c,$(wildcard programs/*.c))
 # pjctl's other files (programs/pjctl_*.c) are linked into it
 PJCTL_SRC   := $(wildcard programs/pjctl_*.c)
@@ -183,3 +183,32 @@ $(BUILD)/bench/%: bench/%.cpp
 
 .SECONDARY:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- processor plugins -----------------------------------------------------
+# EXTERNAL processors are shared objects loaded with dlopen (worker/plugin.c,
+# docs/processors.md): the example plugins of worker/plugins/ go to
+# $(BUILD)/plugins/NAME.so (the demo's and the tests' plugin directory), the
+# deliberately broken ones of t/plugins/ to $(BUILD)/t/plugins/NAME.so.  They
+# include only worker/processor.h (PJ_PROCESSOR_PLUGIN_ONLY), link nothing
+# from the worker and are built without sanitizer flags (loading them into
+# an ASan or TSan worker is fine).
+PLUGIN_SRC    := $(wildcard worker/plugins/*.c)
+TPLUGIN_SRC   := $(wildcard t/plugins/*.c)
+PLUGINS       := $(PLUGIN_SRC:worker/plugins/%.c=$(BUILD)/plugins/%.so)
+TPLUGINS      := $(TPLUGIN_SRC:t/plugins/%.c=$(BUILD)/t/plugins/%.so)
+PLUGIN_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -shared \
+                 -DPJ_PROCESSOR_PLUGIN_ONLY -I.
+
+all: $(PLUGINS) $(TPLUGINS)
+plugins: $(PLUGINS) $(TPLUGINS)
+.PHONY: plugins
+
+$(BUILD)/plugins/%.so: worker/plugins/%.c worker/processor.h
+	@mkdir -p $(dir $@)
+	@echo '  PLUGIN $@'
+	@$(CC) $(PLUGIN_CFLAGS) -o $@ $<
+
+$(BUILD)/t/plugins/%.so: t/plugins/%.c worker/processor.h
+	@mkdir -p $(dir $@)
+	@echo '  PLUGIN $@'
+	@$(CC) $(PLUGIN_CFLAGS) -o $@ $<

@@ -11,6 +11,12 @@
 
 #include "actors/worker_env.h"
 
+struct pj_heavy_settings; /* worker/heavy.h */
+
+/* Sets the tracker settings of the process (worker/heavy.h; defaults
+ * from pj_heavy_settings_init).  Call before any tracker starts. */
+void pj_heavy_tracker_configure(const struct pj_heavy_settings *s);
+
 /* Spawns /user/processor (sets env->processor).  0 or an AR_E* code. */
 int pj_processor_tracker_spawn(struct pj_worker_env *env);
 

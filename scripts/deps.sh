@@ -7,7 +7,7 @@ PKGS="libnng-dev libprotobuf-c-dev protobuf-c-compiler default-libmysqlclient-de
 libmongoc-dev libbson-dev check libsqlite3-dev mariadb-server mariadb-client pkg-config
 python3-mockupdb python3-mongomock libcurl4-openssl-dev libcaf-dev libssl-dev sqlite3
 libquartz2-java libmariadb-java libhikaricp-java default-jdk-headless clang libclang-rt-14-dev tzdata
-python3-pyftpdlib libjansson-dev"
+python3-pyftpdlib libjansson-dev openssl python3"
 missing=""
 for p in $PKGS; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)

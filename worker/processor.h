@@ -146,6 +146,9 @@ struct pj_processor_config {
 	int64_t     max_download_bytes;
 	int64_t     download_timeout_ms;
 	int64_t     max_output_bytes; /* script stdout+stderr kept in result */
+	/* added by the script processors (docs/processors.md) */
+	int64_t     kill_grace_ms; /* TERM -> KILL of a script's group */
+	const char *python_path;   /* interpreter of PYTHON scripts */
 };
 void pj_processor_config_init(struct pj_processor_config *c);
 

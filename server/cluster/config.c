@@ -1,5 +1,6 @@
 /*
- * server/cluster/config.c - `pj-server serve` options (see config.h).
+ * server/cluster/config.c - `pj-server serve` options and the option
+ * engine pj-worker shares (pj_cfg_load; see config.h).
  */
 #include "server/cluster/config.h"
 
@@ -9,16 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-struct opt {
-	const char *name; /* flag and file key */
-	const char *env;
-	size_t      off;
-	const char *def;
-	const char *help;
-};
-
 #define F(x) offsetof(struct pj_serve_config, x)
-static const struct opt opts[] = {
+static const struct pj_cfg_opt opts[] = {
 	{ "listen", "PJ_LISTEN", F(listen), "tcp://127.0.0.1:10086",
 	    "address the actor system listens on (port 0 = any free port)" },
 	{ "advertise", "PJ_ADVERTISE", F(advertise), "",
@@ -77,26 +70,32 @@ pj_serve_config_help(FILE *out)
 	    "server_info,\nserves workers and other servers until SIGTERM or "
 	    "SIGINT.\n\nOptions (flag, then environment, then config file, "
 	    "then default):\n");
-	for (size_t i = 0; i < NOPTS; i++) {
-		fprintf(out, "  --%-18s %-20s default: %s\n      %s\n",
-		    opts[i].name, opts[i].env,
-		    opts[i].def[0] ? opts[i].def : "(none)", opts[i].help);
-	}
+	pj_cfg_help(opts, NOPTS, out);
 	fprintf(out, "  %-20s %-20s the cluster key itself\n", "",
 	    "PJ_CLUSTER_KEY");
 	fprintf(out, "  --help               this text\n");
 }
 
+void
+pj_cfg_help(const struct pj_cfg_opt *opts, size_t nopts, FILE *out)
+{
+	for (size_t i = 0; i < nopts; i++) {
+		fprintf(out, "  --%-18s %-20s default: %s\n      %s\n",
+		    opts[i].name, opts[i].env,
+		    opts[i].def[0] ? opts[i].def : "(none)", opts[i].help);
+	}
+}
+
 static char *
-field(struct pj_serve_config *c, const struct opt *o)
+field(void *c, const struct pj_cfg_opt *o)
 {
 	return ((char *) c + o->off);
 }
 
-static const struct opt *
-find(const char *name, size_t n)
+static const struct pj_cfg_opt *
+find(const struct pj_cfg_opt *opts, size_t nopts, const char *name, size_t n)
 {
-	for (size_t i = 0; i < NOPTS; i++) {
+	for (size_t i = 0; i < nopts; i++) {
 		if (strlen(opts[i].name) == n
 		    && strncmp(opts[i].name, name, n) == 0) {
 			return (&opts[i]);
@@ -106,7 +105,7 @@ find(const char *name, size_t n)
 }
 
 static int
-set(struct pj_serve_config *c, const struct opt *o, const char *v, char *err,
+set(void *c, const struct pj_cfg_opt *o, const char *v, char *err,
     size_t errlen)
 {
 	if (strlen(v) >= PJ_CFG_STR) {
@@ -132,8 +131,8 @@ trim(char *s)
 }
 
 static int
-read_file(
-    struct pj_serve_config *c, const char *path, char *err, size_t errlen)
+read_file(const struct pj_cfg_opt *opts, size_t nopts, void *c,
+    const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char  line[2 * PJ_CFG_STR];
@@ -148,7 +147,7 @@ read_file(
 		if (*p == 0 || *p == '#') {
 			continue;
 		}
-		const struct opt *o;
+		const struct pj_cfg_opt *o;
 		if ((eq = strchr(p, '=')) == NULL) {
 			snprintf(err, errlen, "%s:%d: expected name = value",
 			    path, ln);
@@ -157,7 +156,7 @@ read_file(
 		}
 		*eq        = 0;
 		char *name = trim(p), *v = trim(eq + 1);
-		if ((o = find(name, strlen(name))) == NULL
+		if ((o = find(opts, nopts, name, strlen(name))) == NULL
 		    || strcmp(o->name, "config") == 0) {
 			snprintf(err, errlen, "%s:%d: unknown option '%s'",
 			    path, ln, name);
@@ -229,34 +228,33 @@ pj_cluster_key_load(
 }
 
 int
-pj_serve_config_load(struct pj_serve_config *c, int argc, char **argv,
-    FILE *out, char *err, size_t errlen)
+pj_cfg_load(const struct pj_cfg_opt *opts, size_t nopts, void *c, size_t size,
+    int argc, char **argv, char *err, size_t errlen)
 {
 	/* flags first into their own copy, so they win over everything */
-	struct pj_serve_config flags;
-	char                   given[NOPTS] = { 0 };
-	const char            *e;
+	char       *flags = calloc(1, size), *given = calloc(nopts, 1);
+	const char *e;
+	int         rv = 2;
 
-	memset(c, 0, sizeof(*c));
-	memset(&flags, 0, sizeof(flags));
+	memset(c, 0, size);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v, *eq;
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			pj_serve_config_help(out);
-			return (1);
+			rv = 1;
+			goto out;
 		}
 		if (strncmp(a, "--", 2) != 0) {
 			snprintf(err, errlen, "unexpected argument '%s'", a);
-			return (2);
+			goto out;
 		}
 		a += 2;
-		eq                  = strchr(a, '=');
-		size_t            n = eq ? (size_t) (eq - a) : strlen(a);
-		const struct opt *o = find(a, n);
+		eq       = strchr(a, '=');
+		size_t n = eq ? (size_t) (eq - a) : strlen(a);
+		const struct pj_cfg_opt *o = find(opts, nopts, a, n);
 		if (o == NULL) {
 			snprintf(err, errlen, "unknown option '--%.*s'",
 			    (int) n, a);
-			return (2);
+			goto out;
 		}
 		if (eq != NULL) {
 			v = eq + 1;
@@ -265,36 +263,60 @@ pj_serve_config_load(struct pj_serve_config *c, int argc, char **argv,
 		} else {
 			snprintf(
 			    err, errlen, "option --%s needs a value", o->name);
-			return (2);
+			goto out;
 		}
-		if (set(&flags, o, v, err, errlen) != 0) {
-			return (2);
+		if (set(flags, o, v, err, errlen) != 0) {
+			goto out;
 		}
 		given[o - opts] = 1;
 	}
-	for (size_t i = 0; i < NOPTS; i++) {
+	for (size_t i = 0; i < nopts; i++) {
 		set(c, &opts[i], opts[i].def, err, errlen);
 	}
 	/* which config file: flag, then environment */
-	const struct opt *cf = find("config", 6);
-	if (given[cf - opts]) {
-		set(c, cf, field(&flags, cf), err, errlen);
-	} else if ((e = getenv(cf->env)) != NULL) {
-		set(c, cf, e, err, errlen);
+	const struct pj_cfg_opt *cf = find(opts, nopts, "config", 6);
+	if (cf != NULL) {
+		if (given[cf - opts]) {
+			set(c, cf, field(flags, cf), err, errlen);
+		} else if ((e = getenv(cf->env)) != NULL) {
+			set(c, cf, e, err, errlen);
+		}
+		if (field(c, cf)[0]
+		    && read_file(opts, nopts, c, field(c, cf), err, errlen)
+		        != 0) {
+			goto out;
+		}
 	}
-	if (c->config[0] && read_file(c, c->config, err, errlen) != 0) {
-		return (2);
-	}
-	for (size_t i = 0; i < NOPTS; i++) {
+	for (size_t i = 0; i < nopts; i++) {
 		if ((e = getenv(opts[i].env)) != NULL
 		    && set(c, &opts[i], e, err, errlen) != 0) {
-			return (2);
+			goto out;
 		}
 	}
-	for (size_t i = 0; i < NOPTS; i++) {
+	for (size_t i = 0; i < nopts; i++) {
 		if (given[i]) {
-			set(c, &opts[i], field(&flags, &opts[i]), err, errlen);
+			set(c, &opts[i], field(flags, &opts[i]), err, errlen);
 		}
+	}
+	rv = 0;
+out:
+	free(flags);
+	free(given);
+	return (rv);
+}
+
+int
+pj_serve_config_load(struct pj_serve_config *c, int argc, char **argv,
+    FILE *out, char *err, size_t errlen)
+{
+	const char *e;
+	int         rv
+	    = pj_cfg_load(opts, NOPTS, c, sizeof(*c), argc, argv, err, errlen);
+	if (rv == 1) {
+		pj_serve_config_help(out);
+	}
+	if (rv != 0) {
+		return (rv);
 	}
 	if ((e = getenv("PJ_CLUSTER_KEY")) != NULL) {
 		snprintf(c->cluster_key, sizeof(c->cluster_key), "%s", e);
@@ -302,21 +324,29 @@ pj_serve_config_load(struct pj_serve_config *c, int argc, char **argv,
 	if (read_key(c, err, errlen) != 0) {
 		return (2);
 	}
-	static const char *levels[] = { "debug", "info", "warn", "error" };
-	int                ok       = c->log_level[0] == 0;
-	for (size_t i = 0; i < 4; i++) {
-		ok |= strcasecmp(c->log_level, levels[i]) == 0;
-	}
-	if (!ok) {
-		snprintf(err, errlen,
-		    "log level '%s' is not debug, info, warn or error",
-		    c->log_level);
+	if (pj_cfg_log_level_check(c->log_level, err, errlen) != 0) {
 		return (2);
 	}
 	if (strncmp(c->listen, "tcp://", 6) != 0
 	    || strrchr(c->listen, ':') == c->listen + 3) {
 		snprintf(err, errlen,
 		    "listen address '%s' is not tcp://HOST:PORT", c->listen);
+		return (2);
+	}
+	return (0);
+}
+
+int
+pj_cfg_log_level_check(const char *level, char *err, size_t errlen)
+{
+	static const char *levels[] = { "debug", "info", "warn", "error" };
+	int                ok       = level[0] == 0;
+	for (size_t i = 0; i < 4; i++) {
+		ok |= strcasecmp(level, levels[i]) == 0;
+	}
+	if (!ok) {
+		snprintf(err, errlen,
+		    "log level '%s' is not debug, info, warn or error", level);
 		return (2);
 	}
 	return (0);

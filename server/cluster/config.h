@@ -39,6 +39,29 @@ struct pj_serve_config {
 	char gateway_token_ttl_s[PJ_CFG_STR];
 };
 
+/*
+ * The engine under pj_serve_config_load, for any program's options (the
+ * worker's: actors/worker_env.h): a table of options, each a char
+ * [PJ_CFG_STR] field at `off` in the caller's struct.  An option named
+ * "config" names the config file.
+ */
+struct pj_cfg_opt {
+	const char *name; /* flag and file key */
+	const char *env;
+	size_t      off;
+	const char *def;
+	const char *help;
+};
+/* Fills the struct c (size bytes) from defaults, the config file, the
+ * environment and argv (argv[0] is skipped).  0, 1 when --help was given
+ * (nothing printed), or 2 with a message in err. */
+int pj_cfg_load(const struct pj_cfg_opt *opts, size_t nopts, void *c,
+    size_t size, int argc, char **argv, char *err, size_t errlen);
+/* The table as help lines. */
+void pj_cfg_help(const struct pj_cfg_opt *opts, size_t nopts, FILE *out);
+/* 0 when level is "", debug, info, warn or error; else 2 and err. */
+int pj_cfg_log_level_check(const char *level, char *err, size_t errlen);
+
 /* Parses a whole number option value in [min, max]; 0 or 2 with a message
  * naming the option in err. */
 int pj_serve_config_num(const char *name, const char *v, long long min,
