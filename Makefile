@@ -53,7 +53,9 @@ RUNTIME_SRC := $(wildcard runtime/*.c)
 ACTORS_SRC  := $(wildcard actors/*.c)
 SERVER_SRC  := $(wildcard server/*.c server/*/*.c)
 WORKER_SRC  := $(filter-out worker/plugins/%.c,$(wildcard worker/*.c worker/*/*.c))
-PROG_SRC    := $(wildcard programs/*.c)
+PROG_SRC    := $(filter-out programs/pjctl_%.c,$(wildcard programs/*.c))
+# pjctl's other files (programs/pjctl_*.c) are linked into it
+PJCTL_SRC   := $(wildcard programs/pjctl_*.c)
 TEST_SRC    := $(wildcard t/*_test.c)
 TPROG_SRC   := $(wildcard t/progs/*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
@@ -151,6 +153,12 @@ $(BUILD)/bin/%: $(BUILD)/obj/programs/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	@echo '  LD     $@'
 	@$(CC) $(CFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+$(BUILD)/bin/pjctl: $(BUILD)/obj/programs/pjctl.o $(call obj,$(PJCTL_SRC)) \
+                   $(LIBS)
+	@mkdir -p $(dir $@)
+	@echo '  LD     $@'
+	@$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(LDLIBS)
 
 $(BUILD)/t/%_test: $(BUILD)/obj/t/%_test.o $(LIBS)
 	@mkdir -p $(dir $@)

@@ -94,7 +94,8 @@ main(int argc, char **argv)
 	if (srv == 0) {
 		freopen("/dev/null", "w", stdout);
 		execl(exe, exe, "serve", "--listen", "tcp://127.0.0.1:0",
-		    "--db", db, "--ready-file", ready, "--log-level", "warn",
+		    "--gateway", "tcp://127.0.0.1:0", "--db", db,
+		    "--ready-file", ready, "--log-level", "warn",
 		    (char *) NULL);
 		_exit(127);
 	}

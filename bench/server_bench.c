@@ -46,7 +46,8 @@ start_server(
 		freopen("/dev/null", "w", stdout);
 		freopen("/dev/null", "w", stderr);
 		execl(exe, exe, "serve", "--listen", "tcp://127.0.0.1:0",
-		    "--db", db, "--ready-file", ready, "--log-level", "warn",
+		    "--gateway", "tcp://127.0.0.1:0", "--db", db,
+		    "--ready-file", ready, "--log-level", "warn",
 		    (char *) NULL);
 		_exit(127);
 	}

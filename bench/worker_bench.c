@@ -137,7 +137,8 @@ main(int argc, char **argv)
 		freopen("/dev/null", "w", stdout);
 		freopen("/dev/null", "w", stderr);
 		execl(exe, exe, "serve", "--listen", "tcp://127.0.0.1:0",
-		    "--db", db, "--ready-file", ready, "--log-level", "warn",
+		    "--gateway", "tcp://127.0.0.1:0", "--db", db,
+		    "--ready-file", ready, "--log-level", "warn",
 		    (char *) NULL);
 		_exit(127);
 	}

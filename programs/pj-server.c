@@ -10,7 +10,10 @@
  *
  *   pj-server serve [--OPTION VALUE]...
  *       runs a server until SIGTERM / SIGINT (serve_main below; options in
- *       server/cluster/config.h, `pj-server serve --help` lists them).
+ *       server/cluster/config.h, `pj-server serve --help` lists them), with
+ *       its OpenAPI gateway for pjctl on --gateway (actors/gateway.h,
+ *       docs/gateway.md).  The ready file gets HOST:PORT, then the
+ *       gateway's URL with its bound port (or "none").
  *
  *   pj-server app-create --db URL NAME
  *       registers an app; its secret (what its workers present) is read
@@ -33,6 +36,7 @@
 #include <sys/stat.h>
 
 #include "actors/admin.h"
+#include "actors/gateway.h"
 #include "actors/server_env.h"
 #include "runtime/log.h"
 #include "server/cluster/config.h"
@@ -109,13 +113,13 @@ redact(const char *url, char *out, size_t n)
 }
 
 static void
-write_ready_file(const char *path, const char *self)
+write_ready_file(const char *path, const char *self, const char *gateway)
 {
 	char  tmp[PJ_CFG_STR + 8];
 	FILE *f;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((f = fopen(tmp, "w")) != NULL) {
-		fprintf(f, "%s\n", self);
+		fprintf(f, "%s\n%s\n", self, gateway);
 		fclose(f);
 		rename(tmp, path); /* readers never see half a file */
 	}
@@ -209,12 +213,31 @@ serve_main(const struct pj_serve_config *c)
 	ar_config            ac;
 	char                 db[PJ_CFG_STR + 32], shown[PJ_CFG_STR + 32];
 	char                 host[256];
-	int64_t              t0 = ar_mono_ms();
+	int64_t              t0                      = ar_mono_ms();
+	struct pj_gateway   *gw                      = NULL;
+	char                 gw_url[PJ_CFG_STR + 16] = "none";
+	long long            gw_ttl_s;
+	char                 err[300];
 	int                  rv, applied = 0, version = 0, sig;
 	sigset_t             sigs;
 
 	memset(&env, 0, sizeof(env));
 	if (sched_settings(c, &env.sched) != 0) {
+		return (2);
+	}
+	if (pj_serve_config_num("gateway-token-ttl-s", c->gateway_token_ttl_s,
+	        1, 10LL * 365 * 86400, &gw_ttl_s, err, sizeof(err))
+	    != 0) {
+		fprintf(stderr, "pj-server: %s\n", err);
+		return (2);
+	}
+	if (strcmp(c->gateway, "none") != 0
+	    && (strncmp(c->gateway, "tcp://", 6) != 0
+	        || strrchr(c->gateway, ':') < c->gateway + 6)) {
+		fprintf(stderr,
+		    "pj-server: gateway: '%s' is not tcp://HOST:PORT (or "
+		    "none)\n",
+		    c->gateway);
 		return (2);
 	}
 	sigemptyset(&sigs);
@@ -264,7 +287,7 @@ serve_main(const struct pj_serve_config *c)
 	ar_config_init(&ac);
 	ac.name             = PJ_SERVER_SYSTEM;
 	ac.listen_url       = c->listen;
-	ac.blocking_threads = 8;
+	ac.blocking_threads = 8 + PJ_GATEWAY_HANDLERS; /* + the gateway's */
 	/* the host others reach us at: advertise, else the listen host */
 	const char *h = c->listen + 6, *e = strrchr(h, ':');
 	snprintf(
@@ -319,15 +342,36 @@ serve_main(const struct pj_serve_config *c)
 		    ar_strerror(rv));
 		goto stop;
 	}
+	if (strcmp(c->gateway, "none") != 0) {
+		struct pj_gateway_config gc = { 0 };
+		gc.url                      = c->gateway;
+		gc.token_ttl_ms             = gw_ttl_s * 1000;
+		if (c->cluster_key[0]
+		    != 0) { /* tokens valid on every server */
+			gc.key     = c->cluster_key;
+			gc.key_len = strlen(c->cluster_key);
+		}
+		if ((rv = pj_gateway_start(&env, &gc, &gw)) != 0) {
+			fprintf(stderr,
+			    "pj-server: cannot start the gateway on %s: %s\n",
+			    c->gateway, ar_strerror(rv));
+			goto stop;
+		}
+		/* the URL with the port actually bound */
+		const char *colon = strrchr(c->gateway, ':');
+		snprintf(gw_url, sizeof(gw_url), "%.*s:%d",
+		    (int) (colon - c->gateway), c->gateway,
+		    pj_gateway_port(gw));
+	}
 	/* the runtime said at start whether links are authenticated (a
 	 * cluster key) or loopback only (none) */
-	printf("pj-server: serving %s (server %s, id %d) on database %s "
-	       "(schema %d, %d applied), ready in %lld ms\n",
-	    env.address, env.self, env.server_id, shown, version, applied,
-	    (long long) (ar_mono_ms() - t0));
+	printf("pj-server: serving %s (server %s, id %d, gateway %s) on "
+	       "database %s (schema %d, %d applied), ready in %lld ms\n",
+	    env.address, env.self, env.server_id, gw_url, shown, version,
+	    applied, (long long) (ar_mono_ms() - t0));
 	fflush(stdout);
 	if (c->ready_file[0]) {
-		write_ready_file(c->ready_file, env.self);
+		write_ready_file(c->ready_file, env.self, gw_url);
 	}
 	sigwait(&sigs, &sig);
 	ar_log(AR_LOG_INFO, "server",
@@ -338,7 +382,9 @@ serve_main(const struct pj_serve_config *c)
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	rv = 0;
 stop:
+	pj_gateway_close(gw); /* no nng callback reaches a stopped system */
 	ar_system_stop(env.sys);
+	pj_gateway_free(gw);
 	/* ownership stays recorded; locks this server holds go */
 	int64_t released = 0;
 	pj_store_lock_release_owner(env.store, env.self, &released);

@@ -17,7 +17,7 @@ for f in t/fuzz/*_fuzz.c; do
 	mkdir -p "t/fuzz/$name"
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE \
 		-I. -I"$out/gen" $(pkg-config --cflags libprotobuf-c) "$f" $libs \
-		$(pkg-config --libs libprotobuf-c mysqlclient sqlite3 libcurl jansson) -lnng -pthread -lm -ldl \
+		$(pkg-config --libs libprotobuf-c mysqlclient sqlite3 libcurl jansson libcrypto) -lnng -pthread -lm -ldl \
 		-o "$out/$name"
 	echo "fuzz: $name for ${secs}s"
 	"$out/$name" -max_total_time="$secs" -print_final_stats=1 "t/fuzz/$name"

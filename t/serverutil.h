@@ -121,7 +121,8 @@ tu_srv_store_close(
 }
 
 /* Starts pj-server number i (serve on 127.0.0.1 with dburl, ready file and
- * log tmpdir/{ready,server}.<i>[.log], log level info) with the
+ * log tmpdir/{ready,server}.<i>[.log], log level info, the gateway on a
+ * free port: the ready file's second line) with the
  * environment pairs env (name, value, ..., NULL) and the extra arguments
  * args (NULL-ended); either may be NULL.  Waits for the ready file and
  * reads the server's address into p->self. */
@@ -146,6 +147,9 @@ tu_srv_start(struct tu_srv_proc *p, int i, const char *tmpdir,
 	argv[n++] = ready;
 	argv[n++] = "--log-level";
 	argv[n++] = "info";
+	argv[n++] = "--gateway"; /* never the default port: tests run side by
+	                            side */
+	argv[n++] = "tcp://127.0.0.1:0";
 	for (int k = 0; args != NULL && args[k] != NULL && n < 31; k++) {
 		argv[n++] = args[k];
 	}

@@ -58,6 +58,12 @@ static const struct pj_cfg_opt opts[] = {
 	    F(misfire_threshold_ms), "60000",
 	    "a fire at most this late is on time; later ones follow the "
 	    "job's misfire policy (Quartz's misfireThreshold)" },
+	{ "gateway", "PJ_GATEWAY", F(gateway), "tcp://127.0.0.1:10087",
+	    "address the OpenAPI gateway (pjctl) listens on (port 0 = any "
+	    "free port; none = no gateway)" },
+	{ "gateway-token-ttl-s", "PJ_GATEWAY_TOKEN_TTL_S",
+	    F(gateway_token_ttl_s), "604800",
+	    "life of the gateway's access tokens (PowerJob: 7 days)" },
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 

@@ -36,6 +36,9 @@ struct pj_serve_config {
 	char retry_delay_ms[PJ_CFG_STR];
 	char retention_days[PJ_CFG_STR];
 	char misfire_threshold_ms[PJ_CFG_STR];
+	/* the OpenAPI gateway (docs/gateway.md) */
+	char gateway[PJ_CFG_STR]; /* tcp://HOST:PORT; "none" = no gateway */
+	char gateway_token_ttl_s[PJ_CFG_STR];
 };
 
 /*
