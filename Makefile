@@ -45,6 +45,18 @@ CFLAGS   := -std=c11 -Wall -Wextra -Werror -O2 -g $(SANFLAGS)
 LDLIBS    = $(PKG_LIBS) -lnng -pthread -lm -ldl
 DEPFLAGS := -MMD -MP
 
+# A build without the Debian packages says what to do instead of failing on
+# a missing tool (check, demo and bench install them first themselves).
+NEEDS_DEPS := $(filter-out deps check demo bench fuzz clean format, \
+                $(or $(MAKECMDGOALS),all))
+ifneq ($(NEEDS_DEPS),)
+ifeq ($(shell command -v protoc-c 2>/dev/null),)
+$(error protoc-c is missing: run `make deps` first (it installs the Debian \
+packages listed in scripts/deps.sh); `make check` and `make demo` do it \
+themselves)
+endif
+endif
+
 # ---- sources ---------------------------------------------------------------
 PROTOS      := $(wildcard proto/*.proto)
 PROTO_C     := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.c)
