@@ -14,9 +14,15 @@
  * all when none is.  The filters themselves (designated, minimum
  * resources, heartbeat age, max_worker_count) are the cluster view's
  * (server/cluster/view.c), fed by pj_sched_filter.
+ * Ours: a re-dispatch (receive timed out, a retry after a failure or a
+ * silent TaskTracker) avoids the instance's last TaskTracker while another
+ * worker can take it (pj_sched_dispatch_avoid): a worker that was killed
+ * stays in the cluster view until its heartbeats are 60 s old, and
+ * HEALTH_FIRST would pick it again and again until then.
  * Pure functions; the random number is an argument.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/sched/sched.h"
@@ -126,4 +132,32 @@ pj_sched_dispatch(const struct pj_job *j, int64_t live,
 		return;
 	}
 	}
+}
+
+void
+pj_sched_dispatch_avoid(const struct pj_job *j, int64_t live,
+    const struct pj_worker *w, size_t n, uint64_t rnd, const char *avoid,
+    struct pj_dispatch_choice *c)
+{
+	size_t k = n;
+
+	if (avoid != NULL && avoid[0] != '\0' && count(w, n, NULL) > 1) {
+		for (k = 0; k < n && strcmp(w[k].address, avoid) != 0; k++) {
+		}
+	}
+	if (k >= n || w[k].overload) {
+		pj_sched_dispatch(j, live, w, n, rnd, c);
+		return;
+	}
+	/* the same list with the last TaskTracker marked overloaded: the
+	 * strategy chooses among the others (indexes unchanged) */
+	struct pj_worker *v = malloc(n * sizeof(*v));
+	if (v == NULL) {
+		pj_sched_dispatch(j, live, w, n, rnd, c);
+		return;
+	}
+	memcpy(v, w, n * sizeof(*v));
+	v[k].overload = true;
+	pj_sched_dispatch(j, live, v, n, rnd, c);
+	free(v);
 }

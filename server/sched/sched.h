@@ -138,6 +138,12 @@ int pj_sched_max_live(const struct pj_job *j);
 void pj_sched_dispatch(const struct pj_job *j, int64_t live,
     const struct pj_worker *w, size_t n, uint64_t rnd,
     struct pj_dispatch_choice *c);
+/* The same for a re-dispatch: the worker whose address is `avoid` (the
+ * instance's last TaskTracker; NULL or "" = none) is chosen only when no
+ * other worker can take the instance. */
+void pj_sched_dispatch_avoid(const struct pj_job *j, int64_t live,
+    const struct pj_worker *w, size_t n, uint64_t rnd, const char *avoid,
+    struct pj_dispatch_choice *c);
 
 /* ---- the schedule pass (§5.3, without the 15 s floor) ------------------- */
 
