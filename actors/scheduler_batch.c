@@ -98,6 +98,15 @@ sched_jobs_cache(struct sched_state *s, struct pj_job_list *jobs)
 }
 
 void
+sched_jobs_stale(struct sched_state *s, int64_t id)
+{
+	struct jcache_ent *e = jfind(&s->jobs, id);
+	if (e != NULL) {
+		e->at = INT64_MIN / 2;
+	}
+}
+
+void
 sched_jobs_clear(struct sched_state *s)
 {
 	for (size_t i = 0; i < s->jobs.cap; i++) {

@@ -69,6 +69,8 @@ uint64_t sched_rnd(struct sched_state *s);
  * whose job ids are known (fires of the passes and frequent jobs). */
 void sched_jobs_cache(struct sched_state *s, struct pj_job_list *jobs);
 void sched_jobs_clear(struct sched_state *s);
+/* The cached copy of job id (if any) is read again before its next use. */
+void sched_jobs_stale(struct sched_state *s, int64_t id);
 void sched_dispatch_fire(
     ar_ctx *ctx, struct sched_state *s, const Pj__Sched__Fire *f);
 /* Message handlers of scheduler_actor.c. */

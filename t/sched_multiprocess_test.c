@@ -118,10 +118,11 @@ actor(int i, const char *name)
 }
 
 static Pj__Friend__OpReply *
-op(int i, Pj__Friend__Op o, int64_t job_id, int64_t instance_id,
-    const char *params)
+op_delay(int i, Pj__Friend__Op o, int64_t job_id, int64_t instance_id,
+    const char *params, int64_t delay_ms)
 {
 	Pj__Friend__OpRequest   q = PJ__FRIEND__OP_REQUEST__INIT;
+	q.delay_ms                = delay_ms;
 	ar_future              *f;
 	const ProtobufCMessage *r;
 	q.op          = o;
@@ -140,6 +141,13 @@ op(int i, Pj__Friend__Op o, int64_t job_id, int64_t instance_id,
 	free(buf);
 	ar_future_free(f);
 	return c;
+}
+
+static Pj__Friend__OpReply *
+op(int i, Pj__Friend__Op o, int64_t job_id, int64_t instance_id,
+    const char *params)
+{
+	return op_delay(i, o, job_id, instance_id, params, 0);
 }
 
 /* Waits until the app's owner has a live worker in its view. */
@@ -511,6 +519,163 @@ START_TEST(stop_cancel_retry_through_a_non_owner)
 }
 END_TEST
 
+
+/* RUN_JOB with a delay: the row is written at once, WAITING_DISPATCH, due
+ * at now + delay, and fires then, not before; a second delayed run whose
+ * owner is killed before it fires is fired by the server that takes the
+ * app over (its check / take-over arms the row). */
+START_TEST(run_with_delay_fires_then_also_after_the_owner_dies)
+{
+	setup(_i);
+	start_server();
+	start_server();
+	start_worker("--quiet", NULL);
+	int     s   = wait_owned_with_worker();
+	int64_t job = save_job(PJ_TIME_API, "", 0, 0, 0, 0);
+	int64_t before = ar_now_ms();
+	Pj__Friend__OpReply *r
+	    = op_delay(1 - s, PJ__FRIEND__OP__RUN_JOB, job, 0, "ip=1", 2500);
+	int64_t after = ar_now_ms();
+	ck_assert_int_eq(r->code, 0);
+	int64_t id = r->instance_id;
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	struct pj_instance i;
+	ck_assert_int_eq(pj_store_instance_get(store, id, &i), 0);
+	ck_assert_int_eq(i.status, PJ_INST_WAITING_DISPATCH);
+	ck_assert_int_ge(i.expected_trigger_time, before + 2500);
+	ck_assert_int_le(i.expected_trigger_time, after + 2500);
+	int64_t due = i.expected_trigger_time;
+	pj_instance_fini(&i);
+	usleep(1500000);
+	ck_assert_int_eq(instance_status(id), PJ_INST_WAITING_DISPATCH);
+	WAIT_STATUS(id, PJ_INST_SUCCEED, 5000);
+	ck_assert_int_eq(pj_store_instance_get(store, id, &i), 0);
+	ck_assert_int_ge(i.actual_trigger_time, due);
+	ck_assert_int_lt(i.actual_trigger_time, due + 500);
+	ck_assert_str_eq(i.instance_params, "ip=1");
+	pj_instance_fini(&i);
+	/* the owner dies before the fire; the survivor fires it */
+	r = op_delay(s, PJ__FRIEND__OP__RUN_JOB, job, 0, "", 9000);
+	ck_assert_int_eq(r->code, 0);
+	id = r->instance_id;
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	ck_assert_int_eq(pj_store_instance_get(store, id, &i), 0);
+	due = i.expected_trigger_time;
+	pj_instance_fini(&i);
+	kill_proc(&srv[s]);
+	ck_assert_int_eq(wait_owned_with_worker(), 1 - s);
+	ck_assert_int_lt(ar_now_ms(), due); /* taken over before it fires */
+	ck_assert_int_eq(instance_status(id), PJ_INST_WAITING_DISPATCH);
+	WAIT_STATUS(id, PJ_INST_SUCCEED, (due - ar_now_ms()) + 5000);
+	ck_assert_int_eq(pj_store_instance_get(store, id, &i), 0);
+	ck_assert_int_ge(i.actual_trigger_time, due);
+	ck_assert_int_lt(i.actual_trigger_time, due + 500);
+	pj_instance_fini(&i);
+	teardown();
+}
+END_TEST
+
+/* Counts job's rows: n = all, *pending WAITING_DISPATCH, *canceled
+ * CANCELED with the disabled result, *fired_after those dispatched at or
+ * after t (actual_trigger_time >= t), *early fire times before e. */
+static size_t
+count_rows(int64_t job, int64_t t, int64_t e, size_t *pending,
+    size_t *canceled, size_t *fired_after, size_t *early)
+{
+	struct pj_instance_list l;
+	list_job(job, &l);
+	*pending = *canceled = *fired_after = *early = 0;
+	for (size_t k = 0; k < l.n; k++) {
+		*pending += l.v[k].status == PJ_INST_WAITING_DISPATCH;
+		*canceled += l.v[k].status == PJ_INST_CANCELED
+		    && strcmp(l.v[k].result, "canceled: job disabled") == 0;
+		*fired_after += l.v[k].status != PJ_INST_CANCELED
+		    && l.v[k].actual_trigger_time >= t;
+		*early += l.v[k].fire_time < e;
+	}
+	size_t n = l.n;
+	pj_instance_list_fini(&l);
+	return n;
+}
+
+/* Enable / disable / delete through a non-owner: enabling a job disabled
+ * for a minute replays nothing (fire-all policy: a replay would show) and
+ * fires from now; disabling cancels the pending fires at once (the window
+ * holds ~2 s of them) and nothing fires after; deleting likewise. */
+START_TEST(enable_disable_delete_take_effect_at_once)
+{
+	setup(_i);
+	start_server();
+	start_server();
+	start_worker("--quiet", NULL);
+	int     owner = wait_owned_with_worker(), other = 1 - owner;
+	int64_t job   = save_job(PJ_TIME_CRON, "* * * * * ?", 2,
+	      ar_now_ms() - 60000, 0, 0);
+	ck_assert_int_eq(
+	    pj_store_job_set_status(store, job, 2, ar_now_ms()), 0);
+	usleep(1500000); /* passes: a disabled job is not scheduled */
+	size_t  pending, canceled, after, early;
+	ck_assert_uint_eq(
+	    count_rows(job, 0, 0, &pending, &canceled, &after, &early), 0);
+	int64_t              t_on = ar_now_ms();
+	Pj__Friend__OpReply *r
+	    = op(other, PJ__FRIEND__OP__ENABLE_JOB, job, 0, NULL);
+	ck_assert_int_eq(r->code, 0);
+	ck_assert_str_eq(r->served_by, srv[owner].self);
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	struct pj_job j;
+	ck_assert_int_eq(pj_store_job_get(store, job, &j), 0);
+	ck_assert_int_eq(j.status, 1);
+	ck_assert_int_gt(j.next_trigger_time, t_on);
+	ck_assert_int_le(j.next_trigger_time, ar_now_ms() + 1000);
+	pj_job_fini(&j);
+	usleep(3000000);
+	ck_assert_uint_ge(
+	    count_rows(job, 0, t_on, &pending, &canceled, &after, &early), 3);
+	ck_assert_uint_eq(early, 0); /* nothing from the disabled minute */
+	ck_assert_uint_gt(pending, 0); /* the window's fires wait */
+	/* disable: the pending fires are canceled before the reply */
+	r = op(other, PJ__FRIEND__OP__DISABLE_JOB, job, 0, NULL);
+	int64_t t_off = ar_now_ms();
+	ck_assert_int_eq(r->code, 0);
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	count_rows(job, t_off, 0, &pending, &canceled, &after, &early);
+	ck_assert_uint_eq(pending, 0);
+	ck_assert_uint_gt(canceled, 0);
+	usleep(3000000);
+	size_t n = count_rows(job, t_off, 0, &pending, &canceled, &after,
+	    &early);
+	ck_assert_uint_eq(pending, 0);
+	ck_assert_uint_eq(after, 0); /* nothing dispatched after disable */
+	/* enable again, then delete: same */
+	r = op(owner, PJ__FRIEND__OP__ENABLE_JOB, job, 0, NULL);
+	ck_assert_int_eq(r->code, 0);
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	usleep(2500000);
+	ck_assert_uint_gt(
+	    count_rows(job, 0, 0, &pending, &canceled, &after, &early), n);
+	ck_assert_uint_gt(pending, 0);
+	r = op(other, PJ__FRIEND__OP__DELETE_JOB, job, 0, NULL);
+	int64_t t_del = ar_now_ms();
+	ck_assert_int_eq(r->code, 0);
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	count_rows(job, t_del, 0, &pending, &canceled, &after, &early);
+	ck_assert_uint_eq(pending, 0);
+	usleep(2500000);
+	count_rows(job, t_del, 0, &pending, &canceled, &after, &early);
+	ck_assert_uint_eq(pending, 0);
+	ck_assert_uint_eq(after, 0);
+	ck_assert_int_eq(pj_store_job_get(store, job, &j), 0);
+	ck_assert_int_eq(j.status, 99);
+	pj_job_fini(&j);
+	/* a deleted job cannot be enabled */
+	r = op(other, PJ__FRIEND__OP__ENABLE_JOB, job, 0, NULL);
+	ck_assert_int_eq(r->code, PJ__CLUSTER__CODE__NOT_FOUND);
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -523,6 +688,9 @@ main(void)
 	tcase_add_loop_test(tc, worker_killed_mid_instance_is_failed, 0, 2);
 	tcase_add_loop_test(tc, stop_cancel_retry_through_a_non_owner, 0, 2);
 	tcase_add_loop_test(tc, frequent_job_keeps_one_live_instance, 0, 2);
+	tcase_add_loop_test(
+	    tc, run_with_delay_fires_then_also_after_the_owner_dies, 0, 2);
+	tcase_add_loop_test(tc, enable_disable_delete_take_effect_at_once, 0, 2);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
