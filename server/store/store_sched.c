@@ -12,6 +12,9 @@
  * Cleanup (powerjob-design.md §5.11) deletes in pages: the ids first
  * (LIMIT works on both backends in a SELECT), then the logs and the rows of
  * those ids in one transaction, so a page is all or nothing.
+ * Status reports in batches (pj_store_instances_apply): one transaction
+ * of conditional updates, one commit for many reports; each keeps its own
+ * outcome.
  * Threads: like every store call, any thread (the pool lends a connection).
  * OOM policy: ar_xmalloc aborts.
  */
@@ -178,4 +181,103 @@ pj_store_frequent_idle(struct pj_store *s, const int64_t *app_ids,
 	*ids = l.v;
 	*n   = l.n;
 	return 0;
+}
+
+/* ---- batched transitions ---------------------------------------------- */
+
+struct apply {
+	struct pj_transition *v;
+	size_t                n;
+	int64_t               now_ms;
+};
+
+static void
+apply_sql(struct pj_sql *q, struct pj_params *pp, const struct pj_transition *t,
+    int64_t now_ms)
+{
+	const struct pj_instance *set = &t->set;
+	pj_sql_add(q, "UPDATE instance_info SET status = ?, gmt_modified = ?");
+	pj_params_add(pp, pj_p_int(t->to));
+	pj_params_add(pp, pj_p_int(now_ms));
+	if (t->mask & PJ_SET_ACTUAL_TRIGGER) {
+		pj_sql_add(q, ", actual_trigger_time = ?");
+		pj_params_add(pp, pj_p_int(set->actual_trigger_time));
+	}
+	if (t->mask & PJ_SET_FINISHED) {
+		pj_sql_add(q, ", finished_time = ?");
+		pj_params_add(pp, pj_p_int(set->finished_time));
+	}
+	if (t->mask & PJ_SET_LAST_REPORT) {
+		pj_sql_add(q, ", last_report_time = ?");
+		pj_params_add(pp, pj_p_int(set->last_report_time));
+	}
+	if (t->mask & PJ_SET_TT_ADDRESS) {
+		pj_sql_add(q, ", task_tracker_address = ?");
+		pj_params_add(pp, pj_p_text(set->task_tracker_address));
+	}
+	if (t->mask & PJ_SET_RUNNING_TIMES) {
+		pj_sql_add(q, ", running_times = ?");
+		pj_params_add(pp, pj_p_int(set->running_times));
+	}
+	if (t->mask & PJ_SET_RESULT) {
+		pj_sql_add(q, ", result = ?");
+		pj_params_add(pp, pj_p_text(set->result));
+	}
+	if (t->mask & PJ_SET_EXPECTED) {
+		pj_sql_add(q, ", expected_trigger_time = ?");
+		pj_params_add(pp, pj_p_int(set->expected_trigger_time));
+	}
+	pj_sql_add(q, " WHERE instance_id = ? AND status = ?");
+	pj_params_add(pp, pj_p_int(t->instance_id));
+	pj_params_add(pp, pj_p_int(t->from));
+}
+
+static int
+apply_run(struct pj_store *s, struct pj_conn *c, void *arg)
+{
+	struct apply *a  = arg;
+	int           rv = 0;
+	for (size_t k = 0; k < a->n && rv == 0; k++) {
+		struct pj_sql    q  = { 0 };
+		struct pj_params pp = { 0 };
+		int64_t          n  = 0;
+		if (a->v[k].from < 0) {
+			continue; /* refused by the checks: rv kept */
+		}
+		apply_sql(&q, &pp, &a->v[k], a->now_ms);
+		rv = pj_sq_exec(s, c, 0, "instance_info", a->v[k].instance_id,
+		    q.b, pp.v, pp.n, NULL, NULL, &n);
+		a->v[k].rv = rv == 0 && n == 0 ? PJ_STORE_ECONFLICT : rv;
+		pj_sql_fini(&q);
+		pj_params_fini(&pp);
+	}
+	return rv;
+}
+
+int
+pj_store_instances_apply(
+    struct pj_store *s, struct pj_transition *v, size_t n, int64_t now_ms)
+{
+	struct apply a = { v, n, now_ms };
+	int          rv;
+	if (n == 0) {
+		return 0;
+	}
+	for (size_t k = 0; k < n; k++) {
+		if ((rv = pj_check_transition(
+		         s, v[k].instance_id, &v[k].set, v[k].mask))
+		    != 0) {
+			v[k].rv   = rv; /* refused before the transaction */
+			v[k].from = -1;
+		} else {
+			v[k].rv = 0;
+		}
+	}
+	rv = n == 1 ? apply_run(s, NULL, &a) : pj_sq_txn(s, apply_run, &a);
+	if (rv != 0) {
+		for (size_t k = 0; k < n; k++) {
+			v[k].rv = rv;
+		}
+	}
+	return rv;
 }
