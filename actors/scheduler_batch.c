@@ -290,6 +290,10 @@ sched_dispatch_fire(
 				.w                       = w,
 				.nw                      = nw,
 				.chosen                  = c.chosen };
+		} else if (c.verdict == PJ_DISPATCH_NO_WORKER
+		    && sched_no_worker_waits(
+		        ctx, s, j->app_id, i.instance_id, j->id)) {
+			continue; /* a new owner: its workers come */
 		} else if (c.verdict != PJ_DISPATCH_OVERLOADED) {
 			ar_log(AR_LOG_WARN, "sched",
 			    "app=%lld job=%lld instance=%lld failed: %s",

@@ -458,6 +458,32 @@ op_instance(ar_ctx *ctx, struct sched_state *s, const Pj__Friend__OpRequest *q)
 /* ---- the actor ------------------------------------------------------------
  */
 
+/* Arms the next PASS or CHECK tick in the middle between whole seconds
+ * (x.500; a period under a second: half way between its multiples):
+ * most fires fall on whole seconds, and a pass or a check (tens of ms of
+ * store calls on this one actor) must not hold them up. */
+static int
+arm_tick(ar_ctx *ctx, Pj__Sched__TickKind kind, int64_t period,
+    ar_timer_id *id)
+{
+	Pj__Sched__Tick t = PJ__SCHED__TICK__INIT;
+	int64_t         now = ar_now_ms(), at;
+	t.kind              = kind;
+	if (period >= 1000) {
+		at = (now + period) / 1000 * 1000 + 500;
+		if (at - now > period + 500) {
+			at -= 1000;
+		}
+	} else {
+		at = (now / period + 1) * period + period / 2;
+		if (at - now > period) {
+			at -= period;
+		}
+	}
+	return ar_timer_once(ar_ctx_system(ctx), ar_ctx_self(ctx), &t.base,
+	    at > now ? at - now : 0, id);
+}
+
 static int
 sched_pre_start(ar_ctx *ctx, void *state)
 {
@@ -468,16 +494,12 @@ sched_pre_start(ar_ctx *ctx, void *state)
 	s->env = (struct pj_server_env *) ar_ctx_init_arg(ctx);
 	s->st  = (Pj__Sched__Stats) PJ__SCHED__STATS__INIT;
 	s->rnd = (uint64_t) ar_now_ms() * 2654435761u | 1;
-	t.kind = PJ__SCHED__TICK_KIND__PASS;
-	if ((rv = ar_timer_every(sy, ar_ctx_self(ctx), &t.base,
+	if ((rv = arm_tick(ctx, PJ__SCHED__TICK_KIND__PASS,
 	         s->env->sched.pass_ms, &s->pass_timer))
-	    != 0) {
-		return rv;
-	}
-	t.kind = PJ__SCHED__TICK_KIND__CHECK;
-	if ((rv = ar_timer_every(sy, ar_ctx_self(ctx), &t.base,
-	         s->env->sched.check_ms, &s->check_timer))
-	    != 0) {
+	        != 0
+	    || (rv = arm_tick(ctx, PJ__SCHED__TICK_KIND__CHECK,
+	            s->env->sched.check_ms, &s->check_timer))
+	        != 0) {
 		return rv;
 	}
 	t.kind = PJ__SCHED__TICK_KIND__CLEAN;
@@ -508,9 +530,13 @@ sched_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
 		switch (((const Pj__Sched__Tick *) msg)->kind) {
 		case PJ__SCHED__TICK_KIND__PASS:
 			sched_on_pass(ctx, s);
+			arm_tick(ctx, PJ__SCHED__TICK_KIND__PASS,
+			    s->env->sched.pass_ms, &s->pass_timer);
 			break;
 		case PJ__SCHED__TICK_KIND__CHECK:
 			on_check(ctx, s);
+			arm_tick(ctx, PJ__SCHED__TICK_KIND__CHECK,
+			    s->env->sched.check_ms, &s->check_timer);
 			break;
 		case PJ__SCHED__TICK_KIND__CLEAN:
 			on_clean(s);
