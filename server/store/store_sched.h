@@ -43,4 +43,19 @@ struct pj_transition {
 int pj_store_instances_apply(
     struct pj_store *s, struct pj_transition *v, size_t n, int64_t now_ms);
 
+/* One worker's share of a dispatch: ids WAITING_DISPATCH -> WAITING_
+ * WORKER_RECEIVE with actual_trigger_time = now_ms and the TaskTracker's
+ * address; moved = rows that were still WAITING_DISPATCH. */
+struct pj_dispatch_group {
+	const int64_t *ids;
+	size_t         n;
+	const char    *tt;
+	int64_t        moved; /* out */
+};
+
+/* Every group in one transaction (one commit for a fire time's whole
+ * dispatch); 0 or a PJ_STORE_* code (nothing moved). */
+int pj_store_instances_dispatch(struct pj_store *s,
+    struct pj_dispatch_group *g, size_t n, int64_t now_ms);
+
 #endif
