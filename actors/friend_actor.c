@@ -98,6 +98,9 @@ run_op(ar_ctx *ctx, struct pj_server_env *env, const Pj__Friend__OpRequest *q)
 	case PJ__FRIEND__OP__STOP_INSTANCE:
 	case PJ__FRIEND__OP__CANCEL_INSTANCE:
 	case PJ__FRIEND__OP__RETRY_INSTANCE:
+	case PJ__FRIEND__OP__ENABLE_JOB:
+	case PJ__FRIEND__OP__DISABLE_JOB:
+	case PJ__FRIEND__OP__DELETE_JOB:
 		/* the scheduler owns instance state; it answers the asker */
 		ar_forward(ctx, env->scheduler);
 		return;

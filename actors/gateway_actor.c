@@ -21,8 +21,10 @@
  * are asked of /user/friend, which runs them or forwards them to the owner;
  * the handler does not wait: the future's completion callback (any thread,
  * never blocks) finishes the reply and sends it.  A run with a delay is
- * answered at once and asked of the FriendActor when a runtime timer fires
- * (docs/gateway.md: not yet durable).
+ * an owner operation like the others: the owner records the instance at
+ * once (WAITING_DISPATCH, due after the delay) and answers its id.
+ * Enable, disable and delete are the owner's too (its scheduler cancels
+ * pending fires at once).
  *
  * Shutdown: pj_gateway_close sets `closed`, takes and releases every
  * slot's mutex (a send in progress finishes) and stops every aio (waiting
@@ -179,7 +181,6 @@ slot_cb(void *arg)
 struct pending {
 	struct pj_gateway *gw;
 	uint32_t           idx;
-	int                delayed; /* no client waits: log the outcome */
 	struct pj_gw_call  call;
 };
 
@@ -195,16 +196,7 @@ owner_cb(ar_future *f, int result, const ProtobufCMessage *reply, void *arg)
 		result = AR_ETYPE;
 	}
 	pj_gw_owner_done(&p->call, result, ar_strerror(result), r);
-	if (p->delayed) {
-		ar_log(p->call.reply.success ? AR_LOG_INFO : AR_LOG_WARN,
-		    "gateway", "app=%lld job=%lld delayed run: %s%s",
-		    (long long) p->call.owner.app_id,
-		    (long long) p->call.owner.job_id,
-		    p->call.reply.success ? "instance started" : "failed: ",
-		    p->call.reply.message);
-	} else {
-		call_send(p->gw, p->idx, &p->call);
-	}
+	call_send(p->gw, p->idx, &p->call);
 	ar_future_free(f); /* r (workers) was packed above */
 	pj_gw_call_fini(&p->call);
 	free(p);
@@ -219,9 +211,7 @@ ask_owner(ar_ctx *ctx, struct pending *p)
 	                   &p->call.owner.base, PJ_GATEWAY_OWNER_TIMEOUT_MS, &f);
 	if (rv != 0) {
 		pj_gw_owner_done(&p->call, rv, ar_strerror(rv), NULL);
-		if (!p->delayed) {
-			call_send(gw, p->idx, &p->call);
-		}
+		call_send(gw, p->idx, &p->call);
 		pj_gw_call_fini(&p->call);
 		free(p);
 		return;
@@ -252,52 +242,6 @@ handle_work(ar_ctx *ctx, struct pj_gateway *gw, const Pj__Openapi__Work *w)
 		free(p);
 		return;
 	}
-	if (p->call.owner.op == PJ__FRIEND__OP__RUN_JOB
-	    && p->call.delay_ms > 0) {
-		/* answered now; the run is asked when the timer fires */
-		int64_t delay = p->call.delay_ms;
-		int rv = ar_timer_once(ar_ctx_system(ctx), ar_ctx_self(ctx),
-		    &p->call.owner.base, delay, NULL);
-		if (rv != 0) {
-			pj_gw_fail(&p->call, PJ__OPENAPI__CODE__SYSTEM_ERROR,
-			    "job_run: cannot arm the delay: %s",
-			    ar_strerror(rv));
-		} else {
-			p->call.reply.success   = 1;
-			p->call.reply.code      = PJ__OPENAPI__CODE__OK;
-			p->call.reply.message   = pj_gw_strdup(&p->call.arena,
-			      "the run starts after the delay; its instance id "
-			        "is not known yet");
-			p->call.reply.data_case = PJ__OPENAPI__REPLY__DATA_ID;
-			p->call.reply.id        = 0;
-			ar_log(AR_LOG_INFO, "gateway",
-			    "app=%lld job=%lld run in %lld ms",
-			    (long long) p->call.owner.app_id,
-			    (long long) p->call.owner.job_id,
-			    (long long) delay);
-		}
-		call_send(gw, p->idx, &p->call);
-		pj_gw_call_fini(&p->call);
-		free(p);
-		return;
-	}
-	ask_owner(ctx, p);
-}
-
-/* A delayed run whose timer fired (the OpRequest built by handle_work). */
-static void
-handle_delayed(
-    ar_ctx *ctx, struct pj_gateway *gw, const Pj__Friend__OpRequest *q)
-{
-	struct pending *p = ar_xcalloc(1, sizeof(*p));
-	p->gw             = gw;
-	p->delayed        = 1;
-	pj_gw_call_init(&p->call);
-	p->call.op           = PJ__OPENAPI__REQUEST__OP_JOB_RUN;
-	p->call.owner.op     = PJ__FRIEND__OP__RUN_JOB;
-	p->call.owner.app_id = q->app_id;
-	p->call.owner.job_id = q->job_id;
-	p->call.owner.params = pj_gw_strdup(&p->call.arena, q->params);
 	ask_owner(ctx, p);
 }
 
@@ -309,9 +253,6 @@ handler_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
 	if (t == &pj__openapi__work__descriptor
 	    && ar_ref_is_none(ar_ctx_sender(ctx))) {
 		handle_work(ctx, gw, (const Pj__Openapi__Work *) msg);
-	} else if (t == &pj__friend__op_request__descriptor
-	    && ar_ref_eq(ar_ctx_sender(ctx), AR_REF_NONE)) {
-		handle_delayed(ctx, gw, (const Pj__Friend__OpRequest *) msg);
 	} else {
 		ar_reply_failure(ctx, AR_ETYPE,
 		    "gateway: unexpected message (clients use the gateway's "

@@ -29,6 +29,7 @@ static const ProtobufCMessageDescriptor *const all[] = {
 	&pj__sched__arm__descriptor,
 	&pj__sched__stats_query__descriptor,
 	&pj__sched__stats__descriptor,
+	&pj__sched__report_flush__descriptor,
 };
 
 int

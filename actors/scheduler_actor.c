@@ -322,7 +322,14 @@ dispatch_inst(ar_ctx *ctx, struct sched_state *s, const struct pj_instance *i)
 	}
 	pj_sched_filter(&j, &f);
 	size_t n = pj_view_query(env->view, i->app_id, now, &f, &w);
-	pj_sched_dispatch(&j, live, w, n, sched_rnd(s), &c);
+	/* a re-dispatch (retry, receive timeout) prefers another worker
+	 * than the last TaskTracker: a killed one stays listed for 60 s */
+	pj_sched_dispatch_avoid(&j, live, w, n, sched_rnd(s),
+	    i->task_tracker_address, &c);
+	if (c.verdict == PJ_DISPATCH_NO_WORKER
+	    && sched_no_worker_waits(ctx, s, i->app_id, i->instance_id, 0)) {
+		goto out_w;
+	}
 	switch (c.verdict) {
 	case PJ_DISPATCH_TOO_MANY:
 	case PJ_DISPATCH_NO_WORKER:
@@ -359,9 +366,31 @@ dispatch_inst(ar_ctx *ctx, struct sched_state *s, const struct pj_instance *i)
 		break;
 	}
 	}
+out_w:
 	free(w);
 out:
 	pj_job_fini(&j);
+}
+
+bool
+sched_no_worker_waits(ar_ctx *ctx, struct sched_state *s, int64_t app_id,
+    int64_t instance_id, int64_t job_id)
+{
+	int64_t now = ar_now_ms();
+	for (size_t m = 0; m < s->n_owned; m++) {
+		if (s->owned[m] == app_id) {
+			if (now - s->owned_at[m] >= NEW_OWNER_GRACE_MS) {
+				return false;
+			}
+			struct pj_sched_fire f = { .instance_id = instance_id,
+				.job_id  = job_id,
+				.app_id  = app_id,
+				.fire_ms = now + NEW_OWNER_RETRY_MS };
+			sched_arm(ctx, s, &f, 1);
+			return true;
+		}
+	}
+	return false;
 }
 
 void
@@ -535,16 +564,22 @@ sched_on_pass(ar_ctx *ctx, struct sched_state *s)
 		n = OWNED_MAX;
 	}
 	/* apps that became ours: the previous owner's pending rows */
+	int64_t at[OWNED_MAX], now = ar_now_ms();
 	for (size_t k = 0; k < n; k++) {
 		bool had = false;
 		for (size_t m = 0; m < s->n_owned && !had; m++) {
-			had = s->owned[m] == apps[k];
+			if (s->owned[m] == apps[k]) {
+				had   = true;
+				at[k] = s->owned_at[m];
+			}
 		}
 		if (!had) {
 			fresh[nf++] = apps[k];
+			at[k]       = now;
 		}
 	}
 	memcpy(s->owned, apps, n * sizeof(*apps));
+	memcpy(s->owned_at, at, n * sizeof(*at));
 	s->n_owned = n;
 	sched_arm_pending(ctx, s, fresh, nf);
 	struct pj_sched_pass_opts o = {

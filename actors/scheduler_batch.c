@@ -10,7 +10,8 @@
  * JOB_CACHE_MS are read again, so a disabled job's fires stop within that
  * time), workers from the cluster view (one query per distinct filter),
  * the choice from pj_sched_dispatch, and the 1 -> 2 transitions are one
- * conditional multi-row update per chosen worker.  When an update moves
+ * conditional multi-row update per chosen worker, all of a Fire in one
+ * transaction (one commit per fire time, not one per worker).  When an update moves
  * fewer rows than it names (a cancel raced it), the rows are read one by
  * one and only those now dispatched to that worker are told.  Entries with
  * job id 0 take the one-by-one path (sched_dispatch_id).
@@ -22,6 +23,7 @@
 #include "actors/scheduler_int.h"
 #include "runtime/alloc.h"
 #include "runtime/log.h"
+#include "server/store/store_sched.h"
 
 /* ---- job cache ------------------------------------------------------------
  */
@@ -98,6 +100,15 @@ sched_jobs_cache(struct sched_state *s, struct pj_job_list *jobs)
 }
 
 void
+sched_jobs_stale(struct sched_state *s, int64_t id)
+{
+	struct jcache_ent *e = jfind(&s->jobs, id);
+	if (e != NULL) {
+		e->at = INT64_MIN / 2;
+	}
+}
+
+void
 sched_jobs_clear(struct sched_state *s)
 {
 	for (size_t i = 0; i < s->jobs.cap; i++) {
@@ -153,31 +164,14 @@ same_filter(
 	    && a->max_count == b->max_count;
 }
 
-/* Tells the group g[0..n) (one worker) after the batch transition. */
+/* Tells the group g[0..n) (one worker) after the batch transition moved
+ * `moved` of its rows. */
 static void
-tell_group(
-    ar_ctx *ctx, struct sched_state *s, struct pick *g, size_t n, int64_t now)
+tell_group(ar_ctx *ctx, struct sched_state *s, struct pick *g, size_t n,
+    int64_t now, int64_t moved)
 {
 	struct pj_server_env *env  = s->env;
 	const char           *addr = g[0].w[g[0].chosen].address;
-	int64_t              *ids = ar_xmalloc(n * sizeof(*ids)), moved = 0;
-	struct pj_instance    set = { 0 };
-	for (size_t k = 0; k < n; k++) {
-		ids[k] = g[k].i.instance_id;
-	}
-	set.actual_trigger_time  = now;
-	set.task_tracker_address = (char *) addr;
-	int rv = pj_store_instances_transition(env->store, ids, n,
-	    PJ_INST_WAITING_DISPATCH, PJ_INST_WAITING_WORKER_RECEIVE, &set,
-	    PJ_SET_ACTUAL_TRIGGER | PJ_SET_TT_ADDRESS, now, &moved);
-	free(ids);
-	if (rv != 0) {
-		ar_log(AR_LOG_WARN, "sched",
-		    "dispatch of %zu instances to %s failed: %s; the check "
-		    "tries again",
-		    n, addr, pj_store_errmsg(env->store));
-		return;
-	}
 	for (size_t k = 0; k < n; k++) {
 		if ((size_t) moved != n) {
 			/* some were canceled meanwhile: tell only ours */
@@ -204,6 +198,43 @@ tell_group(
 			s->st.lag_max_ms = (uint64_t) lag;
 		}
 	}
+}
+
+/* The picks (sorted by worker): every worker's 1 -> 2 transition in one
+ * transaction, then the tells. */
+static void
+dispatch_picks(ar_ctx *ctx, struct sched_state *s, struct pick *picks,
+    size_t np, int64_t now)
+{
+	struct pj_dispatch_group *g   = ar_xcalloc(np ? np : 1, sizeof(*g));
+	size_t                   *at  = ar_xcalloc(np ? np : 1, sizeof(*at));
+	int64_t                  *ids = ar_xmalloc((np ? np : 1) * sizeof(*ids));
+	size_t                    ng  = 0;
+	for (size_t k = 0; k < np; k++) {
+		ids[k] = picks[k].i.instance_id;
+	}
+	for (size_t a = 0, b; a < np; a = b) {
+		for (b = a + 1; b < np && by_worker(&picks[a], &picks[b]) == 0;
+		     b++) { }
+		at[ng]  = a;
+		g[ng++] = (struct pj_dispatch_group) { .ids = &ids[a],
+			.n                                  = b - a,
+			.tt = picks[a].w[picks[a].chosen].address };
+	}
+	if (pj_store_instances_dispatch(s->env->store, g, ng, now) != 0) {
+		ar_log(AR_LOG_WARN, "sched",
+		    "dispatch of %zu instances failed: %s; the check tries "
+		    "again",
+		    np, pj_store_errmsg(s->env->store));
+	} else {
+		for (size_t k = 0; k < ng; k++) {
+			tell_group(ctx, s, &picks[at[k]], g[k].n, now,
+			    g[k].moved);
+		}
+	}
+	free(g);
+	free(at);
+	free(ids);
 }
 
 void
@@ -281,6 +312,10 @@ sched_dispatch_fire(
 				.w                       = w,
 				.nw                      = nw,
 				.chosen                  = c.chosen };
+		} else if (c.verdict == PJ_DISPATCH_NO_WORKER
+		    && sched_no_worker_waits(
+		        ctx, s, j->app_id, i.instance_id, j->id)) {
+			continue; /* a new owner: its workers come */
 		} else if (c.verdict != PJ_DISPATCH_OVERLOADED) {
 			ar_log(AR_LOG_WARN, "sched",
 			    "app=%lld job=%lld instance=%lld failed: %s",
@@ -292,11 +327,7 @@ sched_dispatch_fire(
 	if (np > 1) {
 		qsort(picks, np, sizeof(*picks), by_worker);
 	}
-	for (size_t a = 0, b; a < np; a = b) {
-		for (b = a + 1; b < np && by_worker(&picks[a], &picks[b]) == 0;
-		     b++) { }
-		tell_group(ctx, s, &picks[a], b - a, now);
-	}
+	dispatch_picks(ctx, s, picks, np, now);
 	for (size_t k = 0; k < nlists; k++) {
 		free(lists[k]);
 	}

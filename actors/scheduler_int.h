@@ -16,6 +16,11 @@
 #define CLEAN_LOCK "history_delete_lock"
 #define CLEAN_LOCK_MS 600000 /* PowerJob: 10 min */
 #define JOBS_PER_PASS 10000
+/* An app taken over less than this ago: its workers may not have sent the
+ * new owner a heartbeat yet, so "no worker available" waits (the instance
+ * is tried again every NEW_OWNER_RETRY_MS) instead of failing. */
+#define NEW_OWNER_GRACE_MS 15000
+#define NEW_OWNER_RETRY_MS 500
 
 struct idset {
 	int64_t *k;
@@ -38,6 +43,7 @@ struct sched_state {
 	ar_timer_id           pass_timer, check_timer, clean_timer;
 	struct idset          armed;
 	int64_t               owned[OWNED_MAX];
+	int64_t               owned_at[OWNED_MAX]; /* first pass that saw it */
 	size_t                n_owned;
 	uint64_t              rnd;
 	Pj__Sched__Stats      st;
@@ -65,10 +71,16 @@ void     sched_tell_job(ar_ctx *ctx, struct sched_state *s,
         const struct pj_instance *i, const struct pj_job *j,
         const struct pj_worker *w, size_t n, size_t chosen);
 uint64_t sched_rnd(struct sched_state *s);
+/* "No worker available" for instance i of app app_id: true when it waits
+ * (app taken over within NEW_OWNER_GRACE_MS; re-armed), false = fail. */
+bool sched_no_worker_waits(ar_ctx *ctx, struct sched_state *s,
+    int64_t app_id, int64_t instance_id, int64_t job_id);
 /* scheduler_batch.c: the job cache and the batched dispatch of a Fire
  * whose job ids are known (fires of the passes and frequent jobs). */
 void sched_jobs_cache(struct sched_state *s, struct pj_job_list *jobs);
 void sched_jobs_clear(struct sched_state *s);
+/* The cached copy of job id (if any) is read again before its next use. */
+void sched_jobs_stale(struct sched_state *s, int64_t id);
 void sched_dispatch_fire(
     ar_ctx *ctx, struct sched_state *s, const Pj__Sched__Fire *f);
 /* Message handlers of scheduler_actor.c. */

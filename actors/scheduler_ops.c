@@ -1,7 +1,8 @@
 /*
  * scheduler_ops.c - the SchedulerActor's status checks, instance
  * timeouts, cleanup, operators' requests (run job, stop, cancel, retry,
- * forwarded by FriendActor) and the actor itself.  Passes, fires and
+ * forwarded by FriendActor), the job operations (enable, disable,
+ * delete) and the actor itself.  Passes, fires and
  * dispatch: scheduler_actor.c (its design notes cover both files).
  *
  * Threads: the actor's turn only (blocking dispatcher).
@@ -274,7 +275,9 @@ op_run_job(ar_ctx *ctx, struct sched_state *s, const Pj__Friend__OpRequest *q)
 	i.instance_params       = q->params;
 	i.result                = "";
 	i.task_tracker_address  = "";
-	i.expected_trigger_time = now;
+	/* a delayed run is a WAITING_DISPATCH row now, armed for its time;
+	 * a restarted or new owner arms it through the check / take-over */
+	i.expected_trigger_time = now + (q->delay_ms > 0 ? q->delay_ms : 0);
 	i.last_report_time      = -1;
 	rv = pj_store_instances_create(env->store, &i, 1, now);
 	pj_job_fini(&j);
@@ -284,7 +287,112 @@ op_run_job(ar_ctx *ctx, struct sched_state *s, const Pj__Friend__OpRequest *q)
 		return;
 	}
 	op_reply(ctx, s, PJ__CLUSTER__CODE__OK, "", i.instance_id);
-	sched_dispatch_id(ctx, s, i.instance_id); /* delay 0: at once */
+	if (q->delay_ms <= 0) {
+		sched_dispatch_id(ctx, s, i.instance_id);
+		return;
+	}
+	/* job id 0: the Fire reads the row (it has instance parameters) */
+	struct pj_sched_fire f = { .instance_id = i.instance_id,
+		.app_id  = i.app_id,
+		.fire_ms = i.expected_trigger_time };
+	sched_arm(ctx, s, &f, 1);
+}
+
+/* Cancels job's WAITING_DISPATCH rows: its scheduled fires, and with
+ * `all` its delayed runs too; returns how many. */
+static int64_t
+cancel_pending(struct sched_state *s, int64_t job_id, bool all)
+{
+	struct pj_instance_query q = { .job_id = job_id,
+		.status_in                     = { PJ_INST_WAITING_DISPATCH },
+		.n_status_in                   = 1,
+		.limit                         = 1000 };
+	struct pj_instance_list  l;
+	int64_t                  n = 0;
+	for (;;) {
+		if (pj_store_instance_list(s->env->store, &q, &l) != 0) {
+			return n; /* the dispatch-time rule stays the backstop */
+		}
+		for (size_t k = 0; k < l.n; k++) {
+			if ((all || l.v[k].fire_time != 0)
+			    && sched_finish(s, &l.v[k], PJ_INST_CANCELED,
+			           PJ_RESULT_JOB_DISABLED, NULL)
+			        == 0) {
+				n++;
+			}
+		}
+		size_t got = l.n;
+		if (got > 0) {
+			q.after_id = l.v[got - 1].id;
+		}
+		pj_instance_list_fini(&l);
+		if (got < (size_t) q.limit) {
+			return n;
+		}
+	}
+}
+
+/* ENABLE_JOB / DISABLE_JOB / DELETE_JOB (the OpenAPI's enable, disable and
+ * delete call this through FriendActor).  Enabling a disabled job sets
+ * next_trigger_time from now (nothing missed while it was off is
+ * replayed); the next pass schedules it.  Disabling or deleting cancels
+ * its pending fires now, and marks the job cache's copy stale. */
+static void
+op_job(ar_ctx *ctx, struct sched_state *s, const Pj__Friend__OpRequest *q)
+{
+	struct pj_server_env *env = s->env;
+	struct pj_job         j;
+	char                  msg[200] = "";
+	int64_t               now      = ar_now_ms();
+	int                   rv = pj_store_job_get(env->store, q->job_id, &j);
+	if (rv != 0 || j.app_id != q->app_id
+	    || j.status == PJ_STATUS_DELETED) {
+		snprintf(msg, sizeof(msg), "job %lld of app %lld: %s",
+		    (long long) q->job_id, (long long) q->app_id,
+		    rv == 0 || rv == PJ_STORE_ENOTFOUND
+		        ? "no such job"
+		        : "database unavailable");
+		op_reply(ctx, s,
+		    rv == 0 || rv == PJ_STORE_ENOTFOUND
+		        ? PJ__CLUSTER__CODE__NOT_FOUND
+		        : PJ__CLUSTER__CODE__DB_DOWN,
+		    msg, 0);
+		if (rv == 0) {
+			pj_job_fini(&j);
+		}
+		return;
+	}
+	if (q->op == PJ__FRIEND__OP__ENABLE_JOB) {
+		if (j.status != PJ_STATUS_ENABLE) {
+			int64_t next = pj_sched_enable_next(&j, now);
+			rv = pj_store_job_set_next_trigger(
+			    env->store, j.id, next, now);
+			if (rv == 0) {
+				rv = pj_store_job_set_status(
+				    env->store, j.id, PJ_STATUS_ENABLE, now);
+			}
+			snprintf(msg, sizeof(msg), "next fire at %lld",
+			    (long long) next);
+		}
+	} else {
+		bool del = q->op == PJ__FRIEND__OP__DELETE_JOB;
+		rv       = pj_store_job_set_status(env->store, j.id,
+		          del ? PJ_STATUS_DELETED : PJ_STATUS_DISABLE, now);
+		if (rv == 0) {
+			int64_t n = cancel_pending(s, j.id, del);
+			snprintf(msg, sizeof(msg), "%lld pending fires canceled",
+			    (long long) n);
+			ar_log(AR_LOG_INFO, "sched",
+			    "app=%lld job=%lld %s: %s", (long long) j.app_id,
+			    (long long) j.id, del ? "deleted" : "disabled",
+			    msg);
+		}
+	}
+	sched_jobs_stale(s, j.id);
+	pj_job_fini(&j);
+	op_reply(ctx, s,
+	    rv == 0 ? PJ__CLUSTER__CODE__OK : PJ__CLUSTER__CODE__DB_DOWN,
+	    rv == 0 ? msg : pj_store_errmsg(env->store), 0);
 }
 
 static void
@@ -369,6 +477,32 @@ op_instance(ar_ctx *ctx, struct sched_state *s, const Pj__Friend__OpRequest *q)
 /* ---- the actor ------------------------------------------------------------
  */
 
+/* Arms the next PASS or CHECK tick in the middle between whole seconds
+ * (x.500; a period under a second: half way between its multiples):
+ * most fires fall on whole seconds, and a pass or a check (tens of ms of
+ * store calls on this one actor) must not hold them up. */
+static int
+arm_tick(ar_ctx *ctx, Pj__Sched__TickKind kind, int64_t period,
+    ar_timer_id *id)
+{
+	Pj__Sched__Tick t = PJ__SCHED__TICK__INIT;
+	int64_t         now = ar_now_ms(), at;
+	t.kind              = kind;
+	if (period >= 1000) {
+		at = (now + period) / 1000 * 1000 + 500;
+		if (at - now > period + 500) {
+			at -= 1000;
+		}
+	} else {
+		at = (now / period + 1) * period + period / 2;
+		if (at - now > period) {
+			at -= period;
+		}
+	}
+	return ar_timer_once(ar_ctx_system(ctx), ar_ctx_self(ctx), &t.base,
+	    at > now ? at - now : 0, id);
+}
+
 static int
 sched_pre_start(ar_ctx *ctx, void *state)
 {
@@ -379,16 +513,12 @@ sched_pre_start(ar_ctx *ctx, void *state)
 	s->env = (struct pj_server_env *) ar_ctx_init_arg(ctx);
 	s->st  = (Pj__Sched__Stats) PJ__SCHED__STATS__INIT;
 	s->rnd = (uint64_t) ar_now_ms() * 2654435761u | 1;
-	t.kind = PJ__SCHED__TICK_KIND__PASS;
-	if ((rv = ar_timer_every(sy, ar_ctx_self(ctx), &t.base,
+	if ((rv = arm_tick(ctx, PJ__SCHED__TICK_KIND__PASS,
 	         s->env->sched.pass_ms, &s->pass_timer))
-	    != 0) {
-		return rv;
-	}
-	t.kind = PJ__SCHED__TICK_KIND__CHECK;
-	if ((rv = ar_timer_every(sy, ar_ctx_self(ctx), &t.base,
-	         s->env->sched.check_ms, &s->check_timer))
-	    != 0) {
+	        != 0
+	    || (rv = arm_tick(ctx, PJ__SCHED__TICK_KIND__CHECK,
+	            s->env->sched.check_ms, &s->check_timer))
+	        != 0) {
 		return rv;
 	}
 	t.kind = PJ__SCHED__TICK_KIND__CLEAN;
@@ -419,9 +549,13 @@ sched_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
 		switch (((const Pj__Sched__Tick *) msg)->kind) {
 		case PJ__SCHED__TICK_KIND__PASS:
 			sched_on_pass(ctx, s);
+			arm_tick(ctx, PJ__SCHED__TICK_KIND__PASS,
+			    s->env->sched.pass_ms, &s->pass_timer);
 			break;
 		case PJ__SCHED__TICK_KIND__CHECK:
 			on_check(ctx, s);
+			arm_tick(ctx, PJ__SCHED__TICK_KIND__CHECK,
+			    s->env->sched.check_ms, &s->check_timer);
 			break;
 		case PJ__SCHED__TICK_KIND__CLEAN:
 			on_clean(s);
@@ -436,6 +570,10 @@ sched_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
 		    = (const Pj__Friend__OpRequest *) msg;
 		if (q->op == PJ__FRIEND__OP__RUN_JOB) {
 			op_run_job(ctx, s, q);
+		} else if (q->op == PJ__FRIEND__OP__ENABLE_JOB
+		    || q->op == PJ__FRIEND__OP__DISABLE_JOB
+		    || q->op == PJ__FRIEND__OP__DELETE_JOB) {
+			op_job(ctx, s, q);
 		} else {
 			op_instance(ctx, s, q);
 		}

@@ -14,6 +14,9 @@
  * children (blocking dispatcher too), round robin, so heartbeats are not
  * held up behind an election.  The children reply to the worker directly.
  *
+ * Status reports are decided one by one and written in batches
+ * (server_reports.c).
+ *
  * Refusals: an ask gets a reply with a pj.cluster.Code; a refused tell
  * (heartbeat, report) is answered with an Ack to its sender when it has
  * one.  Nothing is written for a refused message.  Returning non-zero from
@@ -26,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/server_env.h"
+#include "actors/server_int.h"
 #include "runtime/log.h"
 
 struct server_state {
@@ -34,6 +37,7 @@ struct server_state {
 	ar_ref                electors[PJ_SERVER_ELECTORS];
 	unsigned              next;
 	ar_timer_id           tick;
+	struct report_batch   reports;
 };
 
 static Pj__Cluster__Code
@@ -79,8 +83,8 @@ auth_message(int rv, const char *app, char *buf, size_t n)
 }
 
 /* Answers a tell that was refused, if it has a sender. */
-static void
-refuse(ar_ctx *ctx, struct pj_server_env *env, Pj__Cluster__Code code,
+void
+server_refuse(ar_ctx *ctx, struct pj_server_env *env, Pj__Cluster__Code code,
     const char *msg)
 {
 	Pj__Cluster__Ack a = PJ__CLUSTER__ACK__INIT;
@@ -92,8 +96,8 @@ refuse(ar_ctx *ctx, struct pj_server_env *env, Pj__Cluster__Code code,
 	}
 }
 
-static void
-ack_ok(ar_ctx *ctx)
+void
+server_ack_ok(ar_ctx *ctx)
 {
 	Pj__Cluster__Ack a = PJ__CLUSTER__ACK__INIT;
 	if (!ar_ref_is_none(ar_ctx_sender(ctx))) {
@@ -239,8 +243,8 @@ on_discover(
 
 /* 1 when the app is ours; else refuses (with a reply if asked) and
  * returns 0. */
-static int
-require_owned(
+int
+server_require_owned(
     ar_ctx *ctx, struct pj_server_env *env, int64_t app_id, const char *what)
 {
 	char buf[200];
@@ -254,7 +258,7 @@ require_owned(
 	              "run discovery again",
 	    what, (long long) app_id);
 	ar_log(AR_LOG_DEBUG, "server", "%s", buf);
-	refuse(ctx, env,
+	server_refuse(ctx, env,
 	    own < 0 ? PJ__CLUSTER__CODE__DB_DOWN
 	            : PJ__CLUSTER__CODE__NOT_OWNER,
 	    buf);
@@ -271,7 +275,7 @@ on_heartbeat(ar_ctx *ctx, struct pj_server_env *env,
 	int                 rv;
 
 	if (h->worker_address[0] == 0) {
-		refuse(ctx, env, PJ__CLUSTER__CODE__BAD_REQUEST,
+		server_refuse(ctx, env, PJ__CLUSTER__CODE__BAD_REQUEST,
 		    "heartbeat without a worker address");
 		return;
 	}
@@ -281,16 +285,16 @@ on_heartbeat(ar_ctx *ctx, struct pj_server_env *env,
 		ar_log(AR_LOG_WARN, "server",
 		    "app=%s worker=%s heartbeat refused: %s", h->app_name,
 		    h->worker_address, pj_store_strerror(rv));
-		refuse(ctx, env, code_of_store(rv),
+		server_refuse(ctx, env, code_of_store(rv),
 		    auth_message(rv, h->app_name, buf, sizeof(buf)));
 		return;
 	}
 	if (h->app_id != 0 && h->app_id != app_id) {
-		refuse(ctx, env, PJ__CLUSTER__CODE__BAD_REQUEST,
+		server_refuse(ctx, env, PJ__CLUSTER__CODE__BAD_REQUEST,
 		    "heartbeat's app id does not match its app name");
 		return;
 	}
-	if (!require_owned(ctx, env, app_id, "heartbeat")) {
+	if (!server_require_owned(ctx, env, app_id, "heartbeat")) {
 		return;
 	}
 	hb.address = h->worker_address;
@@ -315,129 +319,7 @@ on_heartbeat(ar_ctx *ctx, struct pj_server_env *env,
 		    h->worker_address, h->tag);
 	}
 	atomic_fetch_add(&env->heartbeats, 1);
-	ack_ok(ctx);
-}
-
-/* A TaskTracker's report (§5.7): the rules are pj_sched_report's; a
- * report from a worker that is not the recorded TaskTracker is refused and
- * that worker told to stop the instance; a retry is armed on the
- * scheduler for its delay; a finished instance calls the completion hook.
- * Final states are answered (the worker knows the report is durable). */
-static void
-on_status_report(ar_ctx *ctx, struct pj_server_env *env,
-    const Pj__Cluster__InstanceStatusReport *r)
-{
-	struct pj_instance      cur = { 0 };
-	struct pj_job           job;
-	struct pj_report_action a;
-	char                    buf[300];
-	int                     rv, retry_num = 0;
-	bool                    frequent = false;
-	int64_t                 now      = ar_now_ms();
-
-	if (!require_owned(ctx, env, r->app_id, "status report")) {
-		return;
-	}
-	if (!pj_inst_status_valid(r->instance_status)) {
-		refuse(ctx, env, PJ__CLUSTER__CODE__BAD_REQUEST,
-		    "status report with an unknown instance status");
-		return;
-	}
-	rv = pj_store_instance_get(env->store, r->instance_id, &cur);
-	if (rv != 0 || cur.app_id != r->app_id) {
-		snprintf(buf, sizeof(buf), "instance %lld of app %lld: %s",
-		    (long long) r->instance_id, (long long) r->app_id,
-		    rv == 0 || rv == PJ_STORE_ENOTFOUND
-		        ? "no such instance"
-		        : "database unavailable");
-		refuse(ctx, env,
-		    rv == 0 || rv == PJ_STORE_ENOTFOUND
-		        ? PJ__CLUSTER__CODE__NOT_FOUND
-		        : PJ__CLUSTER__CODE__DB_DOWN,
-		    buf);
-		if (rv == 0) {
-			pj_instance_fini(&cur);
-		}
-		return;
-	}
-	if (pj_store_job_get(env->store, cur.job_id, &job) == 0) {
-		retry_num = job.instance_retry_num;
-		frequent  = pj_sched_frequent(job.time_expression_type);
-		pj_job_fini(&job);
-	}
-	struct pj_report rep = { .status = r->instance_status,
-		.source                  = r->source_address,
-		.report_time             = r->report_time,
-		.end_time                = r->end_time,
-		.result                  = r->result };
-	pj_sched_report(&cur, &rep, retry_num, frequent, now,
-	    env->sched.retry_delay_ms, &a);
-	switch (a.verdict) {
-	case PJ_REPORT_INVALID:
-		snprintf(buf, sizeof(buf),
-		    "instance %lld is in status %d: a report of status %d "
-		    "cannot apply",
-		    (long long) r->instance_id, cur.status,
-		    r->instance_status);
-		refuse(ctx, env, PJ__CLUSTER__CODE__BAD_REQUEST, buf);
-		break;
-	case PJ_REPORT_FOREIGN:
-		ar_log(AR_LOG_WARN, "server",
-		    "app=%lld instance=%lld report from %s, whose TaskTracker "
-		    "is '%s': dropped, the sender told to stop it",
-		    (long long) r->app_id, (long long) r->instance_id,
-		    r->source_address, cur.task_tracker_address);
-		pj_sched_tell_stop(env, ar_ctx_self(ctx), r->source_address,
-		    r->app_id, r->instance_id,
-		    "not this instance's TaskTracker");
-		snprintf(buf, sizeof(buf),
-		    "instance %lld: %s is not its TaskTracker; stop it",
-		    (long long) r->instance_id, r->source_address);
-		refuse(ctx, env, PJ__CLUSTER__CODE__BAD_REQUEST, buf);
-		break;
-	case PJ_REPORT_FINISHED:
-		if (frequent && cur.status == PJ_INST_FAILED) {
-			pj_sched_tell_stop(env, ar_ctx_self(ctx),
-			    r->source_address, r->app_id, r->instance_id,
-			    "instance failed over");
-		}
-		ack_ok(ctx); /* a late or repeated report */
-		break;
-	case PJ_REPORT_STALE:
-		ack_ok(ctx);
-		break;
-	case PJ_REPORT_APPLY:
-		rv = pj_store_instance_transition(env->store, r->instance_id,
-		    a.from, a.to, &a.set, a.mask, now);
-		if (rv != 0) {
-			refuse(ctx, env,
-			    rv == PJ_STORE_ECONFLICT
-			        ? PJ__CLUSTER__CODE__INTERNAL
-			        : PJ__CLUSTER__CODE__DB_DOWN,
-			    pj_store_errmsg(env->store));
-			break;
-		}
-		atomic_fetch_add(&env->reports, 1);
-		if (a.finished) {
-			pj_sched_finished(env, &cur, a.to, a.set.result);
-		} else if (a.retry) {
-			Pj__Sched__Arm arm = PJ__SCHED__ARM__INIT;
-			arm.instance_id    = r->instance_id;
-			arm.fire_ms        = a.set.expected_trigger_time;
-			ar_tell(env->sys, env->scheduler, &arm.base,
-			    ar_ctx_self(ctx));
-			ar_log(AR_LOG_INFO, "server",
-			    "app=%lld job=%lld instance=%lld failed (%s); "
-			    "attempt %lld of %d, runs again in %lld ms",
-			    (long long) r->app_id, (long long) cur.job_id,
-			    (long long) r->instance_id, r->result,
-			    (long long) a.set.running_times, retry_num + 1,
-			    (long long) env->sched.retry_delay_ms);
-		}
-		ack_ok(ctx);
-		break;
-	}
-	pj_instance_fini(&cur);
+	server_ack_ok(ctx);
 }
 
 static void
@@ -445,11 +327,11 @@ on_log_report(
     ar_ctx *ctx, struct pj_server_env *env, const Pj__Cluster__LogReport *r)
 {
 	int rv;
-	if (!require_owned(ctx, env, r->app_id, "log report")) {
+	if (!server_require_owned(ctx, env, r->app_id, "log report")) {
 		return;
 	}
 	if (r->n_lines == 0) {
-		ack_ok(ctx);
+		server_ack_ok(ctx);
 		return;
 	}
 	if (env->logwriter != NULL) {
@@ -469,11 +351,11 @@ on_log_report(
 		    env->logwriter, v, r->n_lines, err, sizeof(err));
 		free(v);
 		if (rv != 0) {
-			refuse(ctx, env, PJ__CLUSTER__CODE__DB_DOWN, err);
+			server_refuse(ctx, env, PJ__CLUSTER__CODE__DB_DOWN, err);
 			return;
 		}
 		atomic_fetch_add(&env->reports, 1);
-		ack_ok(ctx);
+		server_ack_ok(ctx);
 		return;
 	}
 	struct pj_log_line *v = ar_xcalloc(r->n_lines, sizeof(*v));
@@ -487,12 +369,12 @@ on_log_report(
 	rv = pj_store_logs_append(env->store, v, r->n_lines);
 	free(v);
 	if (rv != 0) {
-		refuse(ctx, env, PJ__CLUSTER__CODE__DB_DOWN,
+		server_refuse(ctx, env, PJ__CLUSTER__CODE__DB_DOWN,
 		    pj_store_errmsg(env->store));
 		return;
 	}
 	atomic_fetch_add(&env->reports, 1);
-	ack_ok(ctx);
+	server_ack_ok(ctx);
 }
 
 static void
@@ -655,6 +537,9 @@ server_post_stop(ar_ctx *ctx, void *state)
 {
 	struct server_state *s = state;
 	ar_timer_cancel(ar_ctx_system(ctx), s->tick);
+	server_reports_flush(ctx, s->env, &s->reports);
+	free(s->reports.v);
+	memset(&s->reports, 0, sizeof(s->reports));
 }
 
 static int
@@ -669,8 +554,10 @@ server_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
 	} else if (t == &pj__cluster__discover__descriptor) {
 		on_discover(ctx, s, (const Pj__Cluster__Discover *) msg);
 	} else if (t == &pj__cluster__instance_status_report__descriptor) {
-		on_status_report(
-		    ctx, env, (const Pj__Cluster__InstanceStatusReport *) msg);
+		server_report(ctx, env, &s->reports,
+		    (const Pj__Cluster__InstanceStatusReport *) msg);
+	} else if (t == &pj__sched__report_flush__descriptor) {
+		server_reports_flush(ctx, env, &s->reports);
 	} else if (t == &pj__cluster__log_report__descriptor) {
 		on_log_report(ctx, env, (const Pj__Cluster__LogReport *) msg);
 	} else if (t == &pj__cluster__executor_query__descriptor) {

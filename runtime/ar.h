@@ -247,6 +247,17 @@ int ar_reply(ar_ctx *ctx, const ProtobufCMessage *msg);
 int ar_reply_failure(ar_ctx *ctx, int code, const char *message);
 /* Sends the current message on, keeping its sender and correlation id. */
 int ar_forward(ar_ctx *ctx, ar_ref to);
+/* A reply sent after the turn (a batch answered once it is durable): keep
+ * the current message's return address, then ar_reply_later(sys, self,
+ * &to, msg) - an ask is completed as by ar_reply; no sender: AR_ENOENT
+ * (dead letter, as ar_reply). */
+typedef struct ar_return {
+	ar_ref   sender;
+	uint64_t corr;
+} ar_return;
+ar_return ar_ctx_return(ar_ctx *ctx);
+int       ar_reply_later(ar_system *sys, ar_ref self, const ar_return *to,
+          const ProtobufCMessage *msg);
 
 /* ---- tell -------------------------------------------------------------- */
 /*

@@ -193,6 +193,31 @@ ar_reply(ar_ctx *ctx, const ProtobufCMessage *msg)
 	return (reply_flags(ctx, msg, 0));
 }
 
+ar_return
+ar_ctx_return(ar_ctx *ctx)
+{
+	ar_return r = { { ctx->hdr.sender }, ctx->hdr.corr };
+	return (r);
+}
+
+int
+ar_reply_later(ar_system *sys, ar_ref self, const ar_return *to,
+    const ProtobufCMessage *msg)
+{
+	nng_msg *m;
+	int      rv;
+	if ((rv = pack_msg(sys, msg, self, to->corr, 0, &m)) != 0) {
+		return (rv);
+	}
+	if (ar_ref_is_none(to->sender)) {
+		dead_letter(sys, AR__DEAD_LETTER_REASON__DEAD_LETTER_NO_RECIPIENT,
+		    to->sender, NULL, m, "reply to a message that had no sender");
+		nng_msg_free(m);
+		return (AR_ENOENT);
+	}
+	return (deliver(sys, to->sender, m));
+}
+
 int
 ar_reply_failure(ar_ctx *ctx, int code, const char *message)
 {

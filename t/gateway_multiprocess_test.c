@@ -317,9 +317,18 @@ START_TEST(openapi_through_pjctl)
 	ck_assert_int_eq(PJCTL("instance", "status", "12345"), 1);
 	HAS("no instance 12345");
 
-	/* a delayed run: answered at once, the instance comes later */
-	OK(PJCTL("job", "run", id, "--delay", "300"));
-	HAS("after the delay");
+	/* a delayed run: its instance is recorded at once by the owner,
+	 * waiting for its time */
+	OK(PJCTL("job", "run", id, "--delay", "4000"));
+	HAS("instance ");
+	{
+		char dinst[32] = "";
+		ck_assert_int_eq(
+		    sscanf(strstr(out, "instance ") + 9, "%31s", dinst), 1);
+		OK(PJCTL("instance", "status", dinst));
+		HAS("waiting-dispatch");
+		OK(PJCTL("instance", "wait", dinst, "--timeout-s", "20"));
+	}
 	for (int k = 0; k < 50; k++) {
 		OK(PJCTL(
 		    "instance", "list", "--job", id, "--status", "succeed"));

@@ -500,6 +500,65 @@ START_TEST(timer_to_a_stopped_actor_is_a_dead_letter)
 }
 END_TEST
 
+/* ar_reply_later: a batcher keeps each Num's return address and answers
+ * them all when a Text arrives (a later turn); each ask gets its own. */
+struct later_state {
+	ar_return to[8];
+	int64_t   n[8];
+	int       k;
+};
+static atomic_int later_enoent;
+static int
+later(ar_ctx *ctx, void *st, const ProtobufCMessageDescriptor *t,
+    const ProtobufCMessage *m)
+{
+	struct later_state *s = st;
+	if (t == &artest__num__descriptor && s->k < 8) {
+		s->to[s->k]  = ar_ctx_return(ctx);
+		s->n[s->k++] = ((const Artest__Num *) m)->n;
+	} else if (t == &artest__text__descriptor) {
+		for (int i = 0; i < s->k; i++) {
+			Artest__Num r = ARTEST__NUM__INIT;
+			r.n           = s->n[i] + 1;
+			int rv        = ar_reply_later(ar_ctx_system(ctx),
+			           ar_ctx_self(ctx), &s->to[i], &r.base);
+			if (rv == AR_ENOENT) {
+				atomic_fetch_add(&later_enoent, 1);
+			}
+		}
+		s->k = 0;
+	}
+	return (0);
+}
+static const ar_behavior later_b = { NULL, later, NULL, NULL };
+
+START_TEST(reply_later_completes_each_ask)
+{
+	ar_system              *s = tu_start("a9", 0);
+	ar_ref                  a = tu_spawn(s, "l", &later_b,
+	                     sizeof(struct later_state));
+	ar_future              *f1, *f2;
+	const ProtobufCMessage *r;
+	Artest__Text            go = ARTEST__TEXT__INIT;
+	go.s                       = "go";
+	ck_assert_int_eq(ar_ask(s, a, num(10), 2000, &f1), 0);
+	ck_assert_int_eq(ar_ask(s, a, num(20), 2000, &f2), 0);
+	ck_assert_int_eq(ar_tell(s, a, num(30), AR_REF_NONE), 0);
+	usleep(100000);
+	ck_assert_int_eq(ar_future_wait(f1, 0, &r), AR_EPENDING);
+	ck_assert_int_eq(ar_tell(s, a, &go.base, AR_REF_NONE), 0);
+	ck_assert_int_eq(ar_future_wait(f1, -1, &r), 0);
+	ck_assert_int_eq(((const Artest__Num *) r)->n, 11);
+	ck_assert_int_eq(ar_future_wait(f2, -1, &r), 0);
+	ck_assert_int_eq(((const Artest__Num *) r)->n, 21);
+	ar_future_free(f1);
+	ar_future_free(f2);
+	usleep(50000);
+	ck_assert_int_eq(atomic_load(&later_enoent), 1); /* the tell */
+	ar_system_stop(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -507,6 +566,7 @@ main(void)
 	TCase *tc = tcase_create("ask");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, ask_gets_the_reply);
+	tcase_add_test(tc, reply_later_completes_each_ask);
 	tcase_add_test(tc, ask_callback_runs_once);
 	tcase_add_test(tc, ask_times_out_and_late_reply_is_a_dead_letter);
 	tcase_add_test(tc, freed_future_turns_its_reply_into_a_dead_letter);

@@ -636,6 +636,51 @@ pass_body(bool mysql)
 	ck_assert_int_eq(live, 15); /* NOW-10 s .. NOW+4 s, each once */
 	pj_sched_fires_fini(&f);
 
+	/* reports in one transaction: each keeps its own outcome, in order */
+	struct pj_instance_list l2;
+	ck_assert_int_eq(pj_store_instance_list(s,
+	                     &(struct pj_instance_query) { .job_id = all,
+	                         .limit                            = 3 },
+	                     &l2),
+	    0);
+	ck_assert_uint_eq(l2.n, 3);
+	struct pj_transition tv[4] = {
+		{ .instance_id = l2.v[0].instance_id, .from = 1, .to = 2,
+		    .mask = PJ_SET_TT_ADDRESS,
+		    .set  = { .task_tracker_address = "pj://w@h:1" } },
+		{ .instance_id = l2.v[1].instance_id, .from = 3, .to = 5 },
+		{ .instance_id = l2.v[0].instance_id, .from = 2, .to = 3,
+		    .mask = PJ_SET_RUNNING_TIMES, .set = { .running_times = 1 } },
+		{ .instance_id = l2.v[2].instance_id, .from = 1, .to = 5,
+		    .mask = PJ_SET_RESULT | PJ_SET_FINISHED,
+		    .set  = { .result = "ok", .finished_time = NOW + 7 } },
+	};
+	ck_assert_int_eq(pj_store_instances_apply(s, tv, 4, NOW + 9), 0);
+	ck_assert_int_eq(tv[0].rv, 0);
+	ck_assert_int_eq(tv[1].rv, PJ_STORE_ECONFLICT);
+	ck_assert_int_eq(tv[2].rv, 0);
+	ck_assert_int_eq(tv[3].rv, 0);
+	ck_assert_int_eq(pj_store_instance_get(s, l2.v[0].instance_id, &i), 0);
+	ck_assert_int_eq(i.status, 3);
+	ck_assert_int_eq(i.running_times, 1);
+	ck_assert_str_eq(i.task_tracker_address, "pj://w@h:1");
+	pj_instance_fini(&i);
+	ck_assert_int_eq(pj_store_instance_get(s, l2.v[1].instance_id, &i), 0);
+	ck_assert_int_eq(i.status, 1); /* the conflict wrote nothing */
+	pj_instance_fini(&i);
+	ck_assert_int_eq(pj_store_instance_get(s, l2.v[2].instance_id, &i), 0);
+	ck_assert_int_eq(i.status, 5);
+	ck_assert_str_eq(i.result, "ok");
+	ck_assert_int_eq(i.finished_time, NOW + 7);
+	pj_instance_fini(&i);
+	pj_instance_list_fini(&l2);
+	/* enabling: the next fire from now, nothing replayed */
+	ck_assert_int_eq(pj_store_job_get(s, all, &j), 0);
+	ck_assert_int_eq(pj_sched_enable_next(&j, NOW + 500), NOW + 1000);
+	j.time_expression_type = PJ_TIME_API;
+	ck_assert_int_eq(pj_sched_enable_next(&j, NOW + 500), 0);
+	pj_job_fini(&j);
+
 	/* cleanup: finished and old rows and their logs go, live ones stay */
 	int64_t                  first = 0;
 	struct pj_instance       set   = { 0 };

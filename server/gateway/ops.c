@@ -161,41 +161,6 @@ pj_gw_job_next_trigger(const struct pj_job *j, int64_t now, int64_t *next,
 	return (0);
 }
 
-int
-pj_gw_job_set_status(struct pj_store *s, int64_t job_id, int status,
-    int64_t now, char *err, size_t errlen)
-{
-	struct pj_job j;
-	int64_t       next = 0;
-	int           rv;
-	if (status == PJ_STATUS_ENABLE) {
-		if ((rv = pj_store_job_get(s, job_id, &j)) != 0) {
-			snprintf(err, errlen, "job %lld: %s",
-			    (long long) job_id, pj_store_strerror(rv));
-			return (rv == PJ_STORE_ENOTFOUND ? C(NOT_FOUND)
-			                                 : C(SYSTEM_ERROR));
-		}
-		rv = pj_gw_job_next_trigger(&j, now, &next, err, errlen);
-		pj_job_fini(&j);
-		if (rv != 0) {
-			return (rv);
-		}
-		if ((rv = pj_store_job_set_next_trigger(s, job_id, next, now))
-		    != 0) {
-			snprintf(err, errlen, "job %lld: %s",
-			    (long long) job_id, pj_store_strerror(rv));
-			return (C(SYSTEM_ERROR));
-		}
-	}
-	if ((rv = pj_store_job_set_status(s, job_id, status, now)) != 0) {
-		snprintf(err, errlen, "job %lld: %s", (long long) job_id,
-		    pj_store_strerror(rv));
-		return (
-		    rv == PJ_STORE_ENOTFOUND ? C(NOT_FOUND) : C(SYSTEM_ERROR));
-	}
-	return (0);
-}
-
 /* Loads job id for the call's app: 0, or the reply set to the failure. */
 int
 gw_own_job(struct pj_gw *g, struct pj_gw_call *c, int64_t id, struct pj_job *j)
@@ -366,24 +331,26 @@ job_query(
 	pj_job_list_fini(&l);
 }
 
+/* Enable, disable, delete: the owner's scheduler does them (enable sets
+ * next_trigger_time from now; disable and delete cancel pending fires at
+ * once), through the FriendActor like run and stop. */
 static void
 job_status(struct pj_gw *g, struct pj_gw_call *c, int64_t job_id, int status,
     int64_t now)
 {
 	struct pj_job j;
-	char          err[PJ_GW_ERR_MAX];
-	int           rv;
+	(void) now;
 	if (gw_own_job(g, c, job_id, &j) != 0) {
 		return;
 	}
 	pj_job_fini(&j);
-	if ((rv = pj_gw_job_set_status(
-	         g->store, job_id, status, now, err, sizeof(err)))
-	    != 0) {
-		pj_gw_fail(c, rv, "%s: %s", pj_gw_op_name(c->op), err);
-		return;
-	}
-	gw_ok(c);
+	c->needs_owner  = 1;
+	c->owner.op     = status == PJ_STATUS_ENABLE ? PJ__FRIEND__OP__ENABLE_JOB
+	        : status == PJ_STATUS_DISABLE        ? PJ__FRIEND__OP__DISABLE_JOB
+	                                             : PJ__FRIEND__OP__DELETE_JOB;
+	c->owner.app_id = c->app_id;
+	c->owner.job_id = job_id;
+	c->owner.params = "";
 }
 
 static void
@@ -405,8 +372,8 @@ job_run(struct pj_gw *g, struct pj_gw_call *c, const Pj__Openapi__JobRun *m)
 	c->owner.op     = PJ__FRIEND__OP__RUN_JOB;
 	c->owner.app_id = c->app_id;
 	c->owner.job_id = m->job_id;
-	c->owner.params = pj_gw_strdup(&c->arena, m->instance_params);
-	c->delay_ms     = m->delay_ms;
+	c->owner.params   = pj_gw_strdup(&c->arena, m->instance_params);
+	c->owner.delay_ms = m->delay_ms;
 }
 
 /* ---- apps -----------------------------------------------------------------

@@ -12,10 +12,10 @@
  * FriendActor (which forwards it to the owner); pj_gw_owner_done() turns
  * the owner's OpReply into the OpenAPI reply.
  *
- * Job status changes (enable / disable / delete) go through
- * pj_gw_job_set_status() below: today it writes the status (and for
- * enable the next trigger time, from the timing module) straight to the
- * store; it is the one place to route them through the scheduler.
+ * Job status changes (enable / disable / delete) and runs with a delay
+ * are owner operations too (ENABLE_JOB / DISABLE_JOB / DELETE_JOB, RUN_JOB
+ * with delay_ms): the owner's scheduler sets the next trigger time from
+ * now, cancels pending fires at once, records a delayed run's instance.
  *
  * Threads: any thread (the store and the auth cache guard themselves);
  * a call belongs to one thread at a time.  Every function may block on
@@ -52,7 +52,6 @@ struct pj_gw_call {
 	int64_t               app_id; /* authenticated (0 before) */
 	int                   needs_owner;
 	Pj__Friend__OpRequest owner;    /* when needs_owner */
-	int64_t               delay_ms; /* job_run's delay */
 };
 
 void pj_gw_call_init(struct pj_gw_call *c);
@@ -73,12 +72,6 @@ void pj_gw_fail(struct pj_gw_call *c, int code, const char *fmt, ...)
 
 /* The reply's bytes, in the call's arena. */
 size_t pj_gw_call_pack(struct pj_gw_call *c, uint8_t **out);
-
-/* Enable (PJ_STATUS_ENABLE: status and next_trigger_time from now with the
- * job's time expression), disable or delete (soft, PJ_STATUS_DELETED) job
- * job_id.  0, or a pj.openapi.Code with err. */
-int pj_gw_job_set_status(struct pj_store *s, int64_t job_id, int status,
-    int64_t now_ms, char *err, size_t errlen);
 
 /* The next trigger time of a job as saved now (0 = none), or a
  * pj.openapi.Code with err ("time expression is out of date"). */

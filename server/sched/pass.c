@@ -187,3 +187,19 @@ done:
 	out->jobs = jobs; /* moved */
 	return rv;
 }
+
+int64_t
+pj_sched_enable_next(const struct pj_job *j, int64_t now_ms)
+{
+	pj_timing    t;
+	pj_lifecycle lc;
+	char         err[PJ_TIMING_ERR_MAX];
+	int64_t      next = 0;
+	if ((j->time_expression_type != PJ_TIME_CRON
+	        && j->time_expression_type != PJ_TIME_DAILY_TIME_INTERVAL)
+	    || job_timing(j, &t, &lc, err, sizeof(err)) != 0
+	    || pj_timing_next(&t, &lc, now_ms, now_ms, &next) != 0) {
+		return 0;
+	}
+	return next;
+}

@@ -49,4 +49,10 @@ int pj_sched_pass(struct pj_store *s, struct pj_ids *ids, const int64_t *apps,
     size_t n_apps, int64_t now_ms, const struct pj_sched_pass_opts *o,
     struct pj_sched_fires *out, struct pj_sched_pass_stats *st);
 
+/* A job enabled (or saved enabled) at now_ms: its next fire from now, so
+ * nothing missed while it was disabled is replayed (pj_timing_next from
+ * now; 0 = none or not a CRON / DAILY_TIME_INTERVAL job, which the pass
+ * then computes from now too). */
+int64_t pj_sched_enable_next(const struct pj_job *j, int64_t now_ms);
+
 #endif

@@ -12,6 +12,9 @@
  * Cleanup (powerjob-design.md §5.11) deletes in pages: the ids first
  * (LIMIT works on both backends in a SELECT), then the logs and the rows of
  * those ids in one transaction, so a page is all or nothing.
+ * Status reports in batches (pj_store_instances_apply): one transaction
+ * of conditional updates, one commit for many reports; each keeps its own
+ * outcome.
  * Threads: like every store call, any thread (the pool lends a connection).
  * OOM policy: ar_xmalloc aborts.
  */
@@ -21,37 +24,73 @@
 #include "server/store/store_impl.h"
 #include "server/store/store_sched.h"
 
+struct advance {
+	int64_t next, id;
+};
+
+static int
+by_next(const void *a, const void *b)
+{
+	const struct advance *x = a, *y = b;
+	if (x->next != y->next) {
+		return x->next < y->next ? -1 : 1;
+	}
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+#define ADVANCE_CHUNK 500
+
+/* Jobs that share a next fire time (many CRON jobs of one expression)
+ * are moved by one UPDATE ... WHERE id IN (...) per ADVANCE_CHUNK: one
+ * round trip for a thousand jobs instead of a thousand. */
 int
 pj_store_jobs_advance(struct pj_store *s, const int64_t *ids,
     const int64_t *next, size_t n, int64_t now_ms)
 {
-	struct pj_conn c;
-	int            rv;
+	struct pj_conn  c;
+	struct advance *v;
+	int             rv;
 	if (n == 0) {
 		return 0;
 	}
+	v = ar_xmalloc(n * sizeof(*v));
+	for (size_t k = 0; k < n; k++) {
+		v[k] = (struct advance) { next[k], ids[k] };
+	}
+	qsort(v, n, sizeof(*v), by_next);
 	if ((rv = pj_sq_begin(s, &c)) != 0) {
+		free(v);
 		return rv;
 	}
-	for (size_t k = 0; k < n && rv == 0; k++) {
-		if (next[k] >= 0) {
-			struct pj_val p[3] = { pj_p_int_or_null(next[k]),
-				pj_p_int(now_ms), pj_p_int(ids[k]) };
-			rv = pj_sq_exec(s, &c, 0, "job_info", ids[k],
-			    "UPDATE job_info SET next_trigger_time = ?, "
-			    "gmt_modified = ? WHERE id = ?",
-			    p, 3, NULL, NULL, NULL);
+	for (size_t a = 0, b; a < n && rv == 0; a = b) {
+		for (b = a + 1;
+		     b < n && v[b].next == v[a].next && b - a < ADVANCE_CHUNK;
+		     b++) { }
+		struct pj_sql    q  = { 0 };
+		struct pj_params pp = { 0 };
+		if (v[a].next >= 0) {
+			pj_sql_add(&q, "UPDATE job_info SET next_trigger_time = "
+			               "?, gmt_modified = ? WHERE id IN ");
+			pj_params_add(&pp, pj_p_int_or_null(v[a].next));
+			pj_params_add(&pp, pj_p_int(now_ms));
 		} else {
-			struct pj_val p[4] = { pj_p_int(PJ_STATUS_DISABLE),
-				pj_p_int(now_ms), pj_p_int(ids[k]),
-				pj_p_int(PJ_STATUS_ENABLE) };
-			rv = pj_sq_exec(s, &c, 0, "job_info", ids[k],
-			    "UPDATE job_info SET status = ?, "
-			    "next_trigger_time = NULL, gmt_modified = ? "
-			    "WHERE id = ? AND status = ?",
-			    p, 4, NULL, NULL, NULL);
+			pj_sql_add(&q, "UPDATE job_info SET status = ?, "
+			               "next_trigger_time = NULL, gmt_modified "
+			               "= ? WHERE status = ? AND id IN ");
+			pj_params_add(&pp, pj_p_int(PJ_STATUS_DISABLE));
+			pj_params_add(&pp, pj_p_int(now_ms));
+			pj_params_add(&pp, pj_p_int(PJ_STATUS_ENABLE));
 		}
+		pj_sql_marks(&q, b - a);
+		for (size_t k = a; k < b; k++) {
+			pj_params_add(&pp, pj_p_int(v[k].id));
+		}
+		rv = pj_sq_exec(s, &c, 0, "job_info", v[a].id, q.b, pp.v,
+		    pp.n, NULL, NULL, NULL);
+		pj_sql_fini(&q);
+		pj_params_fini(&pp);
 	}
+	free(v);
 	if (rv != 0) {
 		pj_sq_rollback(s, &c);
 		return rv;
@@ -178,4 +217,178 @@ pj_store_frequent_idle(struct pj_store *s, const int64_t *app_ids,
 	*ids = l.v;
 	*n   = l.n;
 	return 0;
+}
+
+/* ---- batched transitions ---------------------------------------------- */
+
+struct apply {
+	struct pj_transition *v;
+	size_t                n;
+	int64_t               now_ms;
+};
+
+static void
+apply_sql(struct pj_sql *q, struct pj_params *pp, const struct pj_transition *t,
+    int64_t now_ms)
+{
+	const struct pj_instance *set = &t->set;
+	pj_sql_add(q, "UPDATE instance_info SET status = ?, gmt_modified = ?");
+	pj_params_add(pp, pj_p_int(t->to));
+	pj_params_add(pp, pj_p_int(now_ms));
+	if (t->mask & PJ_SET_ACTUAL_TRIGGER) {
+		pj_sql_add(q, ", actual_trigger_time = ?");
+		pj_params_add(pp, pj_p_int(set->actual_trigger_time));
+	}
+	if (t->mask & PJ_SET_FINISHED) {
+		pj_sql_add(q, ", finished_time = ?");
+		pj_params_add(pp, pj_p_int(set->finished_time));
+	}
+	if (t->mask & PJ_SET_LAST_REPORT) {
+		pj_sql_add(q, ", last_report_time = ?");
+		pj_params_add(pp, pj_p_int(set->last_report_time));
+	}
+	if (t->mask & PJ_SET_TT_ADDRESS) {
+		pj_sql_add(q, ", task_tracker_address = ?");
+		pj_params_add(pp, pj_p_text(set->task_tracker_address));
+	}
+	if (t->mask & PJ_SET_RUNNING_TIMES) {
+		pj_sql_add(q, ", running_times = ?");
+		pj_params_add(pp, pj_p_int(set->running_times));
+	}
+	if (t->mask & PJ_SET_RESULT) {
+		pj_sql_add(q, ", result = ?");
+		pj_params_add(pp, pj_p_text(set->result));
+	}
+	if (t->mask & PJ_SET_EXPECTED) {
+		pj_sql_add(q, ", expected_trigger_time = ?");
+		pj_params_add(pp, pj_p_int(set->expected_trigger_time));
+	}
+	pj_sql_add(q, " WHERE instance_id = ? AND status = ?");
+	pj_params_add(pp, pj_p_int(t->instance_id));
+	pj_params_add(pp, pj_p_int(t->from));
+}
+
+static int
+apply_run(struct pj_store *s, struct pj_conn *c, void *arg)
+{
+	struct apply *a  = arg;
+	int           rv = 0;
+	for (size_t k = 0; k < a->n && rv == 0; k++) {
+		struct pj_sql    q  = { 0 };
+		struct pj_params pp = { 0 };
+		int64_t          n  = 0;
+		if (a->v[k].from < 0) {
+			continue; /* refused by the checks: rv kept */
+		}
+		apply_sql(&q, &pp, &a->v[k], a->now_ms);
+		rv = pj_sq_exec(s, c, 0, "instance_info", a->v[k].instance_id,
+		    q.b, pp.v, pp.n, NULL, NULL, &n);
+		a->v[k].rv = rv == 0 && n == 0 ? PJ_STORE_ECONFLICT : rv;
+		pj_sql_fini(&q);
+		pj_params_fini(&pp);
+	}
+	return rv;
+}
+
+int
+pj_store_instances_apply(
+    struct pj_store *s, struct pj_transition *v, size_t n, int64_t now_ms)
+{
+	struct apply a = { v, n, now_ms };
+	int          rv;
+	if (n == 0) {
+		return 0;
+	}
+	for (size_t k = 0; k < n; k++) {
+		if ((rv = pj_check_transition(
+		         s, v[k].instance_id, &v[k].set, v[k].mask))
+		    != 0) {
+			v[k].rv   = rv; /* refused before the transaction */
+			v[k].from = -1;
+		} else {
+			v[k].rv = 0;
+		}
+	}
+	rv = n == 1 ? apply_run(s, NULL, &a) : pj_sq_txn(s, apply_run, &a);
+	if (rv != 0) {
+		for (size_t k = 0; k < n; k++) {
+			v[k].rv = rv;
+		}
+	}
+	return rv;
+}
+
+/* ---- batched dispatch ------------------------------------------------- */
+
+struct dispatch {
+	struct pj_dispatch_group *g;
+	size_t                    n;
+	int64_t                   now_ms;
+};
+
+static int
+dispatch_run(struct pj_store *s, struct pj_conn *c, void *arg)
+{
+	struct dispatch *d  = arg;
+	int              rv = 0;
+	for (size_t k = 0; k < d->n; k++) {
+		d->g[k].moved = 0;
+	}
+	for (size_t k = 0; k < d->n && rv == 0; k++) {
+		struct pj_dispatch_group *g = &d->g[k];
+		for (size_t a = 0; a < g->n && rv == 0; a += ADVANCE_CHUNK) {
+			size_t m = g->n - a < ADVANCE_CHUNK ? g->n - a
+			                                    : ADVANCE_CHUNK;
+			struct pj_sql    q  = { 0 };
+			struct pj_params pp = { 0 };
+			int64_t          moved = 0;
+			pj_sql_add(&q,
+			    "UPDATE instance_info SET status = ?, gmt_modified "
+			    "= ?, actual_trigger_time = ?, task_tracker_address "
+			    "= ? WHERE status = ? AND instance_id IN ");
+			pj_params_add(&pp, pj_p_int(PJ_INST_WAITING_WORKER_RECEIVE));
+			pj_params_add(&pp, pj_p_int(d->now_ms));
+			pj_params_add(&pp, pj_p_int(d->now_ms));
+			pj_params_add(&pp, pj_p_text(g->tt));
+			pj_params_add(&pp, pj_p_int(PJ_INST_WAITING_DISPATCH));
+			pj_sql_marks(&q, m);
+			for (size_t i = 0; i < m; i++) {
+				pj_params_add(&pp, pj_p_int(g->ids[a + i]));
+			}
+			rv = pj_sq_exec(s, c, 0, "instance_info", g->ids[a],
+			    q.b, pp.v, pp.n, NULL, NULL, &moved);
+			g->moved += moved;
+			pj_sql_fini(&q);
+			pj_params_fini(&pp);
+		}
+	}
+	return rv;
+}
+
+int
+pj_store_instances_dispatch(struct pj_store *s,
+    struct pj_dispatch_group *g, size_t n, int64_t now_ms)
+{
+	struct dispatch d = { g, n, now_ms };
+	struct pj_instance set = { 0 };
+	int             rv;
+	if (n == 0) {
+		return 0;
+	}
+	for (size_t k = 0; k < n; k++) {
+		set.task_tracker_address = (char *) g[k].tt;
+		if (g[k].n == 0
+		    || (rv = pj_check_transition(
+		            s, g[k].ids[0], &set, PJ_SET_TT_ADDRESS))
+		        != 0) {
+			return g[k].n == 0 ? PJ_STORE_EINVAL : rv;
+		}
+	}
+	rv = pj_sq_txn(s, dispatch_run, &d);
+	if (rv != 0) {
+		for (size_t k = 0; k < n; k++) {
+			g[k].moved = 0;
+		}
+	}
+	return rv;
 }

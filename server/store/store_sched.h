@@ -26,4 +26,36 @@ int pj_store_instances_clean(
 int pj_store_frequent_idle(struct pj_store *s, const int64_t *app_ids,
     size_t n_apps, int limit, int64_t **ids, size_t *n);
 
+/* One conditional transition of a batch (pj_store_instances_apply). */
+struct pj_transition {
+	int64_t            instance_id;
+	int                from, to;
+	unsigned           mask; /* PJ_SET_* */
+	struct pj_instance set;  /* values for mask (strings borrowed) */
+	int                rv;   /* out: 0 moved, PJ_STORE_ECONFLICT not in
+	                            `from` (or missing) */
+};
+
+/* Runs v[0..n) in one transaction, each as pj_store_instance_transition
+ * would (WHERE instance_id = ? AND status = from), in order; a conflict of
+ * one does not stop the others (its rv says so).  0, or a PJ_STORE_* code
+ * when the transaction failed (nothing applied; every rv is that code). */
+int pj_store_instances_apply(
+    struct pj_store *s, struct pj_transition *v, size_t n, int64_t now_ms);
+
+/* One worker's share of a dispatch: ids WAITING_DISPATCH -> WAITING_
+ * WORKER_RECEIVE with actual_trigger_time = now_ms and the TaskTracker's
+ * address; moved = rows that were still WAITING_DISPATCH. */
+struct pj_dispatch_group {
+	const int64_t *ids;
+	size_t         n;
+	const char    *tt;
+	int64_t        moved; /* out */
+};
+
+/* Every group in one transaction (one commit for a fire time's whole
+ * dispatch); 0 or a PJ_STORE_* code (nothing moved). */
+int pj_store_instances_dispatch(struct pj_store *s,
+    struct pj_dispatch_group *g, size_t n, int64_t now_ms);
+
 #endif
