@@ -41,24 +41,55 @@ else
 	echo "services: MariaDB did not start; store suites will fail" >&2
 fi
 
-suites=0
-failed=""
-checks=0
-fails=0
-errors=0
-start=$(date +%s)
+# One suite ($1, a path): its output, exit status and seconds into
+# $2/NAME.{out,rc,secs}
+one='t0=$(date +%s); n=$(basename "$1"); "$1" >"$2/$n.out" 2>&1;
+echo $? >"$2/$n.rc"; echo $(($(date +%s) - t0)) >"$2/$n.secs"'
+
+# The suites to run: all built ones, or those T names.
+list=""
 for t in "$build"/t/*_test; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	if [ -n "${T:-}" ]; then
 		case ",$T," in *",$name,"*) ;; *) continue ;; esac
 	fi
+	list="$list $name"
+done
+
+# J suites at a time (default 2: most of a suite's time is waiting on
+# timers and child processes).  Suites that stop or kill the shared MariaDB
+# run alone first; the long ones start first so the pool drains evenly.
+J=${J:-2}
+SERIAL="store_mysql_test"
+LONG="sched_multiprocess_test worker_exec_multiprocess_test
+worker_multiprocess_test gateway_multiprocess_test server_multiprocess_test
+logstore_test heavy_tracker_test demo_test runtime_reconnect_test"
+start=$(date +%s)
+for name in $list; do
+	case " $SERIAL " in *" $name "*) sh -c "$one" sh "$build/t/$name" "$work" ;; esac
+done
+{
+	for name in $LONG; do
+		case " $list " in *" $name "*) echo "$name" ;; esac
+	done
+	for name in $list; do
+		case " $SERIAL $(echo $LONG) " in *" $name "*) ;; *) echo "$name" ;; esac
+	done
+} | sed "s|^|$build/t/|" | xargs -P "$J" -I{} sh -c "$one" sh {} "$work"
+
+suites=0
+failed=""
+checks=0
+fails=0
+errors=0
+for name in $list; do
 	suites=$((suites + 1))
 	out="$work/$name.out"
-	"$t" >"$out" 2>&1
-	rc=$?
+	rc=$(cat "$work/$name.rc" 2>/dev/null || echo 99)
+	took=$(cat "$work/$name.secs" 2>/dev/null || echo "?")
 	# Check prints "100%: Checks: N, Failures: F, Errors: E" per suite
-	line=$(grep -E '^[0-9]+%: Checks: ' "$out" | tail -1)
+	line=$(grep -E '^[0-9]+%: Checks: ' "$out" 2>/dev/null | tail -1)
 	if [ -n "$line" ]; then
 		n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
 		f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
@@ -67,12 +98,12 @@ for t in "$build"/t/*_test; do
 		fails=$((fails + f))
 		errors=$((errors + e))
 	fi
-	if [ $rc -ne 0 ] || [ -z "$line" ]; then
+	if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
 		failed="$failed $name"
-		echo "FAIL $name (exit $rc)"
-		grep -vE '^Running suite' "$out" | tail -40
+		echo "FAIL $name (exit $rc, ${took}s)"
+		grep -vE '^Running suite' "$out" 2>/dev/null | tail -40
 	else
-		echo "ok   $name: $line"
+		echo "ok   $name (${took}s): $line"
 	fi
 done
 secs=$(($(date +%s) - start))
