@@ -284,6 +284,41 @@ START_TEST(dispatch_strategies)
 }
 END_TEST
 
+/* a re-dispatch avoids the last TaskTracker while another worker can take
+ * the instance (a killed worker stays listed until its heartbeats age) */
+START_TEST(dispatch_avoids_the_last_tracker)
+{
+	struct pj_dispatch_choice c;
+	struct pj_worker          w[3] = {
+		         worker("pj://w@10.0.0.1:1", "", 30, false),
+		         worker("pj://w@10.0.0.2:1", "", 9, false),
+		         worker("pj://w@10.0.0.3:1", "", 5, true),
+	};
+	struct pj_job j = job(PJ_TIME_CRON, PJ_DISPATCH_HEALTH_FIRST);
+	pj_sched_dispatch_avoid(&j, 0, w, 3, 1, "pj://w@10.0.0.1:1", &c);
+	ck_assert_int_eq(c.verdict, PJ_DISPATCH_GO);
+	ck_assert_uint_eq(c.chosen, 1); /* the next best, not the overloaded */
+	ck_assert(!w[0].overload);      /* the caller's list is untouched */
+	/* nothing to avoid, or an unknown address: the plain choice */
+	pj_sched_dispatch_avoid(&j, 0, w, 3, 1, "", &c);
+	ck_assert_uint_eq(c.chosen, 0);
+	pj_sched_dispatch_avoid(&j, 0, w, 3, 1, "pj://w@10.9.9.9:1", &c);
+	ck_assert_uint_eq(c.chosen, 0);
+	/* RANDOM never picks the avoided one while another is usable */
+	j.dispatch_strategy = PJ_DISPATCH_RANDOM;
+	for (uint64_t r = 0; r < 10; r++) {
+		pj_sched_dispatch_avoid(
+		    &j, 0, w, 3, r, "pj://w@10.0.0.2:1", &c);
+		ck_assert_uint_eq(c.chosen, 0);
+	}
+	/* the only usable worker is still used */
+	w[1].overload = true;
+	pj_sched_dispatch_avoid(&j, 0, w, 3, 4, "pj://w@10.0.0.1:1", &c);
+	ck_assert_int_eq(c.verdict, PJ_DISPATCH_GO);
+	ck_assert_uint_eq(c.chosen, 0);
+}
+END_TEST
+
 /* the job's filter through a real cluster view keeps overloaded workers
  * (so dispatch can back off) and applies the job's limits */
 START_TEST(dispatch_filter_through_view)
@@ -740,6 +775,7 @@ main(void)
 	tcase_add_test(tc, reports_attempts_retry_delay_and_finish);
 	tcase_add_test(tc, dispatch_failures_and_backoff);
 	tcase_add_test(tc, dispatch_strategies);
+	tcase_add_test(tc, dispatch_avoids_the_last_tracker);
 	tcase_add_test(tc, dispatch_filter_through_view);
 	tcase_add_test(tc, plan_every_second_chains_across_passes);
 	tcase_add_test(tc, plan_misfires_by_policy);
