@@ -89,6 +89,7 @@ send_batch(ar_ctx *ctx, struct logger *s)
 	for (size_t i = 0; i < n; i++) {
 		pj__cluster__log_line__init(&lines[i]);
 		lines[i].instance_id = l[i].instance_id;
+		lines[i].seq         = l[i].seq;
 		lines[i].log_time    = l[i].log_time;
 		lines[i].log_level   = l[i].level;
 		lines[i].content     = l[i].content;

@@ -224,6 +224,9 @@ START_TEST(logq_is_bounded_and_counts_drops)
 	/* peek does not remove; the oldest first */
 	ck_assert_uint_eq(pj_logq_peek(q, l, 2), 2);
 	ck_assert_str_eq(l[0].content, "line 0");
+	/* numbered in order, one prefix per queue */
+	ck_assert_int_gt(l[0].seq, 0);
+	ck_assert_int_eq(l[1].seq, l[0].seq + 1);
 	ck_assert_str_eq(l[1].content, "line 1");
 	ck_assert_int_eq(l[1].log_time, 1001);
 	ck_assert_uint_eq(pj_logq_peek(q, l, 8), 3);
@@ -290,6 +293,7 @@ END_TEST
  */
 
 static atomic_int batches, lines_acked, refuse_first, max_batch;
+static _Atomic int64_t refused_seq, first_acked_seq; /* first lines' */
 
 static int
 fake_server(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
@@ -301,13 +305,21 @@ fake_server(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
 		return 0;
 	}
 	const Pj__Cluster__LogReport *r = (const Pj__Cluster__LogReport *) msg;
+	for (size_t i = 0; i < r->n_lines; i++) {
+		/* numbered, below the server's unnumbered range (bit 62) */
+		ck_assert_int_gt(r->lines[i]->seq, 0);
+		ck_assert_int_eq(r->lines[i]->seq >> 62, 0);
+	}
 	if (atomic_exchange(&refuse_first, 0)) {
+		atomic_store(&refused_seq, r->lines[0]->seq);
 		a.code    = PJ__CLUSTER__CODE__NOT_OWNER;
 		a.message = "not the owner";
 		ar_reply(ctx, &a.base);
 		return 0;
 	}
-	atomic_fetch_add(&batches, 1);
+	if (atomic_fetch_add(&batches, 1) == 0) {
+		atomic_store(&first_acked_seq, r->lines[0]->seq);
+	}
 	atomic_fetch_add(&lines_acked, (int) r->n_lines);
 	if ((int) r->n_lines > atomic_load(&max_batch)) {
 		atomic_store(&max_batch, (int) r->n_lines);
@@ -360,6 +372,11 @@ START_TEST(logger_batches_and_keeps_refused_lines)
 	}
 	ck_assert_int_eq(atomic_load(&lines_acked), 50);
 	ck_assert_int_eq(atomic_load(&batches), 3); /* 20 + 20 + 10 */
+	/* the refused batch went again with the same line numbers, so a
+	 * server that did store it the first time stores the lines once */
+	ck_assert_int_ne(atomic_load(&refused_seq), 0);
+	ck_assert_int_eq(
+	    atomic_load(&refused_seq), atomic_load(&first_acked_seq));
 	ck_assert_int_eq(atomic_load(&max_batch), 20);
 	ck_assert_uint_eq(pj_logq_len(env.logq), 0);
 	/* no owner (a switch under way) and past the bound: the first 100

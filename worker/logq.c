@@ -11,7 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <unistd.h>
+
 #include "runtime/alloc.h"
+#include "runtime/ar.h"
 #include "worker/processor.h"
 
 struct pj_logq {
@@ -19,6 +22,8 @@ struct pj_logq {
 	struct pj_logq_line *ring;
 	size_t               cap, head, len;
 	uint64_t             dropped;
+	int64_t              seq_prefix; /* random, bits 41..61 */
+	int64_t              seq_next;   /* 1, 2, ... */
 };
 
 struct pj_logq *
@@ -29,6 +34,20 @@ pj_logq_new(size_t max_lines)
 	pthread_mutex_init(&q->mu, NULL);
 	q->cap  = max_lines > 0 ? max_lines : 1;
 	q->ring = ar_xcalloc(q->cap, sizeof(*q->ring));
+	/* Line numbers: a random 21-bit prefix per process (workers of one
+	 * instance differ), a counter below it (a worker's lines keep their
+	 * order), bit 62 clear (the server's numbers for unnumbered lines
+	 * have it set). */
+	uint32_t r = 0;
+	FILE    *f = fopen("/dev/urandom", "rb");
+	if (f == NULL || fread(&r, sizeof(r), 1, f) != 1) {
+		r = (uint32_t) ar_now_ms() ^ (uint32_t) getpid() << 11;
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+	q->seq_prefix = (int64_t) (r & 0x1FFFFF) << 41;
+	q->seq_next   = 1;
 	return q;
 }
 
@@ -67,6 +86,7 @@ pj_logq_push(struct pj_logq *q, int64_t instance_id, int64_t log_time,
 	}
 	struct pj_logq_line *l = &q->ring[(q->head + q->len) % q->cap];
 	l->instance_id         = instance_id;
+	l->seq = q->seq_prefix | (q->seq_next++ & ((INT64_C(1) << 41) - 1));
 	l->log_time            = log_time;
 	l->level               = level;
 	l->content             = c;

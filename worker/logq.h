@@ -25,6 +25,9 @@
 
 struct pj_logq_line {
 	int64_t instance_id;
+	int64_t seq;      /* the line's number (pj_logq_push): unique per
+	                     worker process, the same when a batch is re-sent,
+	                     so the server stores a line once */
 	int64_t log_time; /* epoch ms */
 	int     level;    /* PJ_LOG_* */
 	char   *content;
