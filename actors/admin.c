@@ -11,9 +11,16 @@
 #include "actors/troubleshooting.h"
 
 #define MAX_LISTED 10000
+#define MAX_GAUGES 32
+
+struct admin {
+	ar_ref             ts; /* the troubleshooting ref, looked up once */
+	pj_admin_gauges_fn gauges;
+	void              *gauges_arg;
+};
 
 static int
-list_actors(ar_ctx *ctx)
+list_actors(ar_ctx *ctx, struct admin *a)
 {
 	ar_system       *sys = ar_ctx_system(ctx);
 	Ar__ActorsReport rep = AR__ACTORS_REPORT__INIT;
@@ -47,10 +54,34 @@ list_actors(ar_ctx *ctx)
 	rep.n_actors           = n;
 	rep.actors             = ap;
 	rep.dead_letters_total = ar_dead_letter_total(sys);
-	rv                     = ar_reply(ctx, &rep.base);
+	char(*gn)[PJ_GAUGE_NAME]  = NULL;
+	char(*gv)[PJ_GAUGE_VALUE] = NULL;
+	Ar__Gauge  *g             = NULL;
+	Ar__Gauge **gp            = NULL;
+	if (a->gauges != NULL) {
+		gn = ar_xcalloc(MAX_GAUGES, sizeof(*gn));
+		gv = ar_xcalloc(MAX_GAUGES, sizeof(*gv));
+		size_t k = a->gauges(a->gauges_arg, gn, gv, MAX_GAUGES);
+		k        = k < MAX_GAUGES ? k : MAX_GAUGES;
+		g        = ar_xcalloc(k ? k : 1, sizeof(*g));
+		gp       = ar_xcalloc(k ? k : 1, sizeof(*gp));
+		for (size_t i = 0; i < k; i++) {
+			ar__gauge__init(&g[i]);
+			g[i].name  = gn[i];
+			g[i].value = gv[i];
+			gp[i]      = &g[i];
+		}
+		rep.n_gauges = k;
+		rep.gauges   = gp;
+	}
+	rv = ar_reply(ctx, &rep.base);
 	free(ai);
 	free(ap);
 	free(infos);
+	free(gn);
+	free(gv);
+	free(g);
+	free(gp);
 	if (rv != 0) {
 		/* the asker cannot be answered: not this actor's failure */
 		ar_log(AR_LOG_INFO, "admin", "system=%s report not sent: %s",
@@ -63,10 +94,11 @@ static int
 admin_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
     const ProtobufCMessage *msg)
 {
-	ar_ref *ts = state;
+	struct admin *a  = state;
+	ar_ref       *ts = &a->ts;
 	(void) msg;
 	if (type == &ar__actors_query__descriptor) {
-		return (list_actors(ctx));
+		return (list_actors(ctx, a));
 	}
 	if (type == &ar__dead_letter_query__descriptor) {
 		if (ar_ref_is_none(*ts)) {
@@ -90,21 +122,50 @@ admin_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
 	return (0);
 }
 
+static int
+admin_pre_start(ar_ctx *ctx, void *state)
+{
+	struct admin                 *a = state;
+	const struct pj_admin_gauges *g = ar_ctx_init_arg(ctx);
+	if (g != NULL) {
+		a->gauges     = g->fn;
+		a->gauges_arg = g->arg;
+	}
+	return (0);
+}
+
 static const ar_behavior admin_behavior = {
-	NULL,
+	admin_pre_start,
 	admin_receive,
 	NULL,
 	NULL,
 };
 
+static int
+spawn_admin(ar_system *sys, const struct pj_admin_gauges *in, ar_ref *refp)
+{
+	ar_props p   = { 0 };
+	p.behavior   = &admin_behavior;
+	p.state_size = sizeof(struct admin);
+	p.init_arg   = in;
+	return (ar_spawn(sys, AR_REF_NONE, PJ_ADMIN_NAME, &p, refp));
+}
+
 int
 pj_admin_spawn(ar_system *sys, ar_ref *refp)
 {
-	ar_props p = { 0 };
-	p.behavior = &admin_behavior;
-	p.state_size
-	    = sizeof(ar_ref); /* the troubleshooting ref, looked up once */
-	return (ar_spawn(sys, AR_REF_NONE, PJ_ADMIN_NAME, &p, refp));
+	return (spawn_admin(sys, NULL, refp));
+}
+
+int
+pj_admin_spawn_with_gauges(
+    ar_system *sys, const struct pj_admin_gauges *g, ar_ref *adminp)
+{
+	int rv;
+	if ((rv = pj_troubleshooting_spawn(sys, NULL)) != 0) {
+		return (rv);
+	}
+	return (spawn_admin(sys, g, adminp));
 }
 
 int

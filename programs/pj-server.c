@@ -200,10 +200,54 @@ start_logs(const struct pj_serve_config *c, struct pj_server_env *env)
 		env->logstore = NULL;
 		return (-1);
 	}
+	if (strcmp(pj_logstore_name(env->logstore), "sql") == 0) {
+		pj_logstore_mongo_release();
+	}
 	ar_log(AR_LOG_INFO, "server", "instance logs go to %s (spool %s, at "
 	    "most %lld MiB)", strcmp(pj_logstore_name(env->logstore), "sql") == 0
 	        ? "the SQL store" : shown, dir, mb);
 	return (0);
+}
+
+/* pjctl runtime's gauges: the log writer and its spool (issue 13: the
+ * spool's size and age where operators look). */
+static size_t
+log_gauges(void *arg, char (*n)[PJ_GAUGE_NAME], char (*v)[PJ_GAUGE_VALUE],
+    size_t max)
+{
+	struct pj_server_env      *env = arg;
+	struct pj_logwriter_stats  st;
+	size_t                     k = 0;
+	if (env->logwriter == NULL || max < 5) {
+		return (0);
+	}
+	pj_logwriter_stats(env->logwriter, &st);
+#define G(name, ...)                                                          \
+	do {                                                                  \
+		snprintf(n[k], PJ_GAUGE_NAME, "%s", name);                    \
+		snprintf(v[k], PJ_GAUGE_VALUE, __VA_ARGS__);                  \
+		k++;                                                          \
+	} while (0)
+	G("log store", "%s", st.store_down ? "down (spooling)" : "up");
+	G("log lines", "%llu written, %llu queued, %llu refused",
+	    (unsigned long long) st.written_lines,
+	    (unsigned long long) st.queued_lines,
+	    (unsigned long long) st.refused_lines);
+	G("log spool", "%llu lines, %llu of %llu bytes",
+	    (unsigned long long) st.spool.lines,
+	    (unsigned long long) st.spool.bytes,
+	    (unsigned long long) st.spool.max_bytes);
+	G("log spool oldest", "%s",
+	    st.spool.oldest_ms == 0 ? "-" : "");
+	if (st.spool.oldest_ms != 0) {
+		snprintf(v[k - 1], PJ_GAUGE_VALUE, "%lld s ago",
+		    (long long) ((ar_now_ms() - st.spool.oldest_ms) / 1000));
+	}
+	if (st.last_error[0] != '\0') {
+		G("log store error", "%.150s", st.last_error);
+	}
+#undef G
+	return (k);
 }
 
 static int
@@ -334,7 +378,8 @@ serve_main(const struct pj_serve_config *c)
 	env.view  = pj_view_new();
 	env.auth  = pj_auth_new(env.store);
 	env.owned = pj_owned_new();
-	if ((rv = pj_admin_spawn_all(env.sys, NULL)) != 0
+	struct pj_admin_gauges gauges = { log_gauges, &env };
+	if ((rv = pj_admin_spawn_with_gauges(env.sys, &gauges, NULL)) != 0
 	    || (rv = pj_scheduler_actor_spawn(&env)) != 0
 	    || (rv = pj_friend_actor_spawn(&env, NULL)) != 0
 	    || (rv = pj_server_actor_spawn(&env, NULL)) != 0) {
@@ -483,6 +528,9 @@ main(int argc, char **argv)
 			pj_serve_config_help(stdout);
 		}
 		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "serve") != 0) {
+		pj_logstore_mongo_release(); /* only serve may use MongoDB */
 	}
 	for (size_t i = 0; i < NSUB; i++) {
 		if (strcmp(argv[1], subcommands[i].name) == 0)

@@ -182,6 +182,9 @@ show_runtime(
 		return (0);
 	}
 	show_actors(a);
+	for (size_t i = 0; i < a->n_gauges; i++) {
+		printf("%-20s %s\n", a->gauges[i]->name, a->gauges[i]->value);
+	}
 	for (size_t i = 0; i < d->n_counts; i++) {
 		int r = d->counts[i]->reason;
 		by[r >= 0 && r < 32 ? r : 0] += d->counts[i]->count;

@@ -359,6 +359,9 @@ START_TEST(openapi_through_pjctl)
 		OK(PJCTL("runtime", addr));
 		HAS("/user/gateway/h0");
 		HAS("dead letters by reason");
+		/* the log writer's gauges: store up, spool empty, its bound */
+		HAS("log store");
+		HAS("log spool            0 lines, 0 of ");
 	}
 
 	/* usage errors */

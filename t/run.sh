@@ -33,6 +33,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# libmongoc 1.x keeps counters in /dev/shm/mongoc-PID; a process killed
+# with SIGKILL leaves its file, and a new process given that pid warns on
+# stderr.  Files of processes that no longer exist are garbage.
+for f in /dev/shm/mongoc-*; do
+	[ -e "$f" ] || continue
+	kill -0 "${f##*-}" 2>/dev/null || rm -f "$f"
+done
+
 if set -- $("$top/t/mariadb.sh" start "$PJ_TEST_MARIADB_DIR"); then
 	export PJ_TEST_MYSQL_URL="mysql://root@127.0.0.1:$1/"
 	export PJ_TEST_MYSQL_SOCK="$2"

@@ -102,6 +102,11 @@ int pj_logstore_open(
     const char *url, struct pj_store *sql, struct pj_logstore **out);
 void        pj_logstore_close(struct pj_logstore *ls);
 const char *pj_logstore_name(const struct pj_logstore *ls);
+/* For a process that will not use MongoDB: releases what the driver set
+ * up when it was loaded (its shared-memory counters, /dev/shm/mongoc-PID,
+ * which a killed process would leave behind).  No MongoDB store may be
+ * opened afterwards. */
+void pj_logstore_mongo_release(void);
 /* the calling thread's last error text (any handle, or a failed open) */
 const char *pj_logstore_errmsg(void);
 /* url with any password replaced by "***" */

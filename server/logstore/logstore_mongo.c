@@ -77,6 +77,17 @@ driver_init(void)
 	mongoc_log_set_handler(driver_log, NULL);
 }
 
+void
+pj_logstore_mongo_release(void)
+{
+	/* libmongoc 1.x initialises itself when loaded (a library
+	 * constructor) and keeps its counters in /dev/shm/mongoc-PID until
+	 * mongoc_cleanup: a process killed with SIGKILL leaves the file
+	 * behind, and a later process with the same pid warns on stderr.
+	 * Released at once by a server that does not use MongoDB. */
+	mongoc_cleanup();
+}
+
 static int
 classify(const bson_error_t *e)
 {
