@@ -176,4 +176,27 @@ tu_srv_start(struct tu_srv_proc *p, int i, const char *tmpdir,
 	fclose(f);
 }
 
+/* The status of instance id in the store (the test fails when it cannot
+ * be read). */
+static inline int
+tu_srv_instance_status(struct pj_store *st, int64_t id)
+{
+	struct pj_instance i;
+	ck_assert_int_eq(pj_store_instance_get(st, id, &i), 0);
+	int s = i.status;
+	pj_instance_fini(&i);
+	return s;
+}
+
+/* Waits up to ms for instance id to reach status want, then asserts it. */
+#define TU_SRV_WAIT_STATUS(st, id, want, ms)                                  \
+	do {                                                                  \
+		int64_t _dl = ar_mono_ms() + (ms);                            \
+		while (tu_srv_instance_status(st, id) != (want)               \
+		    && ar_mono_ms() < _dl) {                                  \
+			usleep(30000);                                        \
+		}                                                             \
+		ck_assert_int_eq(tu_srv_instance_status(st, id), (want));     \
+	} while (0)
+
 #endif

@@ -324,21 +324,10 @@ run_job(int s, int64_t job)
 static inline int
 instance_status(int64_t id)
 {
-	struct pj_instance i;
-	ck_assert_int_eq(pj_store_instance_get(store, id, &i), 0);
-	int s = i.status;
-	pj_instance_fini(&i);
-	return s;
+	return tu_srv_instance_status(store, id);
 }
 
-#define WAIT_STATUS(id, st, ms)                                               \
-	do {                                                                  \
-		int64_t _dl = ar_mono_ms() + (ms);                            \
-		while (instance_status(id) != (st) && ar_mono_ms() < _dl) {   \
-			usleep(30000);                                        \
-		}                                                             \
-		ck_assert_int_eq(instance_status(id), (st));                  \
-	} while (0)
+#define WAIT_STATUS(id, st, ms) TU_SRV_WAIT_STATUS(store, id, st, ms)
 
 static inline void
 get_instance(int64_t id, struct pj_instance *i)
