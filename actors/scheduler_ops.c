@@ -240,29 +240,41 @@ op_reply(ar_ctx *ctx, struct sched_state *s, Pj__Cluster__Code code,
 	ar_reply(ctx, &r.base);
 }
 
+/* The operation's job, when it exists, is the request's app's and is not
+ * deleted: true with *j filled (pj_job_fini it); false when the request
+ * was answered (NOT_FOUND, or DB_DOWN when the store failed). */
+static bool
+op_job_load(ar_ctx *ctx, struct sched_state *s,
+    const Pj__Friend__OpRequest *q, struct pj_job *j)
+{
+	char buf[200];
+	int  rv = pj_store_job_get(s->env->store, q->job_id, j);
+	if (rv == 0 && j->app_id == q->app_id
+	    && j->status != PJ_STATUS_DELETED) {
+		return true;
+	}
+	snprintf(buf, sizeof(buf), "job %lld of app %lld: %s",
+	    (long long) q->job_id, (long long) q->app_id,
+	    rv == 0 || rv == PJ_STORE_ENOTFOUND ? "no such job"
+	                                        : "database unavailable");
+	op_reply(ctx, s,
+	    rv == 0 || rv == PJ_STORE_ENOTFOUND ? PJ__CLUSTER__CODE__NOT_FOUND
+	                                        : PJ__CLUSTER__CODE__DB_DOWN,
+	    buf, 0);
+	if (rv == 0) {
+		pj_job_fini(j);
+	}
+	return false;
+}
+
 static void
 op_run_job(ar_ctx *ctx, struct sched_state *s, const Pj__Friend__OpRequest *q)
 {
 	struct pj_server_env *env = s->env;
 	struct pj_job         j;
-	char                  buf[200];
 	int64_t               now = ar_now_ms();
-	int                   rv = pj_store_job_get(env->store, q->job_id, &j);
-	if (rv != 0 || j.app_id != q->app_id
-	    || j.status == PJ_STATUS_DELETED) {
-		snprintf(buf, sizeof(buf), "job %lld of app %lld: %s",
-		    (long long) q->job_id, (long long) q->app_id,
-		    rv == 0 || rv == PJ_STORE_ENOTFOUND
-		        ? "no such job"
-		        : "database unavailable");
-		op_reply(ctx, s,
-		    rv == 0 || rv == PJ_STORE_ENOTFOUND
-		        ? PJ__CLUSTER__CODE__NOT_FOUND
-		        : PJ__CLUSTER__CODE__DB_DOWN,
-		    buf, 0);
-		if (rv == 0) {
-			pj_job_fini(&j);
-		}
+	int                   rv;
+	if (!op_job_load(ctx, s, q, &j)) {
 		return;
 	}
 	struct pj_instance i    = { 0 };
@@ -344,22 +356,8 @@ op_job(ar_ctx *ctx, struct sched_state *s, const Pj__Friend__OpRequest *q)
 	struct pj_job         j;
 	char                  msg[200] = "";
 	int64_t               now      = ar_now_ms();
-	int                   rv = pj_store_job_get(env->store, q->job_id, &j);
-	if (rv != 0 || j.app_id != q->app_id
-	    || j.status == PJ_STATUS_DELETED) {
-		snprintf(msg, sizeof(msg), "job %lld of app %lld: %s",
-		    (long long) q->job_id, (long long) q->app_id,
-		    rv == 0 || rv == PJ_STORE_ENOTFOUND
-		        ? "no such job"
-		        : "database unavailable");
-		op_reply(ctx, s,
-		    rv == 0 || rv == PJ_STORE_ENOTFOUND
-		        ? PJ__CLUSTER__CODE__NOT_FOUND
-		        : PJ__CLUSTER__CODE__DB_DOWN,
-		    msg, 0);
-		if (rv == 0) {
-			pj_job_fini(&j);
-		}
+	int                   rv       = 0;
+	if (!op_job_load(ctx, s, q, &j)) {
 		return;
 	}
 	if (q->op == PJ__FRIEND__OP__ENABLE_JOB) {

@@ -162,22 +162,6 @@ sql_append(
 	return rv ? sfail(q, rv, err, errlen) : 0;
 }
 
-static int
-line_row(void *arg, const struct pj_val *c, int n)
-{
-	struct pj_log_list *l = arg;
-	(void) n;
-	l->v                  = ar_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
-	struct pj_log_line *x = &l->v[l->n++];
-	x->id                 = pj_c_i64(&c[0]);
-	x->instance_id        = pj_c_i64(&c[1]);
-	x->log_time           = pj_c_i64(&c[2]);
-	x->log_level          = (int) pj_c_i64(&c[3]);
-	x->content            = pj_c_str(&c[4]);
-	x->worker_address     = pj_c_str(&c[5]);
-	return 0;
-}
-
 /* The statement of a read, naming its index (as the store's own
  * pj_store_logs_read does): with two indexes that start with instance_id,
  * MariaDB may pick the unique one and sort every line of the instance for
@@ -209,7 +193,7 @@ sql_read(void *impl, int64_t instance_id, int64_t after_time,
 	    "AND log_time >= ? AND (log_time > ? OR id > ?) ORDER BY "
 	    "log_time, id LIMIT ?");
 	int rv = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE, instance_id, sql.b,
-	    p, 5, line_row, out, NULL);
+	    p, 5, pj_log_row, out, NULL);
 	pj_sql_fini(&sql);
 	if (rv != 0) {
 		pj_log_list_fini(out);
@@ -228,7 +212,7 @@ sql_page(void *impl, int64_t instance_id, int64_t first, int limit,
 	struct pj_sql sql = { 0 };
 	select_lines(q, &sql, "ORDER BY log_time, id LIMIT ? OFFSET ?");
 	int rv = pj_sq_exec(q->s, NULL, PJ_Q_SAFE, TABLE, instance_id, sql.b,
-	    p, 3, line_row, out, NULL);
+	    p, 3, pj_log_row, out, NULL);
 	pj_sql_fini(&sql);
 	if (rv != 0) {
 		pj_log_list_fini(out);

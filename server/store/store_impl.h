@@ -141,6 +141,10 @@ pj_c_dbl(const struct pj_val *c)
 	return 0;
 }
 char *pj_c_str(const struct pj_val *c);
+/* Row callback that appends a log line (columns id, instance_id,
+ * log_time, log_level, content, worker_address) to a struct pj_log_list;
+ * shared by the store's log reads and the SQL log store. */
+int pj_log_row(void *arg, const struct pj_val *c, int n);
 
 /* growable SQL text built only from the store's own fragments */
 struct pj_sql {

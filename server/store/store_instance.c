@@ -636,12 +636,16 @@ pj_log_list_fini(struct pj_log_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int
-log_row(void *arg, const struct pj_val *c, int n)
+int
+pj_log_row(void *arg, const struct pj_val *c, int n)
 {
 	struct pj_log_list *l = arg;
 	(void) n;
-	l->v                  = ar_xrealloc(l->v, sizeof(*l->v) * (l->n + 1));
+	/* doubling: the array grows when its length is 0 or a power of 2 */
+	if ((l->n & (l->n - 1)) == 0) {
+		size_t cap = l->n ? 2 * l->n : 1;
+		l->v       = ar_xrealloc(l->v, sizeof(*l->v) * cap);
+	}
 	struct pj_log_line *x = &l->v[l->n++];
 	x->id                 = pj_c_i64(&c[0]);
 	x->instance_id        = pj_c_i64(&c[1]);
@@ -742,7 +746,7 @@ pj_store_logs_read(struct pj_store *s, int64_t instance_id, int64_t after_time,
 	                        "worker_address FROM local_instance_log WHERE instance_id = ? AND "
 	                        "(log_time > ? OR (log_time = ? AND id > ?)) ORDER BY log_time, "
 	                        "id LIMIT ?",
-	              p, 5, log_row, out, NULL);
+	              p, 5, pj_log_row, out, NULL);
 	if (rv != 0)
 		pj_log_list_fini(out);
 	return rv;
