@@ -109,6 +109,9 @@ for name in $list; do
 	if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
 		failed="$failed $name"
 		echo "FAIL $name (exit $rc, ${took}s)"
+		# Check's own failure lines first (file:line:F|E:case:test:...),
+		# so a long log cut short still shows which check failed and why.
+		grep -E '^[^ ]+:[0-9]+:[EF]:' "$out" 2>/dev/null | head -10
 		grep -vE '^Running suite' "$out" 2>/dev/null | tail -40
 	else
 		echo "ok   $name (${took}s): $line"

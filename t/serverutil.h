@@ -120,6 +120,26 @@ tu_srv_store_close(
 	ck_assert_int_eq(system(cmd), 0);
 }
 
+/* The last bytes (at most len - 1) of the file at path into buf. */
+static inline void
+tu_srv_log_tail(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	buf[0]  = '\0';
+	if (f == NULL || len < 2) {
+		if (f != NULL) {
+			fclose(f);
+		}
+		return;
+	}
+	fseek(f, 0, SEEK_END);
+	long end = ftell(f);
+	fseek(f, end > (long) len - 1 ? end - ((long) len - 1) : 0, SEEK_SET);
+	size_t n = fread(buf, 1, len - 1, f);
+	buf[n]   = '\0';
+	fclose(f);
+}
+
 /* Starts pj-server number i (serve on 127.0.0.1 with dburl, ready file and
  * log tmpdir/{ready,server}.<i>[.log], log level info, the gateway on a
  * free port: the ready file's second line) with the
@@ -165,13 +185,28 @@ tu_srv_start(struct tu_srv_proc *p, int i, const char *tmpdir,
 		execv(exe, (char *const *) argv);
 		_exit(127);
 	}
-	FILE *f = NULL;
-	for (int k = 0; k < 1000 && f == NULL; k++) {
-		if ((f = fopen(ready, "r")) == NULL) {
-			usleep(10000);
+	/* Ready within 30 s (a sanitizer build on a loaded machine, MariaDB
+	 * migrations); a server that exits or never gets ready fails the test
+	 * with its exit status and the end of its log. */
+	FILE   *f  = NULL;
+	int     st = 0;
+	int64_t dl = ar_mono_ms() + 30000;
+	while ((f = fopen(ready, "r")) == NULL && ar_mono_ms() < dl) {
+		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+			p->pid = 0;
+			break;
 		}
+		usleep(10000);
 	}
-	ck_assert_msg(f != NULL, "pj-server did not start (%s)", exe);
+	if (f == NULL) {
+		char tail[2048] = "";
+		tu_srv_log_tail(p->log, tail, sizeof(tail));
+		ck_abort_msg("pj-server did not start (%s): %s; its log ends:\n%s",
+		    exe,
+		    p->pid == 0 ? (WIFEXITED(st) ? "exited" : "killed")
+		                : "not ready after 30 s",
+		    tail);
+	}
 	ck_assert_int_eq(fscanf(f, "%63s", p->self), 1);
 	fclose(f);
 }

@@ -154,14 +154,23 @@ start_worker_secret(const char *secret, int wait)
 	if (!wait) {
 		return i;
 	}
-	FILE *f = NULL;
-	for (int k = 0; k < 1000 && f == NULL; k++) {
-		if ((f = fopen(ready, "r")) == NULL) {
-			usleep(10000);
+	/* joined within 30 s, or the test fails with the end of its log */
+	FILE   *f  = NULL;
+	int     st = 0;
+	int64_t dl = ar_mono_ms() + 30000;
+	while ((f = fopen(ready, "r")) == NULL && ar_mono_ms() < dl) {
+		if (waitpid(wrk[i].pid, &st, WNOHANG) == wrk[i].pid) {
+			wrk[i].pid = 0;
+			break;
 		}
+		usleep(10000);
 	}
-	ck_assert_msg(
-	    f != NULL, "pj-worker did not join (see %s)", wrk[i].log);
+	if (f == NULL) {
+		char tail[2048] = "";
+		tu_srv_log_tail(wrk[i].log, tail, sizeof(tail));
+		ck_abort_msg("pj-worker did not join: %s; its log ends:\n%s",
+		    wrk[i].pid == 0 ? "exited" : "not ready after 30 s", tail);
+	}
 	ck_assert_int_eq(fscanf(f, "%63s", wrk[i].self), 1);
 	fclose(f);
 	return i;
