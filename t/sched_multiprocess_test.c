@@ -373,8 +373,16 @@ START_TEST(owner_killed_fire_all_loses_nothing_default_repeats_nothing)
 		/* at x.300: the fire at x is done, the next one not recorded
 		 * yet (window 500 ms) */
 		int64_t at = second_after(k == 0 ? 2700 : 1700) - 700;
-		kills[k]   = at;
 		usleep((useconds_t) (at - ar_now_ms()) * 1000);
+		/* a sleep that overran past x.450 (a loaded machine) may
+		 * let a pass at x.550 record x+1 before the kill: then the
+		 * outage's first missed fire is not x+1; wait for the next
+		 * second's x.300 instead */
+		while (ar_now_ms() % 1000 > 450 || ar_now_ms() % 1000 < 250) {
+			at = second_after(0) + 300;
+			usleep((useconds_t) (at - ar_now_ms()) * 1000);
+		}
+		kills[k] = at = ar_now_ms();
 		kill_proc(&srv[owner]);
 		int s = wait_owned_with_worker();
 		ck_assert_int_ne(s, owner);
