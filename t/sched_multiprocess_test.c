@@ -179,6 +179,23 @@ op(int i, Pj__Friend__Op o, int64_t job_id, int64_t instance_id,
 	return op_delay(i, o, job_id, instance_id, params, 0);
 }
 
+/* The index of the live server the store names as the app's owner. */
+static int
+owner_index(void)
+{
+	char *o = NULL;
+	int   k = -1;
+	ck_assert_int_eq(pj_store_app_owner(store, app_id, &o), 0);
+	for (int i = 0; i < nsrv; i++) {
+		if (srv[i].pid > 0 && strcmp(srv[i].self, o) == 0) {
+			k = i;
+		}
+	}
+	ck_assert_msg(k >= 0, "the owner %s is not a live server", o);
+	free(o);
+	return k;
+}
+
 /* Waits until the app's owner has a live worker in its view. */
 static int
 wait_owned_with_worker(void)
@@ -381,6 +398,18 @@ START_TEST(owner_killed_fire_all_loses_nothing_default_repeats_nothing)
 		while (ar_now_ms() % 1000 > 450 || ar_now_ms() % 1000 < 250) {
 			at = second_after(0) + 300;
 			usleep((useconds_t) (at - ar_now_ms()) * 1000);
+		}
+		/* the owner now: on a loaded machine a restarted server's
+		 * first ping of the owner can time out (1 s), and it takes
+		 * the app over from a live owner - legal, and no fire is
+		 * lost or doubled by it, but then killing the old one is no
+		 * outage */
+		int now_owner = owner_index();
+		if (now_owner != owner) {
+			fprintf(stderr,
+			    "kill %d: the app moved from live server %d to %d\n",
+			    k + 1, owner, now_owner);
+			owner = now_owner;
 		}
 		kills[k] = at = ar_now_ms();
 		kill_proc(&srv[owner]);

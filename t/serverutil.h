@@ -200,6 +200,11 @@ tu_srv_start(struct tu_srv_proc *p, int i, const char *tmpdir,
 	}
 	if (f == NULL) {
 		char tail[2048] = "";
+		if (p->pid > 0) { /* DEBUG HACK */
+			char cmd[600];
+			snprintf(cmd, sizeof(cmd), "gdb -p %d -batch -ex 'thread apply all bt' > /tmp/hangbt.%d.txt 2>&1", (int) p->pid, (int) p->pid);
+			system(cmd);
+		}
 		tu_srv_log_tail(p->log, tail, sizeof(tail));
 		ck_abort_msg("pj-server did not start (%s): %s; its log ends:\n%s",
 		    exe,
