@@ -92,16 +92,15 @@ start_worker(int s)
 	snprintf(exe, sizeof(exe), "%s/pj-testworker",
 	    getenv("PJ_TEST_BIN") ? getenv("PJ_TEST_BIN") : "build/t");
 	snprintf(out, sizeof(out), "%s/worker.%d.out", tmpdir, i);
-	wrk[i].pid = fork();
-	ck_assert_int_ge(wrk[i].pid, 0);
-	if (wrk[i].pid == 0) {
-		freopen(out, "w", stdout);
-		setenv("PJ_CLUSTER_KEY", KEY, 1);
-		execl(exe, exe, "--server", srv[s].self, "--app", "orders",
-		    "--secret", "s3cret", "--interval-ms", "200",
-		    "--discover-ms", "300", "--quiet", (char *) NULL);
-		_exit(127);
-	}
+	const char *argv[] = { exe, "--server", srv[s].self, "--app",
+		"orders", "--secret", "s3cret", "--interval-ms", "200",
+		"--discover-ms", "300", "--quiet", NULL };
+	const char *env[]  = { "PJ_CLUSTER_KEY", KEY, NULL };
+	struct tu_spawn_opts o = TU_SPAWN_OPTS_INIT;
+	o.out                  = out;
+	o.env                  = env;
+	wrk[i].pid             = tu_proc_spawn((char *const *) argv, &o);
+	ck_assert_int_gt(wrk[i].pid, 0);
 }
 
 /* ---- pjctl
@@ -133,29 +132,17 @@ pjctl_as(int g, const char *app, const char *secret, ...)
 	va_end(ap);
 	argv[n] = NULL;
 	ck_assert_int_eq(pipe(fd), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		dup2(fd[1], 1);
-		dup2(fd[1], 2);
-		close(fd[0]);
-		setenv("PJ_GATEWAY", gwurl[g], 1);
-		setenv("HOME", tmpdir, 1);        /* no ~/.config/pjctl.conf */
-		setenv("PJ_CLUSTER_KEY", KEY, 1); /* runtime commands */
-		unsetenv("PJ_TOKEN");
-		if (app != NULL) {
-			setenv("PJ_APP", app, 1);
-		} else {
-			unsetenv("PJ_APP");
-		}
-		if (secret != NULL) {
-			setenv("PJ_APP_SECRET", secret, 1);
-		} else {
-			unsetenv("PJ_APP_SECRET");
-		}
-		execv(exe, (char *const *) argv);
-		_exit(127);
-	}
+	/* HOME: no ~/.config/pjctl.conf; the key: runtime commands; a NULL
+	 * app or secret leaves it out of the environment */
+	const char *env[] = { "PJ_GATEWAY", gwurl[g], "HOME", tmpdir,
+		"PJ_CLUSTER_KEY", KEY, "PJ_TOKEN", NULL, "PJ_APP", app,
+		"PJ_APP_SECRET", secret, NULL };
+	struct tu_spawn_opts o = TU_SPAWN_OPTS_INIT;
+	o.fd                   = fd[1];
+	o.close_fd             = fd[0];
+	o.env                  = env;
+	pid                    = tu_proc_spawn((char *const *) argv, &o);
+	ck_assert_int_gt(pid, 0);
 	close(fd[1]);
 	while ((k = read(fd[0], out + len, sizeof(out) - 1 - len)) > 0) {
 		len += (size_t) k;

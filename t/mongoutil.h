@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "t/spawn.h"
+
 struct tu_mongo {
 	pid_t pid;
 	int   port;
@@ -36,15 +38,13 @@ tu_mongo_standin(struct tu_mongo *m, int port, int require_auth)
 	snprintf(ready, sizeof(ready), "%s/ready", m->dir);
 	snprintf(portarg, sizeof(portarg), "%d", port);
 	unlink(ready);
-	m->pid = fork();
-	ck_assert_int_ge(m->pid, 0);
-	if (m->pid == 0) {
-		freopen("/dev/null", "w", stdout);
-		execl("/usr/bin/python3", "python3", script, "--port", portarg,
-		    "--journal", m->journal, "--ready-file", ready,
-		    require_auth ? "--require-auth" : NULL, (char *) NULL);
-		_exit(127);
-	}
+	const char *argv[] = { "/usr/bin/python3", script, "--port", portarg,
+		"--journal", m->journal, "--ready-file", ready,
+		require_auth ? "--require-auth" : NULL, NULL };
+	struct tu_spawn_opts o = TU_SPAWN_OPTS_INIT;
+	o.out                  = "/dev/null";
+	m->pid                 = tu_proc_spawn((char *const *) argv, &o);
+	ck_assert_int_gt(m->pid, 0);
 	FILE *f = NULL;
 	for (int k = 0; k < 3000 && f == NULL; k++) {
 		if ((f = fopen(ready, "r")) == NULL)

@@ -12,6 +12,7 @@
  */
 #include <sys/wait.h>
 
+#include "t/spawn.h"
 #include "t/testutil.h"
 
 #if defined(__SANITIZE_THREAD__) /* a peer takes about a second to start */
@@ -75,13 +76,12 @@ static void
 run_peer(const char *exe, const char *hub)
 {
 	int   status;
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		setenv("AR_LOG", "error", 1);
-		execl(exe, exe, "--hub", hub, "--once", (char *) NULL);
-		_exit(127);
-	}
+	const char *argv[] = { exe, "--hub", hub, "--once", NULL };
+	const char *env[]  = { "AR_LOG", "error", NULL };
+	struct tu_spawn_opts o = TU_SPAWN_OPTS_INIT;
+	o.env                  = env;
+	pid_t pid              = tu_proc_spawn((char *const *) argv, &o);
+	ck_assert_int_gt(pid, 0);
 	waitpid(pid, &status, 0);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "rt_peer ended with status %d", status);

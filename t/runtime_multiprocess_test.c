@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "t/spawn.h"
 #include "t/testutil.h"
 
 static char bin_dir[512];
@@ -30,15 +31,14 @@ start_node(const char *name, int port, int *portp)
 	snprintf(
 	    pf, sizeof(pf), "/tmp/pjnode.%d.%s.port", (int) getpid(), name);
 	unlink(pf);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		freopen("/dev/null", "w", stdout);
-		setenv("AR_LOG", "warn", 1);
-		execl(exe, exe, "--name", name, "--listen", url, "--port-file",
-		    pf, (char *) NULL);
-		_exit(127);
-	}
+	const char *argv[] = { exe, "--name", name, "--listen", url,
+		"--port-file", pf, NULL };
+	const char *env[]  = { "AR_LOG", "warn", NULL };
+	struct tu_spawn_opts o = TU_SPAWN_OPTS_INIT;
+	o.out                  = "/dev/null";
+	o.env                  = env;
+	pid                    = tu_proc_spawn((char *const *) argv, &o);
+	ck_assert_int_gt(pid, 0);
 	FILE *f = NULL;
 	for (int i = 0; i < 400 && f == NULL; i++) {
 		if ((f = fopen(pf, "r")) == NULL) {

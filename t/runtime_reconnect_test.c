@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "t/spawn.h"
 #include "t/testutil.h"
 
 #define ROUNDS 50
@@ -144,17 +145,15 @@ start_peer(const char *hub, int port)
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
 	snprintf(pf, sizeof(pf), "/tmp/rtpeer.%d.port", (int) getpid());
 	unlink(pf);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		/* RT_PEER_LOG=info to see the peers' side of a failure */
-		setenv("AR_LOG",
-		    getenv("RT_PEER_LOG") ? getenv("RT_PEER_LOG") : "error",
-		    1);
-		execl(exe, exe, "--hub", hub, "--listen", url, "--port-file",
-		    pf, (char *) NULL);
-		_exit(127);
-	}
+	/* RT_PEER_LOG=info to see the peers' side of a failure */
+	const char *argv[] = { exe, "--hub", hub, "--listen", url,
+		"--port-file", pf, NULL };
+	const char *env[]  = { "AR_LOG",
+		 getenv("RT_PEER_LOG") ? getenv("RT_PEER_LOG") : "error", NULL };
+	struct tu_spawn_opts o = TU_SPAWN_OPTS_INIT;
+	o.env                  = env;
+	pid                    = tu_proc_spawn((char *const *) argv, &o);
+	ck_assert_int_gt(pid, 0);
 	for (int i = 0; i < 4000 && f == NULL; i++) { /* 20 s: TSan, load */
 		if ((f = fopen(pf, "r")) == NULL) {
 			usleep(5000);

@@ -115,15 +115,13 @@ start_worker(const char *a1, const char *a2)
 	snprintf(exe, sizeof(exe), "%s/pj-testworker",
 	    getenv("PJ_TEST_BIN") ? getenv("PJ_TEST_BIN") : "build/t");
 	snprintf(out, sizeof(out), "%s/worker.%d.out", tmpdir, i);
-	wrk[i].pid = fork();
-	ck_assert_int_ge(wrk[i].pid, 0);
-	if (wrk[i].pid == 0) {
-		freopen(out, "w", stdout);
-		execl(exe, exe, "--server", servers, "--app", "orders",
-		    "--secret", "s3cret", "--interval-ms", "200",
-		    "--discover-ms", "500", a1, a2, (char *) NULL);
-		_exit(127);
-	}
+	const char *argv[] = { exe, "--server", servers, "--app", "orders",
+		"--secret", "s3cret", "--interval-ms", "200", "--discover-ms",
+		"500", a1, a2, NULL };
+	struct tu_spawn_opts o = TU_SPAWN_OPTS_INIT;
+	o.out                  = out;
+	wrk[i].pid             = tu_proc_spawn((char *const *) argv, &o);
+	ck_assert_int_gt(wrk[i].pid, 0);
 	return i;
 }
 

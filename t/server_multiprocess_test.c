@@ -195,14 +195,13 @@ START_TEST(worker_joins_and_bad_input_is_refused)
 	    getenv("PJ_TEST_BIN") ? getenv("PJ_TEST_BIN") : "build/t");
 	snprintf(servers, sizeof(servers), "%s", srv[s].self);
 	snprintf(out, sizeof(out), "%s/worker.out", tmpdir);
-	pid_t w = fork();
-	if (w == 0) {
-		freopen(out, "w", stdout);
-		execl(exe, exe, "--server", servers, "--app", "orders",
-		    "--secret", "s3cret", "--tag", "blue", "--interval-ms",
-		    "100", (char *) NULL);
-		_exit(127);
-	}
+	const char *argv[] = { exe, "--server", servers, "--app", "orders",
+		"--secret", "s3cret", "--tag", "blue", "--interval-ms", "100",
+		NULL };
+	struct tu_spawn_opts so = TU_SPAWN_OPTS_INIT;
+	so.out                  = out;
+	pid_t w                 = tu_proc_spawn((char *const *) argv, &so);
+	ck_assert_int_gt(w, 0);
 	Pj__Friend__OpReply *l  = NULL;
 	int64_t              dl = ar_mono_ms() + 10000;
 	while (ar_mono_ms() < dl) {
@@ -595,14 +594,13 @@ START_TEST(worker_follows_the_app_to_a_survivor)
 	snprintf(exe, sizeof(exe), "%s/pj-testworker",
 	    getenv("PJ_TEST_BIN") ? getenv("PJ_TEST_BIN") : "build/t");
 	snprintf(servers, sizeof(servers), "%s,%s", srv[a].self, srv[b].self);
-	pid_t w = fork();
-	if (w == 0) {
-		freopen("/dev/null", "w", stdout);
-		execl(exe, exe, "--server", servers, "--app", "orders",
-		    "--secret", "s3cret", "--interval-ms", "200",
-		    "--discover-ms", "1000", (char *) NULL);
-		_exit(127);
-	}
+	const char *argv[] = { exe, "--server", servers, "--app", "orders",
+		"--secret", "s3cret", "--interval-ms", "200", "--discover-ms",
+		"1000", NULL };
+	struct tu_spawn_opts so = TU_SPAWN_OPTS_INIT;
+	so.out                  = "/dev/null";
+	pid_t w                 = tu_proc_spawn((char *const *) argv, &so);
+	ck_assert_int_gt(w, 0);
 	/* it joins a (first listed, nobody owned the app) */
 	Pj__Friend__OpReply *l  = NULL;
 	int64_t              dl = ar_mono_ms() + 10000;

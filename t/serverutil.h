@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "t/mysqlutil.h"
+#include "t/spawn.h"
 #include "actors/messages.h"
 #include "runtime/ar.h"
 #include "server/store/store.h"
@@ -174,17 +175,12 @@ tu_srv_start(struct tu_srv_proc *p, int i, const char *tmpdir,
 		argv[n++] = args[k];
 	}
 	argv[n] = NULL;
-	p->pid  = fork();
-	ck_assert_int_ge(p->pid, 0);
-	if (p->pid == 0) {
-		freopen("/dev/null", "w", stdout);
-		freopen(p->log, "w", stderr);
-		for (int k = 0; env != NULL && env[k] != NULL; k += 2) {
-			setenv(env[k], env[k + 1], 1);
-		}
-		execv(exe, (char *const *) argv);
-		_exit(127);
-	}
+	struct tu_spawn_opts o = TU_SPAWN_OPTS_INIT;
+	o.out                  = "/dev/null";
+	o.err                  = p->log;
+	o.env                  = env;
+	p->pid                 = tu_proc_spawn((char *const *) argv, &o);
+	ck_assert_msg(p->pid > 0, "cannot start %s: %s", exe, strerror(errno));
 	/* Ready within 30 s (a sanitizer build on a loaded machine, MariaDB
 	 * migrations); a server that exits or never gets ready fails the test
 	 * with its exit status and the end of its log. */
@@ -200,11 +196,6 @@ tu_srv_start(struct tu_srv_proc *p, int i, const char *tmpdir,
 	}
 	if (f == NULL) {
 		char tail[2048] = "";
-		if (p->pid > 0) { /* DEBUG HACK */
-			char cmd[600];
-			snprintf(cmd, sizeof(cmd), "gdb -p %d -batch -ex 'thread apply all bt' > /tmp/hangbt.%d.txt 2>&1", (int) p->pid, (int) p->pid);
-			system(cmd);
-		}
 		tu_srv_log_tail(p->log, tail, sizeof(tail));
 		ck_abort_msg("pj-server did not start (%s): %s; its log ends:\n%s",
 		    exe,

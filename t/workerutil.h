@@ -143,14 +143,12 @@ start_worker_secret(const char *secret, int wait)
 	snprintf(
 	    wrk[i].log, sizeof(wrk[i].log), "%s/worker.%d.log", tmpdir, i);
 	snprintf(ready, sizeof(ready), "%s/wready.%d", tmpdir, i);
-	wrk[i].pid = fork();
-	ck_assert_int_ge(wrk[i].pid, 0);
-	if (wrk[i].pid == 0) {
-		freopen(wrk[i].log, "w", stderr);
-		freopen("/dev/null", "w", stdout);
-		execv(argv[0], (char *const *) argv);
-		_exit(127);
-	}
+	struct tu_spawn_opts o = TU_SPAWN_OPTS_INIT;
+	o.out                  = "/dev/null";
+	o.err                  = wrk[i].log;
+	wrk[i].pid             = tu_proc_spawn((char *const *) argv, &o);
+	ck_assert_msg(wrk[i].pid > 0, "cannot start %s: %s", argv[0],
+	    strerror(errno));
 	if (!wait) {
 		return i;
 	}
