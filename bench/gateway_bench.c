@@ -118,7 +118,7 @@ request(enum op op, uint8_t *buf, long k)
 		c.token    = "";
 		c.app_name = (char *) app_name;
 		c.secret   = op == OP_SECRET ? (char *) app_secret
-		           : op == OP_WRONG  ? "wrong-secret"
+		      : op == OP_WRONG       ? "wrong-secret"
 		                             : guess;
 	}
 	if (op == OP_RUN) {
@@ -308,13 +308,11 @@ auth_table(const char *url)
 	auth_row("token", measure(url, OP_FETCH, 8));
 	auth_row("right secret (cached)", measure(url, OP_SECRET, 8));
 	auth_row("the same wrong secret", measure(url, OP_WRONG, 8));
-	auth_row("a new wrong secret each request",
-	    measure(url, OP_GUESS, 8));
+	auth_row("a new wrong secret each request", measure(url, OP_GUESS, 8));
 	alone = measure(url, OP_FETCH, 1);
 	auth_row("1 token client alone", alone);
 	measure2(url, OP_GUESS, 8, OP_FETCH, 1, &during);
-	auth_row("1 token client during 8 clients' new wrong secrets",
-	    during);
+	auth_row("1 token client during 8 clients' new wrong secrets", during);
 	double ms = pbkdf2_ms();
 	printf("\nOne PBKDF2 (%d rounds) here: %.2f ms, %.0f a second a core: "
 	       "what each wrong secret cost before it was cached and "

@@ -366,9 +366,9 @@ START_TEST(auth_caches_wrong_secrets)
 	for (int i = 0; i < PJ_AUTH_NEG_MAX + 20; i++) {
 		char w[32];
 		snprintf(w, sizeof(w), "w%d", i);
-		ck_assert_int_eq(pj_auth_check(a, "payroll", w,
-		                     now + (i + 10) * PJ_AUTH_FAIL_EVERY_MS,
-		                     &got, NULL),
+		ck_assert_int_eq(
+		    pj_auth_check(a, "payroll", w,
+		        now + (i + 10) * PJ_AUTH_FAIL_EVERY_MS, &got, NULL),
 		    PJ_STORE_EAUTH);
 	}
 	pj_auth_get_stats(a, &st);
@@ -401,8 +401,8 @@ START_TEST(auth_limits_failures_per_app)
 	    0);
 	for (int i = 0; i < 1000; i++) {
 		snprintf(w, sizeof(w), "guess%d", i);
-		ck_assert_int_eq(pj_auth_check_info(
-		                     a, "billing", w, now, &got, &info),
+		ck_assert_int_eq(
+		    pj_auth_check_info(a, "billing", w, now, &got, &info),
 		    PJ_STORE_EAUTH);
 		ck_assert_int_eq(info.throttled, i >= PJ_AUTH_FAIL_BURST);
 	}

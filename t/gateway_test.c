@@ -716,8 +716,10 @@ START_TEST(test_handle_wrong_secrets)
 		    pthread_create(&th[i], NULL, flood_run, &f[i]), 0);
 	}
 	for (int i = 0; i < 50; i++) {
-		ck_assert_int_eq(auth_code("shop", "pw1", msg, sizeof(msg)), 0);
-		ck_assert_int_eq(auth_code("other", "pw2", msg, sizeof(msg)), 0);
+		ck_assert_int_eq(
+		    auth_code("shop", "pw1", msg, sizeof(msg)), 0);
+		ck_assert_int_eq(
+		    auth_code("other", "pw2", msg, sizeof(msg)), 0);
 	}
 	int wrong = 0, throttled = 0;
 	for (int i = 0; i < 4; i++) {

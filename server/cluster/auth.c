@@ -107,8 +107,8 @@ tag_of(const struct pj_auth *a, const char *name, const char *secret,
 {
 	unsigned char k[EVP_MAX_MD_SIZE];
 	unsigned int  klen = 0, tlen = 0;
-	HMAC(EVP_sha256(), a->key, sizeof(a->key), (const unsigned char *) name,
-	    strlen(name), k, &klen);
+	HMAC(EVP_sha256(), a->key, sizeof(a->key),
+	    (const unsigned char *) name, strlen(name), k, &klen);
 	HMAC(EVP_sha256(), k, (int) klen, (const unsigned char *) secret,
 	    strlen(secret), tag, &tlen);
 	OPENSSL_cleanse(k, sizeof(k));
@@ -250,9 +250,8 @@ bucket_of(struct pj_auth *a, const char *name, int64_t now, int make)
 /* ---- checks ------------------------------------------------------------- */
 
 int
-pj_auth_check_info(struct pj_auth *a, const char *app_name,
-    const char *secret, int64_t now_ms, int64_t *app_id,
-    struct pj_auth_info *info)
+pj_auth_check_info(struct pj_auth *a, const char *app_name, const char *secret,
+    int64_t now_ms, int64_t *app_id, struct pj_auth_info *info)
 {
 	unsigned char tag[TAG_LEN], fp[SHA256_DIGEST_LENGTH];
 	int64_t       id   = 0;
@@ -321,8 +320,8 @@ pj_auth_check_info(struct pj_auth *a, const char *app_name,
 	if (ok) {
 		pos_put(a, app_name, tag, id, now_ms + PJ_AUTH_TTL_MS);
 		neg_drop(a, tag);
-		struct bucket *b = took ? bucket_of(a, app_name, now_ms, 0)
-		                        : NULL;
+		struct bucket *b
+		    = took ? bucket_of(a, app_name, now_ms, 0) : NULL;
 		if (b != NULL) { /* a right secret gives its token back */
 			b->credit += PJ_AUTH_FAIL_EVERY_MS;
 			if (b->credit > CREDIT_MAX) {
@@ -346,7 +345,8 @@ pj_auth_check(struct pj_auth *a, const char *app_name, const char *secret,
     int64_t now_ms, int64_t *app_id, int *cached)
 {
 	struct pj_auth_info info;
-	int rv = pj_auth_check_info(a, app_name, secret, now_ms, app_id, &info);
+	int                 rv
+	    = pj_auth_check_info(a, app_name, secret, now_ms, app_id, &info);
 	if (cached != NULL) {
 		*cached = info.cached;
 	}

@@ -110,7 +110,8 @@ authenticate(struct pj_gw *g, const Pj__Openapi__Request *r, int64_t now,
 		return (-1);
 	}
 	struct pj_auth_info ai;
-	rv = pj_auth_check_info(g->auth, a->app_name, a->secret, now, &id, &ai);
+	rv = pj_auth_check_info(
+	    g->auth, a->app_name, a->secret, now, &id, &ai);
 	if (rv == PJ_STORE_EAUTH && ai.throttled) {
 		/* the secret was not looked at: say when it will be */
 		pj_gw_fail(c, C(INCORRECT_PASSWORD),

@@ -311,12 +311,11 @@ int
 pj_lifecycle_parse(
     const char *json, pj_lifecycle *lc, char *err, size_t errlen)
 {
-	struct jctx j = { .err = err,
-		.errlen        = errlen,
-		.what          = "lifecycle",
-		.sep           = " " };
-	json_t     *o;
-	int         rv;
+	struct jctx j = {
+		.err = err, .errlen = errlen, .what = "lifecycle", .sep = " "
+	};
+	json_t *o;
+	int     rv;
 	memset(lc, 0, sizeof(*lc));
 	if (json == NULL || *json == '\0') {
 		return 0;
@@ -485,8 +484,8 @@ interval_unit(struct jctx *j, const json_t *v, struct daily_parse *dp)
 }
 
 static int
-daily_key(struct jctx *j, const char *key, const json_t *v,
-    struct daily_parse *dp)
+daily_key(
+    struct jctx *j, const char *key, const json_t *v, struct daily_parse *dp)
 {
 	if (strcmp(key, "interval") == 0) {
 		dp->have_interval = 1;
