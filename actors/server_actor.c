@@ -82,6 +82,32 @@ auth_message(int rv, const char *app, char *buf, size_t n)
 	return (buf);
 }
 
+/*
+ * A worker's secret check: 0 with *app_id, or the store code with the
+ * refusal's code and message.  A check held back by the failure limit
+ * (server/cluster/auth.h) has not looked at the secret: the worker is told
+ * to try again (DB_DOWN, which it retries) rather than to give up.
+ */
+static int
+worker_auth(struct pj_server_env *env, const char *app, const char *secret,
+    int64_t *app_id, Pj__Cluster__Code *code, char *buf, size_t n)
+{
+	struct pj_auth_info ai;
+	int                 rv = pj_auth_check_info(
+	                    env->auth, app, secret, ar_now_ms(), app_id, &ai);
+	if (rv != 0 && ai.throttled) {
+		*code = PJ__CLUSTER__CODE__DB_DOWN;
+		snprintf(buf, n,
+		    "too many wrong secrets for app '%s' on this server; try "
+		    "again in %lld ms",
+		    app, (long long) ai.retry_ms);
+	} else if (rv != 0) {
+		*code = code_of_store(rv);
+		auth_message(rv, app, buf, n);
+	}
+	return (rv);
+}
+
 /* Answers a tell that was refused, if it has a sender. */
 void
 server_refuse(ar_ctx *ctx, struct pj_server_env *env, Pj__Cluster__Code code,
@@ -133,15 +159,16 @@ static int
 discover_auth(ar_ctx *ctx, struct pj_server_env *env,
     const Pj__Cluster__Discover *d, int64_t *app_id)
 {
-	char buf[300];
-	int  rv = pj_auth_check(
-	     env->auth, d->app_name, d->secret, ar_now_ms(), app_id, NULL);
+	char              buf[300];
+	Pj__Cluster__Code code;
+	int               rv = worker_auth(
+	                  env, d->app_name, d->secret, app_id, &code, buf, sizeof(buf));
 	if (rv != 0) {
 		ar_log(AR_LOG_WARN, "server",
-		    "app=%s worker=%s refused at discovery: %s", d->app_name,
-		    d->worker_address, pj_store_strerror(rv));
-		discover_reply(ctx, env, code_of_store(rv),
-		    auth_message(rv, d->app_name, buf, sizeof(buf)), 0, NULL);
+		    "app=%s worker=%s refused at discovery: %s (%s)",
+		    d->app_name, d->worker_address, buf,
+		    pj_store_strerror(rv));
+		discover_reply(ctx, env, code, buf, 0, NULL);
 	}
 	return (rv);
 }
@@ -279,14 +306,14 @@ on_heartbeat(ar_ctx *ctx, struct pj_server_env *env,
 		    "heartbeat without a worker address");
 		return;
 	}
-	rv = pj_auth_check(
-	    env->auth, h->app_name, h->secret, ar_now_ms(), &app_id, NULL);
+	Pj__Cluster__Code code;
+	rv = worker_auth(
+	    env, h->app_name, h->secret, &app_id, &code, buf, sizeof(buf));
 	if (rv != 0) {
 		ar_log(AR_LOG_WARN, "server",
-		    "app=%s worker=%s heartbeat refused: %s", h->app_name,
-		    h->worker_address, pj_store_strerror(rv));
-		server_refuse(ctx, env, code_of_store(rv),
-		    auth_message(rv, h->app_name, buf, sizeof(buf)));
+		    "app=%s worker=%s heartbeat refused: %s (%s)", h->app_name,
+		    h->worker_address, buf, pj_store_strerror(rv));
+		server_refuse(ctx, env, code, buf);
 		return;
 	}
 	if (h->app_id != 0 && h->app_id != app_id) {

@@ -1,9 +1,11 @@
 #!/bin/sh
 # The OpenAPI gateway against raw nng REQ/REP echo (bench/gateway_bench.c):
 # requests per second and p50 / p99 with 1, 8 and 32 clients for fetch-job
-# and run-job.  Starts one pj-server on SQLite in a temporary folder, a test
-# worker (so runs are dispatched and answered) and one API job; stops them
-# and removes the folder on exit.  Prints a markdown table.
+# and run-job; then fetch-job with app name + secret (right, wrong, a new
+# wrong secret each request: the auth cache and its failure limit).  Starts
+# one pj-server on SQLite in a temporary folder, a test worker (so runs are
+# dispatched and answered) and one API job; stops them and removes the
+# folder on exit.  Prints two markdown tables.
 #   bench/gateway_bench.sh [BUILD] [SECONDS per cell, default 2]
 set -eu
 build=$(cd "${1:-build}" && pwd)
@@ -39,4 +41,5 @@ until "$build/bin/pjctl" worker list 2>/dev/null | grep -q testworker; do
 	sleep 0.1
 done
 echo "gateway $PJ_GATEWAY, job $job, ${secs} s per cell, $(nproc) cores"
-"$build/bench/gateway_bench" "$PJ_GATEWAY" "$token" "$job" "$secs"
+"$build/bench/gateway_bench" "$PJ_GATEWAY" "$token" "$job" "$secs" \
+	bench benchpw

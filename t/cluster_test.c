@@ -9,7 +9,9 @@
  * test runs in its own Check fork.
  */
 #include <check.h>
+#include <openssl/evp.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,7 +214,7 @@ START_TEST(auth_checks_and_caches)
 	ck_assert_int_eq(
 	    pj_auth_check(a, "billing", "wrong", now, &got, &cached),
 	    PJ_STORE_EAUTH);
-	ck_assert_int_eq(pj_auth_cached(a), 0); /* failures are not cached */
+	ck_assert_int_eq(pj_auth_cached(a), 0); /* no right pair held */
 	ck_assert_int_eq(pj_auth_check(a, "nope", "x", now, &got, &cached),
 	    PJ_STORE_ENOTFOUND);
 	ck_assert_int_eq(
@@ -221,19 +223,26 @@ START_TEST(auth_checks_and_caches)
 	    pj_auth_check(a, "billing", "s3cret", now, &got, &cached), 0);
 	ck_assert_int_eq(cached, 0);
 	ck_assert_int_eq(got, id);
-	/* a cached success costs no PBKDF2: 10 000 checks well under the
-	 * time of ten uncached ones */
-	int64_t t0 = ar_mono_ms();
-	for (int i = 0; i < 10000; i++) {
+	/* a cached success costs no PBKDF2: 1 000 checks well under the
+	 * time of ten uncached ones (ten fresh caches) */
+	struct pj_auth_stats st;
+	int64_t              t0 = ar_mono_ms();
+	for (int i = 0; i < 1000; i++) {
 		ck_assert_int_eq(
 		    pj_auth_check(a, "billing", "s3cret", now, &got, &cached),
 		    0);
 		ck_assert_int_eq(cached, 1);
 	}
 	int64_t cached_ms = ar_mono_ms() - t0;
-	t0                = ar_mono_ms();
+	pj_auth_get_stats(a, &st);
+	ck_assert_int_eq(st.pbkdf2, 2); /* "wrong" once, "s3cret" once */
+	t0 = ar_mono_ms();
 	for (int i = 0; i < 10; i++) {
-		pj_auth_check(a, "billing", "wrong", now, &got, NULL);
+		struct pj_auth *fresh = pj_auth_new(s);
+		ck_assert_int_eq(
+		    pj_auth_check(fresh, "billing", "s3cret", now, &got, NULL),
+		    0);
+		pj_auth_free(fresh);
 	}
 	int64_t slow_ms = ar_mono_ms() - t0;
 	ck_assert_msg(cached_ms < slow_ms, "cached %lld ms, PBKDF2 %lld ms",
@@ -248,6 +257,196 @@ START_TEST(auth_checks_and_caches)
 	    0);
 	ck_assert_int_eq(cached, 0);
 	ck_assert_int_eq(pj_auth_cached(a), 1);
+	pj_auth_free(a);
+	close_store(s);
+}
+END_TEST
+
+/* the stored secret of app NAME becomes that of app FROM (a secret changed
+ * behind the cache's back, as another server or an operator would) */
+static void
+copy_secret(const char *name, const char *from)
+{
+	char     path[300], sql[300];
+	sqlite3 *db;
+	snprintf(path, sizeof(path), "%s/pj.db", tmpdir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	snprintf(sql, sizeof(sql),
+	    "UPDATE app_info SET password_hash = (SELECT password_hash FROM "
+	    "app_info WHERE app_name = '%s') WHERE app_name = '%s'",
+	    from, name);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* the stored secret of app NAME becomes SECRET hashed with one PBKDF2
+ * round, so that a test can afford hundreds of checks */
+static void
+cheap_secret(const char *name, const char *secret)
+{
+	unsigned char salt[16] = { 1, 2, 3 }, h[32];
+	char          hash[200], sql[400], path[300];
+	int           n;
+	sqlite3      *db;
+	ck_assert_int_eq(PKCS5_PBKDF2_HMAC(secret, (int) strlen(secret), salt,
+	                     sizeof(salt), 1, EVP_sha256(), sizeof(h), h),
+	    1);
+	n = snprintf(hash, sizeof(hash), "pbkdf2-sha256$1$");
+	for (size_t i = 0; i < sizeof(salt); i++) {
+		n += snprintf(hash + n, sizeof(hash) - n, "%02x", salt[i]);
+	}
+	n += snprintf(hash + n, sizeof(hash) - n, "$");
+	for (size_t i = 0; i < sizeof(h); i++) {
+		n += snprintf(hash + n, sizeof(hash) - n, "%02x", h[i]);
+	}
+	snprintf(path, sizeof(path), "%s/pj.db", tmpdir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	snprintf(sql, sizeof(sql),
+	    "UPDATE app_info SET password_hash = '%s' WHERE app_name = '%s'",
+	    hash, name);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* a wrong secret is answered from the cache: the same wrong secret 1 000
+ * times costs one PBKDF2, until the entry expires or the secret changes */
+START_TEST(auth_caches_wrong_secrets)
+{
+	struct pj_store     *s = open_store();
+	struct pj_auth      *a = pj_auth_new(s);
+	struct pj_auth_stats st;
+	int64_t              id, other, got = 0, now = 1000000;
+	int                  cached;
+
+	ck_assert_int_eq(
+	    pj_store_app_create(s, "billing", "s3cret", "", now, &id), 0);
+	for (int i = 0; i < 1000; i++) {
+		ck_assert_int_eq(
+		    pj_auth_check(a, "billing", "wrong", now, &got, &cached),
+		    PJ_STORE_EAUTH);
+		ck_assert_int_eq(cached, i > 0);
+	}
+	pj_auth_get_stats(a, &st);
+	ck_assert_int_eq(st.pbkdf2, 1);
+	ck_assert_int_eq(st.neg_hits, 999);
+	ck_assert_int_eq(st.negative, 1);
+	ck_assert_int_eq(st.throttled, 0);
+	/* the right secret is not shadowed by it */
+	ck_assert_int_eq(
+	    pj_auth_check(a, "billing", "s3cret", now, &got, &cached), 0);
+	ck_assert_int_eq(got, id);
+	/* the name is part of the key: the same wrong secret for another
+	 * app is checked on its own */
+	ck_assert_int_eq(
+	    pj_store_app_create(s, "payroll", "wrong", "", now, &other), 0);
+	ck_assert_int_eq(
+	    pj_auth_check(a, "payroll", "wrong", now, &got, &cached), 0);
+	ck_assert_int_eq(got, other);
+	/* a short life */
+	ck_assert_int_eq(pj_auth_check(a, "billing", "wrong",
+	                     now + PJ_AUTH_NEG_TTL_MS + 1, &got, &cached),
+	    PJ_STORE_EAUTH);
+	ck_assert_int_eq(cached, 0);
+	pj_auth_get_stats(a, &st);
+	ck_assert_int_eq(st.pbkdf2, 4);
+	/* billing's secret becomes "wrong": the cached refusal is void at
+	 * once, long before its time to live */
+	copy_secret("billing", "payroll");
+	ck_assert_int_eq(pj_auth_check(a, "billing", "wrong",
+	                     now + PJ_AUTH_NEG_TTL_MS + 2, &got, &cached),
+	    0);
+	ck_assert_int_eq(got, id);
+	/* bounded: distinct wrong secrets (time moving on so that the
+	 * failure limit lets them through) hold at most PJ_AUTH_NEG_MAX */
+	cheap_secret("payroll", "pay");
+	ck_assert_int_eq(pj_auth_check(a, "payroll", "pay", now, &got, NULL),
+	    0); /* the cheap hash is a real one */
+	for (int i = 0; i < PJ_AUTH_NEG_MAX + 20; i++) {
+		char w[32];
+		snprintf(w, sizeof(w), "w%d", i);
+		ck_assert_int_eq(
+		    pj_auth_check(a, "payroll", w,
+		        now + (i + 10) * PJ_AUTH_FAIL_EVERY_MS, &got, NULL),
+		    PJ_STORE_EAUTH);
+	}
+	pj_auth_get_stats(a, &st);
+	ck_assert_int_eq(st.negative, PJ_AUTH_NEG_MAX);
+	ck_assert_int_eq(st.throttled, 0);
+	pj_auth_free(a);
+	close_store(s);
+}
+END_TEST
+
+/* distinct wrong secrets for one app: PJ_AUTH_FAIL_BURST PBKDF2s, then one
+ * every PJ_AUTH_FAIL_EVERY_MS; the others are refused unchecked, and
+ * clients that were verified before, or of other apps, are served */
+START_TEST(auth_limits_failures_per_app)
+{
+	struct pj_store     *s = open_store();
+	struct pj_auth      *a = pj_auth_new(s);
+	struct pj_auth_stats st;
+	struct pj_auth_info  info;
+	int64_t              id, other, got = 0, now = 1000000;
+	char                 w[32];
+
+	ck_assert_int_eq(
+	    pj_store_app_create(s, "billing", "s3cret", "", now, &id), 0);
+	ck_assert_int_eq(
+	    pj_store_app_create(s, "payroll", "pay", "", now, &other), 0);
+	/* a worker verified a while ago: its entry expired before the flood */
+	ck_assert_int_eq(pj_auth_check(a, "billing", "s3cret",
+	                     now - PJ_AUTH_TTL_MS - 1, &got, NULL),
+	    0);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(w, sizeof(w), "guess%d", i);
+		ck_assert_int_eq(
+		    pj_auth_check_info(a, "billing", w, now, &got, &info),
+		    PJ_STORE_EAUTH);
+		ck_assert_int_eq(info.throttled, i >= PJ_AUTH_FAIL_BURST);
+	}
+	ck_assert_int_eq(info.retry_ms, PJ_AUTH_FAIL_EVERY_MS);
+	pj_auth_get_stats(a, &st);
+	ck_assert_int_eq(st.pbkdf2, 1 + PJ_AUTH_FAIL_BURST);
+	ck_assert_int_eq(st.throttled, 1000 - PJ_AUTH_FAIL_BURST);
+	/* during the flood: the worker verified before is checked and in */
+	ck_assert_int_eq(
+	    pj_auth_check_info(a, "billing", "s3cret", now, &got, &info), 0);
+	ck_assert_int_eq(got, id);
+	/* another app is not held back */
+	ck_assert_int_eq(
+	    pj_auth_check_info(a, "payroll", "pay", now, &got, &info), 0);
+	ck_assert_int_eq(got, other);
+	/* a new pair of the flooded app waits for its turn like a guess... */
+	struct pj_auth *b = pj_auth_new(s);
+	for (int i = 0; i < PJ_AUTH_FAIL_BURST; i++) {
+		snprintf(w, sizeof(w), "g%d", i);
+		pj_auth_check(b, "billing", w, now, &got, NULL);
+	}
+	ck_assert_int_eq(
+	    pj_auth_check_info(b, "billing", "s3cret", now, &got, &info),
+	    PJ_STORE_EAUTH);
+	ck_assert(info.throttled);
+	/* ... is in at the next token, and gives the token back */
+	ck_assert_int_eq(pj_auth_check_info(b, "billing", "s3cret",
+	                     now + info.retry_ms, &got, &info),
+	    0);
+	ck_assert_int_eq(pj_auth_check_info(b, "billing", "guess",
+	                     now + PJ_AUTH_FAIL_EVERY_MS, &got, &info),
+	    PJ_STORE_EAUTH);
+	ck_assert(!info.throttled);
+	pj_auth_free(b);
+	/* the rate: one guess a millisecond for 2 s runs 2000 / EVERY */
+	pj_auth_get_stats(a, &st);
+	int64_t before = st.pbkdf2;
+	for (int i = 0; i < 2000; i++) {
+		snprintf(w, sizeof(w), "later%d", i);
+		pj_auth_check(a, "billing", w, now + 1 + i, &got, NULL);
+	}
+	pj_auth_get_stats(a, &st);
+	ck_assert_int_le(st.pbkdf2 - before, 2000 / PJ_AUTH_FAIL_EVERY_MS + 1);
+	ck_assert_int_ge(st.pbkdf2 - before, 2000 / PJ_AUTH_FAIL_EVERY_MS - 1);
 	pj_auth_free(a);
 	close_store(s);
 }
@@ -578,6 +777,8 @@ main(void)
 	tcase_add_test(tc, view_alive_dead_dropped);
 	tcase_add_test(tc, view_executor_filters);
 	tcase_add_test(tc, auth_checks_and_caches);
+	tcase_add_test(tc, auth_caches_wrong_secrets);
+	tcase_add_test(tc, auth_limits_failures_per_app);
 	tcase_add_test(tc, ids_two_generators_never_collide);
 	tcase_add_test(tc, owner_resolution);
 	tcase_add_test(tc, owner_race_one_winner);

@@ -6,9 +6,11 @@
  * auth, save, ownership, token paths, enable / disable / delete).
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime/ar.h"
@@ -598,6 +600,147 @@ START_TEST(test_handle)
 }
 END_TEST
 
+/* ---- wrong secrets: cached, and limited per app --------------------------
+ */
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* app auth with (app, secret) at NOW; the reply's code, its message in
+ * msg; no Check assertion (runs on flood threads too) */
+static int
+auth_code(const char *app, const char *secret, char *msg, size_t len)
+{
+	Pj__Openapi__Request     r  = PJ__OPENAPI__REQUEST__INIT;
+	Pj__Openapi__AppAuth     aa = PJ__OPENAPI__APP_AUTH__INIT;
+	Pj__Openapi__Credentials c  = PJ__OPENAPI__CREDENTIALS__INIT;
+	struct pj_gw_call        call;
+	uint8_t                 *buf;
+	int                      code;
+	r.op_case  = PJ__OPENAPI__REQUEST__OP_APP_AUTH;
+	r.app_auth = &aa;
+	c.app_name = (char *) app;
+	c.secret   = (char *) secret;
+	c.token    = "";
+	r.auth     = &c;
+	size_t n   = pack(&r, &buf);
+	pj_gw_call_init(&call);
+	pj_gw_handle(&gw, buf, n, NOW, &call);
+	code = call.reply.success ? 0 : call.reply.code;
+	if (msg != NULL) {
+		snprintf(msg, len, "%s", call.reply.message);
+	}
+	pj_gw_call_fini(&call);
+	free(buf);
+	return (code);
+}
+
+struct flood {
+	int first, n, wrong, throttled;
+};
+
+static void *
+flood_run(void *arg)
+{
+	struct flood *f = arg;
+	char          secret[32], msg[256];
+	for (int i = f->first; i < f->first + f->n; i++) {
+		snprintf(secret, sizeof(secret), "guess-%d", i);
+		if (auth_code("shop", secret, msg, sizeof(msg))
+		    == PJ__OPENAPI__CODE__INCORRECT_PASSWORD) {
+			f->wrong++;
+			f->throttled
+			    += strstr(msg, "too many wrong secrets") != NULL;
+		}
+	}
+	return (NULL);
+}
+
+START_TEST(test_handle_wrong_secrets)
+{
+	Pj__Openapi__Request     r  = PJ__OPENAPI__REQUEST__INIT;
+	Pj__Openapi__AppRegister ar = PJ__OPENAPI__APP_REGISTER__INIT;
+	Pj__Openapi__Reply      *p;
+	struct pj_auth_stats     st;
+	char                     msg[256];
+
+	store_setup();
+	r.op_case      = PJ__OPENAPI__REQUEST__OP_APP_REGISTER;
+	r.app_register = &ar;
+	ar.app_name    = "shop";
+	ar.secret      = "pw1";
+	p              = run(&r, NULL, NULL, NULL, NOW);
+	ck_assert(p->success);
+	pj__openapi__reply__free_unpacked(p, NULL);
+	ar.app_name = "other";
+	ar.secret   = "pw2";
+	p           = run(&r, NULL, NULL, NULL, NOW);
+	ck_assert(p->success);
+	pj__openapi__reply__free_unpacked(p, NULL);
+
+	/* 1 000 requests with the same wrong secret: one PBKDF2; the 999
+	 * others take less than 100 PBKDF2s would */
+	int64_t t0 = mono_us();
+	ck_assert_int_eq(auth_code("shop", "nope", msg, sizeof(msg)),
+	    PJ__OPENAPI__CODE__INCORRECT_PASSWORD);
+	int64_t first_us = mono_us() - t0;
+	t0               = mono_us();
+	for (int i = 1; i < 1000; i++) {
+		ck_assert_int_eq(auth_code("shop", "nope", msg, sizeof(msg)),
+		    PJ__OPENAPI__CODE__INCORRECT_PASSWORD);
+	}
+	int64_t rest_us = mono_us() - t0;
+	ck_assert_str_eq(msg, "auth: wrong secret for app shop");
+	pj_auth_get_stats(gw.auth, &st);
+	ck_assert_int_eq(st.pbkdf2, 1);
+	ck_assert_msg(rest_us < 100 * first_us,
+	    "999 cached refusals took %lld us, one PBKDF2 %lld us",
+	    (long long) rest_us, (long long) first_us);
+
+	/* a client of shop verified before the flood */
+	ck_assert_int_eq(auth_code("shop", "pw1", NULL, 0), 0);
+	/* 4 threads (the gateway's handlers) send 1 000 distinct wrong
+	 * secrets for shop: at most PJ_AUTH_FAIL_BURST PBKDF2s now, the
+	 * rest refused unchecked with the same code; meanwhile clients of
+	 * shop and other are served */
+	pthread_t    th[4];
+	struct flood f[4];
+	for (int i = 0; i < 4; i++) {
+		f[i] = (struct flood) { .first = i * 250, .n = 250 };
+		ck_assert_int_eq(
+		    pthread_create(&th[i], NULL, flood_run, &f[i]), 0);
+	}
+	for (int i = 0; i < 50; i++) {
+		ck_assert_int_eq(
+		    auth_code("shop", "pw1", msg, sizeof(msg)), 0);
+		ck_assert_int_eq(
+		    auth_code("other", "pw2", msg, sizeof(msg)), 0);
+	}
+	int wrong = 0, throttled = 0;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		wrong += f[i].wrong;
+		throttled += f[i].throttled;
+	}
+	ck_assert_int_eq(wrong, 1000);
+	/* "nope" took one of shop's tokens already */
+	ck_assert_int_eq(throttled, 1000 - (PJ_AUTH_FAIL_BURST - 1));
+	pj_auth_get_stats(gw.auth, &st);
+	/* nope, pw1, pw2 and the rest of the burst */
+	ck_assert_int_eq(st.pbkdf2, 3 + PJ_AUTH_FAIL_BURST - 1);
+	ck_assert_int_eq(auth_code("shop", "guess-x", msg, sizeof(msg)),
+	    PJ__OPENAPI__CODE__INCORRECT_PASSWORD);
+	ck_assert_str_eq(msg,
+	    "auth: too many wrong secrets for app shop; try again in 250 ms");
+	store_teardown();
+}
+END_TEST
+
 START_TEST(test_handle_garbage)
 {
 	struct pj_gw_call call;
@@ -632,6 +775,7 @@ main(void)
 	tcase_add_test(tc, test_validate_ops);
 	tcase_add_test(tc, test_convert);
 	tcase_add_test(tc, test_handle);
+	tcase_add_test(tc, test_handle_wrong_secrets);
 	tcase_add_test(tc, test_handle_garbage);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

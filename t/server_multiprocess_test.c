@@ -267,6 +267,21 @@ START_TEST(worker_joins_and_bad_input_is_refused)
 	Pj__Cluster__Ack *a = heartbeat(s, "wrong", "pj://intruder@1.2.3.4:5");
 	ck_assert_int_eq(a->code, PJ__CLUSTER__CODE__WRONG_SECRET);
 	pj__cluster__ack__free_unpacked(a, NULL);
+	/* guesses: after a few PBKDF2s the rest are held back, and told to
+	 * try again (DB_DOWN), not that the secret is wrong (auth.h) */
+	int held = 0;
+	for (int k = 0; k < 20; k++) {
+		char guess[32];
+		snprintf(guess, sizeof(guess), "guess%d", k);
+		d = discover(s, "orders", guess);
+		ck_assert_msg(d->code == PJ__CLUSTER__CODE__WRONG_SECRET
+		        || (d->code == PJ__CLUSTER__CODE__DB_DOWN
+		            && strstr(d->message, "too many wrong secrets")),
+		    "%d %s", d->code, d->message);
+		held += d->code == PJ__CLUSTER__CODE__DB_DOWN;
+		pj__cluster__discover_reply__free_unpacked(d, NULL);
+	}
+	ck_assert_int_gt(held, 0);
 	a = heartbeat(s, "s3cret", "pj://w2@127.0.0.1:2");
 	ck_assert_int_eq(a->code, 0);
 	pj__cluster__ack__free_unpacked(a, NULL);

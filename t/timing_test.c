@@ -261,7 +261,21 @@ START_TEST(test_daily)
 		    "daily time interval: interval 1.5 is not a whole "
 		    "number" },
 		{ "{\"interval\":5",
-		    "daily time interval: expected ',' or '}'" },
+		    "daily time interval: invalid JSON at character 13 (field "
+		    "interval): '}' expected near end of file" },
+		{ "{\"interval\":1e30}",
+		    "daily time interval: interval 1e+30 is not a whole "
+		    "number" },
+		{ "{\"interval\":99999999999999999999}",
+		    "daily time interval: invalid JSON at character 32 (field "
+		    "interval): too big integer near '99999999999999999999'" },
+		{ "{\"interval\":5} x",
+		    "daily time interval: unexpected text after the object" },
+		{ "{\"daysOfWeek\":5}",
+		    "daily time interval: daysOfWeek: must be a list of 1-7" },
+		{ "{\"x\":\"\\u00e9\",\"interval\":\"\xff\"}",
+		    "daily time interval: invalid JSON at character 26 (field "
+		    "interval): unable to decode byte 0xff near '\"'" },
 		{ "", "daily time interval: expected a JSON object" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -572,8 +586,9 @@ START_TEST(test_parse_lenient)
 		{ "{\"intervalUnit\":5}",
 		    "daily time interval: intervalUnit must be a string" },
 		{ "{\"startTimeOfDay\":\"09:00:00",
-		    "daily time interval: startTimeOfDay: unterminated "
-		    "string" },
+		    "daily time interval: invalid JSON at character 27 (field "
+		    "startTimeOfDay): premature end of input near "
+		    "'\"09:00:00'" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_int_eq(

@@ -109,7 +109,17 @@ authenticate(struct pj_gw *g, const Pj__Openapi__Request *r, int64_t now,
 		        : " (or a token)");
 		return (-1);
 	}
-	rv = pj_auth_check(g->auth, a->app_name, a->secret, now, &id, NULL);
+	struct pj_auth_info ai;
+	rv = pj_auth_check_info(
+	    g->auth, a->app_name, a->secret, now, &id, &ai);
+	if (rv == PJ_STORE_EAUTH && ai.throttled) {
+		/* the secret was not looked at: say when it will be */
+		pj_gw_fail(c, C(INCORRECT_PASSWORD),
+		    "auth: too many wrong secrets for app %s; try again in "
+		    "%lld ms",
+		    a->app_name, (long long) ai.retry_ms);
+		return (-1);
+	}
 	if (rv == PJ_STORE_EAUTH) {
 		pj_gw_fail(c, C(INCORRECT_PASSWORD),
 		    "auth: wrong secret for app %s", a->app_name);

@@ -3,7 +3,10 @@
  * on the store, and the hand-off of those that need the app's owner.
  *
  * pj_gw_handle() runs one request: decode, validate, authenticate (a token:
- * one HMAC; app name + secret: the auth cache, PBKDF2 on a miss), the
+ * one HMAC; app name + secret: the auth cache of server/cluster/auth.h,
+ * PBKDF2 on a miss; a wrong secret is cached too, and PBKDF2 checks after
+ * failures are limited per app name: a refused check answers
+ * INCORRECT_PASSWORD "too many wrong secrets ...; try again in N ms"), the
  * ownership check (the job or instance must belong to the authenticated
  * app, PowerJob's OpenApiInterceptor), then the operation.  Operations
  * that only read or write the store finish there.  run, stop, cancel,

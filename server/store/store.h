@@ -236,6 +236,13 @@ int pj_store_app_get(struct pj_store *s, int64_t id, struct pj_app *a);
 /* 0 when the secret matches, PJ_STORE_EAUTH when not, ENOTFOUND. */
 int pj_store_app_verify(
     struct pj_store *s, const char *name, const char *secret, int64_t *id);
+/* pj_store_app_verify in two steps, for a cache of answers that must see a
+ * changed secret (server/cluster/auth.c): the app's id and its stored
+ * secret hash (malloc'd; "pbkdf2-sha256$...", not the secret), then 0 when
+ * SECRET matches HASH (one PBKDF2, compared in constant time). */
+int pj_store_app_secret_hash(
+    struct pj_store *s, const char *name, int64_t *id, char **hash);
+int pj_store_secret_check(const char *secret, const char *hash);
 int pj_store_app_owner(struct pj_store *s, int64_t id, char **owner);
 /* Sets the owner to `owner` only when it is still `expected` ("" = none);
  * PJ_STORE_ECONFLICT when somebody else changed it first. */

@@ -242,6 +242,26 @@ pj_store_app_verify(
 }
 
 int
+pj_store_app_secret_hash(
+    struct pj_store *s, const char *name, int64_t *id, char **hash)
+{
+	struct pj_app a;
+	struct pj_val p = pj_p_text(name);
+	int           rv
+	    = app_get(s, "app_name = ?", &p, -1, name ? name : "", &a, hash);
+	if (rv == 0 && id)
+		*id = a.id;
+	pj_app_fini(&a);
+	return rv;
+}
+
+int
+pj_store_secret_check(const char *secret, const char *hash)
+{
+	return pj_secret_check(secret ? secret : "", hash ? hash : "");
+}
+
+int
 pj_store_app_owner(struct pj_store *s, int64_t id, char **owner)
 {
 	struct pj_app a;

@@ -63,11 +63,15 @@
  *   "009:00:00") and extra separators ("9:00:00:"); lifecycle times that are
  *   negative or not before 10000; a lifecycle end of 0 (PowerJob: out of
  *   date; here 0 would mean "no end", which the user did not write).  Every
- *   message names the field.
+ *   message names the field.  The text is read with jansson, so it must be
+ *   strict JSON (RFC 8259): UTF-8, no leading zeros in numbers, integers
+ *   within int64; a syntax error is jansson's message with its character
+ *   position and the last key before it ("(field interval)").
  * - Files: timing.c (this: types, next fire times, daily windows),
- *   timing_json.c (the DAILY_TIME_INTERVAL and lifecycle JSON, a small strict
- *   reader so that no JSON library is needed, fed by the fuzz target with the
- *   CRON parser), misfire.c (pj_timing_misfire).  No allocation in any.
+ *   timing_json.c (the DAILY_TIME_INTERVAL and lifecycle JSON, read with
+ *   jansson, fed by the fuzz target with the CRON parser), misfire.c
+ *   (pj_timing_misfire).  Only the JSON reader allocates (jansson's values,
+ *   freed before it returns).
  */
 #include "server/timing/timing_int.h"
 

@@ -1,123 +1,132 @@
 /*
- * The JSON of DAILY_TIME_INTERVAL expressions and lifecycle windows: a small
- * strict reader (a flat object, known keys, unknown keys skipped) so that no
- * JSON library is needed; fed by the same fuzz target as the CRON parser.
- * No allocation.  The rules are in timing.c's design notes.
+ * The JSON of DAILY_TIME_INTERVAL expressions and lifecycle windows, read
+ * with jansson (the project's JSON library): the text is parsed into a
+ * jansson value, then the known keys of the flat object are checked one by
+ * one (unknown keys are ignored, as Jackson's FAIL_ON_UNKNOWN_PROPERTIES =
+ * false does).  What is accepted and refused is in timing.c's design notes;
+ * every message about a value names its field.  Syntax errors are
+ * jansson's own text with the character position.  Fed by the same fuzz
+ * target as the CRON parser.
  */
 #include "server/timing/timing_int.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define JSON_MAX_DEPTH 16
-
-/* ---- a small strict JSON reader ------------------------------------------
- */
-
-struct json {
-	const char *p;
+struct jctx {
 	char       *err;
 	size_t      errlen;
 	const char *what; /* "daily time interval", "lifecycle" */
-	const char *key;  /* the key whose value is being read, or NULL */
-	const char *sep;  /* between what and key: "lifecycle start" */
+	const char *sep;  /* between what and a key: "lifecycle start" */
 };
 
-static void
-ws(struct json *j)
-{
-	while (
-	    *j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r') {
-		j->p++;
-	}
-}
-
-/* "WHAT: KEY: MSG", so that every message names its field */
+/* "WHAT: MSG" */
 static int
-jfail(struct json *j, const char *msg)
+jfail(struct jctx *j, const char *msg)
 {
-	if (j->key != NULL) {
-		return pj_timing_errf(j->err, j->errlen, "%s%s%s: %s", j->what,
-		    j->sep, j->key, msg);
-	}
 	return pj_timing_errf(j->err, j->errlen, "%s: %s", j->what, msg);
 }
 
-/* a string into buf; a \u escape becomes "?" and other escapes keep their
- * letter: the strings parsed here are times of day and unit names */
-static int
-jstring(struct json *j, char *buf, size_t len)
+/*
+ * The last key ("KEY" followed by ':') that starts before byte END of
+ * TEXT, so that a syntax error can name the field it is in or after;
+ * *len 0 when there is none.  Only for messages: the text is not read for
+ * its values here.
+ */
+static const char *
+last_key(const char *text, size_t end, int *len)
 {
-	size_t n = 0;
-	if (*j->p != '"') {
-		return jfail(j, "expected a string");
-	}
-	j->p++;
-	while (*j->p != '"') {
-		char c = *j->p;
-		if (c == '\0' || (unsigned char) c < 0x20) {
-			return jfail(j, "unterminated string");
+	const char *key = NULL;
+	*len            = 0;
+	for (size_t i = 0; i < end && text[i] != '\0'; i++) {
+		if (text[i] != '"') {
+			continue;
 		}
-		if (c == '\\') {
-			j->p++;
-			c = *j->p;
-			if (c == 'u') {
-				for (int i = 1; i <= 4; i++) {
-					if (!isxdigit(
-					        (unsigned char) j->p[i])) {
-						return jfail(j,
-						    "bad \\u escape in a "
-						    "string");
-					}
-				}
-				j->p += 4;
-				c = '?';
-			} else if (strchr("\"\\/bfnrt", c) == NULL
-			    || c == '\0') {
-				return jfail(j, "bad escape in a string");
-			}
+		size_t s = ++i;
+		while (i < end && text[i] != '\0' && text[i] != '"') {
+			i += text[i] == '\\' && text[i + 1] != '\0' ? 2 : 1;
 		}
-		if (n + 1 < len) {
-			buf[n++] = c;
+		if (i >= end || text[i] != '"') {
+			break; /* the error is inside this string */
 		}
-		j->p++;
+		size_t k = i + 1;
+		while (text[k] == ' ' || text[k] == '\t' || text[k] == '\n'
+		    || text[k] == '\r') {
+			k++;
+		}
+		if (text[k] == ':') {
+			key  = text + s;
+			*len = (int) (i - s < 32 ? i - s : 32);
+		}
 	}
-	j->p++;
-	if (len > 0) {
-		buf[n] = '\0';
-	}
-	return 0;
+	return key;
 }
 
-static int
-jliteral(struct json *j, const char *lit)
+/*
+ * TEXT parsed as one JSON object with nothing but white space after it;
+ * NULL with the message set otherwise.  The caller json_decref()s it.
+ */
+static json_t *
+jload(struct jctx *j, const char *text)
 {
-	size_t n = strlen(lit);
-	if (strncmp(j->p, lit, n) != 0) {
-		return -1;
+	json_error_t e;
+	json_t      *v;
+	const char  *p = text;
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+		p++;
 	}
-	j->p += n;
-	return 0;
+	if (*p == '\0') {
+		jfail(j, "expected a JSON object");
+		return NULL;
+	}
+	/* DISABLE_EOF_CHECK: e.position is then where the value ended */
+	v = json_loads(text, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &e);
+	if (v == NULL) {
+		int         klen;
+		const char *key = last_key(text, (size_t) e.position, &klen);
+		if (key != NULL) {
+			pj_timing_errf(j->err, j->errlen,
+			    "%s: invalid JSON at character %d (field %.*s): "
+			    "%s",
+			    j->what, e.position, klen, key, e.text);
+		} else {
+			pj_timing_errf(j->err, j->errlen,
+			    "%s: invalid JSON at character %d: %s", j->what,
+			    e.position, e.text);
+		}
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		jfail(j, "expected a JSON object");
+		return NULL;
+	}
+	for (p = text + e.position; *p != '\0'; p++) {
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+			json_decref(v);
+			jfail(j, "unexpected text after the object");
+			return NULL;
+		}
+	}
+	return v;
 }
 
-/* A JSON number token at j->p: skipped, its first len-1 characters copied
- * into buf; returns its length (0 if there is none). */
-static size_t
-jnumber_token(struct json *j, char *buf, size_t len)
+/* D in the fewest significant digits that read back as D ("1.5", not
+ * "1.5000000000000000") */
+static void
+real_text(double d, char *buf, size_t len)
 {
-	size_t n = 0;
-	while (j->p[n] != '\0'
-	    && (isdigit((unsigned char) j->p[n])
-	        || strchr("+-.eE", j->p[n]))) {
-		n++;
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, len, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d) {
+			return;
+		}
 	}
-	size_t c = n < len ? n : len - 1;
-	memcpy(buf, j->p, c);
-	buf[c] = '\0';
-	j->p += n;
-	return n;
 }
 
 /*
@@ -201,36 +210,48 @@ whole_number(const char *s, int64_t *out)
 }
 
 /*
- * The value at j->p as a whole number, read as Jackson reads a Long:
+ * V (the value of KEY) as a whole number, read as Jackson reads a Long:
  * a JSON number with an integral value (5, 5.0, 2e6) or a string holding
  * one ("5", spaces around it allowed).  null, a fraction and anything else
  * are refused with the key named.
  */
 static int
-jwhole(struct json *j, int64_t *out)
+jwhole(struct jctx *j, const char *key, const json_t *v, int64_t *out)
 {
-	char text[48];
-	int  quoted = *j->p == '"';
-	if (jliteral(j, "null") == 0) {
+	if (json_is_null(v)) {
 		return pj_timing_errf(j->err, j->errlen,
 		    "%s%s%s must be a whole number, not null", j->what, j->sep,
-		    j->key);
+		    key);
 	}
-	if (quoted) {
-		if (jstring(j, text, sizeof(text)) != 0) {
-			return PJ_TIMING_EINVAL;
+	if (json_is_integer(v)) {
+		*out = (int64_t) json_integer_value(v);
+		return 0;
+	}
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+		char   text[40];
+		/* [-2^63, 2^63): exactly representable bounds */
+		if (d == trunc(d) && d >= -9223372036854775808.0
+		    && d < 9223372036854775808.0) {
+			*out = (int64_t) d;
+			return 0;
 		}
-	} else if (jnumber_token(j, text, sizeof(text)) == 0) {
+		real_text(d, text, sizeof(text));
 		return pj_timing_errf(j->err, j->errlen,
-		    "%s%s%s must be a whole number", j->what, j->sep, j->key);
+		    "%s%s%s %s is not a whole number", j->what, j->sep, key,
+		    text);
 	}
-	if (strlen(text) + 1 >= sizeof(text)) {
+	if (!json_is_string(v)) {
 		return pj_timing_errf(j->err, j->errlen,
-		    "%s%s%s is too long for a number", j->what, j->sep,
-		    j->key);
+		    "%s%s%s must be a whole number", j->what, j->sep, key);
+	}
+	const char *text = json_string_value(v);
+	char        trimmed[48];
+	if (json_string_length(v) + 1 >= sizeof(trimmed)) {
+		return pj_timing_errf(j->err, j->errlen,
+		    "%s%s%s is too long for a number", j->what, j->sep, key);
 	}
 	const char *s = text;
-	char        trimmed[48];
 	while (*s == ' ') {
 		s++;
 	}
@@ -240,114 +261,8 @@ jwhole(struct json *j, int64_t *out)
 	}
 	if (whole_number(trimmed, out) != 0) {
 		return pj_timing_errf(j->err, j->errlen,
-		    quoted ? "%s%s%s '%.32s' is not a whole number"
-		           : "%s%s%s %.32s is not a whole number",
-		    j->what, j->sep, j->key, text);
-	}
-	return 0;
-}
-
-static int
-jskip(struct json *j, int depth)
-{
-	char tmp[48];
-	if (depth > JSON_MAX_DEPTH) {
-		return jfail(j, "nested too deeply");
-	}
-	ws(j);
-	if (*j->p == '"') {
-		return jstring(j, tmp, sizeof(tmp));
-	}
-	if (*j->p == '{' || *j->p == '[') {
-		char close = *j->p == '{' ? '}' : ']';
-		int  obj   = *j->p == '{';
-		j->p++;
-		ws(j);
-		if (*j->p == close) {
-			j->p++;
-			return 0;
-		}
-		for (;;) {
-			ws(j);
-			if (obj) {
-				if (jstring(j, tmp, sizeof(tmp)) != 0) {
-					return PJ_TIMING_EINVAL;
-				}
-				ws(j);
-				if (*j->p++ != ':') {
-					return jfail(j, "expected ':'");
-				}
-			}
-			if (jskip(j, depth + 1) != 0) {
-				return PJ_TIMING_EINVAL;
-			}
-			ws(j);
-			if (*j->p == ',') {
-				j->p++;
-				continue;
-			}
-			if (*j->p == close) {
-				j->p++;
-				return 0;
-			}
-			return jfail(j, "expected ',' or the end of a list");
-		}
-	}
-	if (jliteral(j, "null") == 0 || jliteral(j, "true") == 0
-	    || jliteral(j, "false") == 0) {
-		return 0;
-	}
-	if (jnumber_token(j, tmp, sizeof(tmp)) > 0) {
-		return 0;
-	}
-	return jfail(j, "expected a JSON value");
-}
-
-/* Walks a flat object and calls FN for each key with j->p at its value. */
-static int
-jobject(
-    struct json *j, int (*fn)(struct json *, const char *, void *), void *arg)
-{
-	char key[32];
-	ws(j);
-	if (*j->p != '{') {
-		return jfail(j, "expected a JSON object");
-	}
-	j->p++;
-	ws(j);
-	if (*j->p == '}') {
-		j->p++;
-	} else {
-		for (;;) {
-			ws(j);
-			if (jstring(j, key, sizeof(key)) != 0) {
-				return PJ_TIMING_EINVAL;
-			}
-			ws(j);
-			if (*j->p++ != ':') {
-				return jfail(j, "expected ':' after a key");
-			}
-			ws(j);
-			j->key = key;
-			if (fn(j, key, arg) != 0) {
-				return PJ_TIMING_EINVAL;
-			}
-			j->key = NULL;
-			ws(j);
-			if (*j->p == ',') {
-				j->p++;
-				continue;
-			}
-			if (*j->p == '}') {
-				j->p++;
-				break;
-			}
-			return jfail(j, "expected ',' or '}'");
-		}
-	}
-	ws(j);
-	if (*j->p != '\0') {
-		return jfail(j, "unexpected text after the object");
+		    "%s%s%s '%.32s' is not a whole number", j->what, j->sep,
+		    key, text);
 	}
 	return 0;
 }
@@ -372,25 +287,16 @@ lc_bound(const char *key, int64_t v, char *err, size_t errlen)
 }
 
 static int
-lc_key(struct json *j, const char *key, void *arg)
+lc_key(struct jctx *j, const char *key, const json_t *v, int64_t *dst)
 {
-	pj_lifecycle *lc = arg;
-	int64_t      *dst;
-	if (strcmp(key, "start") == 0) {
-		dst = &lc->start_ms;
-	} else if (strcmp(key, "end") == 0) {
-		dst = &lc->end_ms;
-	} else {
-		return jskip(j, 0);
-	}
-	if (jliteral(j, "null") == 0) {
+	if (v == NULL || json_is_null(v)) {
 		*dst = 0;
 		return 0;
 	}
-	if (jwhole(j, dst) != 0) {
+	if (jwhole(j, key, v, dst) != 0) {
 		return PJ_TIMING_EINVAL;
 	}
-	if (dst == &lc->end_ms && *dst == 0) {
+	if (strcmp(key, "end") == 0 && *dst == 0) {
 		/* PowerJob refuses it as out of date; 0 here means "no end",
 		 * which the user did not ask for */
 		return pj_timing_errf(j->err, j->errlen,
@@ -405,16 +311,35 @@ int
 pj_lifecycle_parse(
     const char *json, pj_lifecycle *lc, char *err, size_t errlen)
 {
-	struct json j = { .p = json,
-		.err         = err,
-		.errlen      = errlen,
-		.what        = "lifecycle",
-		.sep         = " " };
+	struct jctx j = {
+		.err = err, .errlen = errlen, .what = "lifecycle", .sep = " "
+	};
+	json_t *o;
+	int     rv;
 	memset(lc, 0, sizeof(*lc));
 	if (json == NULL || *json == '\0') {
 		return 0;
 	}
-	return jobject(&j, lc_key, lc);
+	if ((o = jload(&j, json)) == NULL) {
+		return PJ_TIMING_EINVAL;
+	}
+	/* in the order written, as a streaming reader meets them */
+	const char *key;
+	json_t     *v;
+	rv = 0;
+	json_object_foreach(o, key, v)
+	{
+		if (strcmp(key, "start") == 0) {
+			rv = lc_key(&j, "start", v, &lc->start_ms);
+		} else if (strcmp(key, "end") == 0) {
+			rv = lc_key(&j, "end", v, &lc->end_ms);
+		}
+		if (rv != 0) {
+			break;
+		}
+	}
+	json_decref(o);
+	return rv;
 }
 
 int
@@ -468,24 +393,21 @@ tod_field(const char *s, int *v, char stop)
 /* "H:m:s" with one or two digits each (PowerJob's TimeOfDay.from takes
  * "9:00:00" too); signs, longer fields and other shapes are refused */
 static int
-time_of_day(struct json *j, const char *key, int32_t *sod)
+time_of_day(struct jctx *j, const char *key, const json_t *v, int32_t *sod)
 {
-	char        s[16];
 	int         h, m, sec;
-	const char *p;
-	if (*j->p != '"') {
+	const char *p, *s;
+	if (!json_is_string(v)) {
 		return pj_timing_errf(j->err, j->errlen,
 		    "%s%s%s must be a string \"HH:mm:ss\"", j->what, j->sep,
 		    key);
 	}
-	if (jstring(j, s, sizeof(s)) != 0) {
-		return PJ_TIMING_EINVAL;
-	}
+	s = json_string_value(v);
 	if ((p = tod_field(s, &h, ':')) == NULL
 	    || (p = tod_field(p, &m, ':')) == NULL
 	    || tod_field(p, &sec, '\0') == NULL) {
 		return pj_timing_errf(j->err, j->errlen,
-		    "daily time interval: %s '%s' is not HH:mm:ss", key, s);
+		    "daily time interval: %s '%.32s' is not HH:mm:ss", key, s);
 	}
 	if (h > 23 || m > 59 || sec > 59) {
 		return pj_timing_errf(j->err, j->errlen,
@@ -497,48 +419,35 @@ time_of_day(struct json *j, const char *key, int32_t *sod)
 }
 
 static int
-days_of_week(struct json *j, uint8_t *days)
+days_of_week(struct jctx *j, const json_t *v, uint8_t *days)
 {
-	if (jliteral(j, "null") == 0) {
+	size_t  i;
+	json_t *item;
+	if (json_is_null(v)) {
 		return 0;
 	}
-	if (*j->p != '[') {
-		return jfail(j, "must be a list of 1-7");
+	if (!json_is_array(v)) {
+		return jfail(j, "daysOfWeek: must be a list of 1-7");
 	}
-	j->p++;
-	ws(j);
-	if (*j->p == ']') {
-		j->p++;
-		return 0;
-	}
-	for (;;) {
-		int64_t v;
-		ws(j);
-		if (jwhole(j, &v) != 0) {
+	json_array_foreach(v, i, item)
+	{
+		int64_t d;
+		if (jwhole(j, "daysOfWeek", item, &d) != 0) {
 			return PJ_TIMING_EINVAL;
 		}
-		if (v < 1 || v > 7) {
+		if (d < 1 || d > 7) {
 			return pj_timing_errf(j->err, j->errlen,
 			    "daily time interval: daysOfWeek %lld is "
 			    "out of range 1-7 (1 = Monday)",
-			    (long long) v);
+			    (long long) d);
 		}
-		*days |= (uint8_t) (1U << v);
-		ws(j);
-		if (*j->p == ',') {
-			j->p++;
-			continue;
-		}
-		if (*j->p == ']') {
-			j->p++;
-			return 0;
-		}
-		return jfail(j, "expected ',' or ']'");
+		*days |= (uint8_t) (1U << d);
 	}
+	return 0;
 }
 
 static int
-interval_unit(struct json *j, struct daily_parse *dp)
+interval_unit(struct jctx *j, const json_t *v, struct daily_parse *dp)
 {
 	static const struct {
 		const char *name;
@@ -547,17 +456,15 @@ interval_unit(struct json *j, struct daily_parse *dp)
 		{ "MICROSECONDS", 1, 1000 }, { "MILLISECONDS", 1, 1 },
 		{ "SECONDS", 1000, 1 }, { "MINUTES", 60000, 1 },
 		{ "HOURS", 3600000, 1 }, { "DAYS", MS_PER_DAY, 1 } };
-	char u[16];
-	if (jliteral(j, "null") == 0) {
+	const char *u;
+	if (json_is_null(v)) {
 		return 0;
 	}
-	if (*j->p != '"') {
+	if (!json_is_string(v)) {
 		return pj_timing_errf(j->err, j->errlen,
 		    "daily time interval: intervalUnit must be a string");
 	}
-	if (jstring(j, u, sizeof(u)) != 0) {
-		return PJ_TIMING_EINVAL;
-	}
+	u = json_string_value(v);
 	if (u[0] == '\0') {
 		return 0; /* PowerJob: an empty unit is SECONDS */
 	}
@@ -570,35 +477,35 @@ interval_unit(struct json *j, struct daily_parse *dp)
 		}
 	}
 	return pj_timing_errf(j->err, j->errlen,
-	    "daily time interval: intervalUnit '%s' is not one of "
+	    "daily time interval: intervalUnit '%.32s' is not one of "
 	    "NANOSECONDS, MICROSECONDS, MILLISECONDS, SECONDS, MINUTES, "
 	    "HOURS, DAYS",
 	    u);
 }
 
 static int
-daily_key(struct json *j, const char *key, void *arg)
+daily_key(
+    struct jctx *j, const char *key, const json_t *v, struct daily_parse *dp)
 {
-	struct daily_parse *dp = arg;
 	if (strcmp(key, "interval") == 0) {
 		dp->have_interval = 1;
-		return jwhole(j, &dp->interval);
+		return jwhole(j, key, v, &dp->interval);
 	}
 	if (strcmp(key, "startTimeOfDay") == 0) {
 		dp->have_start = 1;
-		return time_of_day(j, key, &dp->d.start_sod);
+		return time_of_day(j, key, v, &dp->d.start_sod);
 	}
 	if (strcmp(key, "endTimeOfDay") == 0) {
 		dp->have_end = 1;
-		return time_of_day(j, key, &dp->d.end_sod);
+		return time_of_day(j, key, v, &dp->d.end_sod);
 	}
 	if (strcmp(key, "intervalUnit") == 0) {
-		return interval_unit(j, dp);
+		return interval_unit(j, v, dp);
 	}
 	if (strcmp(key, "daysOfWeek") == 0) {
-		return days_of_week(j, &dp->d.days);
+		return days_of_week(j, v, &dp->d.days);
 	}
-	return jskip(j, 0);
+	return 0; /* unknown keys are ignored */
 }
 
 int
@@ -606,13 +513,26 @@ pj_daily_parse(const char *json, pj_daily *d, char *err, size_t errlen)
 {
 	struct daily_parse dp
 	    = { .unit_ms = 1000, .unit_per_ms = 1, .unit = "SECONDS" };
-	struct json j = { .p = json ? json : "",
-		.err         = err,
-		.errlen      = errlen,
-		.what        = "daily time interval",
-		.sep         = ": " };
+	struct jctx j = { .err = err,
+		.errlen        = errlen,
+		.what          = "daily time interval",
+		.sep           = ": " };
+	json_t     *o;
+	const char *key;
+	json_t     *v;
+	int         rv = 0;
 	memset(d, 0, sizeof(*d));
-	if (jobject(&j, daily_key, &dp) != 0) {
+	if ((o = jload(&j, json ? json : "")) == NULL) {
+		return PJ_TIMING_EINVAL;
+	}
+	json_object_foreach(o, key, v)
+	{
+		if ((rv = daily_key(&j, key, v, &dp)) != 0) {
+			break;
+		}
+	}
+	json_decref(o);
+	if (rv != 0) {
 		return PJ_TIMING_EINVAL;
 	}
 	if (!dp.have_interval || !dp.have_start || !dp.have_end) {
