@@ -9,6 +9,10 @@
  *  - wrong credentials, tokens (use, expiry, forgery), another app's ids;
  *  - a client of a server that does not own the app: run, stop, detail and
  *    workers are forwarded to the owner, tokens work on both servers;
+ *  - a MAP_REDUCE instance on a real pj-worker (the test plugin gatedmap,
+ *    whose tasks wait for a file): its detail carries the task counts
+ *    while it runs and at the end, and `pjctl instance wait` with stdout
+ *    not a terminal prints one progress line per change;
  *  - garbage bytes, truncated protobufs, huge fields and 32 clients at
  *    once over raw nng REQ sockets: every one answered, and the gateway
  *    keeps serving.
@@ -104,6 +108,40 @@ start_worker(int s)
 	}
 }
 
+/* A real pj-worker of app "orders" that knows only server s, with the
+ * test plugins (build/t/plugins) and RUNNING reports every 100 ms. */
+static void
+start_pj_worker(int s)
+{
+	char        exe[600], plugins[600], log[400], data[400], ready[400];
+	const char *bin = getenv("PJ_BIN") ? getenv("PJ_BIN") : "build/bin";
+	int         i   = nwrk++;
+	snprintf(exe, sizeof(exe), "%s/pj-worker", bin);
+	snprintf(plugins, sizeof(plugins), "%s/plugins",
+	    getenv("PJ_TEST_BIN") ? getenv("PJ_TEST_BIN") : "build/t");
+	snprintf(log, sizeof(log), "%s/pjworker.%d.log", tmpdir, i);
+	snprintf(data, sizeof(data), "%s/pjworker.%d", tmpdir, i);
+	snprintf(ready, sizeof(ready), "%s/pjworker.%d.ready", tmpdir, i);
+	wrk[i].pid = fork();
+	ck_assert_int_ge(wrk[i].pid, 0);
+	if (wrk[i].pid == 0) {
+		freopen(log, "w", stderr);
+		freopen("/dev/null", "w", stdout);
+		setenv("PJ_CLUSTER_KEY", KEY, 1);
+		execl(exe, exe, "--server", srv[s].self, "--app", "orders",
+		    "--secret", "s3cret", "--listen", "tcp://127.0.0.1:0",
+		    "--data-dir", data, "--plugin-dir", plugins,
+		    "--ready-file", ready, "--heartbeat-ms", "200",
+		    "--discover-ms", "500", "--report-ms", "100",
+		    (char *) NULL);
+		_exit(127);
+	}
+	for (int k = 0; k < 1000 && access(ready, F_OK) != 0; k++) {
+		usleep(10000);
+	}
+	ck_assert_msg(access(ready, F_OK) == 0, "pj-worker did not start");
+}
+
 /* ---- pjctl
  * ---------------------------------------------------------------------- */
 
@@ -165,6 +203,44 @@ pjctl_as(int g, const char *app, const char *secret, ...)
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st));
 	return WEXITSTATUS(st);
+}
+
+/* Starts pjctl against gateway 0 as orders/s3cret in the background with
+ * stdout + stderr into the file `path` (not a terminal). */
+static pid_t
+pjctl_spawn(const char *path, const char *a1, const char *a2,
+    const char *a3, const char *a4, const char *a5)
+{
+	char  exe[600];
+	pid_t pid;
+	snprintf(exe, sizeof(exe), "%s/pjctl",
+	    getenv("PJ_BIN") ? getenv("PJ_BIN") : "build/bin");
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		freopen(path, "w", stdout);
+		dup2(1, 2);
+		setenv("PJ_GATEWAY", gwurl[0], 1);
+		setenv("HOME", tmpdir, 1);
+		setenv("PJ_APP", "orders", 1);
+		setenv("PJ_APP_SECRET", "s3cret", 1);
+		unsetenv("PJ_TOKEN");
+		execl(exe, exe, a1, a2, a3, a4, a5, (char *) NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* The file's contents in out. */
+static void
+slurp(const char *path)
+{
+	FILE  *f = fopen(path, "r");
+	size_t n = f ? fread(out, 1, sizeof(out) - 1, f) : 0;
+	out[n]   = 0;
+	if (f != NULL) {
+		fclose(f);
+	}
 }
 
 #define PJCTL(...) pjctl_as(0, "orders", "s3cret", __VA_ARGS__, (char *) NULL)
@@ -496,6 +572,108 @@ START_TEST(non_owner_forwards_to_the_owner)
 }
 END_TEST
 
+/* ---- task counts
+ * ------------------------------------------------------------------ */
+
+/* The instance's detail as JSON (the "instance" object; json_decref the
+ * returned reply). */
+static json_t *
+detail_json(const char *inst, json_t **reply)
+{
+	OK(PJCTL("instance", "detail", inst, "--json"));
+	ck_assert_ptr_nonnull(*reply = json_loads(out, 0, NULL));
+	return json_object_get(*reply, "instance");
+}
+
+static long long
+jnum(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+START_TEST(map_reduce_task_counts_and_wait_progress)
+{
+	char      id[32], inst[32], gatef[400], waitf[400];
+	long long total = 0, ok = 0, done, all;
+	json_t   *r, *i;
+	pid_t     waiter;
+	int       st;
+	setup(_i);
+	start_server();
+	start_pj_worker(0);
+	for (int k = 0; k < 100; k++) {
+		if (PJCTL("worker", "list") == 0
+		    && strstr(out, "pjworker") != NULL) {
+			break;
+		}
+		usleep(100000);
+	}
+	HAS("pjworker");
+	snprintf(gatef, sizeof(gatef), "%s/gate", tmpdir);
+	snprintf(waitf, sizeof(waitf), "%s/wait.out", tmpdir);
+	OK(PJCTL("job", "save", "--name", "gated", "--execute", "map-reduce",
+	    "--processor", "external", "--processor-info", "gatedmap:n=4",
+	    "--params", gatef));
+	snprintf(id, sizeof(id), "%lld", number_after("job "));
+	OK(PJCTL("job", "run", id));
+	snprintf(inst, sizeof(inst), "%lld", number_after("instance "));
+	waiter = pjctl_spawn(
+	    waitf, "instance", "wait", inst, "--timeout-s", "120");
+
+	/* running: the root and sub-task 0 done, three sub-tasks at the
+	 * gate (counts come with the tracker's next report) */
+	for (int k = 0; k < 600; k++) {
+		i     = detail_json(inst, &r);
+		total = jnum(i, "total_task_num");
+		ok    = jnum(i, "succeed_task_num");
+		if (total >= 5 && ok >= 2) {
+			break;
+		}
+		json_decref(r);
+		usleep(50000);
+	}
+	ck_assert_int_eq(total, 5);
+	ck_assert_int_eq(ok, 2);
+	ck_assert_int_eq(jnum(i, "status"), 3); /* RUNNING */
+	ck_assert_int_eq(jnum(i, "execute_type"), 3);
+	ck_assert_int_eq(jnum(i, "failed_task_num"), 0);
+	ck_assert_int_gt(jnum(i, "task_counts_time"), 0);
+	json_decref(r);
+	OK(PJCTL("instance", "detail", inst));
+	HAS("execute         MAP_REDUCE");
+	HAS("tasks           5 total, 2 succeeded, 0 failed, 3 unfinished");
+	/* the waiter's progress line for it */
+	for (int k = 0; k < 600; k++) {
+		slurp(waitf);
+		if (strstr(out, "running  tasks 2/5") != NULL) {
+			break;
+		}
+		usleep(50000);
+	}
+	HAS("running  tasks 2/5\n");
+
+	/* open the gate: the instance ends, every task succeeded */
+	fclose(fopen(gatef, "w"));
+	ck_assert_int_eq(waitpid(waiter, &st, 0), waiter);
+	slurp(waitf);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+	const char *fin = strstr(out, "succeed  tasks ");
+	ck_assert_msg(fin != NULL, "%s", out);
+	ck_assert_int_eq(sscanf(fin + 15, "%lld/%lld", &done, &all), 2);
+	ck_assert_int_gt(all, 1);
+	ck_assert_int_eq(done, all);
+	ck_assert_ptr_null(strchr(out, '\r')); /* not a terminal */
+	HAS("result: gatedmap: ");
+	i = detail_json(inst, &r);
+	ck_assert_int_eq(jnum(i, "status"), 5);
+	ck_assert_int_eq(jnum(i, "total_task_num"), all);
+	ck_assert_int_eq(jnum(i, "succeed_task_num"), all);
+	ck_assert_int_eq(jnum(i, "failed_task_num"), 0);
+	json_decref(r);
+	teardown();
+}
+END_TEST
+
 /* ---- bad input and concurrency
  * ---------------------------------------------------- */
 
@@ -707,6 +885,7 @@ main(void)
 	tcase_add_loop_test(tc, wrong_credentials_tokens_and_ownership, 0, 2);
 	tcase_add_loop_test(tc, non_owner_forwards_to_the_owner, 0, 2);
 	tcase_add_loop_test(tc, garbage_huge_and_32_clients, 0, 2);
+	tcase_add_loop_test(tc, map_reduce_task_counts_and_wait_progress, 0, 1);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
