@@ -107,7 +107,7 @@ sed 's/^/   /' "$tmp/broadcast.txt"
 
 step "a MAP_REDUCE job (plugin wordcount) over both workers: the words of README.md"
 echo "   (each chunk paced to 300 ms: pjctl instance wait shows tasks done/total,"
-echo "   one line per change here, one line rewritten in place on a terminal)"
+echo "   one line rewritten in place on a terminal, one line per change otherwise)"
 job=$(save --name wordcount --execute map-reduce \
 	--processor external --processor-info 'wordcount:chunk=1024,top=5,pace=300' \
 	--params "file:$(pwd)/README.md" --concurrency 2)
