@@ -165,6 +165,14 @@ pj_progress_update(struct pj_progress *p, int64_t instance_id, int64_t total,
 			goto out; /* older than what we have */
 		}
 		if (n->c.finished) { /* ran again (retried by hand) */
+			if (p->running >= p->running_max) {
+				sweep(p, now_ms);
+				np = find(p, instance_id); /* chains changed */
+			}
+			if (p->running >= p->running_max) {
+				unlink_node(p, np); /* full: not kept */
+				goto out;
+			}
 			n->c.finished = false;
 			p->finished--;
 			p->running++;
