@@ -122,6 +122,19 @@ START_TEST(map_reduce_task_counts_and_wait_progress)
 	ck_assert_int_eq(jnum(i, "succeed_task_num"), all);
 	ck_assert_int_eq(jnum(i, "failed_task_num"), 0);
 	json_decref(r);
+
+	/* retried (the gate shut again): the last run's counts are gone at
+	 * once, the new run's come with its reports */
+	ck_assert_int_eq(unlink(gatef), 0);
+	OK(PJCTL("instance", "retry", inst));
+	i = detail_json(inst, &r);
+	ck_assert_msg(jnum(i, "task_counts_time") == 0
+	        || jnum(i, "succeed_task_num") < all,
+	    "the last run's counts after a retry: %s", out);
+	json_decref(r);
+	fclose(fopen(gatef, "w"));
+	OK(PJCTL("instance", "wait", inst, "--timeout-s", "120"));
+	HAS("succeed  tasks ");
 	teardown();
 }
 END_TEST
