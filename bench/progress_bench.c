@@ -65,8 +65,8 @@ updates(long n_ops, long entries, int with_reader)
 	}
 	t0 = now_ns();
 	for (long k = 0; k < n_ops; k++) {
-		pj_progress_update(tab, 1 + (k % entries) * 7919, 10, k & 7, 0,
-		    2 + k, 2 + k);
+		pj_progress_update(
+		    tab, 1 + (k % entries) * 7919, 10, k & 7, 0, 2 + k, 2 + k);
 	}
 	t1 = now_ns();
 	atomic_store(&stop, 1);
@@ -88,7 +88,8 @@ store_gets(long n_ops)
 		return -1;
 	}
 	snprintf(url, sizeof(url), "sqlite://%s/b.db", dir);
-	if (pj_store_open(url, &s) != 0 || pj_store_migrate(s, NULL, NULL) != 0) {
+	if (pj_store_open(url, &s) != 0
+	    || pj_store_migrate(s, NULL, NULL) != 0) {
 		fprintf(stderr, "progress_bench: cannot open %s\n", url);
 		return -1;
 	}

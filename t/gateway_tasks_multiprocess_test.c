@@ -145,7 +145,8 @@ main(void)
 	Suite *s  = suite_create("gateway_tasks_multiprocess");
 	TCase *tc = tcase_create("gateway_tasks_multiprocess");
 	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, map_reduce_task_counts_and_wait_progress, 0, 2);
+	tcase_add_loop_test(
+	    tc, map_reduce_task_counts_and_wait_progress, 0, 2);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -193,8 +193,8 @@ START_TEST(threads_at_once)
 	size_t    run, fin;
 	shared = pj_progress_new(1000, 100);
 	for (int k = 0; k < 4; k++) {
-		ck_assert_int_eq(pthread_create(&w[k], NULL, writer,
-		                     (void *) (intptr_t) k),
+		ck_assert_int_eq(
+		    pthread_create(&w[k], NULL, writer, (void *) (intptr_t) k),
 		    0);
 	}
 	for (int k = 0; k < 2; k++) {

@@ -53,9 +53,9 @@ pj_progress_new(size_t running_max, size_t finished_max)
 {
 	struct pj_progress *p = ar_xcalloc(1, sizeof(*p));
 	pthread_mutex_init(&p->mu, NULL);
-	p->running_max  = running_max ? running_max : PJ_PROGRESS_RUNNING_MAX;
-	p->finished_max = finished_max ? finished_max
-	                               : PJ_PROGRESS_FINISHED_MAX;
+	p->running_max = running_max ? running_max : PJ_PROGRESS_RUNNING_MAX;
+	p->finished_max
+	    = finished_max ? finished_max : PJ_PROGRESS_FINISHED_MAX;
 	return (p);
 }
 
@@ -220,7 +220,8 @@ pj_progress_finish(struct pj_progress *p, int64_t instance_id)
 	if (p->count == p->finished_max) { /* forget the oldest ending */
 		struct ring_slot *o  = &p->ring[p->head];
 		struct node     **op = find(p, o->id);
-		if (op != NULL && (*op)->c.finished && (*op)->fin_seq == o->seq) {
+		if (op != NULL && (*op)->c.finished
+		    && (*op)->fin_seq == o->seq) {
 			unlink_node(p, op);
 		}
 		p->head = (p->head + 1) % p->finished_max;

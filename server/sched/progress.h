@@ -20,14 +20,14 @@
 /* running instances kept (a new one past this is not kept: its detail has
  * no counts), recently finished ones kept with their final counts, and the
  * age after which a running entry nobody reported on may be dropped */
-#define PJ_PROGRESS_RUNNING_MAX  65536
+#define PJ_PROGRESS_RUNNING_MAX 65536
 #define PJ_PROGRESS_FINISHED_MAX 4096
-#define PJ_PROGRESS_STALE_MS     (10 * 60 * 1000)
+#define PJ_PROGRESS_STALE_MS (10 * 60 * 1000)
 
 struct pj_task_counts {
 	int64_t total, succeeded, failed;
 	int64_t report_time; /* the report's time; 0 = no counts known */
-	bool    finished;    /* the instance ended: these are its last counts */
+	bool    finished; /* the instance ended: these are its last counts */
 };
 
 struct pj_progress;

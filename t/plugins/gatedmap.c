@@ -72,8 +72,8 @@ process(void *state, pj_task_ctx *ctx)
 }
 
 static int
-reduce(void *state, pj_task_ctx *ctx, const struct pj_task_outcome *r,
-    size_t n)
+reduce(
+    void *state, pj_task_ctx *ctx, const struct pj_task_outcome *r, size_t n)
 {
 	(void) state;
 	(void) r;
