@@ -91,6 +91,13 @@ run_op(ar_ctx *ctx, struct pj_server_env *env, const Pj__Friend__OpRequest *q)
 		r.instance_id     = inst.instance_id;
 		r.instance_status = inst.status;
 		r.result          = inst.result;
+		struct pj_task_counts tc;
+		if (pj_progress_get(env->progress, q->instance_id, &tc)) {
+			r.total_task_num   = tc.total;
+			r.succeed_task_num = tc.succeeded;
+			r.failed_task_num  = tc.failed;
+			r.counts_time      = tc.report_time;
+		}
 		ar_reply(ctx, &r.base);
 		pj_instance_fini(&inst);
 		return;

@@ -180,6 +180,7 @@ pj_sched_finished(struct pj_server_env *env, const struct pj_instance *i,
 	    "app=%lld job=%lld instance=%lld finished status=%d %s",
 	    (long long) i->app_id, (long long) i->job_id,
 	    (long long) i->instance_id, status, result ? result : "");
+	pj_progress_finish(env->progress, i->instance_id);
 	if (env->done != NULL) {
 		env->done(env->done_arg, i, status, result);
 	}

@@ -94,6 +94,8 @@ check_running(ar_ctx *ctx, struct sched_state *s, const int64_t *apps,
 			        PJ_INST_WAITING_DISPATCH, &set, 0, now)
 			    == 0) {
 				s->st.redispatched++;
+				/* the lost attempt's task counts go */
+				pj_progress_drop(env->progress, i->instance_id);
 				sched_dispatch_id(ctx, s, i->instance_id);
 			}
 		} else {
@@ -450,6 +452,8 @@ op_instance(ar_ctx *ctx, struct sched_state *s, const Pj__Friend__OpRequest *q)
 			        | PJ_SET_ACTUAL_TRIGGER | PJ_SET_FINISHED,
 			    now);
 			if (rv == 0) {
+				/* the last run's task counts go */
+				pj_progress_drop(env->progress, i.instance_id);
 				sched_dispatch_id(ctx, s, i.instance_id);
 			}
 		}

@@ -22,6 +22,7 @@
 #include "server/cluster/view.h"
 #include "server/logstore/logstore.h"
 #include "server/logstore/writer.h"
+#include "server/sched/progress.h"
 #include "server/sched/sched.h"
 #include "server/store/store.h"
 
@@ -68,6 +69,8 @@ struct pj_server_env {
 	struct pj_view          *view;
 	struct pj_auth          *auth;
 	struct pj_owned         *owned;
+	/* task counts of the instances' last reports (NULL: none kept) */
+	struct pj_progress      *progress;
 	struct pj_ids            ids;
 	int                      server_id;
 	char                     self[256];    /* host:port */

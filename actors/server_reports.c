@@ -276,6 +276,14 @@ server_report(ar_ctx *ctx, struct pj_server_env *env, struct report_batch *b,
 		server_ack_ok(ctx);
 		break;
 	case PJ_REPORT_APPLY:
+		/* the task counts, for instance detail (memory only) */
+		if (a.retry) {
+			pj_progress_drop(env->progress, r->instance_id);
+		} else {
+			pj_progress_update(env->progress, r->instance_id,
+			    r->total_task_num, r->succeed_task_num,
+			    r->failed_task_num, r->report_time, now);
+		}
 		enqueue(ctx, env, b, r, &cur, &a, retry_num);
 		break;
 	}

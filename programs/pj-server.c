@@ -378,6 +378,7 @@ serve_main(const struct pj_serve_config *c)
 	env.view  = pj_view_new();
 	env.auth  = pj_auth_new(env.store);
 	env.owned = pj_owned_new();
+	env.progress = pj_progress_new(0, 0);
 	struct pj_admin_gauges gauges = { log_gauges, &env };
 	if ((rv = pj_admin_spawn_with_gauges(env.sys, &gauges, NULL)) != 0
 	    || (rv = pj_scheduler_actor_spawn(&env)) != 0
@@ -437,6 +438,7 @@ stop:
 	pj_logwriter_stop(env.logwriter); /* writes or spools what is queued */
 	pj_logstore_close(env.logstore);
 	pj_owned_free(env.owned);
+	pj_progress_free(env.progress);
 	pj_auth_free(env.auth);
 	pj_view_free(env.view);
 	pj_ids_fini(&env.ids);

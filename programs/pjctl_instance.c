@@ -40,11 +40,50 @@ finished(int s)
 	return (s == 4 || s == 5 || s == 9 || s == 10);
 }
 
+/* BROADCAST, MAP_REDUCE, MAP: the instances with tasks to count. */
+static bool
+has_tasks(const Pj__Openapi__InstanceInfo *i)
+{
+	return (i->execute_type >= 2 && i->execute_type <= 4);
+}
+
+/* "tasks done/total" (done = succeeded + failed), "" for other jobs. */
+static void
+tasks_text(const Pj__Openapi__InstanceInfo *i, char *buf, size_t n)
+{
+	buf[0] = 0;
+	if (!has_tasks(i)) {
+		return;
+	}
+	if (i->task_counts_time == 0) {
+		snprintf(buf, n, "  tasks -/-");
+		return;
+	}
+	int k = snprintf(buf, n, "  tasks %lld/%lld",
+	    (long long) (i->succeed_task_num + i->failed_task_num),
+	    (long long) i->total_task_num);
+	if (i->failed_task_num > 0 && k > 0 && (size_t) k < n) {
+		snprintf(buf + k, n - (size_t) k, " (%lld failed)",
+		    (long long) i->failed_task_num);
+	}
+}
+
+static const char *
+exec_name(int t)
+{
+	static const char *const v[]
+	    = { "-", "STANDALONE", "BROADCAST", "MAP_REDUCE", "MAP" };
+	return (t >= 0 && t <= 4 ? v[t] : "?");
+}
+
+/* On a terminal one line rewritten in place (status, tasks done/total,
+ * seconds); otherwise one line per change of status or counts. */
 static int
 instance_wait(struct pjctl *o, int64_t id, int64_t timeout_s)
 {
 	bool   tty  = isatty(STDOUT_FILENO) && !o->json;
 	int    last = -1, rv;
+	char   tasks[96], last_tasks[96] = "";
 	time_t t0   = time(NULL);
 	for (;;) {
 		Pj__Openapi__Reply *r;
@@ -57,16 +96,20 @@ instance_wait(struct pjctl *o, int64_t id, int64_t timeout_s)
 		const Pj__Openapi__InstanceInfo *i = r->instance;
 		int                              s = i->status;
 		long elapsed                       = (long) (time(NULL) - t0);
+		tasks_text(i, tasks, sizeof(tasks));
 		if (tty) {
-			printf("\r\033[Kinstance %lld: %-22s %lds",
-			    (long long) id, pjctl_status_name(s), elapsed);
+			printf("\r\033[Kinstance %lld: %-22s%s  %lds",
+			    (long long) id, pjctl_status_name(s), tasks,
+			    elapsed);
 			fflush(stdout);
-		} else if (s != last && !o->json) {
-			printf("instance %lld: %s\n", (long long) id,
-			    pjctl_status_name(s));
+		} else if ((s != last || strcmp(tasks, last_tasks) != 0)
+		    && !o->json) {
+			printf("instance %lld: %s%s\n", (long long) id,
+			    pjctl_status_name(s), tasks);
 			fflush(stdout);
 		}
 		last = s;
+		snprintf(last_tasks, sizeof(last_tasks), "%s", tasks);
 		if (finished(s)) {
 			if (tty) {
 				printf("\n");
@@ -229,6 +272,23 @@ pjctl_instance(struct pjctl *o, int argc, char **argv)
 			    "job             %lld\n", (long long) i->job_id);
 			printf("status          %s\n",
 			    pjctl_status_name(i->status));
+			printf("execute         %s\n",
+			    exec_name(i->execute_type));
+			if (i->task_counts_time > 0) {
+				pjctl_time(i->task_counts_time, t, sizeof(t));
+				printf("tasks           %lld total, %lld "
+				       "succeeded, %lld failed, %lld "
+				       "unfinished (reported %s)\n",
+				    (long long) i->total_task_num,
+				    (long long) i->succeed_task_num,
+				    (long long) i->failed_task_num,
+				    (long long) (i->total_task_num
+				        - i->succeed_task_num
+				        - i->failed_task_num),
+				    t);
+			} else {
+				printf("tasks           -\n");
+			}
 			printf("result          %s\n", i->result);
 			printf("params          %s\n", i->instance_params);
 			pjctl_time(i->expected_trigger_time, t, sizeof(t));

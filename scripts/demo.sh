@@ -106,9 +106,11 @@ echo "   lines the two runs wrote:"
 sed 's/^/   /' "$tmp/broadcast.txt"
 
 step "a MAP_REDUCE job (plugin wordcount) over both workers: the words of README.md"
+echo "   (each chunk paced to 300 ms: pjctl instance wait shows tasks done/total,"
+echo "   one line rewritten in place on a terminal, one line per change otherwise)"
 job=$(save --name wordcount --execute map-reduce \
-	--processor external --processor-info 'wordcount:chunk=2048,top=5' \
-	--params "file:$(pwd)/README.md" --concurrency 4)
+	--processor external --processor-info 'wordcount:chunk=1024,top=5,pace=300' \
+	--params "file:$(pwd)/README.md" --concurrency 2)
 run_and_wait "$job"
 
 step "a CRON job every 2 s (shell), for about 7 s"

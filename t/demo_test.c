@@ -81,6 +81,18 @@ START_TEST(demo_runs_and_cleans_up)
 	ck_assert_msg(strstr(text, "words=") != NULL
 	        && strstr(text, "failed=0 top:") != NULL,
 	    "%s", text);
+	/* ... and pjctl instance wait showed its tasks: the last progress
+	 * line has every task done, more than one */
+	{
+		const char *w = strstr(text, "wordcount) over both workers");
+		long long   d = 0, all = 0;
+		ck_assert_ptr_nonnull(w);
+		w = strstr(w, "succeed  tasks ");
+		ck_assert_msg(w != NULL
+		        && sscanf(w, "succeed  tasks %lld/%lld", &d, &all) == 2
+		        && all > 1 && d == all,
+		    "%s", text);
+	}
 	/* the CRON job ran at least twice in its 7 s */
 	char *p = strstr(text, "a CRON job every 2 s");
 	int   runs = 0;

@@ -12,6 +12,9 @@
  *  - garbage bytes, truncated protobufs, huge fields and 32 clients at
  *    once over raw nng REQ sockets: every one answered, and the gateway
  *    keeps serving.
+ * Task counts and the progress of `pjctl instance wait` on a real
+ * pj-worker: t/gateway_tasks_multiprocess_test.c (the fixture is shared,
+ * t/gatewayutil.h).
  *
  * Design notes (threads): the concurrency test runs 32 client threads,
  * each with its own REQ socket; everything else is the test's thread.
@@ -32,160 +35,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "proto/openapi.pb-c.h"
-#include "t/serverutil.h"
-
-#define MAXPROC 4
-#define KEY "gateway-test-cluster-key"
-static struct tu_srv_proc srv[MAXPROC], wrk[MAXPROC];
-static char               gwurl[MAXPROC][256];
-static int                nsrv, nwrk;
-static char               dburl[512], tmpdir[256], dbname[64];
-static struct pj_store   *store;
-static int64_t            app_id;
-
-/* ---- processes
- * ------------------------------------------------------------------ */
-
-static void
-setup(int mysql)
-{
-	tu_srv_store_open(mysql, "/tmp/pjgw.XXXXXX", "pjgw", 4, tmpdir, dbname,
-	    dburl, &store, &app_id);
-	nsrv = nwrk = 0;
-}
-
-static void
-teardown(void)
-{
-	tu_srv_reap(wrk, nwrk);
-	tu_srv_reap(srv, nsrv);
-	tu_srv_store_close(store, dbname, tmpdir);
-}
-
-/* A server with its gateway on a free port (URL in gwurl[i]). */
-static int
-start_server(void)
-{
-	static const char *const env[] = { "PJ_CLUSTER_KEY", KEY, "PJ_GATEWAY",
-		"tcp://127.0.0.1:0", NULL };
-	char                     ready[400], line[200];
-	int                      i = nsrv++;
-	FILE                    *f;
-	tu_srv_start(&srv[i], i, tmpdir, dburl, env, NULL);
-	snprintf(ready, sizeof(ready), "%s/ready.%d", tmpdir, i);
-	ck_assert_ptr_nonnull(f = fopen(ready, "r"));
-	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
-	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
-	fclose(f);
-	line[strcspn(line, "\n")] = 0;
-	ck_assert_msg(strncmp(line, "tcp://127.0.0.1:", 16) == 0, "%s", line);
-	snprintf(gwurl[i], sizeof(gwurl[i]), "%s", line);
-	return i;
-}
-
-/* A test worker of app "orders" that knows only server s. */
-static void
-start_worker(int s)
-{
-	char exe[600], out[400];
-	int  i = nwrk++;
-	snprintf(exe, sizeof(exe), "%s/pj-testworker",
-	    getenv("PJ_TEST_BIN") ? getenv("PJ_TEST_BIN") : "build/t");
-	snprintf(out, sizeof(out), "%s/worker.%d.out", tmpdir, i);
-	const char *argv[] = { exe, "--server", srv[s].self, "--app",
-		"orders", "--secret", "s3cret", "--interval-ms", "200",
-		"--discover-ms", "300", "--quiet", NULL };
-	const char *env[]  = { "PJ_CLUSTER_KEY", KEY, NULL };
-	struct tu_spawn_opts o = TU_SPAWN_OPTS_INIT;
-	o.out                  = out;
-	o.env                  = env;
-	wrk[i].pid             = tu_proc_spawn((char *const *) argv, &o);
-	ck_assert_int_gt(wrk[i].pid, 0);
-}
-
-/* ---- pjctl
- * ---------------------------------------------------------------------- */
-
-static char out[1 << 20];
-
-/* Runs pjctl against gateway g as app/secret (NULL = the environment
- * left out) with the arguments (NULL-ended); stdout + stderr in out;
- * returns the exit status. */
-static int
-pjctl_as(int g, const char *app, const char *secret, ...)
-{
-	char        exe[600];
-	const char *argv[40];
-	int         n   = 0, fd[2], st;
-	size_t      len = 0;
-	va_list     ap;
-	ssize_t     k;
-	pid_t       pid;
-	snprintf(exe, sizeof(exe), "%s/pjctl",
-	    getenv("PJ_BIN") ? getenv("PJ_BIN") : "build/bin");
-	argv[n++] = exe;
-	va_start(ap, secret);
-	for (const char *a;
-	     (a = va_arg(ap, const char *)) != NULL && n < 39;) {
-		argv[n++] = a;
-	}
-	va_end(ap);
-	argv[n] = NULL;
-	ck_assert_int_eq(pipe(fd), 0);
-	/* HOME: no ~/.config/pjctl.conf; the key: runtime commands; a NULL
-	 * app or secret leaves it out of the environment */
-	const char *env[] = { "PJ_GATEWAY", gwurl[g], "HOME", tmpdir,
-		"PJ_CLUSTER_KEY", KEY, "PJ_TOKEN", NULL, "PJ_APP", app,
-		"PJ_APP_SECRET", secret, NULL };
-	struct tu_spawn_opts o = TU_SPAWN_OPTS_INIT;
-	o.fd                   = fd[1];
-	o.close_fd             = fd[0];
-	o.env                  = env;
-	pid                    = tu_proc_spawn((char *const *) argv, &o);
-	ck_assert_int_gt(pid, 0);
-	close(fd[1]);
-	while ((k = read(fd[0], out + len, sizeof(out) - 1 - len)) > 0) {
-		len += (size_t) k;
-	}
-	out[len] = 0;
-	close(fd[0]);
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
-
-#define PJCTL(...) pjctl_as(0, "orders", "s3cret", __VA_ARGS__, (char *) NULL)
-#define PJCTL_AT(g, ...)                                                      \
-	pjctl_as(g, "orders", "s3cret", __VA_ARGS__, (char *) NULL)
-#define OK(call)                                                              \
-	do {                                                                  \
-		int _rv = (call);                                             \
-		ck_assert_msg(_rv == 0, "%s: exit %d: %s", #call, _rv, out);  \
-	} while (0)
-#define HAS(s) ck_assert_msg(strstr(out, s) != NULL, "'%s' not in: %s", s, out)
-
-/* The first number after `prefix` in out. */
-static long long
-number_after(const char *prefix)
-{
-	const char *p = strstr(out, prefix);
-	ck_assert_msg(p != NULL, "'%s' not in: %s", prefix, out);
-	return strtoll(p + strlen(prefix), NULL, 10);
-}
-
-/* Waits until `worker list` at gateway g lists a worker (discovery done). */
-static void
-wait_worker(int g)
-{
-	for (int k = 0; k < 100; k++) {
-		if (PJCTL_AT(g, "worker", "list") == 0
-		    && strstr(out, "testworker") != NULL) {
-			return;
-		}
-		usleep(100000);
-	}
-	ck_abort_msg("no worker listed: %s", out);
-}
+#include "t/gatewayutil.h"
 
 /* ---- the whole OpenAPI
  * ------------------------------------------------------------- */

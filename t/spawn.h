@@ -35,9 +35,10 @@ struct tu_spawn_opts {
 	const char        *out, *err;
 	int                fd, close_fd;
 	const char *const *env;
+	int                err_to_out; /* stderr onto the stdout set above */
 };
 
-#define TU_SPAWN_OPTS_INIT { NULL, NULL, -1, -1, NULL }
+#define TU_SPAWN_OPTS_INIT { NULL, NULL, -1, -1, NULL, 0 }
 
 /* The environment: ours without the names in env, then env's values. */
 static inline char **
@@ -93,7 +94,9 @@ tu_proc_spawn(char *const argv[], const struct tu_spawn_opts *o)
 		posix_spawn_file_actions_addopen(
 		    &fa, 1, o->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	}
-	if (o->err != NULL) {
+	if (o->err_to_out) {
+		posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	} else if (o->err != NULL) {
 		posix_spawn_file_actions_addopen(
 		    &fa, 2, o->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	}

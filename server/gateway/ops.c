@@ -549,6 +549,11 @@ pj_gw_owner_done(struct pj_gw_call *c, int rv, const char *why,
 			    = pj_gw_strdup(&c->arena, r->result);
 			c->reply.instance->served_by
 			    = pj_gw_strdup(&c->arena, r->served_by);
+			c->reply.instance->total_task_num = r->total_task_num;
+			c->reply.instance->succeed_task_num
+			    = r->succeed_task_num;
+			c->reply.instance->failed_task_num = r->failed_task_num;
+			c->reply.instance->task_counts_time = r->counts_time;
 		}
 		break;
 	case PJ__FRIEND__OP__WORKER_LIST: {

@@ -47,9 +47,15 @@ owner_op(struct pj_gw *g, struct pj_gw_call *c, int64_t instance_id,
 		return;
 	}
 	if (keep_detail) {
+		struct pj_job j;
 		gw_ok(c);
 		c->reply.data_case = PJ__OPENAPI__REPLY__DATA_INSTANCE;
 		c->reply.instance  = pj_gw_instance_to_pb(&c->arena, &i);
+		/* which jobs have tasks to count (pjctl instance wait) */
+		if (pj_store_job_get(g->store, i.job_id, &j) == 0) {
+			c->reply.instance->execute_type = j.execute_type;
+			pj_job_fini(&j);
+		}
 	}
 	pj_instance_fini(&i);
 	c->needs_owner       = 1;

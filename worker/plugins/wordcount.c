@@ -8,8 +8,9 @@
  *        worker/plugins/wordcount.c -o wordcount.so
  *
  * Job: processor type EXTERNAL, processor info "wordcount" or
- * "wordcount:chunk=BYTES,top=N" (the part after ':' is handed to init),
- * execute type MAP_REDUCE.  Parameters (instance params when not empty,
+ * "wordcount:chunk=BYTES,top=N,pace=MS" (the part after ':' is handed to
+ * init; pace makes every chunk take at least MS ms, so that a demo has a
+ * progress line to watch), execute type MAP_REDUCE.  Parameters (instance params when not empty,
  * else job params): the text itself, or "file:PATH" to read a file on the
  * tracker's node.
  *
@@ -39,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define WC_CHUNK_DEFAULT 4096 /* bytes per sub-task */
 #define WC_TOP_DEFAULT 10     /* words named in the final result */
@@ -51,10 +53,11 @@
 struct wc_conf {
 	size_t chunk;
 	int    top;
+	long   pace_ms; /* every chunk takes at least this long */
 };
 
 /* config is what follows "wordcount:" in the processor info ("" when
- * nothing does): "chunk=BYTES,top=N".  Returning nonzero refuses the job
+ * nothing does): "chunk=BYTES,top=N,pace=MS".  Returning nonzero refuses the job
  * with the message written into err. */
 static int
 wc_init(void **state, const char *config, char *err, size_t errlen)
@@ -79,11 +82,14 @@ wc_init(void **state, const char *config, char *err, size_t errlen)
 		} else if (sscanf(tok, "top=%ld", &v) == 1 && v >= 1
 		    && v <= 1000) {
 			c->top = (int) v;
+		} else if (sscanf(tok, "pace=%ld", &v) == 1 && v >= 0
+		    && v <= 60000) {
+			c->pace_ms = v;
 		} else {
 			snprintf(err, errlen,
 			    "wordcount: bad config \"%s\" (use "
 			    "chunk=16..1048576, "
-			    "top=1..1000)",
+			    "top=1..1000, pace=0..60000)",
 			    tok);
 			free(copy);
 			free(c);
@@ -370,6 +376,13 @@ wc_process(void *state, pj_task_ctx *ctx)
 	int                   ok;
 
 	if (ctx->sub_task != NULL) { /* a chunk: count it */
+		/* pace: wait in steps of 10 ms, returning early when the
+		 * instance is stopped */
+		for (long w = 0; w < c->pace_ms && !ctx->stopping(ctx);
+		     w += 10) {
+			struct timespec ts = { 0, 10 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
 		wc_count(&t, ctx->sub_task, ctx->sub_task_len);
 		report_counts(ctx, &t);
 		wc_free(&t);
