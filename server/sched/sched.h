@@ -55,6 +55,7 @@ enum pj_dispatch_strategy {
 #define PJ_RESULT_STOPPED "stopped by user"
 #define PJ_RESULT_CANCELED "canceled by user"
 #define PJ_RESULT_JOB_DISABLED "canceled: job disabled"
+#define PJ_RESULT_FREQUENT_OFF "stopped: job disabled or deleted"
 #define PJ_RESULT_MAX 256
 
 /* ---- state machine ------------------------------------------------------ */
