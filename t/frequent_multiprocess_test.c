@@ -19,7 +19,12 @@
  * TaskTracker (kill -9): the instance is failed after the report timeout
  * (2 s here) and a new one runs on the other worker.
  *
- * Loop index 0 = SQLite, 1 = MariaDB (PJ_TEST_MYSQL_URL, t/run.sh).
+ * Disabling the job (through a server, like the OpenAPI) stops its
+ * instance and its TaskTracker; SIGTERM to the worker reports the instance
+ * FAILED before the worker exits, and a new one runs elsewhere.
+ *
+ * Loop index 0 = SQLite, 1 = MariaDB (PJ_TEST_MYSQL_URL, t/run.sh): the
+ * rate and delay cases on both, the three others on one each (time).
  *
  * Design notes (threads): the runtime's threads deliver replies; the test
  * polls the store.  Children are killed in teardown whatever happened.
@@ -371,6 +376,95 @@ START_TEST(killed_worker_frequent_instance_runs_elsewhere)
 }
 END_TEST
 
+
+/* How many verify runs the instance logged after t (log time). */
+static int64_t
+runs_after(int64_t id, int64_t t)
+{
+	struct pj_log_list l;
+	int64_t            n = 0;
+	read_logs(id, &l);
+	for (size_t i = 0; i < l.n; i++) {
+		n += l.v[i].log_time > t
+		    && strstr(l.v[i].content, "mode=BASE task=") != NULL;
+	}
+	pj_log_list_fini(&l);
+	return n;
+}
+
+/* A frequent job disabled through a server (the OpenAPI's disable): its
+ * live instance is STOPPED and its TaskTracker stops launching, and no new
+ * instance is made (PowerJob's disableJob stops a frequent job's
+ * instances). */
+START_TEST(disabling_the_job_stops_its_instance)
+{
+	setup(_i);
+	int s = start_server();
+	start_worker();
+	wait_owned_with_workers(1);
+	int64_t job = save_frequent(
+	    PJ_TIME_FIXED_RATE, "500", 1, "verify", "{\"mode\":\"BASE\"}");
+	struct look          a = wait_running(job, 0, 2, 20000);
+	Pj__Friend__OpReply *r = op(s, PJ__FRIEND__OP__DISABLE_JOB, job, 0);
+	ck_assert_msg(r->code == 0, "disable: %s", r->message);
+	pj__friend__op_reply__free_unpacked(r, NULL);
+	WAIT_STATUS(a.id, PJ_INST_STOPPED, 10000);
+	char stopped[100];
+	snprintf(stopped, sizeof(stopped), "instance=%lld stopped:",
+	    (long long) a.id);
+	ck_assert_msg(wait_file_says(wrk[0].log, stopped, 10000),
+	    "the TaskTracker was not stopped (%s)", wrk[0].log);
+	int64_t t_stop = ar_now_ms();
+	/* three launches' time: none, and no new instance */
+	struct look k;
+	int64_t     dl = ar_mono_ms() + 1500;
+	do {
+		usleep(100000);
+		k = look(job);
+		ck_assert_int_eq(k.id, 0);
+		ck_assert_uint_eq(k.rows, 1);
+	} while (ar_mono_ms() < dl);
+	ck_assert_int_eq(runs_after(a.id, t_stop + 300), 0);
+	teardown();
+}
+END_TEST
+
+/* SIGTERM to the worker running a frequent TaskTracker: the instance is
+ * reported FAILED before the worker exits 0 (the server's running timeout
+ * is 60 s here, so nothing else ends it), and a new instance runs on the
+ * other worker. */
+START_TEST(sigterm_reports_the_frequent_instance)
+{
+	setup(_i);
+	const char *const env[] = { "PJ_CHECK_INTERVAL_MS", "300",
+		"PJ_WAIT_RECEIVE_MS", "2000", "PJ_RUNNING_TIMEOUT_MS", "60000",
+		NULL };
+	tu_srv_start(&srv[0], 0, tmpdir, dburl, env, NULL);
+	nsrv = 1;
+	start_worker();
+	start_worker();
+	wait_owned_with_workers(2);
+	int64_t job = save_frequent(
+	    PJ_TIME_FIXED_RATE, "500", 1, "verify", "{\"mode\":\"BASE\"}");
+	struct look a = wait_running(job, 0, 2, 20000);
+	int         v = strcmp(a.tt, wrk[0].self) == 0 ? 0 : 1, st;
+	ck_assert_str_eq(a.tt, wrk[v].self);
+	kill(wrk[v].pid, SIGTERM);
+	ck_assert_int_eq(waitpid(wrk[v].pid, &st, 0), wrk[v].pid);
+	wrk[v].pid = 0;
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+	WAIT_STATUS(a.id, PJ_INST_FAILED, 5000);
+	struct pj_instance i;
+	get_instance(a.id, &i);
+	ck_assert_msg(strstr(i.result, "SIGTERM") != NULL, "result '%s'",
+	    i.result);
+	pj_instance_fini(&i);
+	struct look b = wait_running(job, a.id, 2, 30000);
+	ck_assert_str_eq(b.tt, wrk[1 - v].self);
+	teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -380,8 +474,11 @@ main(void)
 	tcase_add_loop_test(
 	    tc, fixed_rate_runs_at_the_rate_with_one_live_instance, 0, 2);
 	tcase_add_loop_test(tc, fixed_delay_never_overlaps, 0, 2);
+	/* the worker-side cases on one backend each (time) */
 	tcase_add_loop_test(
-	    tc, killed_worker_frequent_instance_runs_elsewhere, 0, 2);
+	    tc, killed_worker_frequent_instance_runs_elsewhere, 1, 2);
+	tcase_add_loop_test(tc, disabling_the_job_stops_its_instance, 0, 1);
+	tcase_add_loop_test(tc, sigterm_reports_the_frequent_instance, 0, 1);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
