@@ -240,12 +240,14 @@ START_TEST(fixed_rate_runs_at_the_rate_with_one_live_instance)
 	int64_t     want = (t2 - t1) / 500;
 	fprintf(stderr, "fixed rate 500 ms: %lld launches in %lld ms\n",
 	    (long long) (r2 - r1), (long long) (t2 - t1));
-	/* late is possible, early is not (+2: the reports' own lag) */
+	/* late is possible, early is not (+3: the reports' lag at both
+	 * ends, launch ticks queued behind a busy tracker; twice the rate
+	 * would be 2 * want) */
 	ck_assert_int_ge(r2 - r1, want / 2);
-	ck_assert_int_le(r2 - r1, want + 2);
+	ck_assert_int_le(r2 - r1, want + 3);
 	int n = wait_verify_runs(a.id, r2, t1, t2, 20000);
 	ck_assert_int_ge(n, want / 2);
-	ck_assert_int_le(n, want + 1);
+	ck_assert_int_le(n, want + 3);
 	ck_assert_msg(strstr(b.result, "verify") != NULL,
 	    "result '%s' is not the last sub-instance's", b.result);
 	teardown();
