@@ -479,6 +479,9 @@ tt_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *type,
 		case PJ_TICK_LAUNCH:
 			launch(t);
 			break;
+		case PJ_TICK_SHUTDOWN:
+			tt_finish(t, 4, PJ_TT_SHUTDOWN, true);
+			break;
 		case PJ_TICK_DISPATCH:
 			t->dispatch_told = false;
 			tt_dispatch(t);
@@ -588,6 +591,40 @@ pj_heavy_tracker_start(struct pj_worker_env *env,
 		return -1;
 	}
 	return 0;
+}
+
+int
+pj_heavy_tracker_shutdown_all(struct pj_worker_env *env)
+{
+	Pj__Tracker__TrackerTick k    = PJ__TRACKER__TRACKER_TICK__INIT;
+	ar_actor_info           *v    = NULL;
+	size_t                   cap  = 64, n = 0;
+	int                      told = 0;
+
+	k.kind = PJ_TICK_SHUTDOWN;
+	for (;;) {
+		v = ar_xrealloc(v, cap * sizeof(*v));
+		if (ar_system_actors(env->sys, v, cap, &n) != 0) {
+			free(v);
+			return 0;
+		}
+		if (n <= cap) {
+			break;
+		}
+		cap = n + 16; /* more started meanwhile: look again */
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *p = strstr(v[i].path, "/user/tt-");
+		ar_ref      ref;
+
+		if (p != NULL && strchr(p + 9, '/') == NULL
+		    && ar_lookup(env->sys, p, &ref) == 0
+		    && ar_tell(env->sys, ref, &k.base, AR_REF_NONE) == 0) {
+			told++;
+		}
+	}
+	free(v);
+	return told;
 }
 
 int

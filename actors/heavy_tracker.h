@@ -32,4 +32,11 @@ int pj_heavy_tracker_start(struct pj_worker_env *env,
 int pj_heavy_tracker_stop(
     struct pj_worker_env *env, const Pj__Worker__ServerStopInstanceReq *req);
 
+/* SIGTERM (pj-worker's drain): every heavy TaskTracker of the worker
+ * ends its instance FAILED "worker stopped (SIGTERM)", reported through
+ * the reporter (counted in finals_pending before its tracker stops), and
+ * stops its ProcessorTrackers; env->heavy falls to 0 as they stop.
+ * Returns how many were told. */
+int pj_heavy_tracker_shutdown_all(struct pj_worker_env *env);
+
 #endif

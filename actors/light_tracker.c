@@ -21,7 +21,9 @@
  * ("...,interrupt failed") and its thread abandoned (C cannot kill a
  * thread; PowerJob's Thread.stop is optional there too).  A stop from the
  * server (ServerStopInstanceReq) sets the stop flag and `silent`: the
- * server already recorded the end, so no final report follows (PowerJob).
+ * server already recorded the end, so no final report follows (PowerJob),
+ * and the run no longer counts as the instance's: a retry sent right
+ * after the stop starts a new run at once.
  *
  * Threads and locks: the set's mutex guards the list and each tracker's
  * `reported` and `next`; stop, silent and done are atomics, so a
@@ -411,11 +413,17 @@ copy_req(const Pj__Worker__ServerScheduleJobReq *r)
 	return c;
 }
 
+/* The run of the instance that still counts: a run the server stopped
+ * (silent) is over for the server, which may already have sent the same
+ * instance again (a retry); that new run starts beside the old one while
+ * the old one winds down, instead of being ignored as a duplicate. */
 static struct light *
 find(struct pj_light_set *s, int64_t instance_id)
 {
 	struct light *l;
-	for (l = s->head; l != NULL && l->req->instance_id != instance_id;
+	for (l = s->head; l != NULL
+	     && (l->req->instance_id != instance_id
+	         || atomic_load(&l->silent));
 	     l = l->next) { }
 	return l;
 }

@@ -346,11 +346,48 @@ cancel_pending(struct sched_state *s, int64_t job_id, bool all)
 	}
 }
 
+/* A frequent job's live instances (its one long-lived instance, §5.9)
+ * are STOPPED and their TaskTrackers told, as PowerJob's disableJob /
+ * deleteJob do: else the TaskTracker would launch sub-instances of a
+ * disabled job forever.  Returns how many. */
+static int64_t
+stop_frequent(ar_ctx *ctx, struct sched_state *s, int64_t job_id)
+{
+	struct pj_instance_query q = { .job_id = job_id,
+		.status_in = { PJ_INST_WAITING_DISPATCH,
+		    PJ_INST_WAITING_WORKER_RECEIVE, PJ_INST_RUNNING },
+		.n_status_in = 3,
+		.limit       = 100 };
+	struct pj_instance_list  l;
+	int64_t                  n = 0;
+	if (pj_store_instance_list(s->env->store, &q, &l) != 0) {
+		return 0; /* its reports find the job disabled: next check */
+	}
+	for (size_t k = 0; k < l.n; k++) {
+		const struct pj_instance *i = &l.v[k];
+		if (sched_finish(s, i, PJ_INST_STOPPED, PJ_RESULT_FREQUENT_OFF,
+		        NULL)
+		    != 0) {
+			continue;
+		}
+		n++;
+		if (i->task_tracker_address != NULL
+		    && i->task_tracker_address[0]) {
+			pj_sched_tell_stop(s->env, ar_ctx_self(ctx),
+			    i->task_tracker_address, i->app_id,
+			    i->instance_id, PJ_RESULT_FREQUENT_OFF);
+		}
+	}
+	pj_instance_list_fini(&l);
+	return n;
+}
+
 /* ENABLE_JOB / DISABLE_JOB / DELETE_JOB (the OpenAPI's enable, disable and
  * delete call this through FriendActor).  Enabling a disabled job sets
  * next_trigger_time from now (nothing missed while it was off is
  * replayed); the next pass schedules it.  Disabling or deleting cancels
- * its pending fires now, and marks the job cache's copy stale. */
+ * its pending fires now, stops a frequent job's live instance, and marks
+ * the job cache's copy stale. */
 static void
 op_job(ar_ctx *ctx, struct sched_state *s, const Pj__Friend__OpRequest *q)
 {
@@ -379,9 +416,14 @@ op_job(ar_ctx *ctx, struct sched_state *s, const Pj__Friend__OpRequest *q)
 		rv       = pj_store_job_set_status(env->store, j.id,
 		          del ? PJ_STATUS_DELETED : PJ_STATUS_DISABLE, now);
 		if (rv == 0) {
-			int64_t n = cancel_pending(s, j.id, del);
-			snprintf(msg, sizeof(msg), "%lld pending fires canceled",
-			    (long long) n);
+			int64_t n = cancel_pending(s, j.id, del), f = 0;
+			if (pj_sched_frequent(j.time_expression_type)) {
+				f = stop_frequent(ctx, s, j.id);
+			}
+			snprintf(msg, sizeof(msg),
+			    "%lld pending fires canceled, %lld instances "
+			    "stopped",
+			    (long long) n, (long long) f);
 			ar_log(AR_LOG_INFO, "sched",
 			    "app=%lld job=%lld %s: %s", (long long) j.app_id,
 			    (long long) j.id, del ? "deleted" : "disabled",

@@ -237,7 +237,8 @@ server_report(ar_ctx *ctx, struct pj_server_env *env, struct report_batch *b,
 		.source                  = r->source_address,
 		.report_time             = r->report_time,
 		.end_time                = r->end_time,
-		.result                  = r->result };
+		.result                  = r->result,
+		.launches                = r->total_task_num };
 	now                  = ar_now_ms();
 	pj_sched_report(&cur, &rep, retry_num, frequent, now,
 	    env->sched.retry_delay_ms, &a);

@@ -19,6 +19,7 @@ enum {
 	PJ_TICK_HEARTBEAT,  /* PT manager: heartbeats, retries, timeouts */
 	PJ_TICK_FLUSH,      /* PT manager: send a PT's finished statuses */
 	PJ_TICK_DETECT,     /* TT: ask the server for more workers */
+	PJ_TICK_SHUTDOWN,   /* TT: the worker stops (SIGTERM): fail, report */
 };
 
 /* PowerJob's ProcessorTrackerStatusReportReq.type */

@@ -16,6 +16,8 @@
 
 /* address of tasks that run on the TT's own thread, never dispatched */
 #define PJ_LOCAL_ADDRESS "local"
+/* the result of an instance whose worker stopped (SIGTERM) */
+#define PJ_TT_SHUTDOWN "worker stopped (SIGTERM)"
 
 struct local_job;
 

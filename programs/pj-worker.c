@@ -22,7 +22,8 @@
  * (a discovery ask may wait seconds; only heartbeats wait for it).  The
  * actors run on the runtime's dispatchers; light TaskTrackers on threads
  * of their own.  On the first signal: new instances are refused
- * (env.draining), running processors are asked to stop, main waits up to
+ * (env.draining), running processors are asked to stop, every heavy
+ * TaskTracker ends its instance FAILED with a report, main waits up to
  * stop-wait-ms for them and then for their final reports to be
  * acknowledged and the log queue to drain; a second signal exits at once.
  */
@@ -227,15 +228,21 @@ static void
 drain(void)
 {
 	int64_t dl = ar_mono_ms() + env.cfg.stop_wait_ms;
-	int     n  = atomic_load(&env.light);
+	int     n  = atomic_load(&env.light), h;
 
 	atomic_store(&env.draining, 1);
-	ar_log(AR_LOG_INFO, "worker",
-	    "stopping: %d light instance(s) asked to stop (waiting up to "
-	    "%lld ms); a second signal exits at once",
-	    n, (long long) env.cfg.stop_wait_ms);
 	pj_light_stop_all(&env);
-	while (atomic_load(&env.light) > 0 && ar_mono_ms() < dl) {
+	/* heavy TaskTrackers (BROADCAST, MAP, MAP_REDUCE, frequent jobs):
+	 * FAILED and reported (the server retries or, for a frequent job,
+	 * starts a new instance elsewhere), never left RUNNING in silence */
+	h = pj_heavy_tracker_shutdown_all(&env);
+	ar_log(AR_LOG_INFO, "worker",
+	    "stopping: %d light instance(s) asked to stop, %d heavy "
+	    "TaskTracker(s) ended (waiting up to %lld ms); a second signal "
+	    "exits at once",
+	    n, h, (long long) env.cfg.stop_wait_ms);
+	while ((atomic_load(&env.light) > 0 || atomic_load(&env.heavy) > 0)
+	    && ar_mono_ms() < dl) {
 		usleep(WAIT_STEP_MS * 1000);
 	}
 	if ((n = pj_light_abandon_all(&env)) > 0) {

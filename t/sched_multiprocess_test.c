@@ -7,8 +7,15 @@
  * such a run loses nothing with the fire-all policy and records nothing
  * twice with the default one; a worker killed mid-instance is failed by
  * the status check, never left RUNNING; run, stop, cancel and retry go
- * through a server that does not own the app.  Every test runs on SQLite
- * and on the private MariaDB (PJ_TEST_MYSQL_URL, started by t/run.sh).
+ * through a server that does not own the app.  Every test runs twice
+ * (tcase_add_loop_test 0..2): loop index 0 on SQLite with the test worker,
+ * 1 on the private MariaDB (PJ_TEST_MYSQL_URL, started by t/run.sh) with
+ * the real worker, build/bin/pj-worker, whose jobs are the built-in verify
+ * processor: {"mode":"BASE"} where the test worker answers at once,
+ * {"mode":"TIMEOUT"} (runs until stopped) where it is told --job-ms -1.
+ * So every case meets both workers at no extra run time; the frequent
+ * job's case gets the real frequent TaskTracker on MariaDB (its rate, delay
+ * and fail-over are t/frequent_multiprocess_test.c).
  *
  * Design notes (threads): the runtime's threads deliver replies; the test
  * waits on futures and polls the store.  Children are killed in teardown
@@ -37,6 +44,8 @@ static char               dburl[512], tmpdir[256], dbname[64];
 static ar_system         *sys;
 static struct pj_store   *store;
 static int64_t            app_id;
+static int  real; /* loop index 1: MariaDB and pj-worker */
+static bool hold; /* the worker was told --job-ms: jobs run until stopped */
 
 /* ---- backends and processes (t/serverutil.h) --------------------------- */
 
@@ -47,6 +56,8 @@ setup(int mysql)
 	    dbname, dburl, &store, &app_id);
 	sys  = tu_srv_tester();
 	nsrv = nwrk = 0;
+	real        = mysql;
+	hold        = false;
 }
 
 static void
@@ -58,18 +69,24 @@ teardown(void)
 	tu_srv_store_close(store, dbname, tmpdir);
 }
 
-/* Fast checks for the tests: every 300 ms, receive and report timeouts of
- * 2 s, a 1 s misfire threshold. */
+/* Fast checks for the tests: every 300 ms, receive timeout receive_ms
+ * (start_server: 2 s), report timeout 2 s, a 1 s misfire threshold. */
+static int
+start_server_receive(const char *receive_ms)
+{
+	const char *const env[] = { "PJ_CHECK_INTERVAL_MS", "300",
+		"PJ_WAIT_RECEIVE_MS", receive_ms, "PJ_RUNNING_TIMEOUT_MS",
+		"2000", "PJ_MISFIRE_THRESHOLD_MS", "1000",
+		"PJ_SCHED_WINDOW_MS", "2000", NULL };
+	int               i     = nsrv++;
+	tu_srv_start(&srv[i], i, tmpdir, dburl, env, NULL);
+	return i;
+}
+
 static int
 start_server(void)
 {
-	static const char *const env[] = { "PJ_CHECK_INTERVAL_MS", "300",
-		"PJ_WAIT_RECEIVE_MS", "2000", "PJ_RUNNING_TIMEOUT_MS", "2000",
-		"PJ_MISFIRE_THRESHOLD_MS", "1000", "PJ_SCHED_WINDOW_MS",
-		"2000", NULL };
-	int                      i     = nsrv++;
-	tu_srv_start(&srv[i], i, tmpdir, dburl, env, NULL);
-	return i;
+	return start_server_receive("2000");
 }
 
 /* The same with a short look-ahead (500 ms, passes every 100 ms) and a
@@ -101,12 +118,18 @@ restart_server_short_window(int i)
 	tu_srv_start(&srv[i], i, tmpdir, dburl, short_window_env, args);
 }
 
-/* A test worker for every server so far; extra options (NULL-ended). */
+/* A worker for every server so far: pj-worker on loop index 1, else the
+ * test worker with options a1 a2 (either NULL). */
 static int
 start_worker(const char *a1, const char *a2)
 {
 	char exe[600], servers[400] = "", out[400];
 	int  i = nwrk++;
+	hold   = a1 != NULL && strcmp(a1, "--job-ms") == 0;
+	if (real) {
+		tu_srv_start_pjworker(&wrk[i], i, tmpdir, srv, nsrv, NULL);
+		return i;
+	}
 	for (int k = 0; k < nsrv; k++) {
 		snprintf(servers + strlen(servers),
 		    sizeof(servers) - strlen(servers), "%s%s", k ? "," : "",
@@ -235,7 +258,10 @@ save_job(int type, const char *expr, int policy, int64_t next, int64_t lc_end,
 	int64_t       id       = 0;
 	j.app_id               = app_id;
 	j.job_name             = "j";
-	j.job_params           = "jp=1";
+	j.job_params           = !real ? "jp=1"
+	              : hold       ? "{\"mode\":\"TIMEOUT\"}"
+	                           : "{\"mode\":\"BASE\"}";
+	j.processor_info       = "verify"; /* pj-worker's; pj-testworker: any */
 	j.time_expression_type = type;
 	j.time_expression      = (char *) expr;
 	j.time_zone            = "Europe/Berlin";
@@ -269,23 +295,18 @@ instance_status(int64_t id)
 
 #define WAIT_STATUS(id, st, ms) TU_SRV_WAIT_STATUS(store, id, st, ms)
 
-/* The worker's output file contains `needle`. */
+/* The worker's output (test worker) or log (pj-worker) contains needle. */
 static bool
 worker_said(int w, const char *needle)
 {
-	char  path[400], line[1024];
-	bool  found = false;
-	FILE *f;
+	char path[400];
 	snprintf(path, sizeof(path), "%s/worker.%d.out", tmpdir, w);
-	if ((f = fopen(path, "r")) == NULL) {
-		return false;
-	}
-	while (!found && fgets(line, sizeof(line), f) != NULL) {
-		found = strstr(line, needle) != NULL;
-	}
-	fclose(f);
-	return found;
+	return tu_file_says(real ? wrk[w].log : path, needle);
 }
+
+/* Instance parameters: the test worker's text, none for pj-worker (its
+ * job's verify parameters decide). */
+#define IP(x) (real ? "" : (x))
 
 /* ---- tests
  * ------------------------------------------------------------------ */
@@ -487,7 +508,7 @@ START_TEST(worker_killed_mid_instance_is_failed)
 	int     s = wait_owned_with_worker();
 	int64_t job = save_job(PJ_TIME_API, "", 0, 0, 0, 0);
 	Pj__Friend__OpReply *r
-	    = op(s, PJ__FRIEND__OP__RUN_JOB, job, 0, "ip=9");
+	    = op(s, PJ__FRIEND__OP__RUN_JOB, job, 0, IP("ip=9"));
 	ck_assert_int_eq(r->code, 0);
 	int64_t id = r->instance_id;
 	pj__friend__op_reply__free_unpacked(r, NULL);
@@ -556,23 +577,29 @@ START_TEST(frequent_job_keeps_one_live_instance)
 }
 END_TEST
 
+/* A receive timeout of 60 s: the retry right after the stop must reach
+ * the worker's processor at once, not after a re-dispatch (pj-worker
+ * ignored it while the stopped run was still winding down). */
 START_TEST(stop_cancel_retry_through_a_non_owner)
 {
 	setup(_i);
-	start_server();
-	start_server();
+	start_server_receive("60000");
+	start_server_receive("60000");
 	int     w     = start_worker("--job-ms", "-1");
 	int     owner = wait_owned_with_worker(), other = 1 - owner;
-	int64_t job = save_job(PJ_TIME_API, "", 0, 0, 0, 0);
-	/* run through the other server: both parameters reach the worker */
+	hold          = false; /* pj-worker: the instance's parameters hold */
+	int64_t job   = save_job(PJ_TIME_API, "", 0, 0, 0, 0);
+	/* run through the other server: both parameters reach the worker
+	 * (pj-worker: the instance's TIMEOUT beats the job's BASE) */
+	const char *ip = real ? "{\"mode\":\"TIMEOUT\"}" : "ip=9";
 	Pj__Friend__OpReply *r
-	    = op(other, PJ__FRIEND__OP__RUN_JOB, job, 0, "ip=9");
+	    = op(other, PJ__FRIEND__OP__RUN_JOB, job, 0, ip);
 	ck_assert_int_eq(r->code, 0);
 	ck_assert_str_eq(r->served_by, srv[owner].self);
 	int64_t id = r->instance_id;
 	pj__friend__op_reply__free_unpacked(r, NULL);
-	WAIT_STATUS(id, PJ_INST_RUNNING, 5000);
-	ck_assert(worker_said(w, "params=jp=1|ip=9"));
+	WAIT_STATUS(id, PJ_INST_RUNNING, 10000);
+	ck_assert(real || worker_said(w, "params=jp=1|ip=9"));
 	/* cancel is for instances not dispatched yet */
 	r = op(other, PJ__FRIEND__OP__CANCEL_INSTANCE, 0, id, NULL);
 	ck_assert_int_eq(r->code, PJ__CLUSTER__CODE__BAD_REQUEST);
@@ -584,7 +611,10 @@ START_TEST(stop_cancel_retry_through_a_non_owner)
 	pj__friend__op_reply__free_unpacked(r, NULL);
 	ck_assert_int_eq(instance_status(id), PJ_INST_STOPPED);
 	char stop[100];
-	snprintf(stop, sizeof(stop), "stop instance=%lld", (long long) id);
+	snprintf(stop, sizeof(stop),
+	    real ? "instance=%lld: stop asked by the server"
+	         : "stop instance=%lld",
+	    (long long) id);
 	int64_t dl = ar_mono_ms() + 5000;
 	while (!worker_said(w, stop) && ar_mono_ms() < dl) {
 		usleep(50000);
@@ -594,7 +624,7 @@ START_TEST(stop_cancel_retry_through_a_non_owner)
 	r = op(other, PJ__FRIEND__OP__RETRY_INSTANCE, 0, id, NULL);
 	ck_assert_int_eq(r->code, 0);
 	pj__friend__op_reply__free_unpacked(r, NULL);
-	WAIT_STATUS(id, PJ_INST_RUNNING, 5000);
+	WAIT_STATUS(id, PJ_INST_RUNNING, 15000);
 	r = op(other, PJ__FRIEND__OP__RETRY_INSTANCE, 0, id, NULL);
 	ck_assert_int_eq(r->code, PJ__CLUSTER__CODE__BAD_REQUEST);
 	pj__friend__op_reply__free_unpacked(r, NULL);
@@ -633,9 +663,10 @@ START_TEST(run_with_delay_fires_then_also_after_the_owner_dies)
 	start_worker("--quiet", NULL);
 	int     s   = wait_owned_with_worker();
 	int64_t job = save_job(PJ_TIME_API, "", 0, 0, 0, 0);
+	const char *ip = real ? "{}" : "ip=1"; /* verify: {} is BASE */
 	int64_t before = ar_now_ms();
 	Pj__Friend__OpReply *r
-	    = op_delay(1 - s, PJ__FRIEND__OP__RUN_JOB, job, 0, "ip=1", 2500);
+	    = op_delay(1 - s, PJ__FRIEND__OP__RUN_JOB, job, 0, ip, 2500);
 	int64_t after = ar_now_ms();
 	ck_assert_int_eq(r->code, 0);
 	int64_t id = r->instance_id;
@@ -653,7 +684,7 @@ START_TEST(run_with_delay_fires_then_also_after_the_owner_dies)
 	ck_assert_int_eq(pj_store_instance_get(store, id, &i), 0);
 	ck_assert_int_ge(i.actual_trigger_time, due);
 	ck_assert_int_lt(i.actual_trigger_time, due + 500);
-	ck_assert_str_eq(i.instance_params, "ip=1");
+	ck_assert_str_eq(i.instance_params, ip);
 	pj_instance_fini(&i);
 	/* the owner dies before the fire; the survivor fires it */
 	r = op_delay(s, PJ__FRIEND__OP__RUN_JOB, job, 0, "", 9000);

@@ -174,6 +174,22 @@ START_TEST(reports_attempts_retry_delay_and_finish)
 	pj_sched_report(&i, &r, 5, true, NOW, 10000, &a);
 	ck_assert(!a.retry && a.finished);
 	ck_assert(!(a.mask & PJ_SET_RUNNING_TIMES));
+	/* ... running_times mirrors the TaskTracker's launches and a RUNNING
+	 * report writes the last sub-instance's result (§5.9) */
+	i          = inst(3, "pj://w@h:1", 4);
+	r.status   = 3;
+	r.result   = "sub 7 ok";
+	r.launches = 7;
+	pj_sched_report(&i, &r, 0, true, NOW, 10000, &a);
+	ck_assert_int_eq(a.verdict, PJ_REPORT_APPLY);
+	ck_assert(!a.finished && !a.ack && !a.retry);
+	ck_assert(a.mask & PJ_SET_RUNNING_TIMES);
+	ck_assert_int_eq(a.set.running_times, 7);
+	ck_assert(a.mask & PJ_SET_RESULT);
+	ck_assert_str_eq(a.set.result, "sub 7 ok");
+	r.launches = 3; /* never backwards */
+	pj_sched_report(&i, &r, 0, true, NOW, 10000, &a);
+	ck_assert(!(a.mask & PJ_SET_RUNNING_TIMES));
 }
 END_TEST
 

@@ -1,16 +1,21 @@
 /*
  * t/server_multiprocess_test.c - real pj-server processes on 127.0.0.1
- * (build/bin), the test worker (build/t/pj-testworker), and this process's
- * own actor system as a client: a worker joins, heartbeats and shows in the
+ * (build/bin), a worker process, and this process's own actor system as a
+ * client: a worker joins, heartbeats and shows in the
  * cluster view; wrong secrets and other bad input are refused; status and
  * log reports reach the store; the executor query applies a job's filters;
- * a database newer than the binary is refused; a test worker follows its
- * app to a survivor when its owner is killed; three
+ * a database newer than the binary is refused; a worker follows its app
+ * to a survivor when its owner is killed; three
  * servers, the owner killed with SIGKILL five times, the app owned by
  * exactly one survivor each time; a forwarded operation reaches the owner,
  * and is re-resolved when the owner died; SIGTERM exits 0 and leaves no
- * lock behind.  Every test runs on SQLite and on the private MariaDB
- * (PJ_TEST_MYSQL_URL, started by t/run.sh).
+ * lock behind.  Every test runs twice (tcase_add_loop_test 0..2): loop
+ * index 0 on SQLite, 1 on the private MariaDB (PJ_TEST_MYSQL_URL, started
+ * by t/run.sh).  The two cases with a worker process start the test
+ * worker (build/t/pj-testworker) on index 0 and the real one
+ * (build/bin/pj-worker) on index 1: both workers meet the server at no
+ * extra run time.  The test worker's fixed metrics give a known score;
+ * pj-worker's are the machine's, so that check is on index 0 only.
  *
  * Design notes (threads): the runtime's threads deliver replies; the test
  * waits on futures.  Children are killed in teardown whatever happened.
@@ -39,6 +44,8 @@ static char               dburl[512], tmpdir[256], dbname[64];
 static ar_system         *sys;
 static struct pj_store   *store;
 static int64_t            app_id;
+static int                real; /* loop index 1: MariaDB and pj-worker */
+static pid_t              wpid; /* the worker, reaped in teardown */
 
 /* ---- backends and processes (t/serverutil.h) --------------------------- */
 
@@ -49,11 +56,17 @@ setup(int mysql)
 	    dbname, dburl, &store, &app_id);
 	sys  = tu_srv_tester();
 	nsrv = 0;
+	real = mysql;
+	wpid = 0;
 }
 
 static void
 teardown(void)
 {
+	if (wpid > 0) {
+		kill(wpid, SIGKILL);
+		waitpid(wpid, NULL, 0);
+	}
 	tu_srv_reap(srv, nsrv);
 	ar_system_stop(sys);
 	tu_srv_store_close(store, dbname, tmpdir);
@@ -189,18 +202,28 @@ START_TEST(worker_joins_and_bad_input_is_refused)
 	setup(_i);
 	int s = start_server();
 
-	/* the test worker joins through discovery and heartbeats */
+	/* the worker joins through discovery and heartbeats */
 	char exe[600], servers[100], out[400], cmd[1400];
 	snprintf(exe, sizeof(exe), "%s/pj-testworker",
 	    getenv("PJ_TEST_BIN") ? getenv("PJ_TEST_BIN") : "build/t");
 	snprintf(servers, sizeof(servers), "%s", srv[s].self);
 	snprintf(out, sizeof(out), "%s/worker.out", tmpdir);
-	const char *argv[] = { exe, "--server", servers, "--app", "orders",
-		"--secret", "s3cret", "--tag", "blue", "--interval-ms", "100",
-		NULL };
-	struct tu_spawn_opts so = TU_SPAWN_OPTS_INIT;
-	so.out                  = out;
-	pid_t w                 = tu_proc_spawn((char *const *) argv, &so);
+	struct tu_srv_proc rw = { 0 };
+	pid_t              w;
+	if (real) {
+		const char *const args[]
+		    = { "--tag", "blue", "--heartbeat-ms", "100", NULL };
+		tu_srv_start_pjworker(&rw, 0, tmpdir, srv, nsrv, args);
+		w = rw.pid;
+	} else {
+		const char *argv[] = { exe, "--server", servers, "--app",
+			"orders", "--secret", "s3cret", "--tag", "blue",
+			"--interval-ms", "100", NULL };
+		struct tu_spawn_opts so = TU_SPAWN_OPTS_INIT;
+		so.out                  = out;
+		w = tu_proc_spawn((char *const *) argv, &so);
+	}
+	wpid = w;
 	ck_assert_int_gt(w, 0);
 	Pj__Friend__OpReply *l  = NULL;
 	int64_t              dl = ar_mono_ms() + 10000;
@@ -219,8 +242,14 @@ START_TEST(worker_joins_and_bad_input_is_refused)
 	ck_assert_str_eq(l->served_by, srv[s].self);
 	ck_assert_str_eq(l->workers[0]->tag, "blue");
 	ck_assert(l->workers[0]->alive);
-	ck_assert_int_eq(
-	    l->workers[0]->score, (int) ((4 - 1) * 2 + (4 - 0.5)));
+	if (real) { /* the machine's metrics */
+		ck_assert_str_eq(l->workers[0]->address, rw.self);
+		ck_assert_ptr_nonnull(l->workers[0]->metrics);
+		ck_assert_int_gt(l->workers[0]->metrics->cpu_processors, 0);
+	} else {
+		ck_assert_int_eq(
+		    l->workers[0]->score, (int) ((4 - 1) * 2 + (4 - 0.5)));
+	}
 	pj__friend__op_reply__free_unpacked(l, NULL);
 	char *o = db_owner();
 	ck_assert_str_eq(o, srv[s].self);
@@ -243,18 +272,28 @@ START_TEST(worker_joins_and_bad_input_is_refused)
 	kill(w, SIGTERM);
 	int wst;
 	waitpid(w, &wst, 0);
+	wpid = 0;
 	ck_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
 
-	/* a worker with a wrong secret is refused, with its code */
-	snprintf(cmd, sizeof(cmd),
-	    "'%s' --server %s --app orders --secret nope --run-ms 0 > %s", exe,
-	    servers, out);
+	/* a worker with a wrong secret is refused, with its code (pj-worker:
+	 * exit 3 and the server's reason on stderr) */
+	if (real) {
+		snprintf(cmd, sizeof(cmd),
+		    "'%s/pj-worker' --server %s --app orders --secret nope "
+		    "--listen tcp://127.0.0.1:0 --data-dir '%s/wbad' "
+		    "--start-wait-ms 10000 >/dev/null 2>'%s'",
+		    getenv("PJ_BIN") ? getenv("PJ_BIN") : "build/bin", servers,
+		    tmpdir, out);
+	} else {
+		snprintf(cmd, sizeof(cmd),
+		    "'%s' --server %s --app orders --secret nope --run-ms 0 "
+		    "> %s",
+		    exe, servers, out);
+	}
 	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 3);
-	FILE *f         = fopen(out, "r");
-	char  line[300] = "";
-	ck_assert(fgets(line, sizeof(line), f) != NULL);
-	fclose(f);
-	ck_assert_msg(strstr(line, "code=3 ") != NULL, "got: %s", line);
+	ck_assert_msg(tu_file_says(out,
+	                  real ? "wrong secret for app 'orders'" : "code=3 "),
+	    "not said in %s", out);
 
 	/* the same through this process: discovery and heartbeats */
 	Pj__Cluster__DiscoverReply *d = discover(s, "orders", "wrong");
@@ -598,7 +637,7 @@ START_TEST(newer_schema_is_refused)
 }
 END_TEST
 
-/* the test worker lists two servers; its owner is killed; on its next
+/* the worker lists two servers; its owner is killed; on its next
  * discovery (every second here) the other one takes the app over and the
  * worker's heartbeats show there, within 15 s */
 START_TEST(worker_follows_the_app_to_a_survivor)
@@ -609,12 +648,22 @@ START_TEST(worker_follows_the_app_to_a_survivor)
 	snprintf(exe, sizeof(exe), "%s/pj-testworker",
 	    getenv("PJ_TEST_BIN") ? getenv("PJ_TEST_BIN") : "build/t");
 	snprintf(servers, sizeof(servers), "%s,%s", srv[a].self, srv[b].self);
-	const char *argv[] = { exe, "--server", servers, "--app", "orders",
-		"--secret", "s3cret", "--interval-ms", "200", "--discover-ms",
-		"1000", NULL };
-	struct tu_spawn_opts so = TU_SPAWN_OPTS_INIT;
-	so.out                  = "/dev/null";
-	pid_t w                 = tu_proc_spawn((char *const *) argv, &so);
+	struct tu_srv_proc rw = { 0 };
+	pid_t              w;
+	if (real) { /* servers in the listed order: a first */
+		const char *const args[]
+		    = { "--discover-ms", "1000", "--shuffle", "0", NULL };
+		tu_srv_start_pjworker(&rw, 0, tmpdir, srv, nsrv, args);
+		w = rw.pid;
+	} else {
+		const char *argv[] = { exe, "--server", servers, "--app",
+			"orders", "--secret", "s3cret", "--interval-ms", "200",
+			"--discover-ms", "1000", NULL };
+		struct tu_spawn_opts so = TU_SPAWN_OPTS_INIT;
+		so.out                  = "/dev/null";
+		w = tu_proc_spawn((char *const *) argv, &so);
+	}
+	wpid = w;
 	ck_assert_int_gt(w, 0);
 	/* it joins a (first listed, nobody owned the app) */
 	Pj__Friend__OpReply *l  = NULL;
@@ -652,6 +701,7 @@ START_TEST(worker_follows_the_app_to_a_survivor)
 	kill(w, SIGTERM);
 	int wst;
 	waitpid(w, &wst, 0);
+	wpid = 0;
 	ck_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
 	teardown();
 }

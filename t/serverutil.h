@@ -3,7 +3,8 @@
  * processes (build/bin): a temporary directory, a store on SQLite or on a
  * database of its own in the private MariaDB (PJ_TEST_MYSQL_URL), migrated
  * and holding the app "orders" / "s3cret", the tester's actor system,
- * servers started with a ready file, and the cleanup (children killed, the
+ * servers started with a ready file, the real worker (pj-worker) started
+ * the same way, and the cleanup (children killed, the
  * database dropped, the directory removed unless PJ_TEST_KEEP is set).
  * The buffers are the suites' own: tmpdir[256], dbname[64], dburl[512].
  */
@@ -13,6 +14,7 @@
 #include <check.h>
 #include <mysql.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +204,88 @@ tu_srv_start(struct tu_srv_proc *p, int i, const char *tmpdir,
 		    p->pid == 0 ? (WIFEXITED(st) ? "exited" : "killed")
 		                : "not ready after 30 s",
 		    tail);
+	}
+	ck_assert_int_eq(fscanf(f, "%63s", p->self), 1);
+	fclose(f);
+}
+
+/* The file contains needle (false when it cannot be read). */
+static inline bool
+tu_file_says(const char *path, const char *needle)
+{
+	char  line[2048];
+	bool  found = false;
+	FILE *f;
+	if ((f = fopen(path, "r")) == NULL) {
+		return false;
+	}
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		found = strstr(line, needle) != NULL;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Starts the real worker, pj-worker (PJ_BIN, else build/bin), as child p,
+ * number i, for the servers srv[0..nsrv) (their addresses, live or not):
+ * app "orders" / "s3cret", listening on 127.0.0.1:0, data directory
+ * tmpdir/w<i>, stderr (log level info) in p->log = tmpdir/worker.<i>.log,
+ * heartbeats every 200 ms, discovery every 500 ms, RUNNING reports every
+ * 300 ms, online log lines shipped every 100 ms; then the options args
+ * (NULL-ended, may be NULL; a later flag wins).  Waits up to 20 s for its
+ * ready file and reads its address (pj://pjworker@...) into p->self. */
+static inline void
+tu_srv_start_pjworker(struct tu_srv_proc *p, int i, const char *tmpdir,
+    const struct tu_srv_proc *srv, int nsrv, const char *const *args)
+{
+	char        exe[600], servers[600] = "", data[300], ready[300];
+	const char *argv[64];
+	int         n = 0;
+	for (int k = 0; k < nsrv; k++) {
+		snprintf(servers + strlen(servers),
+		    sizeof(servers) - strlen(servers), "%s%s", k ? "," : "",
+		    srv[k].self);
+	}
+	snprintf(exe, sizeof(exe), "%s/pj-worker",
+	    getenv("PJ_BIN") ? getenv("PJ_BIN") : "build/bin");
+	snprintf(data, sizeof(data), "%s/w%d", tmpdir, i);
+	snprintf(ready, sizeof(ready), "%s/wready.%d", tmpdir, i);
+	snprintf(p->log, sizeof(p->log), "%s/worker.%d.log", tmpdir, i);
+	unlink(ready);
+	const char *fixed[] = { exe, "--server", servers, "--app", "orders",
+		"--secret", "s3cret", "--listen", "tcp://127.0.0.1:0",
+		"--data-dir", data, "--ready-file", ready, "--heartbeat-ms",
+		"200", "--discover-ms", "500", "--report-ms", "300",
+		"--log-flush-ms", "100", "--stop-wait-ms", "2000",
+		"--start-wait-ms", "10000", "--log-level", "info", NULL };
+	for (int k = 0; fixed[k] != NULL; k++) {
+		argv[n++] = fixed[k];
+	}
+	for (int k = 0; args != NULL && args[k] != NULL && n < 63; k++) {
+		argv[n++] = args[k];
+	}
+	argv[n] = NULL;
+	struct tu_spawn_opts o = TU_SPAWN_OPTS_INIT;
+	o.out                  = "/dev/null";
+	o.err                  = p->log;
+	p->pid                 = tu_proc_spawn((char *const *) argv, &o);
+	ck_assert_msg(p->pid > 0, "cannot start %s: %s", exe, strerror(errno));
+	/* joined within 30 s, or the test fails with the end of its log */
+	FILE   *f  = NULL;
+	int     st = 0;
+	int64_t dl = ar_mono_ms() + 30000;
+	while ((f = fopen(ready, "r")) == NULL && ar_mono_ms() < dl) {
+		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+			p->pid = 0;
+			break;
+		}
+		usleep(10000);
+	}
+	if (f == NULL) {
+		char tail[2048] = "";
+		tu_srv_log_tail(p->log, tail, sizeof(tail));
+		ck_abort_msg("pj-worker did not join: %s; its log ends:\n%s",
+		    p->pid == 0 ? "exited" : "not ready after 30 s", tail);
 	}
 	ck_assert_int_eq(fscanf(f, "%63s", p->self), 1);
 	fclose(f);

@@ -188,21 +188,10 @@ kill_proc(struct tu_srv_proc *p, int sig)
 	p->pid = 0;
 }
 
-/* The file contains needle. */
 static inline bool
 file_says(const char *path, const char *needle)
 {
-	char  line[2048];
-	bool  found = false;
-	FILE *f;
-	if ((f = fopen(path, "r")) == NULL) {
-		return false;
-	}
-	while (!found && fgets(line, sizeof(line), f) != NULL) {
-		found = strstr(line, needle) != NULL;
-	}
-	fclose(f);
-	return found;
+	return tu_file_says(path, needle);
 }
 
 static inline bool

@@ -55,6 +55,7 @@ enum pj_dispatch_strategy {
 #define PJ_RESULT_STOPPED "stopped by user"
 #define PJ_RESULT_CANCELED "canceled by user"
 #define PJ_RESULT_JOB_DISABLED "canceled: job disabled"
+#define PJ_RESULT_FREQUENT_OFF "stopped: job disabled or deleted"
 #define PJ_RESULT_MAX 256
 
 /* ---- state machine ------------------------------------------------------ */
@@ -88,6 +89,8 @@ struct pj_report {
 	int64_t     report_time;
 	int64_t     end_time; /* 0 = not given */
 	const char *result;
+	int64_t     launches; /* frequent: sub-instances launched so far (the
+	                         report's total_task_num) */
 };
 
 struct pj_report_action {
@@ -101,7 +104,9 @@ struct pj_report_action {
 };
 
 /* What a report does to instance `cur` of a job allowed `retry_num` retries
- * (frequent jobs: is_frequent, no retries, no attempt counting).  A retry
+ * (frequent jobs: is_frequent, no retries, no attempt counting; instead
+ * running_times mirrors the TaskTracker's launches and every report writes
+ * the result, the last sub-instance's, like PowerJob §5.9).  A retry
  * goes back to WAITING_DISPATCH with expected_trigger_time = now_ms +
  * retry_delay_ms. */
 void pj_sched_report(const struct pj_instance *cur, const struct pj_report *r,

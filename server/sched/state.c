@@ -117,10 +117,15 @@ pj_sched_report(const struct pj_instance *cur, const struct pj_report *r,
 		a->set.running_times++; /* one attempt started */
 		a->mask |= PJ_SET_RUNNING_TIMES;
 	}
-	if (final_report) {
+	if (is_frequent && r->launches > cur->running_times) {
+		/* §5.9: running_times mirrors the sub-instance launches */
+		a->set.running_times = r->launches;
+		a->mask |= PJ_SET_RUNNING_TIMES;
+	}
+	if (final_report || is_frequent) { /* frequent: the last sub's */
 		a->set.result = (char *) (r->result ? r->result : "");
 		a->mask |= PJ_SET_RESULT;
-		a->ack = true;
+		a->ack = final_report;
 	}
 	if (r->status == PJ_INST_FAILED && !is_frequent
 	    && a->set.running_times <= retry_num) {
