@@ -72,6 +72,7 @@ J=${J:-2}
 SERIAL="store_mysql_test"
 LONG="sched_multiprocess_test worker_exec_multiprocess_test
 worker_multiprocess_test gateway_multiprocess_test server_multiprocess_test
+frequent_multiprocess_test
 logstore_test heavy_tracker_test demo_test runtime_reconnect_test"
 start=$(date +%s)
 for name in $list; do
