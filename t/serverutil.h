@@ -143,6 +143,35 @@ tu_srv_log_tail(const char *path, char *buf, size_t len)
 	fclose(f);
 }
 
+/* Waits up to 30 s (a sanitizer build on a loaded machine, MariaDB
+ * migrations) for the ready file of the program p started and reads its
+ * first word (the address) into p->self; a program that exits first or
+ * is not ready in time fails the test with the end of its log (p->log). */
+static inline void
+tu_srv_wait_ready(struct tu_srv_proc *p, const char *ready, const char *what)
+{
+	FILE   *f  = NULL;
+	int     st = 0;
+	int64_t dl = ar_mono_ms() + 30000;
+	while ((f = fopen(ready, "r")) == NULL && ar_mono_ms() < dl) {
+		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+			p->pid = 0;
+			break;
+		}
+		usleep(10000);
+	}
+	if (f == NULL) {
+		char tail[2048] = "";
+		tu_srv_log_tail(p->log, tail, sizeof(tail));
+		ck_abort_msg("%s did not start: %s; its log ends:\n%s", what,
+		    p->pid == 0 ? (WIFEXITED(st) ? "exited" : "killed")
+		                : "not ready after 30 s",
+		    tail);
+	}
+	ck_assert_int_eq(fscanf(f, "%63s", p->self), 1);
+	fclose(f);
+}
+
 /* Starts pj-server number i (serve on 127.0.0.1 with dburl, ready file and
  * log tmpdir/{ready,server}.<i>[.log], log level info, the gateway on a
  * free port: the ready file's second line) with the
@@ -183,30 +212,7 @@ tu_srv_start(struct tu_srv_proc *p, int i, const char *tmpdir,
 	o.env                  = env;
 	p->pid                 = tu_proc_spawn((char *const *) argv, &o);
 	ck_assert_msg(p->pid > 0, "cannot start %s: %s", exe, strerror(errno));
-	/* Ready within 30 s (a sanitizer build on a loaded machine, MariaDB
-	 * migrations); a server that exits or never gets ready fails the test
-	 * with its exit status and the end of its log. */
-	FILE   *f  = NULL;
-	int     st = 0;
-	int64_t dl = ar_mono_ms() + 30000;
-	while ((f = fopen(ready, "r")) == NULL && ar_mono_ms() < dl) {
-		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-			p->pid = 0;
-			break;
-		}
-		usleep(10000);
-	}
-	if (f == NULL) {
-		char tail[2048] = "";
-		tu_srv_log_tail(p->log, tail, sizeof(tail));
-		ck_abort_msg("pj-server did not start (%s): %s; its log ends:\n%s",
-		    exe,
-		    p->pid == 0 ? (WIFEXITED(st) ? "exited" : "killed")
-		                : "not ready after 30 s",
-		    tail);
-	}
-	ck_assert_int_eq(fscanf(f, "%63s", p->self), 1);
-	fclose(f);
+	tu_srv_wait_ready(p, ready, "pj-server");
 }
 
 /* The file contains needle (false when it cannot be read). */
@@ -270,25 +276,7 @@ tu_srv_start_pjworker(struct tu_srv_proc *p, int i, const char *tmpdir,
 	o.err                  = p->log;
 	p->pid                 = tu_proc_spawn((char *const *) argv, &o);
 	ck_assert_msg(p->pid > 0, "cannot start %s: %s", exe, strerror(errno));
-	/* joined within 30 s, or the test fails with the end of its log */
-	FILE   *f  = NULL;
-	int     st = 0;
-	int64_t dl = ar_mono_ms() + 30000;
-	while ((f = fopen(ready, "r")) == NULL && ar_mono_ms() < dl) {
-		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-			p->pid = 0;
-			break;
-		}
-		usleep(10000);
-	}
-	if (f == NULL) {
-		char tail[2048] = "";
-		tu_srv_log_tail(p->log, tail, sizeof(tail));
-		ck_abort_msg("pj-worker did not join: %s; its log ends:\n%s",
-		    p->pid == 0 ? "exited" : "not ready after 30 s", tail);
-	}
-	ck_assert_int_eq(fscanf(f, "%63s", p->self), 1);
-	fclose(f);
+	tu_srv_wait_ready(p, ready, "pj-worker");
 }
 
 /* The status of instance id in the store (the test fails when it cannot

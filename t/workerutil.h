@@ -152,25 +152,7 @@ start_worker_secret(const char *secret, int wait)
 	if (!wait) {
 		return i;
 	}
-	/* joined within 30 s, or the test fails with the end of its log */
-	FILE   *f  = NULL;
-	int     st = 0;
-	int64_t dl = ar_mono_ms() + 30000;
-	while ((f = fopen(ready, "r")) == NULL && ar_mono_ms() < dl) {
-		if (waitpid(wrk[i].pid, &st, WNOHANG) == wrk[i].pid) {
-			wrk[i].pid = 0;
-			break;
-		}
-		usleep(10000);
-	}
-	if (f == NULL) {
-		char tail[2048] = "";
-		tu_srv_log_tail(wrk[i].log, tail, sizeof(tail));
-		ck_abort_msg("pj-worker did not join: %s; its log ends:\n%s",
-		    wrk[i].pid == 0 ? "exited" : "not ready after 30 s", tail);
-	}
-	ck_assert_int_eq(fscanf(f, "%63s", wrk[i].self), 1);
-	fclose(f);
+	tu_srv_wait_ready(&wrk[i], ready, "pj-worker");
 	return i;
 }
 
