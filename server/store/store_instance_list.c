@@ -15,9 +15,14 @@
  * - Lists with a creation-time filter page by (gmt_create, id) on
  *   (app_id, gmt_create, id): one ordered range that stops at the page.
  * - The WAITING_DISPATCH check reads, per app, the oldest due entries of
- *   (app_id, [status,] expected_trigger_time, id) and stops at `limit`
- *   each, so an overdue backlog costs at most apps x limit index entries;
- *   the other two checks select live rows on (app_id, status, id).
+ *   idx04 and stops at `limit` each, so an overdue backlog costs at most
+ *   apps x limit index entries (covering), then the rows of the oldest
+ *   `limit`. idx04 holds only rows waiting for dispatch: on SQLite a
+ *   partial index (app_id, status, expected_trigger_time) WHERE status =
+ *   1, on MariaDB (app_id, dispatch_due), a virtual column that is
+ *   expected_trigger_time while status = 1 and NULL after (migration
+ *   0004), so the transitions after dispatch do not touch it. The other
+ *   two checks select live rows on (app_id, status, id).
  * - The checks return no LONGTEXT column (job_params, instance_params,
  *   result come back ""): the scheduler needs ids, times, the address and
  *   running_times, and MariaDB sorts rows with LONGTEXT by re-reading them.
@@ -62,19 +67,20 @@ check_dispatch_part(struct pj_store *s, const int64_t *apps, size_t n,
 	struct pj_sql    q  = { 0 };
 	struct pj_params pp = { 0 };
 	int              rv;
+	/* SQLite: idx04 is partial (status = 1; the literal lets SQLite
+	 * prove it applies); MariaDB: on the virtual column dispatch_due
+	 * (expected_trigger_time while status = 1, else NULL) */
+	int         lite = strcmp(pj_store_backend(s), "sqlite") == 0;
+	const char *due  = lite ? "expected_trigger_time" : "dispatch_due";
 	pj_sql_add(&q, "SELECT " CHECK_COLS " FROM (");
 	for (size_t k = 0; k < n; k++) {
 		pj_sql_addf(&q,
-		    "%sSELECT kid, kt FROM (SELECT id AS kid, "
-		    "expected_trigger_time AS kt",
-		    k ? " UNION ALL " : "");
+		    "%sSELECT kid, kt FROM (SELECT id AS kid, %s AS kt",
+		    k ? " UNION ALL " : "", due);
 		pj_sql_from(&q, s, "instance_info", "idx04_instance_info");
-		/* status literal: SQLite's idx04 is partial (status = 1) */
-		pj_sql_addf(&q,
-		    " WHERE app_id = ? AND status = %d AND "
-		    "expected_trigger_time < ? ORDER BY expected_trigger_time, "
-		    "id LIMIT ?) AS t%zu",
-		    PJ_INST_WAITING_DISPATCH, k);
+		pj_sql_addf(&q, " WHERE app_id = ? AND %s%s < ? ORDER BY %s, "
+		                "id LIMIT ?) AS t%zu",
+		    lite ? "status = 1 AND " : "", due, due, k);
 		pj_params_add(&pp, pj_p_int(apps[k]));
 		pj_params_add(&pp, pj_p_int(before_ms));
 		pj_params_add(&pp, pj_p_int(limit));
