@@ -111,7 +111,8 @@ check_dispatch(struct pj_store *s, const int64_t *apps, size_t n,
 	}
 	/* the join returns rows in no particular order; several parts
 	 * may hold more than limit together */
-	qsort(out->v, out->n, sizeof(*out->v), by_expected_then_id);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), by_expected_then_id);
 	while (out->n > (size_t) limit)
 		pj_instance_fini(&out->v[--out->n]);
 	return 0;
