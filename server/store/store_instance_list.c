@@ -207,10 +207,21 @@ list_by_time(struct pj_store *s, const struct pj_instance_query *qq,
 	pj_sql_from(&q, s, "instance_info",
 	    qq->app_id ? "idx03_instance_info" : NULL);
 	pj_sql_add(&q, " WHERE 1 = 1");
-	inst_list_where(&q, &pp, qq);
-	if (qq->after_gmt_create || qq->after_id) {
-		/* (gmt_create, id) > (after_gmt_create, after_id), written
-		 * so that both planners see the range on gmt_create */
+	/* one lower bound on gmt_create, the tighter one: given two, SQLite
+	 * starts the range at one of them, not knowing which is larger
+	 * (a page half an hour into "the last hour" read the half hour
+	 * before it: 19 ms at 10,000,000 rows). The keyset (gmt_create, id)
+	 * > (after_gmt_create, after_id) implies gmt_create > gmt_create_gt
+	 * when after_gmt_create > gmt_create_gt, and is implied by it
+	 * otherwise. */
+	struct pj_instance_query w = *qq;
+	int keyset = (qq->after_gmt_create || qq->after_id)
+	    && (!qq->gmt_create_gt || qq->after_gmt_create > qq->gmt_create_gt);
+	if (keyset)
+		w.gmt_create_gt = 0;
+	inst_list_where(&q, &pp, &w);
+	if (keyset) {
+		/* written so that both planners see the range on gmt_create */
 		pj_sql_add(&q,
 		    " AND gmt_create >= ? AND (gmt_create > ? OR id > ?)");
 		pj_params_add(&pp, pj_p_int(qq->after_gmt_create));
