@@ -430,11 +430,9 @@ int pj_store_instance_count_live(struct pj_store *s, int64_t job_id,
  * that order; the other two the `limit` with the lowest id, in id order.
  * The rows carry every column but the LONGTEXT ones: job_params,
  * instance_params and result are "" (pj_store_instance_get reads them).
- * Cost: on MariaDB WAITING_DISPATCH reads at most limit index entries
- * per app however many rows are overdue; on SQLite it reads the overdue
- * WAITING_DISPATCH rows of those apps (5-9 ms for 100,000: an index cost
- * more in writes than it saved, docs/benchmarks.md); the other two read
- * their status's rows in those apps (live rows, few). */
+ * Cost: WAITING_DISPATCH reads at most limit index entries per app
+ * however many rows are overdue; the other two read their status's rows
+ * in those apps (live rows, few). */
 enum pj_check_kind {
 	PJ_CHECK_WAITING_DISPATCH = 1,
 	PJ_CHECK_WAITING_RECEIVE  = 2,

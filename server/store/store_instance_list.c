@@ -14,15 +14,14 @@
  *   `limit` ids long (covering), their union's first `limit`, then rows.
  * - Lists with a creation-time filter page by (gmt_create, id) on
  *   (app_id, gmt_create, id): one ordered range that stops at the page.
- * - The WAITING_DISPATCH check on MariaDB reads, per app, the oldest due
- *   entries of idx04 and stops at `limit` each, so an overdue backlog
- *   costs at most apps x limit index entries (covering), then the rows of
- *   the oldest `limit`. idx04 is (app_id, dispatch_due), a virtual column
- *   that is expected_trigger_time while status = 1 and NULL after
- *   (migration 0004), so the transitions after dispatch do not touch it.
- *   SQLite has no idx04: it reads the app's WAITING_DISPATCH rows on
- *   idx02 and its sorter keeps the oldest `limit` (5-9 ms for a backlog
- *   of 100,000; the index cost 18% of the batched write rate). The other
+ * - The WAITING_DISPATCH check reads, per app, the oldest due entries of
+ *   idx04 and stops at `limit` each, so an overdue backlog costs at most
+ *   apps x limit index entries (covering), then the rows of the oldest
+ *   `limit`. idx04 holds only rows waiting for dispatch: on SQLite a
+ *   partial index (app_id, status, expected_trigger_time) WHERE status =
+ *   1, on MariaDB (app_id, dispatch_due), a virtual column that is
+ *   expected_trigger_time while status = 1 and NULL after (migration
+ *   0004), so the transitions after dispatch do not touch it. The other
  *   two checks select live rows on (app_id, status, id).
  * - The checks return no LONGTEXT column (job_params, instance_params,
  *   result come back ""): the scheduler needs ids, times, the address and
@@ -68,19 +67,20 @@ check_dispatch_part(struct pj_store *s, const int64_t *apps, size_t n,
 	struct pj_sql    q  = { 0 };
 	struct pj_params pp = { 0 };
 	int              rv;
-	/* idx04 is (app_id, dispatch_due), a virtual column that is
-	 * expected_trigger_time while status = 1 and NULL after */
+	/* SQLite: idx04 is partial (status = 1; the literal lets SQLite
+	 * prove it applies); MariaDB: on the virtual column dispatch_due
+	 * (expected_trigger_time while status = 1, else NULL) */
+	int         lite = strcmp(pj_store_backend(s), "sqlite") == 0;
+	const char *due  = lite ? "expected_trigger_time" : "dispatch_due";
 	pj_sql_add(&q, "SELECT " CHECK_COLS " FROM (");
 	for (size_t k = 0; k < n; k++) {
 		pj_sql_addf(&q,
-		    "%sSELECT kid, kt FROM (SELECT id AS kid, dispatch_due AS "
-		    "kt",
-		    k ? " UNION ALL " : "");
+		    "%sSELECT kid, kt FROM (SELECT id AS kid, %s AS kt",
+		    k ? " UNION ALL " : "", due);
 		pj_sql_from(&q, s, "instance_info", "idx04_instance_info");
-		pj_sql_addf(&q,
-		    " WHERE app_id = ? AND dispatch_due < ? ORDER BY "
-		    "dispatch_due, id LIMIT ?) AS t%zu",
-		    k);
+		pj_sql_addf(&q, " WHERE app_id = ? AND %s%s < ? ORDER BY %s, "
+		                "id LIMIT ?) AS t%zu",
+		    lite ? "status = 1 AND " : "", due, due, k);
 		pj_params_add(&pp, pj_p_int(apps[k]));
 		pj_params_add(&pp, pj_p_int(before_ms));
 		pj_params_add(&pp, pj_p_int(limit));
@@ -151,19 +151,16 @@ pj_store_instances_check(struct pj_store *s, enum pj_check_kind kind,
 		    PJ_INST_LIMIT_MAX);
 	if (n_apps == 0)
 		return 0;
-	int by_due = kind == PJ_CHECK_WAITING_DISPATCH;
-	if (by_due && strcmp(pj_store_backend(s), "sqlite") != 0)
+	if (kind == PJ_CHECK_WAITING_DISPATCH)
 		return check_dispatch(s, app_ids, n_apps, before_ms, limit, out);
-	/* (app_id, status, id): the few live rows of this status (SQLite's
-	 * sorter keeps the oldest `limit` due ones while it reads them) */
+	/* (app_id, status, id): the few live rows of this status */
 	pj_sql_add(&q, "SELECT " CHECK_COLS);
 	pj_sql_from(&q, s, "instance_info", "idx02_instance_info");
 	pj_sql_add(&q, " WHERE app_id IN ");
 	pj_sql_marks(&q, n_apps);
 	for (size_t i = 0; i < n_apps; i++)
 		pj_params_add(&pp, pj_p_int(app_ids[i]));
-	pj_sql_addf(&q, " AND status = ? AND %s < ? ORDER BY %sid LIMIT ?", col,
-	    by_due ? "expected_trigger_time, " : "");
+	pj_sql_addf(&q, " AND status = ? AND %s < ? ORDER BY id LIMIT ?", col);
 	pj_params_add(&pp, pj_p_int(status));
 	pj_params_add(&pp, pj_p_int(before_ms));
 	pj_params_add(&pp, pj_p_int(limit));
