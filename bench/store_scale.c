@@ -319,6 +319,32 @@ q_list_app_recent(int rep)
 	return list(&q);
 }
 
+/* the same, a page half an hour back (keyset: after_gmt_create, after_id;
+ * row i has gmt_create T0 + i and id i) */
+static size_t
+q_list_app_recent_mid(int rep)
+{
+	int64_t                  g = T0 + filled - 1800 * 1000LL + rep * 1000;
+	struct pj_instance_query q = { .app_id = app_of(job_of(rep)),
+		.gmt_create_gt = T0 + filled - 3600 * 1000LL,
+		.after_gmt_create = g,
+		.after_id         = g - T0,
+		.limit            = 100 };
+	return list(&q);
+}
+
+/* one job (of the app's 100) in the newest hour: a filter on top of the
+ * app's time range */
+static size_t
+q_list_job_recent(int rep)
+{
+	struct pj_instance_query q = { .app_id = app_of(job_of(rep)),
+		.job_id        = job_of(rep),
+		.gmt_create_gt = T0 + filled - 3600 * 1000LL + rep,
+		.limit         = 100 };
+	return list(&q);
+}
+
 static size_t
 q_list_all_mid(int rep)
 {
@@ -555,9 +581,13 @@ main(int argc, char **argv)
 		{ "jobs_due, 10 apps", q_jobs_due, REPS },
 		{ "job_query: one app by gmt_modified desc, 100", q_job_query,
 		    REPS },
-		{ "list: one app, created in the last hour, page of 100 "
-		  "(last: skips the older rows)",
-		    q_list_app_recent, 5 },
+		{ "list: one app, created in the last hour, page of 100",
+		    q_list_app_recent, REPS },
+		{ "list: one app, created in the last hour, a page half an "
+		  "hour back",
+		    q_list_app_recent_mid, REPS },
+		{ "list: one job, created in the last hour, page of 100",
+		    q_list_job_recent, REPS },
 	};
 	for (int i = 0; i < n_sizes; i++) {
 		grow(sizes[i]);

@@ -75,5 +75,5 @@ END {
 	}
 }' "$work/all.tsv"
 echo
-echo "ms: median (max) of 21 runs (5 for the last list), each with another job or app; rows = rows returned. 1,000 jobs in 10 apps; the newest 1,000 instances RUNNING, the rest SUCCEED; sizes: $sizes rows. MariaDB: --innodb-buffer-pool-size=${POOL:-2G}; SQLite: the store's defaults (16 MiB page cache per connection)."
+echo "ms: median (max) of 21 runs, each with another job or app; rows = rows returned. 1,000 jobs in 10 apps; the newest 1,000 instances RUNNING, the rest SUCCEED; sizes: $sizes rows. MariaDB: --innodb-buffer-pool-size=${POOL:-2G}; SQLite: the store's defaults (16 MiB page cache per connection)."
 for be in sqlite mysql; do grep -h "^# filled" "$work/$be.out" | sed "s/^# /$be: /"; done

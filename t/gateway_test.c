@@ -378,10 +378,12 @@ START_TEST(test_convert)
 	struct pj_instance_query   o;
 	iq.job_id_eq = 8;
 	iq.after     = 100;
+	iq.after_gmt_create = 1700000000123LL;
 	pj_gw_instance_query_from_pb(&iq, 4, &o);
 	ck_assert_int_eq(o.app_id, 4);
 	ck_assert_int_eq(o.job_id, 8);
 	ck_assert_int_eq(o.after_id, 100);
+	ck_assert_int_eq(o.after_gmt_create, 1700000000123LL);
 	ck_assert_int_eq(o.limit, PJ_GW_PAGE_DEFAULT);
 	pj_gw_arena_fini(&a);
 }

@@ -188,5 +188,7 @@ pj_gw_instance_query_from_pb(const Pj__Openapi__InstanceQuery *q,
 	o->gmt_create_gt = q->gmt_create_gt;
 	o->gmt_create_lt = q->gmt_create_lt;
 	o->after_id      = q->after;
+	/* with a gmt_create filter the store pages by (gmt_create, id) */
+	o->after_gmt_create = q->after_gmt_create;
 	o->limit = q->page_size > 0 ? q->page_size : PJ_GW_PAGE_DEFAULT;
 }

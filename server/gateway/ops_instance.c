@@ -110,6 +110,10 @@ instance_query(
 		}
 		if (l.n > 0 && l.n == (size_t) q.limit) {
 			p->next_after = l.v[l.n - 1].id;
+			if (q.gmt_create_gt || q.gmt_create_lt) {
+				p->next_after_gmt_create
+				    = l.v[l.n - 1].gmt_create;
+			}
 		}
 		pj_instance_list_fini(&l);
 	}

@@ -528,6 +528,9 @@ pj_gw_request_validate(
 		    || (rv = check_range(
 		            q->after, 0, INT64_MAX, op, "after", err, errlen))
 		        != 0
+		    || (rv = check_range(q->after_gmt_create, 0, INT64_MAX, op,
+		            "after_gmt_create", err, errlen))
+		        != 0
 		    || (rv = check_range(q->instance_id_eq, 0, INT64_MAX, op,
 		            "instance_id_eq", err, errlen))
 		        != 0

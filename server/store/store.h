@@ -432,7 +432,14 @@ int pj_store_instance_count_live(struct pj_store *s, int64_t job_id,
  *   WAITING_WORKER_RECEIVE  actual_trigger_time   < before_ms
  *   RUNNING                 gmt_modified          < before_ms
  * and workflow instances WAITING with expected_trigger_time < before_ms
- * (pj_store_wf_instances_waiting). */
+ * (pj_store_wf_instances_waiting). When more match: WAITING_DISPATCH
+ * returns the `limit` with the oldest (expected_trigger_time, id), in
+ * that order; the other two the `limit` with the lowest id, in id order.
+ * The rows carry every column but the LONGTEXT ones: job_params,
+ * instance_params and result are "" (pj_store_instance_get reads them).
+ * Cost: WAITING_DISPATCH reads at most limit index entries per app
+ * however many rows are overdue; the other two read their status's rows
+ * in those apps (live rows, few). */
 enum pj_check_kind {
 	PJ_CHECK_WAITING_DISPATCH = 1,
 	PJ_CHECK_WAITING_RECEIVE  = 2,
@@ -442,8 +449,19 @@ int pj_store_instances_check(struct pj_store *s, enum pj_check_kind kind,
     const int64_t *app_ids, size_t n_apps, int64_t before_ms, int limit,
     struct pj_instance_list *out);
 
-/* List by job / app / status / creation time, keyset-paged on id:
- * ascending, rows with id > after_id. 0 = condition unused. */
+/* List by job / app / status / creation time, keyset-paged. 0 =
+ * condition unused.
+ * - Without a gmt_create condition: in id order, rows with id > after_id
+ *   (pass the last row's id; 0 for the first page).
+ * - With gmt_create_gt or gmt_create_lt: in (gmt_create, id) order, rows
+ *   with (gmt_create, id) > (after_gmt_create, after_id) (pass the last
+ *   row's gmt_create and id; 0, 0 for the first page; after_id without
+ *   after_gmt_create is PJ_STORE_EINVAL).
+ * Cost (bench/store_scale_bench.sh): in proportion to the page for a job
+ * or an app, with or without statuses, and for an app with a gmt_create
+ * condition (a job or status filter on top of it reads the app's rows of
+ * that time range until the page is full); a gmt_create condition
+ * without app_id sorts every matching row. */
 struct pj_instance_query {
 	int64_t app_id;
 	int64_t job_id;
@@ -451,7 +469,8 @@ struct pj_instance_query {
 	int     n_status_in;
 	int64_t gmt_create_gt, gmt_create_lt; /* 0 = unused */
 	int64_t after_id;
-	int     limit; /* 1..1000; 0 = 10 */
+	int64_t after_gmt_create; /* with a gmt_create condition */
+	int     limit;            /* 1..1000; 0 = 10 */
 };
 int pj_store_instance_list(struct pj_store *s,
     const struct pj_instance_query *q, struct pj_instance_list *out);

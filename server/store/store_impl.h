@@ -204,6 +204,22 @@ pj_text_len(const char *v)
 	return v ? strlen(v) : 0;
 }
 
+/* ---- instance_info rows (store_instance.c, store_instance_list.c) ---- */
+#define PJ_INST_COLS                                                          \
+	"instance_id, job_id, app_id, type, wf_instance_id, status, "         \
+	"job_params, instance_params, result, fire_time, "                    \
+	"expected_trigger_time, actual_trigger_time, finished_time, "         \
+	"last_report_time, task_tracker_address, running_times, "             \
+	"gmt_create, gmt_modified"
+#define PJ_INST_LIMIT_MAX 5000
+/* a row callback appending "SELECT id, " PJ_INST_COLS rows to a
+ * struct pj_instance_list */
+int pj_inst_list_row(void *arg, const struct pj_val *c, int n);
+/* runs a built instance query into out and frees the query; out is
+ * emptied on failure */
+int pj_inst_list_run(struct pj_store *s, struct pj_sql *q,
+    struct pj_params *pp, struct pj_instance_list *out);
+
 /* password hashing (store_app.c) */
 int pj_secret_hash(const char *secret, char *out, size_t outlen);
 int pj_secret_check(const char *secret, const char *stored);

@@ -31,19 +31,10 @@
 /* text per multi-row INSERT, well below MariaDB's max_allowed_packet
  * (16 MiB by default) even with every field at its limit */
 #define CHUNK_BYTES (4u << 20)
-#define LIST_LIMIT_MAX 5000
-#define LIST_LIMIT_DEFAULT 10
-
-#define INST_COLS                                                             \
-	"instance_id, job_id, app_id, type, wf_instance_id, status, "         \
-	"job_params, instance_params, result, fire_time, "                    \
-	"expected_trigger_time, actual_trigger_time, finished_time, "         \
-	"last_report_time, task_tracker_address, running_times, "             \
-	"gmt_create, gmt_modified"
+#define LIST_LIMIT_MAX PJ_INST_LIMIT_MAX
+#define INST_COLS PJ_INST_COLS
 #define INST_NCOLS 18
 #define INST_SELECT "SELECT id, " INST_COLS " FROM instance_info "
-/* the same columns without FROM (pj_sql_from adds it, with an index) */
-#define INST_SELECT_COLS "SELECT id, " INST_COLS
 
 static void
 inst_read(struct pj_instance *i, const struct pj_val *c)
@@ -89,8 +80,8 @@ pj_instance_list_fini(struct pj_instance_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int
-inst_list_row(void *arg, const struct pj_val *c, int n)
+int
+pj_inst_list_row(void *arg, const struct pj_val *c, int n)
 {
 	struct pj_instance_list *l = arg;
 	(void) n;
@@ -104,14 +95,12 @@ inst_list_row(void *arg, const struct pj_val *c, int n)
 	return 0;
 }
 
-/* Runs a built instance-list query into out and frees the query; out is
- * emptied on failure. */
-static int
-inst_list_run(struct pj_store *s, struct pj_sql *q, struct pj_params *pp,
+int
+pj_inst_list_run(struct pj_store *s, struct pj_sql *q, struct pj_params *pp,
     struct pj_instance_list *out)
 {
 	int rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", -1, q->b,
-	    pp->v, pp->n, inst_list_row, out, NULL);
+	    pp->v, pp->n, pj_inst_list_row, out, NULL);
 	pj_sql_fini(q);
 	pj_params_fini(pp);
 	if (rv != 0)
@@ -250,7 +239,7 @@ pj_store_instance_get(
 	struct pj_instance_list l = { 0 };
 	struct pj_val           p = pj_p_int(instance_id);
 	int rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", instance_id,
-	    INST_SELECT "WHERE instance_id = ?", &p, 1, inst_list_row, &l,
+	    INST_SELECT "WHERE instance_id = ?", &p, 1, pj_inst_list_row, &l,
 	    NULL);
 	memset(i, 0, sizeof(*i));
 	if (rv == 0 && l.n == 0)
@@ -434,192 +423,6 @@ pj_store_instance_count_live(struct pj_store *s, int64_t job_id,
 	pj_sql_fini(&q);
 	pj_params_fini(&pp);
 	return rv;
-}
-
-int
-pj_store_instances_check(struct pj_store *s, enum pj_check_kind kind,
-    const int64_t *app_ids, size_t n_apps, int64_t before_ms, int limit,
-    struct pj_instance_list *out)
-{
-	const char      *col;
-	int              status;
-	struct pj_sql    q  = { 0 };
-	struct pj_params pp = { 0 };
-	memset(out, 0, sizeof(*out));
-	switch (kind) {
-	case PJ_CHECK_WAITING_DISPATCH:
-		col    = "expected_trigger_time";
-		status = PJ_INST_WAITING_DISPATCH;
-		break;
-	case PJ_CHECK_WAITING_RECEIVE:
-		col    = "actual_trigger_time";
-		status = PJ_INST_WAITING_WORKER_RECEIVE;
-		break;
-	case PJ_CHECK_RUNNING:
-		col    = "gmt_modified";
-		status = PJ_INST_RUNNING;
-		break;
-	default:
-		return pj_store_fail(s, PJ_STORE_EINVAL,
-		    "instance_info check: unknown kind %d", (int) kind);
-	}
-	if (limit < 1 || limit > LIST_LIMIT_MAX)
-		return pj_store_fail(s, PJ_STORE_EINVAL,
-		    "instance_info check: limit must be 1..%d",
-		    LIST_LIMIT_MAX);
-	if (n_apps == 0)
-		return 0;
-	/* (app_id, status, id): the few live rows of this status */
-	pj_sql_add(&q, INST_SELECT_COLS);
-	pj_sql_from(&q, s, "instance_info", "idx02_instance_info");
-	pj_sql_add(&q, " WHERE app_id IN ");
-	pj_sql_marks(&q, n_apps);
-	for (size_t i = 0; i < n_apps; i++)
-		pj_params_add(&pp, pj_p_int(app_ids[i]));
-	pj_sql_addf(&q, " AND status = ? AND %s < ? ORDER BY id LIMIT ?", col);
-	pj_params_add(&pp, pj_p_int(status));
-	pj_params_add(&pp, pj_p_int(before_ms));
-	pj_params_add(&pp, pj_p_int(limit));
-	return inst_list_run(s, &q, &pp, out);
-}
-
-/* " AND ..." for the list's conditions other than status and the keyset */
-static void
-inst_list_where(
-    struct pj_sql *q, struct pj_params *pp, const struct pj_instance_query *qq)
-{
-	if (qq->app_id) {
-		pj_sql_add(q, " AND app_id = ?");
-		pj_params_add(pp, pj_p_int(qq->app_id));
-	}
-	if (qq->job_id) {
-		pj_sql_add(q, " AND job_id = ?");
-		pj_params_add(pp, pj_p_int(qq->job_id));
-	}
-	if (qq->gmt_create_gt) {
-		pj_sql_add(q, " AND gmt_create > ?");
-		pj_params_add(pp, pj_p_int(qq->gmt_create_gt));
-	}
-	if (qq->gmt_create_lt) {
-		pj_sql_add(q, " AND gmt_create < ?");
-		pj_params_add(pp, pj_p_int(qq->gmt_create_lt));
-	}
-}
-
-/* one branch of a list: a status condition on (job_id | app_id, status) */
-struct list_branch {
-	const char *cond; /* " AND status ..." with np marks */
-	int         v[2];
-	int         np;
-};
-
-/*
- * Costs (bench/store_scale_bench.sh). The list pages in id order, and
- * (job_id, status, id) / (app_id, status, id) hold one job's or app's ids
- * in id order for each status. So a list by one status is one ordered
- * range that stops after `limit` rows. A list by several statuses, or by
- * none, is the union of one such range per status, each at most `limit`
- * ids long, and the page is the first `limit` of the union: at most
- * (branches x limit) index entries, whatever the table's size, and no
- * index beyond PowerJob's two (a (job_id, id) and an (app_id, id) index
- * would serve "no status" too, but cost every insert two more index
- * entries: 8-17% more CPU per batched lifecycle, bench/store_bench.c).
- * "No status" is the seven known statuses (enum pj_instance_status) plus
- * the ranges between them, so a row with any other status is listed too.
- * Both planners would otherwise read every row of the job or app (all
- * matching statuses) and sort them: 25 ms for an app at 1,000,000 rows.
- * The index is named in each statement (pj_sql_from): MariaDB otherwise
- * walks the primary key for ORDER BY id LIMIT whenever its statistics make
- * that look cheaper (seen at 40,000 rows right after a bulk insert: 32 ms
- * for a page, 40 ms for an empty status check).
- */
-int
-pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
-    struct pj_instance_list *out)
-{
-	static const int   known[] = { 1, 2, 3, 4, 5, 9, 10 };
-	struct pj_sql      q       = { 0 };
-	struct pj_params   pp      = { 0 };
-	int                limit = qq->limit ? qq->limit : LIST_LIMIT_DEFAULT;
-	struct list_branch br[2 * PJ_QUERY_IN_MAX + 1];
-	int                nb  = 0;
-	const char        *idx = qq->job_id ? "idx01_instance_info"
-	           : qq->app_id             ? "idx02_instance_info"
-	                                    : NULL;
-	memset(out, 0, sizeof(*out));
-	if (limit < 1 || limit > LIST_LIMIT_MAX || qq->n_status_in < 0
-	    || qq->n_status_in > PJ_QUERY_IN_MAX)
-		return pj_store_fail(s, PJ_STORE_EINVAL,
-		    "instance_info list: limit must be 1..%d and at most %d "
-		    "statuses",
-		    LIST_LIMIT_MAX, PJ_QUERY_IN_MAX);
-	for (int i = 0; i < qq->n_status_in; i++) {
-		int k = 0;
-		while (k < nb && br[k].v[0] != qq->status_in[i])
-			k++;
-		if (k == nb)
-			br[nb++] = (struct list_branch) { " AND status = ?",
-				{ qq->status_in[i], 0 }, 1 };
-	}
-	if (nb == 0 && idx) {
-		int n    = (int) (sizeof(known) / sizeof(known[0]));
-		br[nb++] = (struct list_branch) { " AND status < ?",
-			{ known[0], 0 }, 1 };
-		for (int i = 0; i < n; i++) {
-			br[nb++] = (struct list_branch) { " AND status = ?",
-				{ known[i], 0 }, 1 };
-			if (i + 1 < n && known[i + 1] > known[i] + 1)
-				br[nb++] = (struct list_branch) {
-					" AND status > ? AND status < ?",
-					{ known[i], known[i + 1] }, 2
-				};
-		}
-		br[nb++] = (struct list_branch) { " AND status > ?",
-			{ known[n - 1], 0 }, 1 };
-	}
-	if (nb > 1 && idx) {
-		/* the ids first (covering index ranges), then their rows: a
-		 * join, not IN (...), which MariaDB runs as a dependent
-		 * subquery over the primary key */
-		pj_sql_add(&q, "SELECT id, " INST_COLS " FROM (");
-		for (int k = 0; k < nb; k++) {
-			pj_sql_addf(&q, "%sSELECT kid FROM (SELECT id AS kid",
-			    k ? " UNION ALL " : "");
-			pj_sql_from(&q, s, "instance_info", idx);
-			pj_sql_add(&q, " WHERE id > ?");
-			pj_params_add(&pp, pj_p_int(qq->after_id));
-			pj_sql_add(&q, br[k].cond);
-			for (int i = 0; i < br[k].np; i++)
-				pj_params_add(&pp, pj_p_int(br[k].v[i]));
-			inst_list_where(&q, &pp, qq);
-			pj_sql_addf(&q, " ORDER BY id LIMIT ?) AS t%d", k);
-			pj_params_add(&pp, pj_p_int(limit));
-		}
-		pj_sql_add(&q,
-		    " ORDER BY kid LIMIT ?) AS k JOIN instance_info ON "
-		    "instance_info.id = k.kid");
-		pj_params_add(&pp, pj_p_int(limit));
-	} else {
-		/* one status (its ordered range), or neither job nor app
-		 * (the primary key from after_id on) */
-		pj_sql_add(&q, INST_SELECT_COLS);
-		pj_sql_from(&q, s, "instance_info", nb == 1 ? idx : NULL);
-		pj_sql_add(&q, " WHERE id > ?");
-		pj_params_add(&pp, pj_p_int(qq->after_id));
-		if (nb == 1) {
-			pj_sql_add(&q, br[0].cond);
-			pj_params_add(&pp, pj_p_int(br[0].v[0]));
-		} else if (nb > 1) {
-			pj_sql_add(&q, " AND status IN ");
-			pj_sql_marks(&q, (size_t) nb);
-			for (int i = 0; i < nb; i++)
-				pj_params_add(&pp, pj_p_int(br[i].v[0]));
-		}
-		inst_list_where(&q, &pp, qq);
-	}
-	pj_sql_add(&q, " ORDER BY id LIMIT ?");
-	pj_params_add(&pp, pj_p_int(limit));
-	return inst_list_run(s, &q, &pp, out);
 }
 
 /* ---- instance logs

@@ -1,0 +1,365 @@
+/*
+ * server/store/store_instance_list.c - the reads of instance_info that
+ * grow with the table unless an index bounds them: the status checks and
+ * the paged lists (issue 8, "Cost as the tables grow";
+ * bench/store_scale_bench.sh, docs/benchmarks.md "store_scale").
+ *
+ * Design notes
+ * ------------
+ * Each statement names its index (pj_sql_from: INDEXED BY / FORCE INDEX),
+ * so MariaDB's plan does not depend on its statistics and a missing index
+ * fails the statement instead of making it slow (t/store_contract_plans.inc).
+ * - Lists without a creation-time filter page by id: one ordered range of
+ *   (job_id, status, id) / (app_id, status, id) per status, each at most
+ *   `limit` ids long (covering), their union's first `limit`, then rows.
+ * - Lists with a creation-time filter page by (gmt_create, id) on
+ *   (app_id, gmt_create, id): one ordered range that stops at the page.
+ * - The WAITING_DISPATCH check reads, per app, the oldest due entries of
+ *   idx04 and stops at `limit` each, so an overdue backlog costs at most
+ *   apps x limit index entries (covering), then the rows of the oldest
+ *   `limit`. idx04 holds only rows waiting for dispatch: on SQLite a
+ *   partial index (app_id, status, expected_trigger_time) WHERE status =
+ *   1, on MariaDB (app_id, dispatch_due), a virtual column that is
+ *   expected_trigger_time while status = 1 and NULL after (migration
+ *   0004), so the transitions after dispatch do not touch it. The other
+ *   two checks select live rows on (app_id, status, id).
+ * - The checks return no LONGTEXT column (job_params, instance_params,
+ *   result come back ""): the scheduler needs ids, times, the address and
+ *   running_times, and MariaDB sorts rows with LONGTEXT by re-reading them.
+ * OOM policy: ar_xmalloc aborts.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/store/store_impl.h"
+
+#define LIST_LIMIT_DEFAULT 10
+/* apps per WAITING_DISPATCH check statement (a UNION ALL branch each;
+ * SQLite allows 500 compound terms) */
+#define CHECK_APPS_PER_STMT 64
+
+#define INST_SELECT_COLS "SELECT id, " PJ_INST_COLS
+/* the check's columns: PJ_INST_COLS without the LONGTEXT ones */
+#define CHECK_COLS                                                            \
+	"id, instance_id, job_id, app_id, type, wf_instance_id, status, "     \
+	"NULL, NULL, NULL, fire_time, expected_trigger_time, "                \
+	"actual_trigger_time, finished_time, last_report_time, "              \
+	"task_tracker_address, running_times, gmt_create, gmt_modified"
+
+static int
+by_expected_then_id(const void *a, const void *b)
+{
+	const struct pj_instance *x = a, *y = b;
+	if (x->expected_trigger_time != y->expected_trigger_time)
+		return x->expected_trigger_time < y->expected_trigger_time
+		    ? -1
+		    : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* WAITING_DISPATCH rows of up to CHECK_APPS_PER_STMT apps due before
+ * before_ms: each app's oldest `limit` (covering ranges of idx04), the
+ * oldest `limit` of their union, then their rows; appended to out */
+static int
+check_dispatch_part(struct pj_store *s, const int64_t *apps, size_t n,
+    int64_t before_ms, int limit, struct pj_instance_list *out)
+{
+	struct pj_sql    q  = { 0 };
+	struct pj_params pp = { 0 };
+	int              rv;
+	/* SQLite: idx04 is partial (status = 1; the literal lets SQLite
+	 * prove it applies); MariaDB: on the virtual column dispatch_due
+	 * (expected_trigger_time while status = 1, else NULL) */
+	int         lite = strcmp(pj_store_backend(s), "sqlite") == 0;
+	const char *due  = lite ? "expected_trigger_time" : "dispatch_due";
+	pj_sql_add(&q, "SELECT " CHECK_COLS " FROM (");
+	for (size_t k = 0; k < n; k++) {
+		pj_sql_addf(&q,
+		    "%sSELECT kid, kt FROM (SELECT id AS kid, %s AS kt",
+		    k ? " UNION ALL " : "", due);
+		pj_sql_from(&q, s, "instance_info", "idx04_instance_info");
+		pj_sql_addf(&q, " WHERE app_id = ? AND %s%s < ? ORDER BY %s, "
+		                "id LIMIT ?) AS t%zu",
+		    lite ? "status = 1 AND " : "", due, due, k);
+		pj_params_add(&pp, pj_p_int(apps[k]));
+		pj_params_add(&pp, pj_p_int(before_ms));
+		pj_params_add(&pp, pj_p_int(limit));
+	}
+	pj_sql_add(&q,
+	    " ORDER BY kt, kid LIMIT ?) AS k JOIN instance_info ON "
+	    "instance_info.id = k.kid");
+	pj_params_add(&pp, pj_p_int(limit));
+	rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", -1, q.b, pp.v,
+	    pp.n, pj_inst_list_row, out, NULL);
+	pj_sql_fini(&q);
+	pj_params_fini(&pp);
+	return rv;
+}
+
+static int
+check_dispatch(struct pj_store *s, const int64_t *apps, size_t n,
+    int64_t before_ms, int limit, struct pj_instance_list *out)
+{
+	int rv = 0;
+	for (size_t k = 0; k < n && rv == 0; k += CHECK_APPS_PER_STMT)
+		rv = check_dispatch_part(s, apps + k,
+		    n - k < CHECK_APPS_PER_STMT ? n - k : CHECK_APPS_PER_STMT,
+		    before_ms, limit, out);
+	if (rv != 0) {
+		pj_instance_list_fini(out);
+		return rv;
+	}
+	/* the join returns rows in no particular order; several parts
+	 * may hold more than limit together */
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), by_expected_then_id);
+	while (out->n > (size_t) limit)
+		pj_instance_fini(&out->v[--out->n]);
+	return 0;
+}
+
+int
+pj_store_instances_check(struct pj_store *s, enum pj_check_kind kind,
+    const int64_t *app_ids, size_t n_apps, int64_t before_ms, int limit,
+    struct pj_instance_list *out)
+{
+	const char      *col;
+	int              status;
+	struct pj_sql    q  = { 0 };
+	struct pj_params pp = { 0 };
+	memset(out, 0, sizeof(*out));
+	switch (kind) {
+	case PJ_CHECK_WAITING_DISPATCH:
+		col    = "expected_trigger_time";
+		status = PJ_INST_WAITING_DISPATCH;
+		break;
+	case PJ_CHECK_WAITING_RECEIVE:
+		col    = "actual_trigger_time";
+		status = PJ_INST_WAITING_WORKER_RECEIVE;
+		break;
+	case PJ_CHECK_RUNNING:
+		col    = "gmt_modified";
+		status = PJ_INST_RUNNING;
+		break;
+	default:
+		return pj_store_fail(s, PJ_STORE_EINVAL,
+		    "instance_info check: unknown kind %d", (int) kind);
+	}
+	if (limit < 1 || limit > PJ_INST_LIMIT_MAX)
+		return pj_store_fail(s, PJ_STORE_EINVAL,
+		    "instance_info check: limit must be 1..%d",
+		    PJ_INST_LIMIT_MAX);
+	if (n_apps == 0)
+		return 0;
+	if (kind == PJ_CHECK_WAITING_DISPATCH)
+		return check_dispatch(s, app_ids, n_apps, before_ms, limit, out);
+	/* (app_id, status, id): the few live rows of this status */
+	pj_sql_add(&q, "SELECT " CHECK_COLS);
+	pj_sql_from(&q, s, "instance_info", "idx02_instance_info");
+	pj_sql_add(&q, " WHERE app_id IN ");
+	pj_sql_marks(&q, n_apps);
+	for (size_t i = 0; i < n_apps; i++)
+		pj_params_add(&pp, pj_p_int(app_ids[i]));
+	pj_sql_addf(&q, " AND status = ? AND %s < ? ORDER BY id LIMIT ?", col);
+	pj_params_add(&pp, pj_p_int(status));
+	pj_params_add(&pp, pj_p_int(before_ms));
+	pj_params_add(&pp, pj_p_int(limit));
+	return pj_inst_list_run(s, &q, &pp, out);
+}
+
+/* " AND ..." for the list's conditions other than status and the keyset */
+static void
+inst_list_where(
+    struct pj_sql *q, struct pj_params *pp, const struct pj_instance_query *qq)
+{
+	if (qq->app_id) {
+		pj_sql_add(q, " AND app_id = ?");
+		pj_params_add(pp, pj_p_int(qq->app_id));
+	}
+	if (qq->job_id) {
+		pj_sql_add(q, " AND job_id = ?");
+		pj_params_add(pp, pj_p_int(qq->job_id));
+	}
+	if (qq->gmt_create_gt) {
+		pj_sql_add(q, " AND gmt_create > ?");
+		pj_params_add(pp, pj_p_int(qq->gmt_create_gt));
+	}
+	if (qq->gmt_create_lt) {
+		pj_sql_add(q, " AND gmt_create < ?");
+		pj_params_add(pp, pj_p_int(qq->gmt_create_lt));
+	}
+}
+
+/*
+ * A list filtered on creation time, in (gmt_create, id) order: within one
+ * app one ordered range of (app_id, gmt_create, id) from the keyset on,
+ * which stops when the page is full (a job or status filter is tested on
+ * the rows of that range). Paged by id instead, the page would walk every
+ * older row of the app first: 8 s at 10,000,000 rows on MariaDB.
+ */
+static int
+list_by_time(struct pj_store *s, const struct pj_instance_query *qq,
+    int limit, struct pj_instance_list *out)
+{
+	struct pj_sql    q  = { 0 };
+	struct pj_params pp = { 0 };
+	pj_sql_add(&q, INST_SELECT_COLS);
+	pj_sql_from(&q, s, "instance_info",
+	    qq->app_id ? "idx03_instance_info" : NULL);
+	pj_sql_add(&q, " WHERE 1 = 1");
+	/* one lower bound on gmt_create, the tighter one: given two, SQLite
+	 * starts the range at one of them, not knowing which is larger
+	 * (a page half an hour into "the last hour" read the half hour
+	 * before it: 19 ms at 10,000,000 rows). The keyset (gmt_create, id)
+	 * > (after_gmt_create, after_id) implies gmt_create > gmt_create_gt
+	 * when after_gmt_create > gmt_create_gt, and is implied by it
+	 * otherwise. */
+	struct pj_instance_query w = *qq;
+	int keyset = (qq->after_gmt_create || qq->after_id)
+	    && (!qq->gmt_create_gt || qq->after_gmt_create > qq->gmt_create_gt);
+	if (keyset)
+		w.gmt_create_gt = 0;
+	inst_list_where(&q, &pp, &w);
+	if (keyset) {
+		/* written so that both planners see the range on gmt_create */
+		pj_sql_add(&q,
+		    " AND gmt_create >= ? AND (gmt_create > ? OR id > ?)");
+		pj_params_add(&pp, pj_p_int(qq->after_gmt_create));
+		pj_params_add(&pp, pj_p_int(qq->after_gmt_create));
+		pj_params_add(&pp, pj_p_int(qq->after_id));
+	}
+	if (qq->n_status_in > 0) {
+		pj_sql_add(&q, " AND status IN ");
+		pj_sql_marks(&q, (size_t) qq->n_status_in);
+		for (int i = 0; i < qq->n_status_in; i++)
+			pj_params_add(&pp, pj_p_int(qq->status_in[i]));
+	}
+	pj_sql_add(&q, " ORDER BY gmt_create, id LIMIT ?");
+	pj_params_add(&pp, pj_p_int(limit));
+	return pj_inst_list_run(s, &q, &pp, out);
+}
+
+/* one branch of a list: a status condition on (job_id | app_id, status) */
+struct list_branch {
+	const char *cond; /* " AND status ..." with np marks */
+	int         v[2];
+	int         np;
+};
+
+/*
+ * Costs (bench/store_scale_bench.sh). The list pages in id order, and
+ * (job_id, status, id) / (app_id, status, id) hold one job's or app's ids
+ * in id order for each status. So a list by one status is one ordered
+ * range that stops after `limit` rows. A list by several statuses, or by
+ * none, is the union of one such range per status, each at most `limit`
+ * ids long, and the page is the first `limit` of the union: at most
+ * (branches x limit) index entries, whatever the table's size, and no
+ * index beyond PowerJob's two (a (job_id, id) and an (app_id, id) index
+ * would serve "no status" too, but cost every insert two more index
+ * entries: 8-17% more CPU per batched lifecycle, bench/store_bench.c).
+ * "No status" is the seven known statuses (enum pj_instance_status) plus
+ * the ranges between them, so a row with any other status is listed too.
+ * Both planners would otherwise read every row of the job or app (all
+ * matching statuses) and sort them: 25 ms for an app at 1,000,000 rows.
+ * The index is named in each statement (pj_sql_from): MariaDB otherwise
+ * walks the primary key for ORDER BY id LIMIT whenever its statistics make
+ * that look cheaper (seen at 40,000 rows right after a bulk insert: 32 ms
+ * for a page, 40 ms for an empty status check).
+ */
+int
+pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
+    struct pj_instance_list *out)
+{
+	static const int   known[] = { 1, 2, 3, 4, 5, 9, 10 };
+	struct pj_sql      q       = { 0 };
+	struct pj_params   pp      = { 0 };
+	int                limit = qq->limit ? qq->limit : LIST_LIMIT_DEFAULT;
+	struct list_branch br[2 * PJ_QUERY_IN_MAX + 1];
+	int                nb  = 0;
+	const char        *idx = qq->job_id ? "idx01_instance_info"
+	           : qq->app_id             ? "idx02_instance_info"
+	                                    : NULL;
+	memset(out, 0, sizeof(*out));
+	if (limit < 1 || limit > PJ_INST_LIMIT_MAX || qq->n_status_in < 0
+	    || qq->n_status_in > PJ_QUERY_IN_MAX)
+		return pj_store_fail(s, PJ_STORE_EINVAL,
+		    "instance_info list: limit must be 1..%d and at most %d "
+		    "statuses",
+		    PJ_INST_LIMIT_MAX, PJ_QUERY_IN_MAX);
+	if (qq->gmt_create_gt || qq->gmt_create_lt) {
+		if (qq->after_id && !qq->after_gmt_create)
+			return pj_store_fail(s, PJ_STORE_EINVAL,
+			    "instance_info list: with a gmt_create filter "
+			    "the list pages by (gmt_create, id); pass the "
+			    "last row's gmt_create as after_gmt_create "
+			    "with after_id");
+		return list_by_time(s, qq, limit, out);
+	}
+	for (int i = 0; i < qq->n_status_in; i++) {
+		int k = 0;
+		while (k < nb && br[k].v[0] != qq->status_in[i])
+			k++;
+		if (k == nb)
+			br[nb++] = (struct list_branch) { " AND status = ?",
+				{ qq->status_in[i], 0 }, 1 };
+	}
+	if (nb == 0 && idx) {
+		int n    = (int) (sizeof(known) / sizeof(known[0]));
+		br[nb++] = (struct list_branch) { " AND status < ?",
+			{ known[0], 0 }, 1 };
+		for (int i = 0; i < n; i++) {
+			br[nb++] = (struct list_branch) { " AND status = ?",
+				{ known[i], 0 }, 1 };
+			if (i + 1 < n && known[i + 1] > known[i] + 1)
+				br[nb++] = (struct list_branch) {
+					" AND status > ? AND status < ?",
+					{ known[i], known[i + 1] }, 2
+				};
+		}
+		br[nb++] = (struct list_branch) { " AND status > ?",
+			{ known[n - 1], 0 }, 1 };
+	}
+	if (nb > 1 && idx) {
+		/* the ids first (covering index ranges), then their rows: a
+		 * join, not IN (...), which MariaDB runs as a dependent
+		 * subquery over the primary key */
+		pj_sql_add(&q, "SELECT id, " PJ_INST_COLS " FROM (");
+		for (int k = 0; k < nb; k++) {
+			pj_sql_addf(&q, "%sSELECT kid FROM (SELECT id AS kid",
+			    k ? " UNION ALL " : "");
+			pj_sql_from(&q, s, "instance_info", idx);
+			pj_sql_add(&q, " WHERE id > ?");
+			pj_params_add(&pp, pj_p_int(qq->after_id));
+			pj_sql_add(&q, br[k].cond);
+			for (int i = 0; i < br[k].np; i++)
+				pj_params_add(&pp, pj_p_int(br[k].v[i]));
+			inst_list_where(&q, &pp, qq);
+			pj_sql_addf(&q, " ORDER BY id LIMIT ?) AS t%d", k);
+			pj_params_add(&pp, pj_p_int(limit));
+		}
+		pj_sql_add(&q,
+		    " ORDER BY kid LIMIT ?) AS k JOIN instance_info ON "
+		    "instance_info.id = k.kid");
+		pj_params_add(&pp, pj_p_int(limit));
+	} else {
+		/* one status (its ordered range), or neither job nor app
+		 * (the primary key from after_id on) */
+		pj_sql_add(&q, INST_SELECT_COLS);
+		pj_sql_from(&q, s, "instance_info", nb == 1 ? idx : NULL);
+		pj_sql_add(&q, " WHERE id > ?");
+		pj_params_add(&pp, pj_p_int(qq->after_id));
+		if (nb == 1) {
+			pj_sql_add(&q, br[0].cond);
+			pj_params_add(&pp, pj_p_int(br[0].v[0]));
+		} else if (nb > 1) {
+			pj_sql_add(&q, " AND status IN ");
+			pj_sql_marks(&q, (size_t) nb);
+			for (int i = 0; i < nb; i++)
+				pj_params_add(&pp, pj_p_int(br[i].v[0]));
+		}
+		inst_list_where(&q, &pp, qq);
+	}
+	pj_sql_add(&q, " ORDER BY id LIMIT ?");
+	pj_params_add(&pp, pj_p_int(limit));
+	return pj_inst_list_run(s, &q, &pp, out);
+}
