@@ -478,9 +478,12 @@ sched_arm_pending(
 	f.v = ar_xcalloc(l.n ? l.n : 1, sizeof(*f.v));
 	for (size_t k = 0; k < l.n; k++) {
 		if (!sched_idset_has(&s->armed, l.v[k].instance_id)) {
+			/* job id 0 for a row without a scheduled fire (an
+			 * API run with a delay, a retry): the Fire reads the
+			 * row, which has its instance parameters */
 			f.v[f.n++] = (struct pj_sched_fire) { .instance_id
 				= l.v[k].instance_id,
-				.job_id  = l.v[k].job_id,
+				.job_id  = l.v[k].fire_time != 0 ? l.v[k].job_id : 0,
 				.app_id  = l.v[k].app_id,
 				.fire_ms = l.v[k].expected_trigger_time };
 		}

@@ -70,7 +70,8 @@ done
 # run alone first; the long ones start first so the pool drains evenly.
 J=${J:-2}
 SERIAL="store_mysql_test"
-LONG="sched_multiprocess_test worker_exec_multiprocess_test
+LONG="sched_failover_multiprocess_test sched_multiprocess_test
+worker_exec_multiprocess_test
 worker_multiprocess_test gateway_multiprocess_test server_multiprocess_test
 frequent_multiprocess_test
 logstore_test heavy_tracker_test demo_test runtime_reconnect_test"
