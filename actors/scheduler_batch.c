@@ -8,7 +8,9 @@
  * carry the job's parameters and none of their own, so nothing is read per
  * instance: the jobs come from a cache the passes fill (entries older than
  * JOB_CACHE_MS are read again, so a disabled job's fires stop within that
- * time), workers from the cluster view (one query per distinct filter),
+ * time; each cached job is one allocation, its strings packed after it,
+ * about 350 bytes a job), workers from the cluster view (one query per
+ * distinct filter),
  * the choice from pj_sched_dispatch, and the 1 -> 2 transitions are one
  * conditional multi-row update per chosen worker, all of a Fire in one
  * transaction (one commit per fire time, not one per worker).  When an update moves
@@ -67,9 +69,9 @@ jpack(struct pj_job *j)
 		len[i] = *strs[i] ? strlen(*strs[i]) : 0;
 		total += len[i] + 1;
 	}
-	struct pj_job *p   = ar_xmalloc(total);
-	char          *at  = (char *) (p + 1);
-	*p                 = *j;
+	struct pj_job *p  = ar_xmalloc(total);
+	char          *at = (char *) (p + 1);
+	*p                = *j;
 	char **pstrs[] = { &p->job_name, &p->job_description, &p->job_params,
 		&p->time_expression, &p->time_zone, &p->processor_info,
 		&p->designated_workers, &p->notify_user_ids, &p->extra,
