@@ -239,6 +239,9 @@ sched_tell_job(ar_ctx *ctx, struct sched_state *s, const struct pj_instance *i,
 	    = PJ__WORKER__SERVER_SCHEDULE_JOB_REQ__INIT;
 	char **all = ar_xcalloc(n ? n : 1, sizeof(*all));
 	ar_ref to;
+	if (!pj_sched_tells_all_workers(j)) {
+		n = 0; /* a light tracker: the list is never read */
+	}
 	for (size_t k = 0; k < n; k++) {
 		all[k] = (char *) w[k].address;
 	}

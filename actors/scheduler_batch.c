@@ -8,7 +8,9 @@
  * carry the job's parameters and none of their own, so nothing is read per
  * instance: the jobs come from a cache the passes fill (entries older than
  * JOB_CACHE_MS are read again, so a disabled job's fires stop within that
- * time), workers from the cluster view (one query per distinct filter),
+ * time; each cached job is one allocation, its strings packed after it,
+ * about 350 bytes a job), workers from the cluster view (one query per
+ * distinct filter),
  * the choice from pj_sched_dispatch, and the 1 -> 2 transitions are one
  * conditional multi-row update per chosen worker, all of a Fire in one
  * transaction (one commit per fire time, not one per worker).  When an update moves
@@ -50,14 +52,51 @@ jfind(struct jcache *c, int64_t id)
 	return NULL;
 }
 
+/* One allocation holding a copy of j and its strings (a job's fifteen
+ * strings are mostly empty: fifteen mallocs of 32 bytes each); freed with
+ * free().  j is finished. */
+static struct pj_job *
+jpack(struct pj_job *j)
+{
+	char **strs[] = { &j->job_name, &j->job_description, &j->job_params,
+		&j->time_expression, &j->time_zone, &j->processor_info,
+		&j->designated_workers, &j->notify_user_ids, &j->extra,
+		&j->dispatch_strategy_config, &j->lifecycle, &j->alarm_config,
+		&j->tag, &j->log_config, &j->advanced_runtime_config };
+	enum { NS = sizeof(strs) / sizeof(strs[0]) };
+	size_t len[NS], total = sizeof(*j);
+	for (size_t i = 0; i < NS; i++) {
+		len[i] = *strs[i] ? strlen(*strs[i]) : 0;
+		total += len[i] + 1;
+	}
+	struct pj_job *p  = ar_xmalloc(total);
+	char          *at = (char *) (p + 1);
+	*p                = *j;
+	char **pstrs[] = { &p->job_name, &p->job_description, &p->job_params,
+		&p->time_expression, &p->time_zone, &p->processor_info,
+		&p->designated_workers, &p->notify_user_ids, &p->extra,
+		&p->dispatch_strategy_config, &p->lifecycle, &p->alarm_config,
+		&p->tag, &p->log_config, &p->advanced_runtime_config };
+	for (size_t i = 0; i < NS; i++) {
+		if (len[i]) {
+			memcpy(at, *strs[i], len[i]);
+		}
+		at[len[i]] = 0;
+		*pstrs[i]  = at;
+		at += len[i] + 1;
+	}
+	pj_job_fini(j);
+	return p;
+}
+
 /* Takes j (moved); replaces an older copy. */
 static void
 jput(struct jcache *c, struct pj_job *j, int64_t now)
 {
 	struct jcache_ent *e = jfind(c, j->id);
 	if (e != NULL) {
-		pj_job_fini(&e->job);
-		e->job = *j;
+		free(e->job);
+		e->job = jpack(j);
 		e->at  = now;
 		return;
 	}
@@ -84,7 +123,7 @@ jput(struct jcache *c, struct pj_job *j, int64_t now)
 	}
 	c->v[k].id  = j->id;
 	c->v[k].at  = now;
-	c->v[k].job = *j;
+	c->v[k].job = jpack(j);
 	c->n++;
 }
 
@@ -113,7 +152,7 @@ sched_jobs_clear(struct sched_state *s)
 {
 	for (size_t i = 0; i < s->jobs.cap; i++) {
 		if (s->jobs.v[i].id != 0) {
-			pj_job_fini(&s->jobs.v[i].job);
+			free(s->jobs.v[i].job);
 		}
 	}
 	free(s->jobs.v);
@@ -275,7 +314,7 @@ sched_dispatch_fire(
 		if (jrv[k] != 0) {
 			continue; /* the check arms it again */
 		}
-		const struct pj_job *j = &jfind(&s->jobs, i.job_id)->job;
+		const struct pj_job *j = jfind(&s->jobs, i.job_id)->job;
 		i.app_id               = j->app_id;
 		if (j->status == PJ_STATUS_DELETED
 		    || (j->status != PJ_STATUS_ENABLE

@@ -30,8 +30,8 @@ struct idset {
 /* Jobs by id, from the passes (and read on a miss), for dispatch. */
 #define JOB_CACHE_MS 2000 /* older entries are read again */
 struct jcache_ent {
-	int64_t       id, at;
-	struct pj_job job;
+	int64_t        id, at;
+	struct pj_job *job; /* one allocation with its strings (jpack) */
 };
 struct jcache {
 	struct jcache_ent *v;

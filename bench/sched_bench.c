@@ -13,7 +13,9 @@
  *   triggers/s             succeeded / (last finished_time - first fire)
  *   lag p50 / p99 / max    actual_trigger_time - fire_time (dispatch lag)
  *   done p99               finished_time - fire_time (report recorded)
- *   RSS                    the server's VmRSS at the end
+ *   RSS, peak              the server's VmRSS 1 s after the last fire,
+ *                          and its VmHWM (the highest RSS of the run)
+ * SMAPS_OUT=FILE copies the server's /proc/PID/smaps there at that moment.
  * Prints one markdown table row (the store's name, then $LABEL).  Design notes (threads): none of its
  * own; the store handle is used from this thread only.
  */
@@ -37,8 +39,9 @@ env_num(const char *name, long def)
 	return v && *v ? atol(v) : def;
 }
 
+/* VmRSS or VmHWM (the peak) of pid, kB */
 static long
-rss_kb(pid_t pid)
+rss_kb(pid_t pid, const char *field)
 {
 	char  path[64], line[256];
 	long  kb = -1;
@@ -48,7 +51,8 @@ rss_kb(pid_t pid)
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) {
+		if (strncmp(line, field, strlen(field)) == 0
+		    && sscanf(line + strlen(field), ": %ld kB", &kb) == 1) {
 			break;
 		}
 	}
@@ -182,7 +186,17 @@ main(int argc, char **argv)
 	while (ar_now_ms() < end + 1000) {
 		usleep(200000);
 	}
-	long rss = rss_kb(srv);
+	long rss = rss_kb(srv, "VmRSS"), hwm = rss_kb(srv, "VmHWM");
+	if (getenv("SMAPS_OUT") && *getenv("SMAPS_OUT")) {
+		/* where the memory is (docs/benchmarks.md) */
+		char cmd[800];
+		snprintf(cmd, sizeof(cmd),
+		    "cat /proc/%d/smaps > '%s' 2>/dev/null", (int) srv,
+		    getenv("SMAPS_OUT"));
+		if (system(cmd) != 0) {
+			fprintf(stderr, "sched_bench: no smaps\n");
+		}
+	}
 	/* read every row (keyset pages) */
 	int64_t *lag   = malloc(sizeof(*lag) * (size_t) (want + 1));
 	int64_t *fin   = malloc(sizeof(*fin) * (size_t) (want + 1));
@@ -231,22 +245,24 @@ main(int argc, char **argv)
 	waitpid(srv, NULL, 0);
 	char store[80];
 	snprintf(store, sizeof(store), "%s%s%s", pj_store_backend(s),
-	    getenv("LABEL") ? " " : "", getenv("LABEL") ? getenv("LABEL") : "");
+	    getenv("LABEL") && *getenv("LABEL") ? " " : "",
+	    getenv("LABEL") ? getenv("LABEL") : "");
 	if (done == 0) {
-		printf("| %s | %ld | %ld | %lld | 0 | - | - | - | - | - | %ld "
-		       "|\n",
-		    store, jobs, secs, (long long) recorded, rss / 1024);
+		printf("| %s | %ld | %ld | %lld | 0 | - | - | - | - | - | %.1f "
+		       "| %.1f |\n",
+		    store, jobs, secs, (long long) recorded, rss / 1024.0,
+		    hwm / 1024.0);
 		return 1;
 	}
 	qsort(lag, (size_t) done, sizeof(*lag), cmp64);
 	qsort(fin, (size_t) done, sizeof(*fin), cmp64);
 	double span = (double) (last_fin - first_fire) / 1000.0;
 	printf("| %s | %ld | %ld | %lld | %lld | %.0f | %lld | %lld | %lld | "
-	       "%lld | %.1f |\n",
+	       "%lld | %.1f | %.1f |\n",
 	    store, jobs, secs, (long long) recorded, (long long) done, span > 0 ? (double) done / span : 0,
 	    (long long) lag[done / 2], (long long) lag[done * 99 / 100],
 	    (long long) lag[done - 1], (long long) fin[done * 99 / 100],
-	    rss / 1024.0);
+	    rss / 1024.0, hwm / 1024.0);
 	free(lag);
 	free(fin);
 	pj_store_close(s);

@@ -14,7 +14,11 @@
 #                     acquisition 1) and tuned (QUARTZ_TUNED="THREADS
 #                     BATCH ...", pairs, default "25 50")
 #   STORE=1           the store's batched lifecycle rate (store_bench
-#                     URL batch N 100, N=STORE_N default 100000) on both
+#                     URL batch N 100, N=STORE_N default 100000) right
+#                     after each of this build's runs on the same backend
+#                     (sched, store, sched, store ... with ROUNDS=N rounds,
+#                     default 1), then each pair's ratio triggers/s over
+#                     lifecycles/s (issue 10: >= 0.5)
 # SQLITE=0 / MYSQL=0 leave a backend out.
 set -eu
 build=$(cd "${1:-build}" && pwd)
@@ -38,28 +42,60 @@ mhost=${hostport%:*}
 mport=${hostport#*:}
 mdb() { mariadb --no-defaults -h "$mhost" -P "$mport" -u root -e "$1"; }
 n=0
-run() { # BUILD LABEL
-	if [ "${SQLITE:-1}" = 1 ]; then
-		n=$((n + 1)); mkdir -p "$work/$n"
-		LABEL="$2" "$build/bench/sched_bench" "$1/bin" "$1/t" "$work/$n" || true
+pairs=""
+store_rate() { # sqlite|mysql -> batched lifecycles/s
+	n=$((n + 1))
+	if [ "$1" = sqlite ]; then
+		"$build/bench/store_bench" "sqlite://$work/store$n.db" batch \
+		    "${STORE_N:-100000}" 100 | awk '{ print $4 }' | tail -1
+		rm -f "$work/store$n.db"*
+	else
+		db="pjstorebench_$$_$n"
+		mdb "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
+		"$build/bench/store_bench" "${PJ_BENCH_MYSQL_URL}$db" batch \
+		    "${STORE_N:-100000}" 100 | awk '{ print $4 }' | tail -1
+		mdb "DROP DATABASE IF EXISTS $db"
 	fi
-	if [ "${MYSQL:-1}" = 1 ]; then
-		n=$((n + 1)); mkdir -p "$work/$n"
+}
+one() { # BUILD LABEL sqlite|mysql: one row; STORE=1: the store's rate next
+	n=$((n + 1)); mkdir -p "$work/$n"
+	if [ "$3" = sqlite ]; then
+		row=$(LABEL="$2" "$build/bench/sched_bench" "$1/bin" "$1/t" \
+		    "$work/$n") || true
+	else
 		db="pjschedbench_$$_$n"
 		mdb "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
-		LABEL="$2" "$build/bench/sched_bench" "$1/bin" "$1/t" "$work/$n" \
-		    "${PJ_BENCH_MYSQL_URL}$db" || true
+		row=$(LABEL="$2" "$build/bench/sched_bench" "$1/bin" "$1/t" \
+		    "$work/$n" "${PJ_BENCH_MYSQL_URL}$db") || true
 		mdb "DROP DATABASE IF EXISTS $db"
+	fi
+	rm -rf "$work/$n"
+	echo "$row"
+	if [ "${STORE:-0}" = 1 ] && [ -z "$2" ]; then
+		tps=$(echo "$row" | awk -F'|' '{ gsub(/ /, "", $7); print $7 }')
+		pairs="$pairs $3 ${tps:--} $(store_rate "$3")"
+	fi
+}
+run() { # BUILD LABEL
+	if [ "${SQLITE:-1}" = 1 ]; then
+		one "$1" "$2" sqlite
+	fi
+	if [ "${MYSQL:-1}" = 1 ]; then
+		one "$1" "$2" mysql
 	fi
 }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| store | jobs (fires/s) | s | recorded | succeeded | triggers/s | lag p50 ms | lag p99 ms | lag max ms | done p99 ms | server RSS MB |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
-run "$build" ""
-if [ -n "${BASE:-}" ]; then
-	run "$(cd "$BASE" && pwd)" base
-fi
+echo "| store | jobs (fires/s) | s | recorded | succeeded | triggers/s | lag p50 ms | lag p99 ms | lag max ms | done p99 ms | server RSS MB | RSS peak MB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+r=0
+while [ $r -lt "${ROUNDS:-1}" ]; do
+	r=$((r + 1))
+	run "$build" ""
+	if [ -n "${BASE:-}" ]; then
+		run "$(cd "$BASE" && pwd)" base
+	fi
+done
 if [ "${QUARTZ:-0}" = 1 ] && [ "${MYSQL:-1}" = 1 ]; then
 	j=/usr/share/java
 	cp="$j/quartz2.jar:$j/mariadb-java-client.jar:$j/HikariCP.jar"
@@ -83,22 +119,15 @@ if [ "${QUARTZ:-0}" = 1 ] && [ "${MYSQL:-1}" = 1 ]; then
 		shift 2
 	done
 fi
-if [ "${STORE:-0}" = 1 ]; then
-	sn=${STORE_N:-100000}
+if [ -n "$pairs" ]; then
 	echo
-	echo "| store_bench, batched (100/call) lifecycles/s, $sn | rate |"
-	echo "|---|---|"
-	if [ "${SQLITE:-1}" = 1 ]; then
-		r=$("$build/bench/store_bench" "sqlite://$work/store.db" batch "$sn" 100 | awk "{ print \$4 }" | tail -1)
-		echo "| SQLite | $r |"
-	fi
-	if [ "${MYSQL:-1}" = 1 ]; then
-		db="pjstorebench_$$"
-		mdb "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
-		r=$("$build/bench/store_bench" "${PJ_BENCH_MYSQL_URL}$db" batch "$sn" 100 | awk "{ print \$4 }" | tail -1)
-		mdb "DROP DATABASE IF EXISTS $db"
-		echo "| MariaDB | $r |"
-	fi
+	echo "| store | triggers/s | store_bench batched (100/call) lifecycles/s, ${STORE_N:-100000}, right after | ratio |"
+	echo "|---|---|---|---|"
+	set -- $pairs
+	while [ $# -ge 3 ]; do
+		echo "$1 $2 $3" | awk '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, ($2 + 0 > 0 && $3 + 0 > 0) ? sprintf("%.2f", $2 / $3) : "-" }'
+		shift 3
+	done
 fi
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -29,6 +29,7 @@
  * Exit status: 0 success, 1 failure, 2 usage or invalid input.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +92,8 @@ cmd_cron_next(int argc, char **argv)
 
 /* ---- serve ---------------------------------------------------------------
  * Design notes (threads): main blocks SIGINT/SIGTERM before any thread
- * exists and waits for them with sigwait(); the actors run on the runtime's
+ * exists and waits for them with sigtimedwait() (trimming malloc's free
+ * memory once a second meanwhile); the actors run on the runtime's
  * dispatchers.  After the first signal main unblocks both with their
  * default action, so a second one ends the process at once while the
  * graceful stop runs.
@@ -163,6 +165,36 @@ sched_settings(const struct pj_serve_config *c, struct pj_sched_settings *st)
 		*nums[k].out = x;
 	}
 	st->retention_ms *= 86400000LL;
+	return (0);
+}
+
+/* glibc malloc for a server of many threads (docs/server.md, "Memory"):
+ * --malloc-arenas arenas (glibc's default is 8 per core, each keeping
+ * its own free memory), and blocks of 128 KiB and more always mmap'd, so
+ * a pass's or a frame's large buffers go back to the system when freed
+ * (glibc otherwise raises its mmap threshold after the first such free
+ * and keeps them in an arena).  glibc's own MALLOC_MMAP_THRESHOLD_ and
+ * MALLOC_TRIM_THRESHOLD_ variables still win. */
+static int
+malloc_settings(const struct pj_serve_config *c)
+{
+	char      err[300];
+	long long arenas;
+	if (pj_serve_config_num("malloc-arenas", c->malloc_arenas, 0, 1024,
+	        &arenas, err, sizeof(err))
+	    != 0) {
+		fprintf(stderr, "pj-server: %s\n", err);
+		return (2);
+	}
+	if (arenas > 0) {
+		mallopt(M_ARENA_MAX, (int) arenas);
+	}
+	if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL) {
+		mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	}
+	if (getenv("MALLOC_TRIM_THRESHOLD_") == NULL) {
+		mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+	}
 	return (0);
 }
 
@@ -266,7 +298,7 @@ serve_main(const struct pj_serve_config *c)
 	sigset_t             sigs;
 
 	memset(&env, 0, sizeof(env));
-	if (sched_settings(c, &env.sched) != 0) {
+	if (malloc_settings(c) != 0 || sched_settings(c, &env.sched) != 0) {
 		return (2);
 	}
 	if (pj_serve_config_num("gateway-token-ttl-s", c->gateway_token_ttl_s,
@@ -419,7 +451,18 @@ serve_main(const struct pj_serve_config *c)
 	if (c->ready_file[0]) {
 		write_ready_file(c->ready_file, env.self, gw_url);
 	}
-	sigwait(&sigs, &sig);
+	/* while serving, main hands malloc's free pages back every second:
+	 * what a pass or a burst of reports freed inside the heap stays
+	 * resident otherwise (docs/server.md, "Memory") */
+	for (;;) {
+		struct timespec second = { 1, 0 };
+		if ((sig = sigtimedwait(&sigs, NULL, &second)) > 0) {
+			break;
+		}
+		if (errno == EAGAIN) {
+			malloc_trim(0);
+		}
+	}
 	ar_log(AR_LOG_INFO, "server",
 	    "%s: stopping (actors drain; a second signal exits at once)",
 	    sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -721,6 +721,11 @@ START_TEST(config_precedence)
 	    pj_serve_config_load(&c, 1, none, stdout, err, sizeof(err)), 0);
 	ck_assert_str_eq(c.listen, "tcp://127.0.0.1:10086");
 	ck_assert_str_eq(c.data_dir, "./pj-data");
+	ck_assert_str_eq(c.malloc_arenas, "2"); /* docs/server.md, Memory */
+	char *ar[] = { "serve", "--malloc-arenas", "0", NULL };
+	ck_assert_int_eq(
+	    pj_serve_config_load(&c, 3, ar, stdout, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.malloc_arenas, "0");
 	/* the cluster key from a file, or the environment */
 	f = fopen(file, "w");
 	fprintf(f, "  k3y\n");

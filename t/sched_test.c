@@ -335,6 +335,27 @@ START_TEST(dispatch_avoids_the_last_tracker)
 }
 END_TEST
 
+/* the worker list rides on ServerScheduleJobReq only where a heavy
+ * TaskTracker spreads tasks over it */
+START_TEST(dispatch_worker_list_only_for_heavy_trackers)
+{
+	struct pj_job j = job(PJ_TIME_CRON, PJ_DISPATCH_HEALTH_FIRST);
+	j.execute_type  = 1; /* STANDALONE: a light tracker */
+	ck_assert(!pj_sched_tells_all_workers(&j));
+	j.time_expression_type = PJ_TIME_API;
+	ck_assert(!pj_sched_tells_all_workers(&j));
+	for (int e = 2; e <= 4; e++) { /* BROADCAST, MAP_REDUCE, MAP */
+		j.execute_type = e;
+		ck_assert(pj_sched_tells_all_workers(&j));
+	}
+	j.execute_type         = 1; /* frequent: a heavy tracker */
+	j.time_expression_type = PJ_TIME_FIXED_RATE;
+	ck_assert(pj_sched_tells_all_workers(&j));
+	j.time_expression_type = PJ_TIME_FIXED_DELAY;
+	ck_assert(pj_sched_tells_all_workers(&j));
+}
+END_TEST
+
 /* the job's filter through a real cluster view keeps overloaded workers
  * (so dispatch can back off) and applies the job's limits */
 START_TEST(dispatch_filter_through_view)
@@ -792,6 +813,7 @@ main(void)
 	tcase_add_test(tc, dispatch_failures_and_backoff);
 	tcase_add_test(tc, dispatch_strategies);
 	tcase_add_test(tc, dispatch_avoids_the_last_tracker);
+	tcase_add_test(tc, dispatch_worker_list_only_for_heavy_trackers);
 	tcase_add_test(tc, dispatch_filter_through_view);
 	tcase_add_test(tc, plan_every_second_chains_across_passes);
 	tcase_add_test(tc, plan_misfires_by_policy);

@@ -78,6 +78,60 @@ START_TEST(sqlite_relative_path)
 }
 END_TEST
 
+/* the page cache per pooled connection: cache_mb (default 2 MiB) on every
+ * connection the pool opens; refused out of range and on mysql:// */
+static int
+cache_kib(struct pj_store *s)
+{
+	int64_t v = 0;
+	ck_assert_int_eq(pj_sq_exec(s, NULL, 0, "cache", -1,
+	                     "PRAGMA cache_size", NULL, 0, pj_row_i64, &v,
+	                     NULL),
+	    0);
+	return (int) v;
+}
+
+START_TEST(sqlite_cache_mb_option)
+{
+	char             url[400];
+	struct pj_store *s;
+	snprintf(url, sizeof(url), "sqlite://%s/c.db", tmpdir);
+	ck_assert_msg(pj_store_open(url, &s) == 0, "%s", pj_store_errmsg(NULL));
+	ck_assert_int_eq(cache_kib(s), -2048);
+	pj_store_close(s);
+	snprintf(url, sizeof(url), "sqlite://%s/c.db?pool=2&cache_mb=5", tmpdir);
+	ck_assert_msg(pj_store_open(url, &s) == 0, "%s", pj_store_errmsg(NULL));
+	/* both pooled connections: hold one in a transaction */
+	struct pj_conn c;
+	ck_assert_int_eq(pj_sq_begin(s, &c), 0);
+	ck_assert_int_eq(cache_kib(s), -5120);
+	int64_t v = 0;
+	ck_assert_int_eq(pj_sq_exec(s, &c, 0, "cache", -1,
+	                     "PRAGMA cache_size", NULL, 0, pj_row_i64, &v,
+	                     NULL),
+	    0);
+	ck_assert_int_eq(v, -5120);
+	pj_sq_rollback(s, &c);
+	pj_store_close(s);
+	static const char *const bad[] = { "cache_mb=0", "cache_mb=-1",
+		"cache_mb=x", "cache_mb=4097", "cache_mb=" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(url, sizeof(url), "sqlite://%s/c.db?%s", tmpdir,
+		    bad[i]);
+		s = (void *) 1;
+		ck_assert_int_eq(pj_store_open(url, &s), PJ_STORE_EINVAL);
+		ck_assert_msg(strstr(pj_store_errmsg(NULL), "cache_mb"), "%s",
+		    pj_store_errmsg(NULL));
+	}
+	struct pj_store_url u;
+	char                err[300];
+	ck_assert_int_eq(pj_store_url_parse("mysql://r@h/d?cache_mb=2", &u,
+	                     err, sizeof(err)),
+	    PJ_STORE_EINVAL);
+	ck_assert_msg(strstr(err, "sqlite://"), "%s", err);
+}
+END_TEST
+
 /* runs a shell command, returns its exit status and its output */
 static int
 run_cmd(const char *cmd, char *out, size_t n)
@@ -207,5 +261,6 @@ backend_extra(TCase *tc)
 {
 	tcase_add_test(tc, sqlite_read_only_file_or_folder_refused_at_open);
 	tcase_add_test(tc, sqlite_relative_path);
+	tcase_add_test(tc, sqlite_cache_mb_option);
 	tcase_add_test(tc, pj_server_migrate_command);
 }

@@ -28,6 +28,9 @@ static const struct pj_cfg_opt opts[] = {
 	{ "log-spool-mb", "PJ_LOG_SPOOL_MB", F(log_spool_mb), "1024",
 	    "bound of DATA_DIR/logspool, where log lines wait while the log "
 	    "store is down; when full, log reports are refused" },
+	{ "malloc-arenas", "PJ_MALLOC_ARENAS", F(malloc_arenas), "2",
+	    "glibc malloc arenas (0 = glibc's default, 8 per core): fewer "
+	    "keep the RSS down (docs/benchmarks.md, sched_bench)" },
 	{ "cluster-key-file", "PJ_CLUSTER_KEY_FILE", F(cluster_key_file), "",
 	    "file holding the key every node of the deployment shares "
 	    "(PJ_CLUSTER_KEY gives the key itself)" },

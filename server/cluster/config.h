@@ -22,6 +22,7 @@ struct pj_serve_config {
 	char data_dir[PJ_CFG_STR];
 	char log_store[PJ_CFG_STR];    /* "" / "sql" or mongodb://... */
 	char log_spool_mb[PJ_CFG_STR]; /* bound of DATA_DIR/logspool */
+	char malloc_arenas[PJ_CFG_STR]; /* M_ARENA_MAX; 0 = glibc's */
 	char cluster_key_file[PJ_CFG_STR];
 	char cluster_key[PJ_CFG_STR]; /* the key itself (env / file only) */
 	char log_level[PJ_CFG_STR];   /* debug, info, warn, error */

@@ -42,6 +42,13 @@ pj_sched_max_live(const struct pj_job *j)
 	return j->max_instance_num > 0 ? j->max_instance_num : 0;
 }
 
+bool
+pj_sched_tells_all_workers(const struct pj_job *j)
+{
+	return j->execute_type != 1 /* STANDALONE */
+	    || pj_sched_frequent(j->time_expression_type);
+}
+
 void
 pj_sched_filter(const struct pj_job *j, struct pj_executor_filter *f)
 {

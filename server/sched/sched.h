@@ -135,6 +135,13 @@ void pj_sched_filter(const struct pj_job *j, struct pj_executor_filter *f);
 bool pj_sched_frequent(int time_expression_type);
 /* The max live instances of a job (frequent: 1; 0 = unlimited). */
 int pj_sched_max_live(const struct pj_job *j);
+/* Whether ServerScheduleJobReq carries every candidate worker's address
+ * (all_worker_address): only where the worker starts a heavy TaskTracker
+ * that spreads tasks over them (BROADCAST, MAP, MAP_REDUCE, and frequent
+ * jobs).  A STANDALONE CRON / API instance runs on a light tracker that
+ * never reads the list; PowerJob sends it anyway, 100 workers' addresses
+ * made each tell ~1.6 KB instead of ~0.3 KB (docs/benchmarks.md). */
+bool pj_sched_tells_all_workers(const struct pj_job *j);
 
 /* Decides one dispatch: `live` = the job's instances in
  * WAITING_WORKER_RECEIVE or RUNNING, `w[0..n)` the workers that passed the

@@ -629,6 +629,7 @@ struct pj_store_url {
 	char *user, *pass, *host, *db, *socket;
 	int   port;
 	int   pool;
+	int   cache_mb; /* sqlite: page cache per pooled connection, MiB */
 };
 
 struct pj_store_ops {

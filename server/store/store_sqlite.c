@@ -135,7 +135,6 @@ sl_open(const struct pj_store_url *u, void **out, char *err, size_t errlen)
 		/* checkpoint (and fsync) every ~40 MB of WAL instead of ~4 MB:
 		 * status transitions touch several index pages each */
 		"PRAGMA wal_autocheckpoint=10000",
-		"PRAGMA cache_size=-16384", /* KiB per connection */
 	};
 	struct sl_conn *c = ar_xcalloc(1, sizeof(*c));
 	int             rv;
@@ -168,6 +167,16 @@ sl_open(const struct pj_store_url *u, void **out, char *err, size_t errlen)
 			sqlite3_free(msg);
 			goto fail;
 		}
+	}
+	/* the page cache: cache_mb per connection (URL option, default 2),
+	 * so the pool's share of RSS is pool x cache_mb at most */
+	char cache[64];
+	snprintf(cache, sizeof(cache), "PRAGMA cache_size=-%d",
+	    (u->cache_mb > 0 ? u->cache_mb : 2) * 1024);
+	if (sqlite3_exec(c->db, cache, NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "'%s' on '%s': %s", cache, u->path,
+		    sqlite3_errmsg(c->db));
+		goto fail;
 	}
 	*out = c;
 	return 0;

@@ -11,6 +11,11 @@
 #include "server/store/store_impl.h"
 
 #define PJ_STORE_POOL_DEFAULT 4
+/* SQLite's page cache per connection (its own default is 2,000 KiB): the
+ * pages the scheduler's statements touch fit; a larger cache shows no gain
+ * in store_bench and costs RSS times the pool (docs/benchmarks.md). */
+#define PJ_STORE_CACHE_MB_DEFAULT 2
+#define PJ_STORE_CACHE_MB_MAX 4096
 
 static int
 hexval(int c)
@@ -142,10 +147,26 @@ parse_query(struct pj_store_url *u, const char *q, const char *shown,
 				return PJ_STORE_EINVAL;
 			}
 			u->pool = (int) p;
+		} else if (kn == 8 && strncmp(q, "cache_mb", 8) == 0) {
+			char *end;
+			long  p   = strtol(v, &end, 10);
+			int   bad = *end != 0 || end == v || v[0] < '0'
+			    || v[0] > '9';
+			free(v);
+			if (bad || p < 1 || p > PJ_STORE_CACHE_MB_MAX
+			    || strcmp(u->backend, "sqlite") != 0) {
+				snprintf(err, errlen,
+				    "'%s': URL option cache_mb must be "
+				    "1..%d and is a sqlite:// option",
+				    shown, PJ_STORE_CACHE_MB_MAX);
+				return PJ_STORE_EINVAL;
+			}
+			u->cache_mb = (int) p;
 		} else {
 			free(v);
 			snprintf(err, errlen,
-			    "'%s': unknown URL option (known: socket, pool)",
+			    "'%s': unknown URL option (known: socket, pool, "
+			    "cache_mb)",
 			    shown);
 			return PJ_STORE_EINVAL;
 		}
@@ -168,10 +189,12 @@ pj_store_url_parse(
 {
 	static const char usage[]
 	    = "expected sqlite:///path/file.db or "
-	      "mysql://user:pass@host:port/db[?socket=/path]";
+	      "mysql://user:pass@host:port/db[?socket=/path] (options: "
+	      "pool=N, sqlite's cache_mb=N)";
 	char shown[PJ_STORE_ERRLEN];
 	memset(u, 0, sizeof(*u));
-	u->pool = PJ_STORE_POOL_DEFAULT;
+	u->pool     = PJ_STORE_POOL_DEFAULT;
+	u->cache_mb = PJ_STORE_CACHE_MB_DEFAULT;
 	if (url == NULL || *url == 0) {
 		snprintf(err, errlen, "empty database URL; %s", usage);
 		return PJ_STORE_EINVAL;
