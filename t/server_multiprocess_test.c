@@ -83,12 +83,7 @@ start_server(void)
 static ar_ref
 actor(int i, const char *name)
 {
-	char   addr[300];
-	ar_ref r;
-	snprintf(
-	    addr, sizeof(addr), "pj://pjserver@%s/user/%s", srv[i].self, name);
-	ck_assert_int_eq(ar_ref_resolve(sys, addr, &r), 0);
-	return (r);
+	return tu_srv_actor(sys, srv[i].self, name);
 }
 
 /* Asks and copies the reply out (protobuf pack / unpack). */

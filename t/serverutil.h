@@ -279,6 +279,38 @@ tu_srv_start_pjworker(struct tu_srv_proc *p, int i, const char *tmpdir,
 	tu_srv_wait_ready(p, ready, "pj-worker");
 }
 
+/* The actor `name` of the pj-server at self (HOST:PORT). */
+static inline ar_ref
+tu_srv_actor(ar_system *sys, const char *self, const char *name)
+{
+	char   addr[300];
+	ar_ref r;
+	snprintf(addr, sizeof(addr), "pj://pjserver@%s/user/%s", self, name);
+	ck_assert_int_eq(ar_ref_resolve(sys, addr, &r), 0);
+	return r;
+}
+
+/* Asks the FriendActor of the pj-server at self to do q (15 s); returns
+ * its reply, unpacked (pj__friend__op_reply__free_unpacked). */
+static inline Pj__Friend__OpReply *
+tu_srv_friend_op(ar_system *sys, const char *self, Pj__Friend__OpRequest *q)
+{
+	ar_future              *f;
+	const ProtobufCMessage *r;
+	ck_assert_int_eq(ar_ask(sys, tu_srv_actor(sys, self, "friend"),
+	                     &q->base, 15000, &f),
+	    0);
+	ck_assert_int_eq(ar_future_wait(f, -1, &r), 0);
+	ck_assert_ptr_eq(r->descriptor, &pj__friend__op_reply__descriptor);
+	size_t   n   = protobuf_c_message_get_packed_size(r);
+	uint8_t *buf = malloc(n + 1);
+	protobuf_c_message_pack(r, buf);
+	Pj__Friend__OpReply *c = pj__friend__op_reply__unpack(NULL, n, buf);
+	free(buf);
+	ar_future_free(f);
+	return c;
+}
+
 /* The status of instance id in the store (the test fails when it cannot
  * be read). */
 static inline int

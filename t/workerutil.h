@@ -189,36 +189,19 @@ wait_file_says(const char *path, const char *needle, int ms)
 static inline ar_ref
 actor(int i, const char *name)
 {
-	char   addr[300];
-	ar_ref r;
-	snprintf(
-	    addr, sizeof(addr), "pj://pjserver@%s/user/%s", srv[i].self, name);
-	ck_assert_int_eq(ar_ref_resolve(sys, addr, &r), 0);
-	return r;
+	return tu_srv_actor(sys, srv[i].self, name);
 }
 
 static inline Pj__Friend__OpReply *
 op(int i, Pj__Friend__Op o, int64_t job_id, int64_t instance_id)
 {
-	Pj__Friend__OpRequest   q = PJ__FRIEND__OP_REQUEST__INIT;
-	ar_future              *f;
-	const ProtobufCMessage *r;
+	Pj__Friend__OpRequest q = PJ__FRIEND__OP_REQUEST__INIT;
 	q.op          = o;
 	q.app_id      = app_id;
 	q.job_id      = job_id;
 	q.instance_id = instance_id;
 	q.params      = "";
-	ck_assert_int_eq(
-	    ar_ask(sys, actor(i, "friend"), &q.base, 15000, &f), 0);
-	ck_assert_int_eq(ar_future_wait(f, -1, &r), 0);
-	ck_assert_ptr_eq(r->descriptor, &pj__friend__op_reply__descriptor);
-	size_t   n   = protobuf_c_message_get_packed_size(r);
-	uint8_t *buf = malloc(n + 1);
-	protobuf_c_message_pack(r, buf);
-	Pj__Friend__OpReply *c = pj__friend__op_reply__unpack(NULL, n, buf);
-	free(buf);
-	ar_future_free(f);
-	return c;
+	return tu_srv_friend_op(sys, srv[i].self, &q);
 }
 
 /* Waits until the app's owner lists `want` live workers; its index. */
