@@ -529,6 +529,46 @@ START_TEST(ids_two_generators_never_collide)
 }
 END_TEST
 
+static int64_t
+id_ms(int64_t id)
+{
+	return (id >> 22) + PJ_IDS_EPOCH_MS;
+}
+
+/* A pass records tens of thousands of fires at once: a burst past 64 ids a
+ * millisecond borrows later milliseconds (at most PJ_IDS_AHEAD_MS ahead)
+ * instead of waiting for them; a generator started after (a restarted
+ * server, the same server id) issues only greater ids. */
+START_TEST(ids_burst_borrows_and_a_restart_never_repeats)
+{
+	enum { N = 64 * 1000 }; /* a second's worth: waiting took >= 1 s */
+	struct pj_ids g, g2;
+	int64_t      *v = malloc(N * sizeof(*v));
+	ck_assert_int_eq(pj_ids_init(&g, 7), 0);
+	/* let the allowance build up, as on a server that ran a while */
+	usleep((PJ_IDS_AHEAD_MS + 100) * 1000);
+	int64_t t0 = ar_mono_ms();
+	for (int k = 0; k < N; k++) {
+		v[k] = pj_ids_next(&g);
+		ck_assert(k == 0 || v[k] > v[k - 1]);
+		ck_assert_int_le(id_ms(v[k]), ar_now_ms() + PJ_IDS_AHEAD_MS);
+	}
+	int64_t took = ar_mono_ms() - t0;
+	ck_assert_msg(took < 900, "64,000 ids took %lld ms: waited",
+	    (long long) took);
+	ck_assert_int_gt(id_ms(v[N - 1]), ar_now_ms()); /* borrowed */
+	pj_ids_fini(&g);
+	ck_assert_int_eq(pj_ids_init(&g2, 7), 0);
+	for (int k = 0; k < 200; k++) {
+		int64_t id = pj_ids_next(&g2);
+		ck_assert_msg(id > v[N - 1], "restart issued %lld <= %lld",
+		    (long long) id, (long long) v[N - 1]);
+	}
+	pj_ids_fini(&g2);
+	free(v);
+}
+END_TEST
+
 /* ---- ownership ------------------------------------------------------------
  */
 
@@ -785,6 +825,7 @@ main(void)
 	tcase_add_test(tc, auth_caches_wrong_secrets);
 	tcase_add_test(tc, auth_limits_failures_per_app);
 	tcase_add_test(tc, ids_two_generators_never_collide);
+	tcase_add_test(tc, ids_burst_borrows_and_a_restart_never_repeats);
 	tcase_add_test(tc, owner_resolution);
 	tcase_add_test(tc, owner_race_one_winner);
 	tcase_add_test(tc, owned_set);

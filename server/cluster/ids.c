@@ -3,7 +3,7 @@
  */
 #include "server/cluster/ids.h"
 
-#include <sched.h>
+#include <stdbool.h>
 #include <time.h>
 
 static int64_t
@@ -22,8 +22,9 @@ pj_ids_init(struct pj_ids *g, int server_id)
 	}
 	pthread_mutex_init(&g->mtx, NULL);
 	g->server_id = server_id;
-	g->last_ms   = 0;
-	g->seq       = 0;
+	g->seen_ms   = wall_ms();
+	g->last_ms   = g->seen_ms + PJ_IDS_AHEAD_MS; /* see ids.h */
+	g->seq       = (1 << PJ_IDS_SEQ_BITS) - 1;
 	return (0);
 }
 
@@ -39,20 +40,30 @@ pj_ids_next(struct pj_ids *g)
 	const int seq_max = (1 << PJ_IDS_SEQ_BITS) - 1;
 	int64_t   now, id;
 	pthread_mutex_lock(&g->mtx);
-	now = wall_ms();
-	if (now > g->last_ms) {
-		g->last_ms = now;
-		g->seq     = 0;
-	} else if (g->seq < seq_max) {
-		g->seq++; /* same millisecond, or the clock stepped back */
-	} else {
-		/* sequence used up: wait for the next millisecond, or borrow
-		 * one when the clock is behind our last */
-		while ((now = wall_ms()) == g->last_ms) {
-			sched_yield();
+	for (;;) {
+		now       = wall_ms();
+		bool back = now < g->seen_ms; /* the clock stepped back */
+		if (!back) {
+			g->seen_ms = now;
 		}
-		g->last_ms = now > g->last_ms ? now : g->last_ms + 1;
-		g->seq     = 0;
+		if (now > g->last_ms) {
+			g->last_ms = now;
+			g->seq     = 0;
+			break;
+		}
+		if (g->seq < seq_max) {
+			g->seq++; /* same millisecond, or borrowed ones */
+			break;
+		}
+		if (back || g->last_ms + 1 <= now + PJ_IDS_AHEAD_MS) {
+			g->last_ms++; /* borrow the next millisecond */
+			g->seq = 0;
+			break;
+		}
+		/* the whole allowance borrowed: let the clock catch up */
+		pthread_mutex_unlock(&g->mtx);
+		nanosleep(&(struct timespec) { 0, 250 * 1000 }, NULL);
+		pthread_mutex_lock(&g->mtx);
 	}
 	id = ((g->last_ms - PJ_IDS_EPOCH_MS)
 	         << (PJ_IDS_SEQ_BITS + PJ_IDS_MACHINE_BITS + PJ_IDS_DC_BITS))
