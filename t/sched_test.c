@@ -25,6 +25,7 @@
 
 /* 2023-11-14T22:13:20Z, a whole second */
 #define NOW 1700000000000LL
+#include "t/schedstore.h"
 
 static const int all_status[] = { 1, 2, 3, 4, 5, 9, 10 };
 
@@ -573,75 +574,6 @@ END_TEST
 
 /* ---- passes on the store --------------------------------------------------
  */
-
-static char url[1024], tmpdir[256], dbname[64];
-
-static void
-admin_sql(const char *fmt)
-{
-	char   sql[256];
-	MYSQL *m = tu_mysql_admin();
-	snprintf(sql, sizeof(sql), fmt, dbname);
-	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
-	mysql_close(m);
-}
-
-static struct pj_store *
-open_store(bool mysql)
-{
-	struct pj_store *s;
-	if (mysql) {
-		snprintf(dbname, sizeof(dbname), "pjsched_%d", (int) getpid());
-		admin_sql("DROP DATABASE IF EXISTS %s");
-		admin_sql("CREATE DATABASE %s");
-		snprintf(url, sizeof(url), "%s%s", getenv("PJ_TEST_MYSQL_URL"),
-		    dbname);
-	} else {
-		snprintf(tmpdir, sizeof(tmpdir), "/tmp/pjsched.XXXXXX");
-		ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-		snprintf(url, sizeof(url), "sqlite://%s/pj.db", tmpdir);
-	}
-	ck_assert_msg(
-	    pj_store_open(url, &s) == 0, "%s: %s", url, pj_store_errmsg(NULL));
-	ck_assert_int_eq(pj_store_migrate(s, NULL, NULL), 0);
-	return s;
-}
-
-static void
-close_store(struct pj_store *s, bool mysql)
-{
-	pj_store_close(s);
-	if (mysql) {
-		admin_sql("DROP DATABASE IF EXISTS %s");
-		mysql_library_end();
-	} else {
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-		ck_assert_int_eq(system(cmd), 0);
-	}
-}
-
-static int64_t
-save_job(struct pj_store *s, int64_t app, const char *expr, int policy,
-    int64_t next)
-{
-	struct pj_job j        = { 0 };
-	int64_t       id       = 0;
-	j.app_id               = app;
-	j.job_name             = "j";
-	j.job_params           = "p=1";
-	j.time_expression_type = PJ_TIME_CRON;
-	j.time_expression      = (char *) expr;
-	j.time_zone            = "UTC";
-	j.misfire_policy       = policy;
-	j.status               = PJ_STATUS_ENABLE;
-	j.next_trigger_time    = next;
-	j.execute_type         = 1;
-	j.processor_type       = 1;
-	j.concurrency          = 5;
-	ck_assert_int_eq(pj_store_job_save(s, &j, NOW, &id), 0);
-	return id;
-}
 
 static void
 pass_body(bool mysql)

@@ -359,6 +359,10 @@ size_t pj_store_like_escape(const char *text, char *out, size_t outlen);
 int pj_store_jobs_due(struct pj_store *s, const int64_t *app_ids,
     size_t n_apps, const int *types, size_t n_types, int64_t before_ms,
     int limit, struct pj_job_list *out);
+/* The jobs of ids[0..n) that exist, in no particular order (a dispatch's
+ * stale cache entries: one statement per 256 ids instead of one each). */
+int pj_store_jobs_get(struct pj_store *s, const int64_t *ids, size_t n,
+    struct pj_job_list *out);
 
 /* ---- instances --------------------------------------------------------- */
 struct pj_instance {

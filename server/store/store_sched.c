@@ -12,9 +12,11 @@
  * Cleanup (powerjob-design.md §5.11) deletes in pages: the ids first
  * (LIMIT works on both backends in a SELECT), then the logs and the rows of
  * those ids in one transaction, so a page is all or nothing.
- * Status reports in batches (pj_store_instances_apply): one transaction
- * of conditional updates, one commit for many reports; each keeps its own
- * outcome.
+ * (Status reports' batched transitions: store_apply.c.)
+ * Reports are read in batches too (pj_store_report_rows): the rows of a
+ * mailbox's worth of reports with their jobs' two fields in one statement,
+ * where one instance read and one job read per report were two round
+ * trips each on MariaDB.
  * Threads: like every store call, any thread (the pool lends a connection).
  * OOM policy: ar_xmalloc aborts.
  */
@@ -219,105 +221,6 @@ pj_store_frequent_idle(struct pj_store *s, const int64_t *app_ids,
 	return 0;
 }
 
-/* ---- batched transitions ---------------------------------------------- */
-
-struct apply {
-	struct pj_transition *v;
-	size_t                n;
-	int64_t               now_ms;
-};
-
-static void
-apply_sql(struct pj_sql *q, struct pj_params *pp, const struct pj_transition *t,
-    int64_t now_ms)
-{
-	const struct pj_instance *set = &t->set;
-	pj_sql_add(q, "UPDATE instance_info SET status = ?, gmt_modified = ?");
-	pj_params_add(pp, pj_p_int(t->to));
-	pj_params_add(pp, pj_p_int(now_ms));
-	if (t->mask & PJ_SET_ACTUAL_TRIGGER) {
-		pj_sql_add(q, ", actual_trigger_time = ?");
-		pj_params_add(pp, pj_p_int(set->actual_trigger_time));
-	}
-	if (t->mask & PJ_SET_FINISHED) {
-		pj_sql_add(q, ", finished_time = ?");
-		pj_params_add(pp, pj_p_int(set->finished_time));
-	}
-	if (t->mask & PJ_SET_LAST_REPORT) {
-		pj_sql_add(q, ", last_report_time = ?");
-		pj_params_add(pp, pj_p_int(set->last_report_time));
-	}
-	if (t->mask & PJ_SET_TT_ADDRESS) {
-		pj_sql_add(q, ", task_tracker_address = ?");
-		pj_params_add(pp, pj_p_text(set->task_tracker_address));
-	}
-	if (t->mask & PJ_SET_RUNNING_TIMES) {
-		pj_sql_add(q, ", running_times = ?");
-		pj_params_add(pp, pj_p_int(set->running_times));
-	}
-	if (t->mask & PJ_SET_RESULT) {
-		pj_sql_add(q, ", result = ?");
-		pj_params_add(pp, pj_p_text(set->result));
-	}
-	if (t->mask & PJ_SET_EXPECTED) {
-		pj_sql_add(q, ", expected_trigger_time = ?");
-		pj_params_add(pp, pj_p_int(set->expected_trigger_time));
-	}
-	pj_sql_add(q, " WHERE instance_id = ? AND status = ?");
-	pj_params_add(pp, pj_p_int(t->instance_id));
-	pj_params_add(pp, pj_p_int(t->from));
-}
-
-static int
-apply_run(struct pj_store *s, struct pj_conn *c, void *arg)
-{
-	struct apply *a  = arg;
-	int           rv = 0;
-	for (size_t k = 0; k < a->n && rv == 0; k++) {
-		struct pj_sql    q  = { 0 };
-		struct pj_params pp = { 0 };
-		int64_t          n  = 0;
-		if (a->v[k].from < 0) {
-			continue; /* refused by the checks: rv kept */
-		}
-		apply_sql(&q, &pp, &a->v[k], a->now_ms);
-		rv = pj_sq_exec(s, c, 0, "instance_info", a->v[k].instance_id,
-		    q.b, pp.v, pp.n, NULL, NULL, &n);
-		a->v[k].rv = rv == 0 && n == 0 ? PJ_STORE_ECONFLICT : rv;
-		pj_sql_fini(&q);
-		pj_params_fini(&pp);
-	}
-	return rv;
-}
-
-int
-pj_store_instances_apply(
-    struct pj_store *s, struct pj_transition *v, size_t n, int64_t now_ms)
-{
-	struct apply a = { v, n, now_ms };
-	int          rv;
-	if (n == 0) {
-		return 0;
-	}
-	for (size_t k = 0; k < n; k++) {
-		if ((rv = pj_check_transition(
-		         s, v[k].instance_id, &v[k].set, v[k].mask))
-		    != 0) {
-			v[k].rv   = rv; /* refused before the transaction */
-			v[k].from = -1;
-		} else {
-			v[k].rv = 0;
-		}
-	}
-	rv = n == 1 ? apply_run(s, NULL, &a) : pj_sq_txn(s, apply_run, &a);
-	if (rv != 0) {
-		for (size_t k = 0; k < n; k++) {
-			v[k].rv = rv;
-		}
-	}
-	return rv;
-}
-
 /* ---- batched dispatch ------------------------------------------------- */
 
 struct dispatch {
@@ -389,6 +292,91 @@ pj_store_instances_dispatch(struct pj_store *s,
 		for (size_t k = 0; k < n; k++) {
 			g[k].moved = 0;
 		}
+	}
+	return rv;
+}
+
+/* ---- what status reports are decided on -------------------------------- */
+
+void
+pj_report_rows_fini(struct pj_report_rows *r)
+{
+	pj_instance_list_fini(&r->rows);
+	free(r->job);
+	memset(r, 0, sizeof(*r));
+}
+
+/* "SELECT t.*" is id + PJ_INST_COLS (19 columns), then the job's two */
+#define REPORT_NCOLS 21
+
+static int
+report_row(void *arg, const struct pj_val *c, int n)
+{
+	struct pj_report_rows *r = arg;
+	size_t                 k = r->rows.n;
+	if (n < REPORT_NCOLS) {
+		return 0;
+	}
+	pj_inst_list_row(&r->rows, c, n);
+	if (k == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->job = ar_xrealloc(r->job, r->cap * sizeof(*r->job));
+	}
+	r->job[k].job_found = c[19].type != PJ_VAL_NULL;
+	r->job[k].retry_num = (int) pj_c_i64(&c[19]);
+	r->job[k].time_type = (int) pj_c_i64(&c[20]);
+	return 0;
+}
+
+static int
+by_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+	return x < y ? -1 : x > y;
+}
+
+int
+pj_store_report_rows(struct pj_store *s, const int64_t *in, size_t n_in,
+    struct pj_report_rows *out)
+{
+	int      rv  = 0;
+	int64_t *ids = ar_xmalloc((n_in ? n_in : 1) * sizeof(*ids));
+	size_t   n   = 0;
+	memset(out, 0, sizeof(*out));
+	memcpy(ids, in, n_in * sizeof(*ids));
+	qsort(ids, n_in, sizeof(*ids), by_i64); /* each id once */
+	for (size_t k = 0; k < n_in; k++) {
+		if (n == 0 || ids[k] != ids[n - 1]) {
+			ids[n++] = ids[k];
+		}
+	}
+	for (size_t a = 0; a < n && rv == 0; a += PJ_REPORT_READ_CHUNK) {
+		size_t m = n - a < PJ_REPORT_READ_CHUNK ? n - a
+		                                        : PJ_REPORT_READ_CHUNK;
+		size_t marks = 1;
+		while (marks < m) {
+			marks *= 2; /* the last id repeated: same rows */
+		}
+		struct pj_sql    q  = { 0 };
+		struct pj_params pp = { 0 };
+		pj_sql_add(&q,
+		    "SELECT t.*, j.instance_retry_num, j.time_expression_type "
+		    "FROM (SELECT id, " PJ_INST_COLS " FROM instance_info "
+		    "WHERE instance_id IN ");
+		pj_sql_marks(&q, marks);
+		pj_sql_add(&q, ") AS t LEFT JOIN job_info AS j ON j.id = "
+		               "t.job_id");
+		for (size_t k = 0; k < marks; k++) {
+			pj_params_add(&pp, pj_p_int(ids[a + (k < m ? k : m - 1)]));
+		}
+		rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", ids[a],
+		    q.b, pp.v, pp.n, report_row, out, NULL);
+		pj_sql_fini(&q);
+		pj_params_fini(&pp);
+	}
+	free(ids);
+	if (rv != 0) {
+		pj_report_rows_fini(out);
 	}
 	return rv;
 }

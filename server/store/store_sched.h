@@ -6,6 +6,8 @@
 #ifndef PJ_SERVER_STORE_SCHED_H
 #define PJ_SERVER_STORE_SCHED_H
 
+#include <stdbool.h>
+
 #include "server/store/store.h"
 
 /* In one transaction, for each k: next[k] >= 0 sets job ids[k]'s
@@ -57,5 +59,24 @@ struct pj_dispatch_group {
  * dispatch); 0 or a PJ_STORE_* code (nothing moved). */
 int pj_store_instances_dispatch(struct pj_store *s,
     struct pj_dispatch_group *g, size_t n, int64_t now_ms);
+
+/* What a batch of status reports is decided on: the rows of ids[0..n)
+ * (in no particular order, each once; an id with no row is absent) and, per row,
+ * its job's instance_retry_num and time_expression_type (job_found false
+ * when the job is gone).  One statement per PJ_REPORT_READ_CHUNK ids,
+ * padded to a power of two so a connection prepares few shapes. */
+#define PJ_REPORT_READ_CHUNK 256
+struct pj_report_job {
+	bool job_found;
+	int  retry_num, time_type;
+};
+struct pj_report_rows {
+	struct pj_instance_list rows;
+	struct pj_report_job   *job; /* job[k] belongs to rows.v[k] */
+	size_t                  cap;
+};
+int  pj_store_report_rows(struct pj_store *s, const int64_t *ids, size_t n,
+     struct pj_report_rows *out);
+void pj_report_rows_fini(struct pj_report_rows *r);
 
 #endif
