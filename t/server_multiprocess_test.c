@@ -593,6 +593,78 @@ START_TEST(reports_and_executor_query)
 }
 END_TEST
 
+/* A burst of final reports is decided in batches (one read of their rows,
+ * one grouped transition): every report answered OK and every row moved,
+ * whatever order the reports come in (a flush that emptied the rows it
+ * had decided lost the later ones' lookups: "no such instance"). */
+#define BURST 400
+START_TEST(report_burst_is_decided_in_batches)
+{
+	setup(_i);
+	int                         s = start_server();
+	Pj__Cluster__DiscoverReply *d = discover(s, "orders", "s3cret");
+	ck_assert_int_eq(d->code, 0);
+	pj__cluster__discover_reply__free_unpacked(d, NULL);
+	struct pj_job job = { 0 };
+	int64_t       job_id;
+	job.app_id               = app_id;
+	job.job_name             = "j";
+	job.time_expression_type = 1;
+	job.execute_type         = 1;
+	job.processor_type       = 1;
+	job.status               = PJ_STATUS_ENABLE;
+	ck_assert_int_eq(
+	    pj_store_job_save(store, &job, ar_now_ms(), &job_id), 0);
+	struct pj_instance *v = calloc(BURST, sizeof(*v));
+	for (int k = 0; k < BURST; k++) {
+		v[k].instance_id          = 5000 + k;
+		v[k].job_id               = job_id;
+		v[k].app_id               = app_id;
+		v[k].type                 = 1;
+		v[k].status               = PJ_INST_WAITING_WORKER_RECEIVE;
+		v[k].task_tracker_address = "pj://tt@127.0.0.1:5";
+	}
+	ck_assert_int_eq(
+	    pj_store_instances_create(store, v, BURST, ar_now_ms()), 0);
+	free(v);
+	ar_future *f[BURST];
+	ar_ref     to = actor(s, "server");
+	for (int k = 0; k < BURST; k++) {
+		Pj__Cluster__InstanceStatusReport r
+		    = PJ__CLUSTER__INSTANCE_STATUS_REPORT__INIT;
+		r.app_id = app_id;
+		r.job_id = job_id;
+		/* interleaved from both ends: not in id order */
+		r.instance_id = 5000 + (k % 2 ? k / 2 : BURST - 1 - k / 2);
+		r.instance_status = k % 3 ? PJ_INST_SUCCEED : PJ_INST_RUNNING;
+		r.result          = "ok";
+		r.source_address  = "pj://tt@127.0.0.1:5";
+		r.report_time     = ar_now_ms();
+		ck_assert_int_eq(ar_ask(sys, to, &r.base, 20000, &f[k]), 0);
+	}
+	int running = 0, succeed = 0;
+	for (int k = 0; k < BURST; k++) {
+		const ProtobufCMessage *m;
+		ck_assert_int_eq(ar_future_wait(f[k], -1, &m), 0);
+		const Pj__Cluster__Ack *a = (const Pj__Cluster__Ack *) m;
+		ck_assert_msg(a->code == 0, "report %d: code %d %s", k,
+		    a->code, a->message);
+		ar_future_free(f[k]);
+	}
+	for (int k = 0; k < BURST; k++) {
+		struct pj_instance i;
+		ck_assert_int_eq(pj_store_instance_get(store, 5000 + k, &i), 0);
+		running += i.status == PJ_INST_RUNNING;
+		succeed += i.status == PJ_INST_SUCCEED;
+		ck_assert_int_eq(i.running_times, 1);
+		pj_instance_fini(&i);
+	}
+	ck_assert_int_eq(succeed, BURST - BURST / 3 - 1);
+	ck_assert_int_eq(running, BURST / 3 + 1);
+	teardown();
+}
+END_TEST
+
 /* a database newer than the binary is refused with the store's message */
 START_TEST(newer_schema_is_refused)
 {
@@ -775,6 +847,7 @@ main(void)
 	tcase_add_loop_test(tc, owner_killed_one_survivor_takes_over, 0, 2);
 	tcase_add_loop_test(tc, forwarded_operation_reaches_the_owner, 0, 2);
 	tcase_add_loop_test(tc, reports_and_executor_query, 0, 2);
+	tcase_add_loop_test(tc, report_burst_is_decided_in_batches, 0, 2);
 	tcase_add_loop_test(tc, worker_follows_the_app_to_a_survivor, 0, 2);
 	tcase_add_loop_test(tc, newer_schema_is_refused, 0, 2);
 	tcase_add_test(tc, log_reports_reach_mongodb);
