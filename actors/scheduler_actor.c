@@ -558,15 +558,57 @@ frequent(ar_ctx *ctx, struct sched_state *s, const int64_t *apps, size_t n)
 	free(ids);
 }
 
-void
+/* One chunk of the pass over the apps owned at its start: at most
+ * PASS_CHUNK due jobs (the most overdue first), their fires recorded and
+ * armed.  A full chunk means more may be due, up to JOBS_PER_PASS a pass;
+ * jobs of a chunk leave the due set (next_trigger_time moves past the
+ * window), so the next chunk reads the next ones. */
+static bool
+pass_chunk(ar_ctx *ctx, struct sched_state *s)
+{
+	struct pj_server_env      *env = s->env;
+	struct pj_sched_fires      f   = { 0 };
+	struct pj_sched_pass_stats st;
+	struct pj_sched_pass_opts  o = {
+		 .window_ms            = env->sched.window_ms,
+		 .misfire_threshold_ms = env->sched.misfire_threshold_ms,
+		 .plan_cap             = PJ_SCHED_PLAN_MAX,
+		 .job_limit            = PASS_CHUNK,
+	};
+	int rv = pj_sched_pass(env->store, &env->ids, s->owned, s->n_owned,
+	    ar_now_ms(), &o, &f, &st);
+	if (s->pass_jobs == 0) {
+		s->st.passes++;
+	}
+	s->pass_jobs += st.jobs;
+	s->st.recorded += st.recorded;
+	s->st.duplicates += st.duplicates;
+	if (rv != 0) {
+		ar_log(AR_LOG_WARN, "sched",
+		    "schedule pass failed: %s; the next pass tries again",
+		    pj_store_errmsg(env->store));
+	}
+	if (st.missed > 0 || st.invalid > 0 || st.disabled > 0) {
+		ar_log(AR_LOG_INFO, "sched",
+		    "pass: %zu fires recorded, %zu missed (%zu dropped by "
+		    "policy), %zu jobs invalid, %zu disabled (nothing left)",
+		    st.recorded, st.missed, st.dropped, st.invalid,
+		    st.disabled);
+	}
+	sched_jobs_cache(s, &f.jobs);
+	sched_arm(ctx, s, f.v, f.n);
+	pj_sched_fires_fini(&f);
+	return rv == 0 && st.jobs >= PASS_CHUNK
+	    && s->pass_jobs < JOBS_PER_PASS;
+}
+
+bool
 sched_on_pass(ar_ctx *ctx, struct sched_state *s)
 {
 	struct pj_server_env *env = s->env;
 	int64_t               apps[OWNED_MAX], fresh[OWNED_MAX];
 	size_t                n  = pj_owned_list(env->owned, apps, OWNED_MAX);
 	size_t                nf = 0;
-	struct pj_sched_fires f  = { 0 };
-	struct pj_sched_pass_stats st;
 	if (n > OWNED_MAX) {
 		n = OWNED_MAX;
 	}
@@ -589,33 +631,15 @@ sched_on_pass(ar_ctx *ctx, struct sched_state *s)
 	memcpy(s->owned_at, at, n * sizeof(*at));
 	s->n_owned = n;
 	sched_arm_pending(ctx, s, fresh, nf);
-	struct pj_sched_pass_opts o = {
-		.window_ms            = env->sched.window_ms,
-		.misfire_threshold_ms = env->sched.misfire_threshold_ms,
-		.plan_cap             = PJ_SCHED_PLAN_MAX,
-		.job_limit            = JOBS_PER_PASS,
-	};
-	int rv = pj_sched_pass(
-	    env->store, &env->ids, apps, n, ar_now_ms(), &o, &f, &st);
-	s->st.passes++;
-	s->st.recorded += st.recorded;
-	s->st.duplicates += st.duplicates;
-	if (rv != 0) {
-		ar_log(AR_LOG_WARN, "sched",
-		    "schedule pass failed: %s; the next pass tries again",
-		    pj_store_errmsg(env->store));
-	}
-	if (st.missed > 0 || st.invalid > 0 || st.disabled > 0) {
-		ar_log(AR_LOG_INFO, "sched",
-		    "pass: %zu fires recorded, %zu missed (%zu dropped by "
-		    "policy), %zu jobs invalid, %zu disabled (nothing left)",
-		    st.recorded, st.missed, st.dropped, st.invalid,
-		    st.disabled);
-	}
-	sched_jobs_cache(s, &f.jobs);
-	sched_arm(ctx, s, f.v, f.n);
-	pj_sched_fires_fini(&f);
 	frequent(ctx, s, apps, n);
+	s->pass_jobs = 0;
+	return pass_chunk(ctx, s);
+}
+
+bool
+sched_on_pass_more(ar_ctx *ctx, struct sched_state *s)
+{
+	return pass_chunk(ctx, s);
 }
 
 void

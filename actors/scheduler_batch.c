@@ -7,13 +7,13 @@
  * A Fire of the passes names each instance's job and the instance rows
  * carry the job's parameters and none of their own, so nothing is read per
  * instance: the jobs come from a cache the passes fill (entries older than
- * JOB_CACHE_MS are read again, so a disabled job's fires stop within that
- * time; each cached job is one allocation, its strings packed after it,
- * about 350 bytes a job), workers from the cluster view (one query per
- * distinct filter),
- * the choice from pj_sched_dispatch, and the 1 -> 2 transitions are one
- * conditional multi-row update per chosen worker, all of a Fire in one
- * transaction (one commit per fire time, not one per worker).  When an update moves
+ * JOB_CACHE_MS are read again, all of a Fire's in one statement per 256,
+ * so a disabled job's fires stop within that time; each cached job is one
+ * allocation, its strings packed after it, about 350 bytes a job), workers
+ * from the cluster view (one query per distinct filter), the choice from
+ * pj_sched_dispatch, and the 1 -> 2 transitions are one conditional
+ * multi-row update per chosen worker, all of a Fire in one transaction
+ * (one commit per fire time, not one per worker).  When an update moves
  * fewer rows than it names (a cancel raced it), the rows are read one by
  * one and only those now dispatched to that worker are told.  Entries with
  * job id 0 take the one-by-one path (sched_dispatch_id).
@@ -175,6 +175,28 @@ jensure(struct sched_state *s, int64_t id, int64_t now)
 	return rv;
 }
 
+/* Reads the Fire's jobs missing from the cache or older than JOB_CACHE_MS
+ * in one statement per 256 (a pass records fires up to window_ms ahead, so
+ * a job that fires once a minute is read again at its fire: ten thousand
+ * such jobs were ten thousand reads, seconds of lag on MariaDB). */
+static void
+jrefresh(struct sched_state *s, const int64_t *ids, size_t n, int64_t now)
+{
+	int64_t           *v = ar_xmalloc((n ? n : 1) * sizeof(*v));
+	size_t             m = 0;
+	struct pj_job_list l;
+	for (size_t k = 0; k < n; k++) {
+		struct jcache_ent *e = jfind(&s->jobs, ids[k]);
+		if (ids[k] != 0 && (e == NULL || now - e->at > JOB_CACHE_MS)) {
+			v[m++] = ids[k];
+		}
+	}
+	if (m > 1 && pj_store_jobs_get(s->env->store, v, m, &l) == 0) {
+		sched_jobs_cache(s, &l); /* the rest: jensure, one by one */
+	}
+	free(v);
+}
+
 /* ---- batched dispatch ------------------------------------------------------
  */
 
@@ -291,6 +313,7 @@ sched_dispatch_fire(
 	size_t                    nw    = 0;
 	bool                      have  = false;
 	/* jobs first: the cache may grow, so no pointer is kept yet */
+	jrefresh(s, f->job_ids, n, now);
 	for (size_t k = 0; k < n; k++) {
 		jrv[k] = f->job_ids[k] ? jensure(s, f->job_ids[k], now) : -1;
 	}

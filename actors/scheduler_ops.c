@@ -592,10 +592,22 @@ sched_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
 	} else if (t == &pj__sched__tick__descriptor) {
 		switch (((const Pj__Sched__Tick *) msg)->kind) {
 		case PJ__SCHED__TICK_KIND__PASS:
-			sched_on_pass(ctx, s);
-			arm_tick(ctx, PJ__SCHED__TICK_KIND__PASS,
-			    s->env->sched.pass_ms, &s->pass_timer);
+		case PJ__SCHED__TICK_KIND__PASS_MORE: {
+			bool more = ((const Pj__Sched__Tick *) msg)->kind
+			        == PJ__SCHED__TICK_KIND__PASS
+			    ? sched_on_pass(ctx, s)
+			    : sched_on_pass_more(ctx, s);
+			Pj__Sched__Tick m = PJ__SCHED__TICK__INIT;
+			m.kind            = PJ__SCHED__TICK_KIND__PASS_MORE;
+			if (!more
+			    || ar_tell(ar_ctx_system(ctx), ar_ctx_self(ctx),
+			           &m.base, ar_ctx_self(ctx))
+			        != 0) {
+				arm_tick(ctx, PJ__SCHED__TICK_KIND__PASS,
+				    s->env->sched.pass_ms, &s->pass_timer);
+			}
 			break;
+		}
 		case PJ__SCHED__TICK_KIND__CHECK:
 			on_check(ctx, s);
 			arm_tick(ctx, PJ__SCHED__TICK_KIND__CHECK,

@@ -15,7 +15,8 @@
  *   done p99               finished_time - fire_time (report recorded)
  *   RSS, peak              the server's VmRSS 1 s after the last fire,
  *                          and its VmHWM (the highest RSS of the run)
- * SMAPS_OUT=FILE copies the server's /proc/PID/smaps there at that moment.
+ * SMAPS_OUT=FILE copies the server's /proc/PID/smaps there at that moment;
+ * TW_OUT=FILE keeps the test worker's output (its refused reports).
  * Prints one markdown table row (the store's name, then $LABEL).  Design notes (threads): none of its
  * own; the store handle is used from this thread only.
  */
@@ -121,7 +122,8 @@ main(int argc, char **argv)
 	snprintf(wn, sizeof(wn), "%ld", workers);
 	pid_t wrk = fork();
 	if (wrk == 0) {
-		freopen("/dev/null", "w", stdout);
+		freopen(getenv("TW_OUT") ? getenv("TW_OUT") : "/dev/null", "w",
+		    stdout);
 		execl(exe, exe, "--server", self, "--app", "bench", "--secret",
 		    "pw", "--workers", wn, "--interval-ms", "1000", "--quiet",
 		    (char *) NULL);
