@@ -560,7 +560,8 @@ frequent(ar_ctx *ctx, struct sched_state *s, const int64_t *apps, size_t n)
 
 /* One chunk of the pass over the apps owned at its start: at most
  * PASS_CHUNK due jobs (the most overdue first), their fires recorded and
- * armed.  A full chunk means more may be due, up to JOBS_PER_PASS a pass;
+ * armed (those due within PASS_ARM_NOW_MS now, the rest by
+ * sched_pass_done).  A full chunk means more may be due, up to JOBS_PER_PASS a pass;
  * jobs of a chunk leave the due set (next_trigger_time moves past the
  * window), so the next chunk reads the next ones. */
 static bool
@@ -596,10 +597,32 @@ pass_chunk(ar_ctx *ctx, struct sched_state *s)
 		    st.disabled);
 	}
 	sched_jobs_cache(s, &f.jobs);
-	sched_arm(ctx, s, f.v, f.n);
+	/* near fires now; the rest with the other chunks' at the end */
+	int64_t                soon = ar_now_ms() + PASS_ARM_NOW_MS;
+	struct pj_sched_fires *pf   = &s->pass_fires;
+	size_t                 m    = 0;
+	for (size_t k = 0; k < f.n; k++) {
+		if (f.v[k].fire_ms <= soon) {
+			f.v[m++] = f.v[k];
+			continue;
+		}
+		if (pf->n == pf->cap) {
+			pf->cap = pf->cap ? 2 * pf->cap : 1024;
+			pf->v   = ar_xrealloc(pf->v, pf->cap * sizeof(*pf->v));
+		}
+		pf->v[pf->n++] = f.v[k];
+	}
+	sched_arm(ctx, s, f.v, m);
 	pj_sched_fires_fini(&f);
 	return rv == 0 && st.jobs >= PASS_CHUNK
 	    && s->pass_jobs < JOBS_PER_PASS;
+}
+
+void
+sched_pass_done(ar_ctx *ctx, struct sched_state *s)
+{
+	sched_arm(ctx, s, s->pass_fires.v, s->pass_fires.n);
+	pj_sched_fires_fini(&s->pass_fires);
 }
 
 bool

@@ -20,6 +20,9 @@
  * tells itself PASS_MORE: a Fire queued meanwhile waits one chunk, not the
  * whole pass (10,000 jobs took 0.5-0.8 s on MariaDB). */
 #define PASS_CHUNK 1000
+/* A chunk's fires due within this are armed at once; later ones when the
+ * pass ends, so a fire time recorded by several chunks is one Fire. */
+#define PASS_ARM_NOW_MS 1000
 /* An app taken over less than this ago: its workers may not have sent the
  * new owner a heartbeat yet, so "no worker available" waits (the instance
  * is tried again every NEW_OWNER_RETRY_MS) instead of failing. */
@@ -53,6 +56,7 @@ struct sched_state {
 	Pj__Sched__Stats      st;
 	struct jcache         jobs;
 	size_t                pass_jobs; /* jobs of the pass under way */
+	struct pj_sched_fires pass_fires; /* its fires armed at its end */
 };
 
 bool sched_idset_add(struct idset *s, int64_t id);
@@ -93,6 +97,8 @@ void sched_dispatch_fire(
  * caller tells PASS_MORE), false when the pass is done. */
 bool sched_on_pass(ar_ctx *ctx, struct sched_state *s);
 bool sched_on_pass_more(ar_ctx *ctx, struct sched_state *s);
+/* The pass is over: arms the fires its chunks kept. */
+void sched_pass_done(ar_ctx *ctx, struct sched_state *s);
 void sched_on_fire(
     ar_ctx *ctx, struct sched_state *s, const Pj__Sched__Fire *f);
 void sched_on_arm(ar_ctx *ctx, struct sched_state *s, const Pj__Sched__Arm *a);

@@ -580,6 +580,7 @@ sched_post_stop(ar_ctx *ctx, void *state)
 	free(s->armed.k);
 	memset(&s->armed, 0, sizeof(s->armed));
 	sched_jobs_clear(s);
+	pj_sched_fires_fini(&s->pass_fires);
 }
 
 static int
@@ -603,6 +604,7 @@ sched_receive(ar_ctx *ctx, void *state, const ProtobufCMessageDescriptor *t,
 			    || ar_tell(ar_ctx_system(ctx), ar_ctx_self(ctx),
 			           &m.base, ar_ctx_self(ctx))
 			        != 0) {
+				sched_pass_done(ctx, s);
 				arm_tick(ctx, PJ__SCHED__TICK_KIND__PASS,
 				    s->env->sched.pass_ms, &s->pass_timer);
 			}
