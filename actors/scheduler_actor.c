@@ -57,13 +57,20 @@ slot_of(int64_t id, size_t cap)
 	return (size_t) (h >> 17) & (cap - 1);
 }
 
+/* Rebuilds without tombstones; doubles cap when live ids fill a quarter
+ * of it.  (Sized on live ids alone, churn - each second's fires armed and
+ * fired - filled every empty slot with tombstones, and a probe for a new
+ * id never ended: the server hung.) */
 static void
 sched_idset_grow(struct idset *s)
 {
 	struct idset o = *s;
-	s->cap         = o.cap ? 2 * o.cap : 1024;
+	s->cap         = o.cap == 0 ? 1024
+	            : 4 * (o.n + 1) > o.cap ? 2 * o.cap
+	                                    : o.cap;
 	s->k           = ar_xcalloc(s->cap, sizeof(*s->k));
 	s->n           = 0;
+	s->used        = 0;
 	for (size_t i = 0; i < o.cap; i++) {
 		if (o.k[i] > 0) {
 			sched_idset_add(s, o.k[i]);
@@ -75,7 +82,7 @@ sched_idset_grow(struct idset *s)
 bool
 sched_idset_add(struct idset *s, int64_t id)
 {
-	if (2 * (s->n + 1) > s->cap) {
+	if (2 * (s->used + 1) > s->cap) {
 		sched_idset_grow(s);
 	}
 	size_t i = slot_of(id, s->cap), tomb = s->cap;
@@ -87,7 +94,12 @@ sched_idset_add(struct idset *s, int64_t id)
 			tomb = i;
 		}
 	}
-	s->k[tomb < s->cap ? tomb : i] = id;
+	if (tomb < s->cap) {
+		s->k[tomb] = id; /* reuses a deleted slot */
+	} else {
+		s->k[i] = id;
+		s->used++;
+	}
 	s->n++;
 	return true;
 }

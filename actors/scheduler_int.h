@@ -29,9 +29,13 @@
 #define NEW_OWNER_GRACE_MS 15000
 #define NEW_OWNER_RETRY_MS 500
 
+/* Open addressing, 0 = empty, -1 = deleted (a tombstone).  `used` counts
+ * live and deleted slots: a probe ends only at an empty one, so the set
+ * is rebuilt (bigger only when live ids need it) before used passes half
+ * of cap. */
 struct idset {
 	int64_t *k;
-	size_t   cap, n;
+	size_t   cap, n, used;
 };
 
 /* Jobs by id, from the passes (and read on a miss), for dispatch. */
