@@ -567,6 +567,32 @@ pj_sql_marks(struct pj_sql *q, size_t n)
 	pj_sql_add(q, ")");
 }
 
+size_t
+pj_pad_pow2(size_t m)
+{
+	size_t marks = 1;
+	while (marks < m)
+		marks *= 2;
+	return marks;
+}
+
+void
+pj_sql_ids_padded(
+    struct pj_sql *q, struct pj_params *pp, const int64_t *ids, size_t m)
+{
+	size_t marks = pj_pad_pow2(m);
+	pj_sql_marks(q, marks);
+	for (size_t k = 0; k < marks; k++)
+		pj_params_add(pp, pj_p_int(ids[k < m ? k : m - 1]));
+}
+
+int
+pj_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+	return x < y ? -1 : x > y;
+}
+
 void
 pj_sql_fini(struct pj_sql *q)
 {

@@ -175,11 +175,8 @@ group_chunk(struct pj_store *s, struct pj_conn *c, const struct apply *a,
 	const struct pj_transition *t0 = &a->v[ix[0].k];
 	struct pj_sql               q  = { 0 };
 	struct pj_params            pp = { 0 };
-	size_t                      marks = 1;
+	size_t                      marks = pj_pad_pow2(m);
 	int                         rv;
-	while (marks < m) {
-		marks *= 2;
-	}
 #define ROW(i) (&a->v[ix[(i) < m ? (i) : m - 1].k])
 	pj_sql_add(&q, "UPDATE instance_info SET status = ?, gmt_modified = ?");
 	pj_params_add(&pp, pj_p_int(t0->to));
@@ -241,13 +238,6 @@ apply_grouped(struct pj_store *s, struct pj_conn *c, void *arg)
 	return rv;
 }
 
-static int
-by_id(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
-	return x < y ? -1 : x > y;
-}
-
 /* one instance named twice: its transitions must run in order */
 static bool
 has_repeat(const struct pj_transition *v, size_t n)
@@ -257,7 +247,7 @@ has_repeat(const struct pj_transition *v, size_t n)
 	for (size_t k = 0; k < n; k++) {
 		ids[k] = v[k].instance_id;
 	}
-	qsort(ids, n, sizeof(*ids), by_id);
+	qsort(ids, n, sizeof(*ids), pj_cmp_i64);
 	for (size_t k = 1; k < n && !rep; k++) {
 		rep = ids[k] == ids[k - 1];
 	}

@@ -169,6 +169,14 @@ struct pj_params {
 };
 void pj_params_add(struct pj_params *p, struct pj_val v);
 void pj_params_fini(struct pj_params *p);
+/* batches of ids: m rounded up to a power of two, and "(?,...,?)" for
+ * ids[0..m) padded so (the last id repeated: the same set), bound into pp;
+ * a connection then prepares a few shapes, not one per batch size */
+size_t pj_pad_pow2(size_t m);
+void   pj_sql_ids_padded(
+      struct pj_sql *q, struct pj_params *pp, const int64_t *ids, size_t m);
+/* qsort order of int64_t */
+int pj_cmp_i64(const void *a, const void *b);
 
 /* ---- value checks (store_check.c): the limits of store.h, "Limits" ---- */
 enum pj_field_kind {

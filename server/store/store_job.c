@@ -499,15 +499,10 @@ pj_store_jobs_get(struct pj_store *s, const int64_t *ids, size_t n,
 	memset(out, 0, sizeof(*out));
 	for (size_t a = 0; a < n && rv == 0; a += JOBS_GET_CHUNK) {
 		size_t m = n - a < JOBS_GET_CHUNK ? n - a : JOBS_GET_CHUNK;
-		size_t marks = 1;
-		while (marks < m)
-			marks *= 2; /* the last id repeated: few shapes */
 		struct pj_sql    q  = { 0 };
 		struct pj_params pp = { 0 };
 		pj_sql_add(&q, JOB_SELECT "WHERE id IN ");
-		pj_sql_marks(&q, marks);
-		for (size_t k = 0; k < marks; k++)
-			pj_params_add(&pp, pj_p_int(ids[a + (k < m ? k : m - 1)]));
+		pj_sql_ids_padded(&q, &pp, &ids[a], m);
 		rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "job_info", ids[a], q.b,
 		    pp.v, pp.n, job_list_row, out, NULL);
 		pj_sql_fini(&q);

@@ -328,13 +328,6 @@ report_row(void *arg, const struct pj_val *c, int n)
 	return 0;
 }
 
-static int
-by_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
-	return x < y ? -1 : x > y;
-}
-
 int
 pj_store_report_rows(struct pj_store *s, const int64_t *in, size_t n_in,
     struct pj_report_rows *out)
@@ -344,7 +337,7 @@ pj_store_report_rows(struct pj_store *s, const int64_t *in, size_t n_in,
 	size_t   n   = 0;
 	memset(out, 0, sizeof(*out));
 	memcpy(ids, in, n_in * sizeof(*ids));
-	qsort(ids, n_in, sizeof(*ids), by_i64); /* each id once */
+	qsort(ids, n_in, sizeof(*ids), pj_cmp_i64); /* each id once */
 	for (size_t k = 0; k < n_in; k++) {
 		if (n == 0 || ids[k] != ids[n - 1]) {
 			ids[n++] = ids[k];
@@ -353,22 +346,15 @@ pj_store_report_rows(struct pj_store *s, const int64_t *in, size_t n_in,
 	for (size_t a = 0; a < n && rv == 0; a += PJ_REPORT_READ_CHUNK) {
 		size_t m = n - a < PJ_REPORT_READ_CHUNK ? n - a
 		                                        : PJ_REPORT_READ_CHUNK;
-		size_t marks = 1;
-		while (marks < m) {
-			marks *= 2; /* the last id repeated: same rows */
-		}
 		struct pj_sql    q  = { 0 };
 		struct pj_params pp = { 0 };
 		pj_sql_add(&q,
 		    "SELECT t.*, j.instance_retry_num, j.time_expression_type "
 		    "FROM (SELECT id, " PJ_INST_COLS " FROM instance_info "
 		    "WHERE instance_id IN ");
-		pj_sql_marks(&q, marks);
+		pj_sql_ids_padded(&q, &pp, &ids[a], m);
 		pj_sql_add(&q, ") AS t LEFT JOIN job_info AS j ON j.id = "
 		               "t.job_id");
-		for (size_t k = 0; k < marks; k++) {
-			pj_params_add(&pp, pj_p_int(ids[a + (k < m ? k : m - 1)]));
-		}
 		rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", ids[a],
 		    q.b, pp.v, pp.n, report_row, out, NULL);
 		pj_sql_fini(&q);
