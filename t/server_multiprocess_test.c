@@ -473,6 +473,24 @@ END_TEST
 
 /* status and log reports reach the store; the executor query applies the
  * job's filters; bad reports change nothing */
+/* An enabled API job of the app, designated to `workers` ("" = any). */
+static int64_t
+save_api_job(const char *workers)
+{
+	struct pj_job job        = { 0 };
+	int64_t       job_id     = 0;
+	job.app_id               = app_id;
+	job.job_name             = "j";
+	job.time_expression_type = 1;
+	job.execute_type         = 1;
+	job.processor_type       = 1;
+	job.designated_workers   = (char *) workers;
+	job.status               = PJ_STATUS_ENABLE;
+	ck_assert_int_eq(
+	    pj_store_job_save(store, &job, ar_now_ms(), &job_id), 0);
+	return job_id;
+}
+
 START_TEST(reports_and_executor_query)
 {
 	setup(_i);
@@ -481,17 +499,7 @@ START_TEST(reports_and_executor_query)
 	ck_assert_int_eq(d->code, 0);
 	pj__cluster__discover_reply__free_unpacked(d, NULL);
 
-	struct pj_job job = { 0 };
-	int64_t       job_id;
-	job.app_id               = app_id;
-	job.job_name             = "j";
-	job.time_expression_type = 1;
-	job.execute_type         = 1;
-	job.processor_type       = 1;
-	job.designated_workers   = "blue";
-	job.status               = PJ_STATUS_ENABLE;
-	ck_assert_int_eq(
-	    pj_store_job_save(store, &job, ar_now_ms(), &job_id), 0);
+	int64_t job_id = save_api_job("blue");
 	struct pj_instance inst   = { 0 };
 	inst.instance_id          = 777;
 	inst.job_id               = job_id;
@@ -605,16 +613,7 @@ START_TEST(report_burst_is_decided_in_batches)
 	Pj__Cluster__DiscoverReply *d = discover(s, "orders", "s3cret");
 	ck_assert_int_eq(d->code, 0);
 	pj__cluster__discover_reply__free_unpacked(d, NULL);
-	struct pj_job job = { 0 };
-	int64_t       job_id;
-	job.app_id               = app_id;
-	job.job_name             = "j";
-	job.time_expression_type = 1;
-	job.execute_type         = 1;
-	job.processor_type       = 1;
-	job.status               = PJ_STATUS_ENABLE;
-	ck_assert_int_eq(
-	    pj_store_job_save(store, &job, ar_now_ms(), &job_id), 0);
+	int64_t job_id = save_api_job("");
 	struct pj_instance *v = calloc(BURST, sizeof(*v));
 	for (int k = 0; k < BURST; k++) {
 		v[k].instance_id          = 5000 + k;

@@ -29,7 +29,6 @@
 
 #define APPLY_CHUNK 128
 
-
 struct apply {
 	struct pj_transition *v;
 	size_t                n;
@@ -37,72 +36,7 @@ struct apply {
 	bool                  partial; /* a group moved fewer rows than named */
 };
 
-static void
-apply_sql(struct pj_sql *q, struct pj_params *pp, const struct pj_transition *t,
-    int64_t now_ms)
-{
-	const struct pj_instance *set = &t->set;
-	pj_sql_add(q, "UPDATE instance_info SET status = ?, gmt_modified = ?");
-	pj_params_add(pp, pj_p_int(t->to));
-	pj_params_add(pp, pj_p_int(now_ms));
-	if (t->mask & PJ_SET_ACTUAL_TRIGGER) {
-		pj_sql_add(q, ", actual_trigger_time = ?");
-		pj_params_add(pp, pj_p_int(set->actual_trigger_time));
-	}
-	if (t->mask & PJ_SET_FINISHED) {
-		pj_sql_add(q, ", finished_time = ?");
-		pj_params_add(pp, pj_p_int(set->finished_time));
-	}
-	if (t->mask & PJ_SET_LAST_REPORT) {
-		pj_sql_add(q, ", last_report_time = ?");
-		pj_params_add(pp, pj_p_int(set->last_report_time));
-	}
-	if (t->mask & PJ_SET_TT_ADDRESS) {
-		pj_sql_add(q, ", task_tracker_address = ?");
-		pj_params_add(pp, pj_p_text(set->task_tracker_address));
-	}
-	if (t->mask & PJ_SET_RUNNING_TIMES) {
-		pj_sql_add(q, ", running_times = ?");
-		pj_params_add(pp, pj_p_int(set->running_times));
-	}
-	if (t->mask & PJ_SET_RESULT) {
-		pj_sql_add(q, ", result = ?");
-		pj_params_add(pp, pj_p_text(set->result));
-	}
-	if (t->mask & PJ_SET_EXPECTED) {
-		pj_sql_add(q, ", expected_trigger_time = ?");
-		pj_params_add(pp, pj_p_int(set->expected_trigger_time));
-	}
-	pj_sql_add(q, " WHERE instance_id = ? AND status = ?");
-	pj_params_add(pp, pj_p_int(t->instance_id));
-	pj_params_add(pp, pj_p_int(t->from));
-}
-
-/* one statement per transition */
-static int
-apply_rows(struct pj_store *s, struct pj_conn *c, void *arg)
-{
-	struct apply *a  = arg;
-	int           rv = 0;
-	for (size_t k = 0; k < a->n && rv == 0; k++) {
-		struct pj_sql    q  = { 0 };
-		struct pj_params pp = { 0 };
-		int64_t          n  = 0;
-		if (a->v[k].from < 0) {
-			continue; /* refused by the checks: rv kept */
-		}
-		apply_sql(&q, &pp, &a->v[k], a->now_ms);
-		rv = pj_sq_exec(s, c, 0, "instance_info", a->v[k].instance_id,
-		    q.b, pp.v, pp.n, NULL, NULL, &n);
-		a->v[k].rv = rv == 0 && n == 0 ? PJ_STORE_ECONFLICT : rv;
-		pj_sql_fini(&q);
-		pj_params_fini(&pp);
-	}
-	return rv;
-}
-
-/* ---- grouped ----------------------------------------------------------- */
-
+/* the columns a transition may set (PJ_SET_*) and their values */
 static const struct {
 	unsigned    bit;
 	const char *col;
@@ -136,6 +70,49 @@ set_val(const struct pj_instance *set, unsigned bit)
 		return pj_p_int(set->expected_trigger_time);
 	}
 }
+
+static void
+apply_sql(struct pj_sql *q, struct pj_params *pp, const struct pj_transition *t,
+    int64_t now_ms)
+{
+	pj_sql_add(q, "UPDATE instance_info SET status = ?, gmt_modified = ?");
+	pj_params_add(pp, pj_p_int(t->to));
+	pj_params_add(pp, pj_p_int(now_ms));
+	for (size_t b = 0; b < sizeof(set_cols) / sizeof(set_cols[0]); b++) {
+		if (t->mask & set_cols[b].bit) {
+			pj_sql_addf(q, ", %s = ?", set_cols[b].col);
+			pj_params_add(pp, set_val(&t->set, set_cols[b].bit));
+		}
+	}
+	pj_sql_add(q, " WHERE instance_id = ? AND status = ?");
+	pj_params_add(pp, pj_p_int(t->instance_id));
+	pj_params_add(pp, pj_p_int(t->from));
+}
+
+/* one statement per transition */
+static int
+apply_rows(struct pj_store *s, struct pj_conn *c, void *arg)
+{
+	struct apply *a  = arg;
+	int           rv = 0;
+	for (size_t k = 0; k < a->n && rv == 0; k++) {
+		struct pj_sql    q  = { 0 };
+		struct pj_params pp = { 0 };
+		int64_t          n  = 0;
+		if (a->v[k].from < 0) {
+			continue; /* refused by the checks: rv kept */
+		}
+		apply_sql(&q, &pp, &a->v[k], a->now_ms);
+		rv = pj_sq_exec(s, c, 0, "instance_info", a->v[k].instance_id,
+		    q.b, pp.v, pp.n, NULL, NULL, &n);
+		a->v[k].rv = rv == 0 && n == 0 ? PJ_STORE_ECONFLICT : rv;
+		pj_sql_fini(&q);
+		pj_params_fini(&pp);
+	}
+	return rv;
+}
+
+/* ---- grouped ----------------------------------------------------------- */
 
 /* a transition's group key, sorted (from, to, mask, instance_id) */
 struct gkey {
