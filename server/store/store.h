@@ -437,13 +437,14 @@ int pj_store_instance_count_live(struct pj_store *s, int64_t job_id,
  *   RUNNING                 gmt_modified          < before_ms
  * and workflow instances WAITING with expected_trigger_time < before_ms
  * (pj_store_wf_instances_waiting). When more match: WAITING_DISPATCH
- * returns the `limit` with the oldest (expected_trigger_time, id), in
- * that order; the other two the `limit` with the lowest id, in id order.
+ * returns the `limit` with the oldest (expected_trigger_time, app_id, id),
+ * in that order; the other two the `limit` with the lowest id, in id order.
  * The rows carry every column but the LONGTEXT ones: job_params,
  * instance_params and result are "" (pj_store_instance_get reads them).
- * Cost: WAITING_DISPATCH reads at most limit index entries per app
- * however many rows are overdue; the other two read their status's rows
- * in those apps (live rows, few). */
+ * Cost: WAITING_DISPATCH reads the due index in order and stops after
+ * limit rows of these apps, however many of theirs are overdue (overdue
+ * rows of other apps are read past); the other two read their status's
+ * rows in those apps (live rows, few). */
 enum pj_check_kind {
 	PJ_CHECK_WAITING_DISPATCH = 1,
 	PJ_CHECK_WAITING_RECEIVE  = 2,

@@ -14,12 +14,16 @@
  *   `limit` ids long (covering), their union's first `limit`, then rows.
  * - Lists with a creation-time filter page by (gmt_create, id) on
  *   (app_id, gmt_create, id): one ordered range that stops at the page.
- * - The WAITING_DISPATCH check reads, per app, the oldest due entries of
- *   idx04 and stops at `limit` each, so an overdue backlog costs at most
- *   apps x limit index entries (covering), then the rows of the oldest
- *   `limit`. idx04 holds only rows waiting for dispatch: on SQLite a
- *   partial index (app_id, status, expected_trigger_time) WHERE status =
- *   1, on MariaDB (app_id, dispatch_due), a virtual column that is
+ * - The WAITING_DISPATCH check reads idx04 in due order from the oldest
+ *   entry, tests the owned apps on each entry and stops after `limit`
+ *   rows, so an overdue backlog of this server's apps costs `limit`
+ *   entries and rows, whatever its size (migration 0005; before, each
+ *   app's oldest `limit`: apps x limit entries). Overdue rows of apps
+ *   other servers own are read past too; they are those servers' to
+ *   dispatch, so such a backlog is short-lived. idx04 holds only rows
+ *   waiting for dispatch: on SQLite a partial index (status,
+ *   expected_trigger_time, app_id) WHERE status = 1, on MariaDB
+ *   (dispatch_due, app_id), a virtual column that is
  *   expected_trigger_time while status = 1 and NULL after (migration
  *   0004), so the transitions after dispatch do not touch it. The other
  *   two checks select live rows on (app_id, status, id).
@@ -34,9 +38,6 @@
 #include "server/store/store_impl.h"
 
 #define LIST_LIMIT_DEFAULT 10
-/* apps per WAITING_DISPATCH check statement (a UNION ALL branch each;
- * SQLite allows 500 compound terms) */
-#define CHECK_APPS_PER_STMT 64
 
 #define INST_SELECT_COLS "SELECT id, " PJ_INST_COLS
 /* the check's columns: PJ_INST_COLS without the LONGTEXT ones */
@@ -46,76 +47,33 @@
 	"actual_trigger_time, finished_time, last_report_time, "              \
 	"task_tracker_address, running_times, gmt_create, gmt_modified"
 
-static int
-by_expected_then_id(const void *a, const void *b)
-{
-	const struct pj_instance *x = a, *y = b;
-	if (x->expected_trigger_time != y->expected_trigger_time)
-		return x->expected_trigger_time < y->expected_trigger_time
-		    ? -1
-		    : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* WAITING_DISPATCH rows of up to CHECK_APPS_PER_STMT apps due before
- * before_ms: each app's oldest `limit` (covering ranges of idx04), the
- * oldest `limit` of their union, then their rows; appended to out */
-static int
-check_dispatch_part(struct pj_store *s, const int64_t *apps, size_t n,
-    int64_t before_ms, int limit, struct pj_instance_list *out)
-{
-	struct pj_sql    q  = { 0 };
-	struct pj_params pp = { 0 };
-	int              rv;
-	/* SQLite: idx04 is partial (status = 1; the literal lets SQLite
-	 * prove it applies); MariaDB: on the virtual column dispatch_due
-	 * (expected_trigger_time while status = 1, else NULL) */
-	int         lite = strcmp(pj_store_backend(s), "sqlite") == 0;
-	const char *due  = lite ? "expected_trigger_time" : "dispatch_due";
-	pj_sql_add(&q, "SELECT " CHECK_COLS " FROM (");
-	for (size_t k = 0; k < n; k++) {
-		pj_sql_addf(&q,
-		    "%sSELECT kid, kt FROM (SELECT id AS kid, %s AS kt",
-		    k ? " UNION ALL " : "", due);
-		pj_sql_from(&q, s, "instance_info", "idx04_instance_info");
-		pj_sql_addf(&q, " WHERE app_id = ? AND %s%s < ? ORDER BY %s, "
-		                "id LIMIT ?) AS t%zu",
-		    lite ? "status = 1 AND " : "", due, due, k);
-		pj_params_add(&pp, pj_p_int(apps[k]));
-		pj_params_add(&pp, pj_p_int(before_ms));
-		pj_params_add(&pp, pj_p_int(limit));
-	}
-	pj_sql_add(&q,
-	    " ORDER BY kt, kid LIMIT ?) AS k JOIN instance_info ON "
-	    "instance_info.id = k.kid");
-	pj_params_add(&pp, pj_p_int(limit));
-	rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", -1, q.b, pp.v,
-	    pp.n, pj_inst_list_row, out, NULL);
-	pj_sql_fini(&q);
-	pj_params_fini(&pp);
-	return rv;
-}
-
+/*
+ * WAITING_DISPATCH rows of apps[0..n) due before before_ms, the oldest
+ * `limit` by (expected_trigger_time, app_id, id): one ordered range of
+ * idx04 (the rows waiting for dispatch, in due order), the apps tested on
+ * its entries, stopped at `limit`.  SQLite: idx04 is partial (status = 1;
+ * the literal lets SQLite prove it applies); MariaDB: on the virtual
+ * column dispatch_due (expected_trigger_time while status = 1, else NULL).
+ */
 static int
 check_dispatch(struct pj_store *s, const int64_t *apps, size_t n,
     int64_t before_ms, int limit, struct pj_instance_list *out)
 {
-	int rv = 0;
-	for (size_t k = 0; k < n && rv == 0; k += CHECK_APPS_PER_STMT)
-		rv = check_dispatch_part(s, apps + k,
-		    n - k < CHECK_APPS_PER_STMT ? n - k : CHECK_APPS_PER_STMT,
-		    before_ms, limit, out);
-	if (rv != 0) {
-		pj_instance_list_fini(out);
-		return rv;
-	}
-	/* the join returns rows in no particular order; several parts
-	 * may hold more than limit together */
-	if (out->n > 1)
-		qsort(out->v, out->n, sizeof(*out->v), by_expected_then_id);
-	while (out->n > (size_t) limit)
-		pj_instance_fini(&out->v[--out->n]);
-	return 0;
+	struct pj_sql    q  = { 0 };
+	struct pj_params pp = { 0 };
+	int              lite = strcmp(pj_store_backend(s), "sqlite") == 0;
+	const char      *due  = lite ? "expected_trigger_time" : "dispatch_due";
+	pj_sql_add(&q, "SELECT " CHECK_COLS);
+	pj_sql_from(&q, s, "instance_info", "idx04_instance_info");
+	pj_sql_addf(&q, " WHERE %s%s < ? AND app_id IN ",
+	    lite ? "status = 1 AND " : "", due);
+	pj_params_add(&pp, pj_p_int(before_ms));
+	pj_sql_marks(&q, n);
+	for (size_t i = 0; i < n; i++)
+		pj_params_add(&pp, pj_p_int(apps[i]));
+	pj_sql_addf(&q, " ORDER BY %s, app_id, id LIMIT ?", due);
+	pj_params_add(&pp, pj_p_int(limit));
+	return pj_inst_list_run(s, &q, &pp, out);
 }
 
 int
