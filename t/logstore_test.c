@@ -42,16 +42,6 @@ static char                tmpdir[256], dbname[64];
 #define OK(x) ck_assert_msg((x) == 0, "%s: %s", #x, pj_logstore_errmsg())
 
 static void
-admin_sql(const char *fmt)
-{
-	char   sql[256];
-	MYSQL *m = tu_mysql_admin();
-	snprintf(sql, sizeof(sql), fmt, dbname);
-	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
-	mysql_close(m);
-}
-
-static void
 open_backend(void)
 {
 	char url[600];
@@ -65,8 +55,8 @@ open_backend(void)
 	}
 	if (backend == B_MYSQL) {
 		snprintf(dbname, sizeof(dbname), "pjlog_%d", (int) getpid());
-		admin_sql("DROP DATABASE IF EXISTS %s");
-		admin_sql("CREATE DATABASE %s");
+		tu_mysql_admin_sql("DROP DATABASE IF EXISTS %s", dbname);
+		tu_mysql_admin_sql("CREATE DATABASE %s", dbname);
 		snprintf(url, sizeof(url), "%s%s", getenv("PJ_TEST_MYSQL_URL"),
 		    dbname);
 	} else {
@@ -107,7 +97,7 @@ teardown(void)
 		S = NULL;
 	}
 	if (backend == B_MYSQL) {
-		admin_sql("DROP DATABASE IF EXISTS %s");
+		tu_mysql_admin_sql("DROP DATABASE IF EXISTS %s", dbname);
 		mysql_library_end();
 	}
 	if (backend == B_MONGO)

@@ -32,4 +32,15 @@ tu_mysql_admin(void)
 	return m;
 }
 
+/* Runs fmt (one %s: the database name) as root on the private MariaDB. */
+static inline void
+tu_mysql_admin_sql(const char *fmt, const char *dbname)
+{
+	char   sql[256];
+	MYSQL *m = tu_mysql_admin();
+	snprintf(sql, sizeof(sql), fmt, dbname);
+	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
+	mysql_close(m);
+}
+
 #endif

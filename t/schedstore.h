@@ -20,24 +20,14 @@
 
 static char url[1024], tmpdir[256], dbname[64];
 
-static void
-admin_sql(const char *fmt)
-{
-	char   sql[256];
-	MYSQL *m = tu_mysql_admin();
-	snprintf(sql, sizeof(sql), fmt, dbname);
-	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
-	mysql_close(m);
-}
-
 static struct pj_store *
 open_store(bool mysql)
 {
 	struct pj_store *s;
 	if (mysql) {
 		snprintf(dbname, sizeof(dbname), "pjsched_%d", (int) getpid());
-		admin_sql("DROP DATABASE IF EXISTS %s");
-		admin_sql("CREATE DATABASE %s");
+		tu_mysql_admin_sql("DROP DATABASE IF EXISTS %s", dbname);
+		tu_mysql_admin_sql("CREATE DATABASE %s", dbname);
 		snprintf(url, sizeof(url), "%s%s", getenv("PJ_TEST_MYSQL_URL"),
 		    dbname);
 	} else {
@@ -56,7 +46,7 @@ close_store(struct pj_store *s, bool mysql)
 {
 	pj_store_close(s);
 	if (mysql) {
-		admin_sql("DROP DATABASE IF EXISTS %s");
+		tu_mysql_admin_sql("DROP DATABASE IF EXISTS %s", dbname);
 		mysql_library_end();
 	} else {
 		char cmd[300];

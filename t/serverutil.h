@@ -33,17 +33,6 @@ struct tu_srv_proc {
 	char  self[64], log[400];
 };
 
-/* Runs fmt (one %s: the database name) as root on the private MariaDB. */
-static inline void
-tu_srv_admin_sql(const char *fmt, const char *dbname)
-{
-	char   sql[256];
-	MYSQL *m = tu_mysql_admin();
-	snprintf(sql, sizeof(sql), fmt, dbname);
-	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
-	mysql_close(m);
-}
-
 /* Makes tmpdir from tmpl ("/tmp/x.XXXXXX"); on MariaDB (mysql != 0) a
  * fresh database <dbprefix>_<pid> in dbname, else dbname "" (dbname may be
  * NULL then); the URL with ?pool=<pool> in dburl; opens and migrates the
@@ -57,8 +46,8 @@ tu_srv_store_open(int mysql, const char *tmpl, const char *dbprefix, int pool,
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	if (mysql) {
 		snprintf(dbname, 64, "%s_%d", dbprefix, (int) getpid());
-		tu_srv_admin_sql("DROP DATABASE IF EXISTS %s", dbname);
-		tu_srv_admin_sql("CREATE DATABASE %s", dbname);
+		tu_mysql_admin_sql("DROP DATABASE IF EXISTS %s", dbname);
+		tu_mysql_admin_sql("CREATE DATABASE %s", dbname);
 		snprintf(dburl, 512, "%s%s?pool=%d",
 		    getenv("PJ_TEST_MYSQL_URL"), dbname, pool);
 	} else {
@@ -112,7 +101,7 @@ tu_srv_store_close(
 	char cmd[300];
 	pj_store_close(store);
 	if (dbname != NULL && dbname[0]) {
-		tu_srv_admin_sql("DROP DATABASE IF EXISTS %s", dbname);
+		tu_mysql_admin_sql("DROP DATABASE IF EXISTS %s", dbname);
 		mysql_library_end();
 	}
 	if (getenv("PJ_TEST_KEEP") != NULL) {

@@ -29,29 +29,19 @@
 static char dbname[64];
 
 static void
-admin_sql(const char *fmt)
-{
-	char   sql[256];
-	MYSQL *m = tu_mysql_admin();
-	snprintf(sql, sizeof(sql), fmt, dbname);
-	ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
-	mysql_close(m);
-}
-
-static void
 backend_setup(char *url, size_t n)
 {
 	/* the name is ours (digits only), never user text */
 	snprintf(dbname, sizeof(dbname), "pjtest_%d", (int) getpid());
-	admin_sql("DROP DATABASE IF EXISTS %s");
-	admin_sql("CREATE DATABASE %s");
+	tu_mysql_admin_sql("DROP DATABASE IF EXISTS %s", dbname);
+	tu_mysql_admin_sql("CREATE DATABASE %s", dbname);
 	snprintf(url, n, "%s%s", getenv("PJ_TEST_MYSQL_URL"), dbname);
 }
 
 static void
 backend_teardown(void)
 {
-	admin_sql("DROP DATABASE IF EXISTS %s");
+	tu_mysql_admin_sql("DROP DATABASE IF EXISTS %s", dbname);
 	mysql_library_end();
 }
 
