@@ -13,7 +13,8 @@
  *   (job_id, status, id) / (app_id, status, id) per status, each at most
  *   `limit` ids long (covering), their union's first `limit`, then rows.
  * - Lists with a creation-time filter page by (gmt_create, id) on
- *   (app_id, gmt_create, id): one ordered range that stops at the page.
+ *   (job_id, gmt_create, id) for a job, (app_id, gmt_create, id) for an
+ *   app: one ordered range that stops at the page.
  * - The WAITING_DISPATCH check reads idx04 in due order from the oldest
  *   entry, tests the owned apps on each entry and stops after `limit`
  *   rows, so an overdue backlog of this server's apps costs `limit`
@@ -23,9 +24,11 @@
  *   dispatch, so such a backlog is short-lived. idx04 holds only rows
  *   waiting for dispatch: on SQLite a partial index (status,
  *   expected_trigger_time, app_id) WHERE status = 1, on MariaDB
- *   (dispatch_due, app_id), a virtual column that is
- *   expected_trigger_time while status = 1 and NULL after (migration
- *   0004), so the transitions after dispatch do not touch it. The other
+ *   (dispatch_due, app_id), a stored generated column that is
+ *   expected_trigger_time while status = 1 and NULL after (migrations
+ *   0004, 0007), so the transitions after dispatch do not touch it. It
+ *   was a VIRTUAL column first, whose old entries InnoDB's purge left
+ *   behind: every dispatched row stayed in the check's range. The other
  *   two checks select live rows on (app_id, status, id).
  * - The checks return no LONGTEXT column (job_params, instance_params,
  *   result come back ""): the scheduler needs ids, times, the address and
@@ -52,17 +55,18 @@
  * `limit` by (expected_trigger_time, app_id, id): one ordered range of
  * idx04 (the rows waiting for dispatch, in due order), the apps tested on
  * its entries, stopped at `limit`.  SQLite: idx04 is partial (status = 1;
- * the literal lets SQLite prove it applies); MariaDB: on the virtual
- * column dispatch_due (expected_trigger_time while status = 1, else NULL).
+ * the literal lets SQLite prove it applies); MariaDB: on the stored
+ * column dispatch_due (expected_trigger_time while status = 1,
+ * else NULL).
  */
 static int
 check_dispatch(struct pj_store *s, const int64_t *apps, size_t n,
     int64_t before_ms, int limit, struct pj_instance_list *out)
 {
-	struct pj_sql    q  = { 0 };
-	struct pj_params pp = { 0 };
+	struct pj_sql    q    = { 0 };
+	struct pj_params pp   = { 0 };
 	int              lite = strcmp(pj_store_backend(s), "sqlite") == 0;
-	const char      *due  = lite ? "expected_trigger_time" : "dispatch_due";
+	const char      *due = lite ? "expected_trigger_time" : "dispatch_due";
 	pj_sql_add(&q, "SELECT " CHECK_COLS);
 	pj_sql_from(&q, s, "instance_info", "idx04_instance_info");
 	pj_sql_addf(&q, " WHERE %s%s < ? AND app_id IN ",
@@ -110,7 +114,8 @@ pj_store_instances_check(struct pj_store *s, enum pj_check_kind kind,
 	if (n_apps == 0)
 		return 0;
 	if (kind == PJ_CHECK_WAITING_DISPATCH)
-		return check_dispatch(s, app_ids, n_apps, before_ms, limit, out);
+		return check_dispatch(
+		    s, app_ids, n_apps, before_ms, limit, out);
 	/* (app_id, status, id): the few live rows of this status */
 	pj_sql_add(&q, "SELECT " CHECK_COLS);
 	pj_sql_from(&q, s, "instance_info", "idx02_instance_info");
@@ -150,20 +155,24 @@ inst_list_where(
 
 /*
  * A list filtered on creation time, in (gmt_create, id) order: within one
- * app one ordered range of (app_id, gmt_create, id) from the keyset on,
- * which stops when the page is full (a job or status filter is tested on
- * the rows of that range). Paged by id instead, the page would walk every
- * older row of the app first: 8 s at 10,000,000 rows on MariaDB.
+ * job one ordered range of idx05 (job_id, gmt_create, id), within one app
+ * of idx03 (app_id, gmt_create, id), from the keyset on, which stops when
+ * the page is full (a status filter is tested on the rows of that range).
+ * Paged by id instead, the page would walk every older row of the app
+ * first: 8 s at 10,000,000 rows on MariaDB; a job's page on idx03 tests
+ * the job on every row of its app in the range (21 ms there).
  */
 static int
-list_by_time(struct pj_store *s, const struct pj_instance_query *qq,
-    int limit, struct pj_instance_list *out)
+list_by_time(struct pj_store *s, const struct pj_instance_query *qq, int limit,
+    struct pj_instance_list *out)
 {
 	struct pj_sql    q  = { 0 };
 	struct pj_params pp = { 0 };
 	pj_sql_add(&q, INST_SELECT_COLS);
 	pj_sql_from(&q, s, "instance_info",
-	    qq->app_id ? "idx03_instance_info" : NULL);
+	    qq->job_id       ? "idx05_instance_info"
+	        : qq->app_id ? "idx03_instance_info"
+	                     : NULL);
 	pj_sql_add(&q, " WHERE 1 = 1");
 	/* one lower bound on gmt_create, the tighter one: given two, SQLite
 	 * starts the range at one of them, not knowing which is larger
@@ -173,15 +182,16 @@ list_by_time(struct pj_store *s, const struct pj_instance_query *qq,
 	 * when after_gmt_create > gmt_create_gt, and is implied by it
 	 * otherwise. */
 	struct pj_instance_query w = *qq;
-	int keyset = (qq->after_gmt_create || qq->after_id)
-	    && (!qq->gmt_create_gt || qq->after_gmt_create > qq->gmt_create_gt);
+	int keyset                 = (qq->after_gmt_create || qq->after_id)
+	    && (!qq->gmt_create_gt
+	        || qq->after_gmt_create > qq->gmt_create_gt);
 	if (keyset)
 		w.gmt_create_gt = 0;
 	inst_list_where(&q, &pp, &w);
 	if (keyset) {
 		/* written so that both planners see the range on gmt_create */
-		pj_sql_add(&q,
-		    " AND gmt_create >= ? AND (gmt_create > ? OR id > ?)");
+		pj_sql_add(
+		    &q, " AND gmt_create >= ? AND (gmt_create > ? OR id > ?)");
 		pj_params_add(&pp, pj_p_int(qq->after_gmt_create));
 		pj_params_add(&pp, pj_p_int(qq->after_gmt_create));
 		pj_params_add(&pp, pj_p_int(qq->after_id));
