@@ -237,6 +237,19 @@ START_TEST(mysql_moved_rows_leave_no_due_entries)
 }
 END_TEST
 
+/* the store's sessions sort rows of up to 4 KiB with their columns in
+ * the sort buffer: at MariaDB's default (1,024) the RUNNING check sorted
+ * row ids and read each of its 1,000 rows twice */
+START_TEST(mysql_sessions_sort_whole_check_rows)
+{
+	int64_t v = 0;
+	OK(pj_sq_exec(S, NULL, PJ_Q_SAFE, "test", -1,
+	    "SELECT @@SESSION.max_length_for_sort_data", NULL, 0, pj_row_i64,
+	    &v, NULL));
+	ck_assert_int_ge(v, 4096);
+}
+END_TEST
+
 /* a user who may only read opens the store and reads the schema version
  * (it used to run CREATE TABLE first); issue 8, finding 11 */
 START_TEST(mysql_read_only_user_reads_schema_version)
@@ -322,6 +335,7 @@ backend_extra(TCase *tc)
 {
 	tcase_add_test(tc, mysql_read_only_user_reads_schema_version);
 	tcase_add_test(tc, mysql_moved_rows_leave_no_due_entries);
+	tcase_add_test(tc, mysql_sessions_sort_whole_check_rows);
 	tcase_add_test(tc, mysql_sessions_are_strict_whatever_the_server_says);
 	tcase_add_test(tc, mysql_statement_in_flight_during_restart);
 	tcase_add_test(tc, mysql_socket_url);
