@@ -35,6 +35,7 @@
  *   running_times, and MariaDB sorts rows with LONGTEXT by re-reading them.
  * OOM policy: ar_xmalloc aborts.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,12 +208,42 @@ list_by_time(struct pj_store *s, const struct pj_instance_query *qq, int limit,
 	return pj_inst_list_run(s, &q, &pp, out);
 }
 
-/* one branch of a list: a status condition on (job_id | app_id, status) */
+/* one branch of a list: a status condition on (job_id | app_id, status),
+ * for the statuses lo..hi */
 struct list_branch {
 	const char *cond; /* " AND status ..." with np marks */
 	int         v[2];
 	int         np;
+	int         lo, hi;
 };
+
+const char *
+pj_job_status_index(struct pj_store *s, int lo, int hi, const char **cond)
+{
+	*cond = "";
+	if (strcmp(pj_store_backend(s), "sqlite") != 0)
+		return "idx01_instance_info";
+	if (lo >= PJ_INST_WAITING_DISPATCH && hi <= PJ_INST_RUNNING) {
+		*cond = PJ_INST_LIVE_IN;
+		return "idx01_instance_info";
+	}
+	if (hi < PJ_INST_WAITING_DISPATCH || lo > PJ_INST_RUNNING) {
+		*cond = PJ_INST_NOT_LIVE;
+		return "idx06_instance_info";
+	}
+	return NULL;
+}
+
+/* the index of a branch of a job's or app's list, and its condition */
+static const char *
+branch_index(struct pj_store *s, const struct pj_instance_query *qq,
+    const struct list_branch *b, const char **cond)
+{
+	*cond = "";
+	if (qq->job_id)
+		return pj_job_status_index(s, b->lo, b->hi, cond);
+	return qq->app_id ? "idx02_instance_info" : NULL;
+}
 
 /*
  * Costs (bench/store_scale_bench.sh). The list pages in id order, and
@@ -227,6 +258,9 @@ struct list_branch {
  * entries: 8-17% more CPU per batched lifecycle, bench/store_bench.c).
  * "No status" is the seven known statuses (enum pj_instance_status) plus
  * the ranges between them, so a row with any other status is listed too.
+ * On SQLite a job's (job_id, status) is two partial indexes, the live
+ * statuses and the finished ones (pj_job_status_index): each branch lies
+ * in one of them.
  * Both planners would otherwise read every row of the job or app (all
  * matching statuses) and sort them: 25 ms for an app at 1,000,000 rows.
  * The index is named in each statement (pj_sql_from): MariaDB otherwise
@@ -243,10 +277,9 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 	struct pj_params   pp      = { 0 };
 	int                limit = qq->limit ? qq->limit : LIST_LIMIT_DEFAULT;
 	struct list_branch br[2 * PJ_QUERY_IN_MAX + 1];
-	int                nb  = 0;
-	const char        *idx = qq->job_id ? "idx01_instance_info"
-	           : qq->app_id             ? "idx02_instance_info"
-	                                    : NULL;
+	int                nb    = 0;
+	int                keyed = qq->job_id || qq->app_id;
+	const char        *idx, *cond = "";
 	memset(out, 0, sizeof(*out));
 	if (limit < 1 || limit > PJ_INST_LIMIT_MAX || qq->n_status_in < 0
 	    || qq->n_status_in > PJ_QUERY_IN_MAX)
@@ -269,25 +302,27 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 			k++;
 		if (k == nb)
 			br[nb++] = (struct list_branch) { " AND status = ?",
-				{ qq->status_in[i], 0 }, 1 };
+				{ qq->status_in[i], 0 }, 1, qq->status_in[i],
+				qq->status_in[i] };
 	}
-	if (nb == 0 && idx) {
+	if (nb == 0 && keyed) {
 		int n    = (int) (sizeof(known) / sizeof(known[0]));
 		br[nb++] = (struct list_branch) { " AND status < ?",
-			{ known[0], 0 }, 1 };
+			{ known[0], 0 }, 1, INT_MIN, known[0] - 1 };
 		for (int i = 0; i < n; i++) {
 			br[nb++] = (struct list_branch) { " AND status = ?",
-				{ known[i], 0 }, 1 };
+				{ known[i], 0 }, 1, known[i], known[i] };
 			if (i + 1 < n && known[i + 1] > known[i] + 1)
 				br[nb++] = (struct list_branch) {
 					" AND status > ? AND status < ?",
-					{ known[i], known[i + 1] }, 2
+					{ known[i], known[i + 1] }, 2,
+					known[i] + 1, known[i + 1] - 1
 				};
 		}
 		br[nb++] = (struct list_branch) { " AND status > ?",
-			{ known[n - 1], 0 }, 1 };
+			{ known[n - 1], 0 }, 1, known[n - 1] + 1, INT_MAX };
 	}
-	if (nb > 1 && idx) {
+	if (nb > 1 && keyed) {
 		/* the ids first (covering index ranges), then their rows: a
 		 * join, not IN (...), which MariaDB runs as a dependent
 		 * subquery over the primary key */
@@ -295,9 +330,11 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 		for (int k = 0; k < nb; k++) {
 			pj_sql_addf(&q, "%sSELECT kid FROM (SELECT id AS kid",
 			    k ? " UNION ALL " : "");
+			idx = branch_index(s, qq, &br[k], &cond);
 			pj_sql_from(&q, s, "instance_info", idx);
 			pj_sql_add(&q, " WHERE id > ?");
 			pj_params_add(&pp, pj_p_int(qq->after_id));
+			pj_sql_add(&q, cond);
 			pj_sql_add(&q, br[k].cond);
 			for (int i = 0; i < br[k].np; i++)
 				pj_params_add(&pp, pj_p_int(br[k].v[i]));
@@ -312,11 +349,13 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 	} else {
 		/* one status (its ordered range), or neither job nor app
 		 * (the primary key from after_id on) */
+		idx = nb == 1 ? branch_index(s, qq, &br[0], &cond) : NULL;
 		pj_sql_add(&q, INST_SELECT_COLS);
-		pj_sql_from(&q, s, "instance_info", nb == 1 ? idx : NULL);
+		pj_sql_from(&q, s, "instance_info", idx);
 		pj_sql_add(&q, " WHERE id > ?");
 		pj_params_add(&pp, pj_p_int(qq->after_id));
 		if (nb == 1) {
+			pj_sql_add(&q, cond);
 			pj_sql_add(&q, br[0].cond);
 			pj_params_add(&pp, pj_p_int(br[0].v[0]));
 		} else if (nb > 1) {
