@@ -224,14 +224,17 @@ pj_text_len(const char *v)
  * statuses lo..hi and, in *cond, the condition to write into the
  * statement with it, or "". MariaDB: idx01 (job_id, status). SQLite: two
  * partial indexes on (job_id, status), idx01 for the live statuses
- * (WAITING_DISPATCH, WAITING_WORKER_RECEIVE, RUNNING: 1, 2, 3) and idx06
- * for every other (migration 0008), which SQLite uses only when the
- * statement has the index's condition word for word (PJ_INST_LIVE_IN,
+ * (WAITING_DISPATCH, WAITING_WORKER_RECEIVE, RUNNING: below 4) and idx06
+ * for the others (migration 0008), which SQLite uses only when the
+ * statement has the index's condition word for word (PJ_INST_LIVE,
  * PJ_INST_NOT_LIVE). NULL when lo..hi spans both (no such query is
- * built). The conditions are IN lists, not ranges: given "status >= 4"
- * beside "status = ?", SQLite searched the range and sorted. */
-#define PJ_INST_LIVE_IN " AND status IN (1, 2, 3)"
-#define PJ_INST_NOT_LIVE " AND status NOT IN (1, 2, 3)"
+ * built). The unary + keeps the planner from taking the condition for a
+ * range of the index: given "status >= 4" beside "status = ?", SQLite
+ * searched the range and sorted; "status IN (1, 2, 3)" cost a third more
+ * CPU per batched lifecycle than "+status < 4". */
+#define PJ_INST_LIVE_BELOW 4
+#define PJ_INST_LIVE " AND +status < 4"
+#define PJ_INST_NOT_LIVE " AND +status >= 4"
 const char *pj_job_status_index(
     struct pj_store *s, int lo, int hi, const char **cond);
 /* a row callback appending "SELECT id, " PJ_INST_COLS rows to a

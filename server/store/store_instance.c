@@ -402,7 +402,7 @@ pj_store_instances_transition(struct pj_store *s, const int64_t *ids, size_t n,
 	return rv;
 }
 
-/* COUNT(*) of a job's rows in the statuses v[0..n), all live or none
+/* COUNT(*) of a job's rows in the statuses v[0..n), all below 4 or none
  * (so that one status index holds them: pj_job_status_index) */
 static int
 count_job_statuses(struct pj_store *s, int64_t job_id, const int *v, size_t n,
@@ -412,9 +412,8 @@ count_job_statuses(struct pj_store *s, int64_t job_id, const int *v, size_t n,
 	struct pj_params pp = { 0 };
 	const char      *cond;
 	const char      *idx = live
-	         ? pj_job_status_index(
-	             s, PJ_INST_WAITING_DISPATCH, PJ_INST_RUNNING, &cond)
-	         : pj_job_status_index(s, INT_MIN, INT_MIN, &cond);
+	         ? pj_job_status_index(s, INT_MIN, PJ_INST_LIVE_BELOW - 1, &cond)
+	         : pj_job_status_index(s, PJ_INST_LIVE_BELOW, INT_MAX, &cond);
 	pj_sql_add(&q, "SELECT COUNT(*)");
 	pj_sql_from(&q, s, "instance_info", idx);
 	pj_sql_addf(&q, " WHERE job_id = ?%s AND status IN ", cond);
@@ -444,8 +443,7 @@ pj_store_instance_count_live(struct pj_store *s, int64_t job_id,
 	part[0] = ar_xmalloc(2 * n_statuses * sizeof(int));
 	part[1] = part[0] + n_statuses;
 	for (size_t i = 0; i < n_statuses; i++) {
-		int other = statuses[i] < PJ_INST_WAITING_DISPATCH
-		    || statuses[i] > PJ_INST_RUNNING;
+		int other                = statuses[i] >= PJ_INST_LIVE_BELOW;
 		part[other][np[other]++] = statuses[i];
 	}
 	for (int other = 0; other < 2 && rv == 0; other++) {

@@ -223,11 +223,11 @@ pj_job_status_index(struct pj_store *s, int lo, int hi, const char **cond)
 	*cond = "";
 	if (strcmp(pj_store_backend(s), "sqlite") != 0)
 		return "idx01_instance_info";
-	if (lo >= PJ_INST_WAITING_DISPATCH && hi <= PJ_INST_RUNNING) {
-		*cond = PJ_INST_LIVE_IN;
+	if (hi < PJ_INST_LIVE_BELOW) {
+		*cond = PJ_INST_LIVE;
 		return "idx01_instance_info";
 	}
-	if (hi < PJ_INST_WAITING_DISPATCH || lo > PJ_INST_RUNNING) {
+	if (lo >= PJ_INST_LIVE_BELOW) {
 		*cond = PJ_INST_NOT_LIVE;
 		return "idx06_instance_info";
 	}

@@ -182,9 +182,8 @@ pj_store_instances_clean(
 	return rv;
 }
 
-/* "i.status IN (1, 2, 3)" is the live partial index's condition on
- * SQLite, word for word, so that it is used (PJ_INST_LIVE_IN, migration
- * 0008) */
+/* "+i.status < 4" is the live partial index's condition on SQLite, word
+ * for word, so that it is used (PJ_INST_LIVE, migration 0008) */
 int
 pj_store_frequent_idle(struct pj_store *s, const int64_t *app_ids,
     size_t n_apps, int limit, int64_t **ids, size_t *n)
@@ -205,7 +204,7 @@ pj_store_frequent_idle(struct pj_store *s, const int64_t *app_ids,
 	pj_sql_add(&q,
 	    " AND j.status = ? AND j.time_expression_type IN (?, ?) AND NOT "
 	    "EXISTS (SELECT 1 FROM instance_info i WHERE i.job_id = j.id "
-	    "AND i.status IN (1, 2, 3) AND i.status IN (?, ?, ?)) "
+	    "AND +i.status < 4 AND i.status IN (?, ?, ?)) "
 	    "ORDER BY j.id LIMIT ?");
 	pj_params_add(&pp, pj_p_int(PJ_STATUS_ENABLE));
 	pj_params_add(&pp, pj_p_int(3)); /* FIXED_RATE */
