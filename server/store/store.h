@@ -439,11 +439,15 @@ int pj_store_instance_count_live(struct pj_store *s, int64_t job_id,
  * (pj_store_wf_instances_waiting). When more match: WAITING_DISPATCH
  * returns the `limit` with the oldest (expected_trigger_time, app_id, id),
  * in that order; the other two the `limit` with the lowest id, in id order.
- * The rows carry every column but the LONGTEXT ones: job_params,
- * instance_params and result are "" (pj_store_instance_get reads them).
+ * The rows of the WAITING_RECEIVE and RUNNING checks carry every column
+ * but the LONGTEXT ones: job_params, instance_params and result are ""
+ * (pj_store_instance_get reads them). The WAITING_DISPATCH check's rows
+ * carry id, instance_id, job_id, app_id, status, fire_time and
+ * expected_trigger_time; every other column is 0 or "".
  * Cost: WAITING_DISPATCH reads the due index in order and stops after
- * limit rows of these apps, however many of theirs are overdue (overdue
- * rows of other apps are read past); the other two read their status's
+ * limit entries of these apps, however many of theirs are overdue
+ * (overdue entries of other apps are read past), and on MariaDB no row
+ * (the index holds those columns); the other two read their status's
  * rows in those apps (live rows, few). */
 enum pj_check_kind {
 	PJ_CHECK_WAITING_DISPATCH = 1,

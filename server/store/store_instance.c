@@ -20,6 +20,7 @@
  * while rows are added.
  * OOM policy: ar_xmalloc aborts.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -401,27 +402,60 @@ pj_store_instances_transition(struct pj_store *s, const int64_t *ids, size_t n,
 	return rv;
 }
 
+/* COUNT(*) of a job's rows in the statuses v[0..n), all below 4 or none
+ * (so that one status index holds them: pj_job_status_index) */
+static int
+count_job_statuses(struct pj_store *s, int64_t job_id, const int *v, size_t n,
+    int live, int64_t *count)
+{
+	struct pj_sql    q  = { 0 };
+	struct pj_params pp = { 0 };
+	const char      *cond;
+	const char      *idx = live
+	         ? pj_job_status_index(s, INT_MIN, PJ_INST_LIVE_BELOW - 1, &cond)
+	         : pj_job_status_index(s, PJ_INST_LIVE_BELOW, INT_MAX, &cond);
+	pj_sql_add(&q, "SELECT COUNT(*)");
+	pj_sql_from(&q, s, "instance_info", idx);
+	pj_sql_addf(&q, " WHERE job_id = ?%s AND status IN ", cond);
+	pj_params_add(&pp, pj_p_int(job_id));
+	pj_sql_marks(&q, n);
+	for (size_t i = 0; i < n; i++)
+		pj_params_add(&pp, pj_p_int(v[i]));
+	int rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", -1, q.b, pp.v,
+	    pp.n, pj_row_i64, count, NULL);
+	pj_sql_fini(&q);
+	pj_params_fini(&pp);
+	return rv;
+}
+
 int
 pj_store_instance_count_live(struct pj_store *s, int64_t job_id,
     const int *statuses, size_t n_statuses, int64_t *count)
 {
-	struct pj_sql    q  = { 0 };
-	struct pj_params pp = { 0 };
-	int              rv;
-	*count = 0;
+	int    *part[2];
+	size_t  np[2] = { 0, 0 };
+	int64_t c     = 0;
+	int     rv    = 0;
+	*count        = 0;
 	if (n_statuses == 0)
 		return 0;
-	pj_sql_add(&q,
-	    "SELECT COUNT(*) FROM instance_info WHERE job_id = ? "
-	    "AND status IN ");
-	pj_params_add(&pp, pj_p_int(job_id));
-	pj_sql_marks(&q, n_statuses);
-	for (size_t i = 0; i < n_statuses; i++)
-		pj_params_add(&pp, pj_p_int(statuses[i]));
-	rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", -1, q.b, pp.v,
-	    pp.n, pj_row_i64, count, NULL);
-	pj_sql_fini(&q);
-	pj_params_fini(&pp);
+	/* the live statuses and the others: one index each on SQLite */
+	part[0] = ar_xmalloc(2 * n_statuses * sizeof(int));
+	part[1] = part[0] + n_statuses;
+	for (size_t i = 0; i < n_statuses; i++) {
+		int other                = statuses[i] >= PJ_INST_LIVE_BELOW;
+		part[other][np[other]++] = statuses[i];
+	}
+	for (int other = 0; other < 2 && rv == 0; other++) {
+		if (np[other] == 0)
+			continue;
+		rv = count_job_statuses(
+		    s, job_id, part[other], np[other], !other, &c);
+		*count += c;
+	}
+	free(part[0]);
+	if (rv != 0)
+		*count = 0;
 	return rv;
 }
 

@@ -13,7 +13,8 @@
  *   (job_id, status, id) / (app_id, status, id) per status, each at most
  *   `limit` ids long (covering), their union's first `limit`, then rows.
  * - Lists with a creation-time filter page by (gmt_create, id) on
- *   (app_id, gmt_create, id): one ordered range that stops at the page.
+ *   (job_id, gmt_create, id) for a job, (app_id, gmt_create, id) for an
+ *   app: one ordered range that stops at the page.
  * - The WAITING_DISPATCH check reads idx04 in due order from the oldest
  *   entry, tests the owned apps on each entry and stops after `limit`
  *   rows, so an overdue backlog of this server's apps costs `limit`
@@ -23,15 +24,22 @@
  *   dispatch, so such a backlog is short-lived. idx04 holds only rows
  *   waiting for dispatch: on SQLite a partial index (status,
  *   expected_trigger_time, app_id) WHERE status = 1, on MariaDB
- *   (dispatch_due, app_id), a virtual column that is
- *   expected_trigger_time while status = 1 and NULL after (migration
- *   0004), so the transitions after dispatch do not touch it. The other
+ *   (dispatch_due, app_id), a stored generated column that is
+ *   expected_trigger_time while status = 1 and NULL after (migrations
+ *   0004, 0007), so the transitions after dispatch do not touch it. It
+ *   was a VIRTUAL column first, whose old entries InnoDB's purge left
+ *   behind: every dispatched row stayed in the check's range. The other
  *   two checks select live rows on (app_id, status, id).
  * - The checks return no LONGTEXT column (job_params, instance_params,
  *   result come back ""): the scheduler needs ids, times, the address and
  *   running_times, and MariaDB sorts rows with LONGTEXT by re-reading them.
+ *   The WAITING_DISPATCH check returns only what arming a Fire needs (id,
+ *   instance_id, job_id, app_id, status, fire_time,
+ *   expected_trigger_time), which MariaDB's idx04 holds, so it reads no
+ *   row (1,000 rows: 3,016 pages and 3.4 ms before, in ANALYZE).
  * OOM policy: ar_xmalloc aborts.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,18 +60,25 @@
  * `limit` by (expected_trigger_time, app_id, id): one ordered range of
  * idx04 (the rows waiting for dispatch, in due order), the apps tested on
  * its entries, stopped at `limit`.  SQLite: idx04 is partial (status = 1;
- * the literal lets SQLite prove it applies); MariaDB: on the virtual
- * column dispatch_due (expected_trigger_time while status = 1, else NULL).
+ * the literal lets SQLite prove it applies); MariaDB: on the stored
+ * column dispatch_due (expected_trigger_time while status = 1,
+ * else NULL).
  */
 static int
 check_dispatch(struct pj_store *s, const int64_t *apps, size_t n,
     int64_t before_ms, int limit, struct pj_instance_list *out)
 {
-	struct pj_sql    q  = { 0 };
-	struct pj_params pp = { 0 };
+	struct pj_sql    q    = { 0 };
+	struct pj_params pp   = { 0 };
 	int              lite = strcmp(pj_store_backend(s), "sqlite") == 0;
-	const char      *due  = lite ? "expected_trigger_time" : "dispatch_due";
-	pj_sql_add(&q, "SELECT " CHECK_COLS);
+	const char      *due = lite ? "expected_trigger_time" : "dispatch_due";
+	/* what idx04 holds on MariaDB (covering, migration 0007): no row is
+	 * read; status is 1 and expected_trigger_time the due time */
+	pj_sql_addf(&q,
+	    "SELECT id, instance_id, job_id, app_id, NULL, NULL, 1, NULL, "
+	    "NULL, NULL, fire_time, %s, NULL, NULL, NULL, NULL, NULL, NULL, "
+	    "NULL",
+	    due);
 	pj_sql_from(&q, s, "instance_info", "idx04_instance_info");
 	pj_sql_addf(&q, " WHERE %s%s < ? AND app_id IN ",
 	    lite ? "status = 1 AND " : "", due);
@@ -110,7 +125,8 @@ pj_store_instances_check(struct pj_store *s, enum pj_check_kind kind,
 	if (n_apps == 0)
 		return 0;
 	if (kind == PJ_CHECK_WAITING_DISPATCH)
-		return check_dispatch(s, app_ids, n_apps, before_ms, limit, out);
+		return check_dispatch(
+		    s, app_ids, n_apps, before_ms, limit, out);
 	/* (app_id, status, id): the few live rows of this status */
 	pj_sql_add(&q, "SELECT " CHECK_COLS);
 	pj_sql_from(&q, s, "instance_info", "idx02_instance_info");
@@ -150,20 +166,24 @@ inst_list_where(
 
 /*
  * A list filtered on creation time, in (gmt_create, id) order: within one
- * app one ordered range of (app_id, gmt_create, id) from the keyset on,
- * which stops when the page is full (a job or status filter is tested on
- * the rows of that range). Paged by id instead, the page would walk every
- * older row of the app first: 8 s at 10,000,000 rows on MariaDB.
+ * job one ordered range of idx05 (job_id, gmt_create, id), within one app
+ * of idx03 (app_id, gmt_create, id), from the keyset on, which stops when
+ * the page is full (a status filter is tested on the rows of that range).
+ * Paged by id instead, the page would walk every older row of the app
+ * first: 8 s at 10,000,000 rows on MariaDB; a job's page on idx03 tests
+ * the job on every row of its app in the range (21 ms there).
  */
 static int
-list_by_time(struct pj_store *s, const struct pj_instance_query *qq,
-    int limit, struct pj_instance_list *out)
+list_by_time(struct pj_store *s, const struct pj_instance_query *qq, int limit,
+    struct pj_instance_list *out)
 {
 	struct pj_sql    q  = { 0 };
 	struct pj_params pp = { 0 };
 	pj_sql_add(&q, INST_SELECT_COLS);
 	pj_sql_from(&q, s, "instance_info",
-	    qq->app_id ? "idx03_instance_info" : NULL);
+	    qq->job_id       ? "idx05_instance_info"
+	        : qq->app_id ? "idx03_instance_info"
+	                     : NULL);
 	pj_sql_add(&q, " WHERE 1 = 1");
 	/* one lower bound on gmt_create, the tighter one: given two, SQLite
 	 * starts the range at one of them, not knowing which is larger
@@ -173,15 +193,16 @@ list_by_time(struct pj_store *s, const struct pj_instance_query *qq,
 	 * when after_gmt_create > gmt_create_gt, and is implied by it
 	 * otherwise. */
 	struct pj_instance_query w = *qq;
-	int keyset = (qq->after_gmt_create || qq->after_id)
-	    && (!qq->gmt_create_gt || qq->after_gmt_create > qq->gmt_create_gt);
+	int keyset                 = (qq->after_gmt_create || qq->after_id)
+	    && (!qq->gmt_create_gt
+	        || qq->after_gmt_create > qq->gmt_create_gt);
 	if (keyset)
 		w.gmt_create_gt = 0;
 	inst_list_where(&q, &pp, &w);
 	if (keyset) {
 		/* written so that both planners see the range on gmt_create */
-		pj_sql_add(&q,
-		    " AND gmt_create >= ? AND (gmt_create > ? OR id > ?)");
+		pj_sql_add(
+		    &q, " AND gmt_create >= ? AND (gmt_create > ? OR id > ?)");
 		pj_params_add(&pp, pj_p_int(qq->after_gmt_create));
 		pj_params_add(&pp, pj_p_int(qq->after_gmt_create));
 		pj_params_add(&pp, pj_p_int(qq->after_id));
@@ -197,12 +218,42 @@ list_by_time(struct pj_store *s, const struct pj_instance_query *qq,
 	return pj_inst_list_run(s, &q, &pp, out);
 }
 
-/* one branch of a list: a status condition on (job_id | app_id, status) */
+/* one branch of a list: a status condition on (job_id | app_id, status),
+ * for the statuses lo..hi */
 struct list_branch {
 	const char *cond; /* " AND status ..." with np marks */
 	int         v[2];
 	int         np;
+	int         lo, hi;
 };
+
+const char *
+pj_job_status_index(struct pj_store *s, int lo, int hi, const char **cond)
+{
+	*cond = "";
+	if (strcmp(pj_store_backend(s), "sqlite") != 0)
+		return "idx01_instance_info";
+	if (hi < PJ_INST_LIVE_BELOW) {
+		*cond = PJ_INST_LIVE;
+		return "idx01_instance_info";
+	}
+	if (lo >= PJ_INST_LIVE_BELOW) {
+		*cond = PJ_INST_NOT_LIVE;
+		return "idx06_instance_info";
+	}
+	return NULL;
+}
+
+/* the index of a branch of a job's or app's list, and its condition */
+static const char *
+branch_index(struct pj_store *s, const struct pj_instance_query *qq,
+    const struct list_branch *b, const char **cond)
+{
+	*cond = "";
+	if (qq->job_id)
+		return pj_job_status_index(s, b->lo, b->hi, cond);
+	return qq->app_id ? "idx02_instance_info" : NULL;
+}
 
 /*
  * Costs (bench/store_scale_bench.sh). The list pages in id order, and
@@ -217,6 +268,9 @@ struct list_branch {
  * entries: 8-17% more CPU per batched lifecycle, bench/store_bench.c).
  * "No status" is the seven known statuses (enum pj_instance_status) plus
  * the ranges between them, so a row with any other status is listed too.
+ * On SQLite a job's (job_id, status) is two partial indexes, the live
+ * statuses and the finished ones (pj_job_status_index): each branch lies
+ * in one of them.
  * Both planners would otherwise read every row of the job or app (all
  * matching statuses) and sort them: 25 ms for an app at 1,000,000 rows.
  * The index is named in each statement (pj_sql_from): MariaDB otherwise
@@ -233,10 +287,9 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 	struct pj_params   pp      = { 0 };
 	int                limit = qq->limit ? qq->limit : LIST_LIMIT_DEFAULT;
 	struct list_branch br[2 * PJ_QUERY_IN_MAX + 1];
-	int                nb  = 0;
-	const char        *idx = qq->job_id ? "idx01_instance_info"
-	           : qq->app_id             ? "idx02_instance_info"
-	                                    : NULL;
+	int                nb    = 0;
+	int                keyed = qq->job_id || qq->app_id;
+	const char        *idx, *cond = "";
 	memset(out, 0, sizeof(*out));
 	if (limit < 1 || limit > PJ_INST_LIMIT_MAX || qq->n_status_in < 0
 	    || qq->n_status_in > PJ_QUERY_IN_MAX)
@@ -259,25 +312,27 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 			k++;
 		if (k == nb)
 			br[nb++] = (struct list_branch) { " AND status = ?",
-				{ qq->status_in[i], 0 }, 1 };
+				{ qq->status_in[i], 0 }, 1, qq->status_in[i],
+				qq->status_in[i] };
 	}
-	if (nb == 0 && idx) {
+	if (nb == 0 && keyed) {
 		int n    = (int) (sizeof(known) / sizeof(known[0]));
 		br[nb++] = (struct list_branch) { " AND status < ?",
-			{ known[0], 0 }, 1 };
+			{ known[0], 0 }, 1, INT_MIN, known[0] - 1 };
 		for (int i = 0; i < n; i++) {
 			br[nb++] = (struct list_branch) { " AND status = ?",
-				{ known[i], 0 }, 1 };
+				{ known[i], 0 }, 1, known[i], known[i] };
 			if (i + 1 < n && known[i + 1] > known[i] + 1)
 				br[nb++] = (struct list_branch) {
 					" AND status > ? AND status < ?",
-					{ known[i], known[i + 1] }, 2
+					{ known[i], known[i + 1] }, 2,
+					known[i] + 1, known[i + 1] - 1
 				};
 		}
 		br[nb++] = (struct list_branch) { " AND status > ?",
-			{ known[n - 1], 0 }, 1 };
+			{ known[n - 1], 0 }, 1, known[n - 1] + 1, INT_MAX };
 	}
-	if (nb > 1 && idx) {
+	if (nb > 1 && keyed) {
 		/* the ids first (covering index ranges), then their rows: a
 		 * join, not IN (...), which MariaDB runs as a dependent
 		 * subquery over the primary key */
@@ -285,9 +340,11 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 		for (int k = 0; k < nb; k++) {
 			pj_sql_addf(&q, "%sSELECT kid FROM (SELECT id AS kid",
 			    k ? " UNION ALL " : "");
+			idx = branch_index(s, qq, &br[k], &cond);
 			pj_sql_from(&q, s, "instance_info", idx);
 			pj_sql_add(&q, " WHERE id > ?");
 			pj_params_add(&pp, pj_p_int(qq->after_id));
+			pj_sql_add(&q, cond);
 			pj_sql_add(&q, br[k].cond);
 			for (int i = 0; i < br[k].np; i++)
 				pj_params_add(&pp, pj_p_int(br[k].v[i]));
@@ -302,11 +359,13 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 	} else {
 		/* one status (its ordered range), or neither job nor app
 		 * (the primary key from after_id on) */
+		idx = nb == 1 ? branch_index(s, qq, &br[0], &cond) : NULL;
 		pj_sql_add(&q, INST_SELECT_COLS);
-		pj_sql_from(&q, s, "instance_info", nb == 1 ? idx : NULL);
+		pj_sql_from(&q, s, "instance_info", idx);
 		pj_sql_add(&q, " WHERE id > ?");
 		pj_params_add(&pp, pj_p_int(qq->after_id));
 		if (nb == 1) {
+			pj_sql_add(&q, cond);
 			pj_sql_add(&q, br[0].cond);
 			pj_params_add(&pp, pj_p_int(br[0].v[0]));
 		} else if (nb > 1) {

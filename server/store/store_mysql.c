@@ -44,11 +44,17 @@
 #define MY_MAX_COLS 64
 /* every session strict, whatever the server's global sql_mode: a value
  * that does not fit fails instead of being truncated or rewritten (the
- * store checks its limits first; this is the second line) */
+ * store checks its limits first; this is the second line).
+ * max_length_for_sort_data: a sort of rows up to 4 KiB (the status
+ * checks' columns, task_tracker_address alone is 1,020 bytes) keeps the
+ * columns in the sort buffer; at the default 1,024 MariaDB sorts row ids
+ * and reads every row twice (the RUNNING check of 1,000 rows: 6,050
+ * pages and 5.8 ms against 3,030 and 4.0 ms, ANALYZE at 10,000,000 rows) */
 #define MY_SESSION_SQL                                                        \
 	"SET SESSION sql_mode = "                                             \
 	"'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"                      \
-	"NO_ZERO_DATE,NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION'"
+	"NO_ZERO_DATE,NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION', "              \
+	"max_length_for_sort_data = 4096"
 
 struct my_stmt {
 	char       *sql;

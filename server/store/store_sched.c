@@ -71,14 +71,16 @@ pj_store_jobs_advance(struct pj_store *s, const int64_t *ids,
 		struct pj_sql    q  = { 0 };
 		struct pj_params pp = { 0 };
 		if (v[a].next >= 0) {
-			pj_sql_add(&q, "UPDATE job_info SET next_trigger_time = "
-			               "?, gmt_modified = ? WHERE id IN ");
+			pj_sql_add(&q,
+			    "UPDATE job_info SET next_trigger_time = "
+			    "?, gmt_modified = ? WHERE id IN ");
 			pj_params_add(&pp, pj_p_int_or_null(v[a].next));
 			pj_params_add(&pp, pj_p_int(now_ms));
 		} else {
-			pj_sql_add(&q, "UPDATE job_info SET status = ?, "
-			               "next_trigger_time = NULL, gmt_modified "
-			               "= ? WHERE status = ? AND id IN ");
+			pj_sql_add(&q,
+			    "UPDATE job_info SET status = ?, "
+			    "next_trigger_time = NULL, gmt_modified "
+			    "= ? WHERE status = ? AND id IN ");
 			pj_params_add(&pp, pj_p_int(PJ_STATUS_DISABLE));
 			pj_params_add(&pp, pj_p_int(now_ms));
 			pj_params_add(&pp, pj_p_int(PJ_STATUS_ENABLE));
@@ -87,8 +89,8 @@ pj_store_jobs_advance(struct pj_store *s, const int64_t *ids,
 		for (size_t k = a; k < b; k++) {
 			pj_params_add(&pp, pj_p_int(v[k].id));
 		}
-		rv = pj_sq_exec(s, &c, 0, "job_info", v[a].id, q.b, pp.v,
-		    pp.n, NULL, NULL, NULL);
+		rv = pj_sq_exec(s, &c, 0, "job_info", v[a].id, q.b, pp.v, pp.n,
+		    NULL, NULL, NULL);
 		pj_sql_fini(&q);
 		pj_params_fini(&pp);
 	}
@@ -180,6 +182,8 @@ pj_store_instances_clean(
 	return rv;
 }
 
+/* "+i.status < 4" is the live partial index's condition on SQLite, word
+ * for word, so that it is used (PJ_INST_LIVE, migration 0008) */
 int
 pj_store_frequent_idle(struct pj_store *s, const int64_t *app_ids,
     size_t n_apps, int limit, int64_t **ids, size_t *n)
@@ -200,7 +204,8 @@ pj_store_frequent_idle(struct pj_store *s, const int64_t *app_ids,
 	pj_sql_add(&q,
 	    " AND j.status = ? AND j.time_expression_type IN (?, ?) AND NOT "
 	    "EXISTS (SELECT 1 FROM instance_info i WHERE i.job_id = j.id "
-	    "AND i.status IN (?, ?, ?)) ORDER BY j.id LIMIT ?");
+	    "AND +i.status < 4 AND i.status IN (?, ?, ?)) "
+	    "ORDER BY j.id LIMIT ?");
 	pj_params_add(&pp, pj_p_int(PJ_STATUS_ENABLE));
 	pj_params_add(&pp, pj_p_int(3)); /* FIXED_RATE */
 	pj_params_add(&pp, pj_p_int(4)); /* FIXED_DELAY */
@@ -240,16 +245,19 @@ dispatch_run(struct pj_store *s, struct pj_conn *c, void *arg)
 	for (size_t k = 0; k < d->n && rv == 0; k++) {
 		struct pj_dispatch_group *g = &d->g[k];
 		for (size_t a = 0; a < g->n && rv == 0; a += ADVANCE_CHUNK) {
-			size_t m = g->n - a < ADVANCE_CHUNK ? g->n - a
-			                                    : ADVANCE_CHUNK;
-			struct pj_sql    q  = { 0 };
-			struct pj_params pp = { 0 };
+			size_t        m = g->n - a < ADVANCE_CHUNK ? g->n - a
+			                                           : ADVANCE_CHUNK;
+			struct pj_sql q = { 0 };
+			struct pj_params pp    = { 0 };
 			int64_t          moved = 0;
 			pj_sql_add(&q,
-			    "UPDATE instance_info SET status = ?, gmt_modified "
-			    "= ?, actual_trigger_time = ?, task_tracker_address "
+			    "UPDATE instance_info SET status = ?, "
+			    "gmt_modified "
+			    "= ?, actual_trigger_time = ?, "
+			    "task_tracker_address "
 			    "= ? WHERE status = ? AND instance_id IN ");
-			pj_params_add(&pp, pj_p_int(PJ_INST_WAITING_WORKER_RECEIVE));
+			pj_params_add(
+			    &pp, pj_p_int(PJ_INST_WAITING_WORKER_RECEIVE));
 			pj_params_add(&pp, pj_p_int(d->now_ms));
 			pj_params_add(&pp, pj_p_int(d->now_ms));
 			pj_params_add(&pp, pj_p_text(g->tt));
@@ -269,12 +277,12 @@ dispatch_run(struct pj_store *s, struct pj_conn *c, void *arg)
 }
 
 int
-pj_store_instances_dispatch(struct pj_store *s,
-    struct pj_dispatch_group *g, size_t n, int64_t now_ms)
+pj_store_instances_dispatch(
+    struct pj_store *s, struct pj_dispatch_group *g, size_t n, int64_t now_ms)
 {
-	struct dispatch d = { g, n, now_ms };
+	struct dispatch    d   = { g, n, now_ms };
 	struct pj_instance set = { 0 };
-	int             rv;
+	int                rv;
 	if (n == 0) {
 		return 0;
 	}
@@ -344,8 +352,8 @@ pj_store_report_rows(struct pj_store *s, const int64_t *in, size_t n_in,
 		}
 	}
 	for (size_t a = 0; a < n && rv == 0; a += PJ_REPORT_READ_CHUNK) {
-		size_t m = n - a < PJ_REPORT_READ_CHUNK ? n - a
-		                                        : PJ_REPORT_READ_CHUNK;
+		size_t           m  = n - a < PJ_REPORT_READ_CHUNK ? n - a
+		                                                   : PJ_REPORT_READ_CHUNK;
 		struct pj_sql    q  = { 0 };
 		struct pj_params pp = { 0 };
 		pj_sql_add(&q,
@@ -353,8 +361,9 @@ pj_store_report_rows(struct pj_store *s, const int64_t *in, size_t n_in,
 		    "FROM (SELECT id, " PJ_INST_COLS " FROM instance_info "
 		    "WHERE instance_id IN ");
 		pj_sql_ids_padded(&q, &pp, &ids[a], m);
-		pj_sql_add(&q, ") AS t LEFT JOIN job_info AS j ON j.id = "
-		               "t.job_id");
+		pj_sql_add(&q,
+		    ") AS t LEFT JOIN job_info AS j ON j.id = "
+		    "t.job_id");
 		rv = pj_sq_exec(s, NULL, PJ_Q_SAFE, "instance_info", ids[a],
 		    q.b, pp.v, pp.n, report_row, out, NULL);
 		pj_sql_fini(&q);

@@ -1,0 +1,4 @@
+-- Nothing to do on MariaDB: InnoDB has no partial index, and its redo log
+-- records the changed entries, not whole pages, so (job_id, status) stays
+-- one index. This migration keeps the version numbers of both backends
+-- aligned (sqlite/0008 splits it into a live and a finished part).

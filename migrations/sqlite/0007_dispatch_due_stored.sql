@@ -1,0 +1,4 @@
+-- Nothing to do on SQLite: idx04 is a partial index (status = 1), whose
+-- entries are removed with the row's dispatch. This migration keeps the
+-- version numbers of both backends aligned (mysql/0007 makes MariaDB's
+-- dispatch_due a stored column, so that purge removes its old entries).
