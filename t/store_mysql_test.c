@@ -220,8 +220,8 @@ START_TEST(mysql_moved_rows_leave_no_due_entries)
 	/* the check's statement (store_instance_list.c, check_dispatch) */
 	snprintf(sql, sizeof(sql),
 	    "ANALYZE FORMAT=JSON SELECT id FROM instance_info FORCE INDEX "
-	    "(idx04_instance_info) WHERE dispatch_due < %lld AND app_id IN "
-	    "(1, 2) ORDER BY dispatch_due, app_id, id LIMIT 1000",
+	    "(idx04_instance_info) WHERE dispatch_due < %lld AND dispatch_app "
+	    "IN (1, 2) ORDER BY dispatch_due, dispatch_app, id LIMIT 1000",
 	    (long long) (T0 + 2 * N));
 	long pages = analyze_pages(m, sql);
 	mysql_close(m);

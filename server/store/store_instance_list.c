@@ -24,11 +24,14 @@
  *   dispatch, so such a backlog is short-lived. idx04 holds only rows
  *   waiting for dispatch: on SQLite a partial index (status,
  *   expected_trigger_time, app_id) WHERE status = 1, on MariaDB
- *   (dispatch_due, app_id), a stored generated column that is
- *   expected_trigger_time while status = 1 and NULL after (migrations
- *   0004, 0007), so the transitions after dispatch do not touch it. It
- *   was a VIRTUAL column first, whose old entries InnoDB's purge left
- *   behind: every dispatched row stayed in the check's range. The other
+ *   (dispatch_due, dispatch_app, id, dispatch_iid, dispatch_job,
+ *   dispatch_fire), stored generated columns that are the row's
+ *   expected_trigger_time, app_id, instance_id, job_id and fire_time
+ *   while status = 1 and NULL after (migration 0007), so the transitions
+ *   after dispatch do not touch it, a finished row's entry is its id
+ *   alone, and the check reads no row. dispatch_due was a VIRTUAL column
+ *   first, whose old entries InnoDB's purge left behind: every
+ *   dispatched row stayed in the check's range. The other
  *   two checks select live rows on (app_id, status, id).
  * - The checks return no LONGTEXT column (job_params, instance_params,
  *   result come back ""): the scheduler needs ids, times, the address and
@@ -61,8 +64,7 @@
  * idx04 (the rows waiting for dispatch, in due order), the apps tested on
  * its entries, stopped at `limit`.  SQLite: idx04 is partial (status = 1;
  * the literal lets SQLite prove it applies); MariaDB: on the stored
- * column dispatch_due (expected_trigger_time while status = 1,
- * else NULL).
+ * columns dispatch_* (the row's values while status = 1, else NULL).
  */
 static int
 check_dispatch(struct pj_store *s, const int64_t *apps, size_t n,
@@ -71,22 +73,26 @@ check_dispatch(struct pj_store *s, const int64_t *apps, size_t n,
 	struct pj_sql    q    = { 0 };
 	struct pj_params pp   = { 0 };
 	int              lite = strcmp(pj_store_backend(s), "sqlite") == 0;
-	const char      *due = lite ? "expected_trigger_time" : "dispatch_due";
-	/* what idx04 holds on MariaDB (covering, migration 0007): no row is
-	 * read; status is 1 and expected_trigger_time the due time */
+	/* MariaDB: idx04's own columns (migration 0007), so that no row is
+	 * read; each is the row's column while status = 1 */
+	const char *due  = lite ? "expected_trigger_time" : "dispatch_due";
+	const char *app  = lite ? "app_id" : "dispatch_app";
+	const char *iid  = lite ? "instance_id" : "dispatch_iid";
+	const char *job  = lite ? "job_id" : "dispatch_job";
+	const char *fire = lite ? "fire_time" : "dispatch_fire";
+	/* status is 1 and expected_trigger_time the due time */
 	pj_sql_addf(&q,
-	    "SELECT id, instance_id, job_id, app_id, NULL, NULL, 1, NULL, "
-	    "NULL, NULL, fire_time, %s, NULL, NULL, NULL, NULL, NULL, NULL, "
-	    "NULL",
-	    due);
+	    "SELECT id, %s, %s, %s, NULL, NULL, 1, NULL, NULL, NULL, %s, %s, ",
+	    iid, job, app, fire, due);
+	pj_sql_add(&q, "NULL, NULL, NULL, NULL, NULL, NULL, NULL");
 	pj_sql_from(&q, s, "instance_info", "idx04_instance_info");
-	pj_sql_addf(&q, " WHERE %s%s < ? AND app_id IN ",
-	    lite ? "status = 1 AND " : "", due);
+	pj_sql_addf(&q, " WHERE %s%s < ? AND %s IN ",
+	    lite ? "status = 1 AND " : "", due, app);
 	pj_params_add(&pp, pj_p_int(before_ms));
 	pj_sql_marks(&q, n);
 	for (size_t i = 0; i < n; i++)
 		pj_params_add(&pp, pj_p_int(apps[i]));
-	pj_sql_addf(&q, " ORDER BY %s, app_id, id LIMIT ?", due);
+	pj_sql_addf(&q, " ORDER BY %s, %s, id LIMIT ?", due, app);
 	pj_params_add(&pp, pj_p_int(limit));
 	return pj_inst_list_run(s, &q, &pp, out);
 }
