@@ -26,8 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM HUP PIPE
 
-set -- "$@" # the builds, as absolute paths
-builds=
+builds= # the builds, as absolute paths
 for b in "$@"; do builds="$builds $(cd "$b" && pwd)"; done
 port=$("$top/t/mariadb.sh" start "$work/mariadb" | awk '{print $1}')
 spid=$(cat "$work/mariadb/pid")
