@@ -24,22 +24,25 @@
  *   dispatch, so such a backlog is short-lived. idx04 holds only rows
  *   waiting for dispatch: on SQLite a partial index (status,
  *   expected_trigger_time, app_id) WHERE status = 1, on MariaDB
- *   (dispatch_due, dispatch_app, id, dispatch_iid, dispatch_job,
- *   dispatch_fire), stored generated columns that are the row's
- *   expected_trigger_time, app_id, instance_id, job_id and fire_time
- *   while status = 1 and NULL after (migration 0007), so the transitions
- *   after dispatch do not touch it, a finished row's entry is its id
- *   alone, and the check reads no row. dispatch_due was a VIRTUAL column
- *   first, whose old entries InnoDB's purge left behind: every
- *   dispatched row stayed in the check's range. The other
- *   two checks select live rows on (app_id, status, id).
+ *   (dispatch_due, dispatch_app, id), stored generated columns that are
+ *   the row's expected_trigger_time and app_id while status = 1 and NULL
+ *   after (migrations 0007, 0009), so the transitions after dispatch do
+ *   not touch it and a finished row's entry is its id alone.
+ *   dispatch_due was a VIRTUAL column first, whose old entries InnoDB's
+ *   purge left behind: every dispatched row stayed in the check's range.
+ *   For one round idx04 also held instance_id, job_id and fire_time
+ *   (stored too), so that the check read no row: 1,000 rows behind a
+ *   backlog cost 0.5 ms of server time instead of 3.4, but every
+ *   lifecycle paid ~5 % more server CPU for it, and the check runs
+ *   behind a backlog only when the server is overloaded (migration 0009
+ *   and docs/benchmarks.md, store_bench, fifth round). The other two
+ *   checks select live rows on (app_id, status, id).
  * - The checks return no LONGTEXT column (job_params, instance_params,
  *   result come back ""): the scheduler needs ids, times, the address and
  *   running_times, and MariaDB sorts rows with LONGTEXT by re-reading them.
  *   The WAITING_DISPATCH check returns only what arming a Fire needs (id,
  *   instance_id, job_id, app_id, status, fire_time,
- *   expected_trigger_time), which MariaDB's idx04 holds, so it reads no
- *   row (1,000 rows: 3,016 pages and 3.4 ms before, in ANALYZE).
+ *   expected_trigger_time).
  * OOM policy: ar_xmalloc aborts.
  */
 #include <limits.h>
@@ -73,17 +76,15 @@ check_dispatch(struct pj_store *s, const int64_t *apps, size_t n,
 	struct pj_sql    q    = { 0 };
 	struct pj_params pp   = { 0 };
 	int              lite = strcmp(pj_store_backend(s), "sqlite") == 0;
-	/* MariaDB: idx04's own columns (migration 0007), so that no row is
-	 * read; each is the row's column while status = 1 */
-	const char *due  = lite ? "expected_trigger_time" : "dispatch_due";
-	const char *app  = lite ? "app_id" : "dispatch_app";
-	const char *iid  = lite ? "instance_id" : "dispatch_iid";
-	const char *job  = lite ? "job_id" : "dispatch_job";
-	const char *fire = lite ? "fire_time" : "dispatch_fire";
+	/* MariaDB: idx04's stored columns (migrations 0007, 0009), the
+	 * row's due time and app while status = 1 */
+	const char *due = lite ? "expected_trigger_time" : "dispatch_due";
+	const char *app = lite ? "app_id" : "dispatch_app";
 	/* status is 1 and expected_trigger_time the due time */
 	pj_sql_addf(&q,
-	    "SELECT id, %s, %s, %s, NULL, NULL, 1, NULL, NULL, NULL, %s, %s, ",
-	    iid, job, app, fire, due);
+	    "SELECT id, instance_id, job_id, %s, NULL, NULL, 1, NULL, NULL, "
+	    "NULL, fire_time, %s, ",
+	    app, due);
 	pj_sql_add(&q, "NULL, NULL, NULL, NULL, NULL, NULL, NULL");
 	pj_sql_from(&q, s, "instance_info", "idx04_instance_info");
 	pj_sql_addf(&q, " WHERE %s%s < ? AND %s IN ",

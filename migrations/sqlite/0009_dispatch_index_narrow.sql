@@ -1,0 +1,3 @@
+-- Nothing to do on SQLite: idx04 is a partial index (status = 1). This
+-- migration keeps the version numbers of both backends aligned
+-- (mysql/0009 narrows MariaDB's idx04 to what the check's order needs).
