@@ -249,6 +249,15 @@ q_list_job(int rep)
 	return list(&q);
 }
 
+/* the job's newest 100 (newest_first), what a console shows first */
+static size_t
+q_list_job_newest(int rep)
+{
+	struct pj_instance_query q
+	    = { .job_id = job_of(rep), .newest_first = 1, .limit = 100 };
+	return list(&q);
+}
+
 /* a page in the middle of the job's history (keyset: after_id) */
 static size_t
 q_list_job_mid(int rep)
@@ -326,10 +335,10 @@ q_list_app_recent_mid(int rep)
 {
 	int64_t                  g = T0 + filled - 1800 * 1000LL + rep * 1000;
 	struct pj_instance_query q = { .app_id = app_of(job_of(rep)),
-		.gmt_create_gt = T0 + filled - 3600 * 1000LL,
-		.after_gmt_create = g,
-		.after_id         = g - T0,
-		.limit            = 100 };
+		.gmt_create_gt                 = T0 + filled - 3600 * 1000LL,
+		.after_gmt_create              = g,
+		.after_id                      = g - T0,
+		.limit                         = 100 };
 	return list(&q);
 }
 
@@ -339,7 +348,7 @@ static size_t
 q_list_job_recent(int rep)
 {
 	struct pj_instance_query q = { .app_id = app_of(job_of(rep)),
-		.job_id        = job_of(rep),
+		.job_id                        = job_of(rep),
 		.gmt_create_gt = T0 + filled - 3600 * 1000LL + rep,
 		.limit         = 100 };
 	return list(&q);
@@ -561,6 +570,8 @@ main(int argc, char **argv)
 		{ "list: one job, first page of 100", q_list_job, REPS },
 		{ "list: one job, page of 100 after a mid id", q_list_job_mid,
 		    REPS },
+		{ "list: one job, newest first, page of 100",
+		    q_list_job_newest, REPS },
 		{ "list: one job, status in (4,5), page of 100",
 		    q_list_job_done, REPS },
 		{ "list: one job, status in (1,2,3)", q_list_job_live, REPS },

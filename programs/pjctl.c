@@ -74,7 +74,7 @@ usage(FILE *f)
 	    "  instance status ID | detail ID      status / everything known "
 	    "(task counts)\n"
 	    "  instance list [--job ID] [--status S,..] [--size N] [--after "
-	    "CURSOR]\n"
+	    "CURSOR] [--newest]\n"
 	    "  instance stop ID | cancel ID | retry ID\n"
 	    "  instance log ID [--follow]          the instance's log\n"
 	    "  instance wait ID [--timeout-s S]    follow it to its end, "

@@ -84,7 +84,7 @@ instance_wait(struct pjctl *o, int64_t id, int64_t timeout_s)
 	bool   tty  = isatty(STDOUT_FILENO) && !o->json;
 	int    last = -1, rv;
 	char   tasks[96], last_tasks[96] = "";
-	time_t t0   = time(NULL);
+	time_t t0 = time(NULL);
 	for (;;) {
 		Pj__Openapi__Reply *r;
 		if ((rv = instance_detail(o, id, &r)) != 0) {
@@ -192,7 +192,8 @@ pjctl_instance(struct pjctl *o, int argc, char **argv)
 {
 	struct opt  opts[] = { { "job", 0, NULL }, { "status", 0, NULL },
 		 { "after", 0, NULL }, { "size", 0, NULL },
-		 { "follow", 1, NULL }, { "timeout-s", 0, NULL } };
+		 { "follow", 1, NULL }, { "timeout-s", 0, NULL },
+		 { "newest", 1, NULL } };
 	const char *pos[2], *sub = argc > 1 ? argv[1] : "";
 	int         npos, rv;
 	int64_t     id = 0, x;
@@ -229,6 +230,7 @@ pjctl_instance(struct pjctl *o, int argc, char **argv)
 			}
 			q.page_size = (int32_t) x;
 		}
+		q.newest_first    = GET("newest") != NULL;
 		q.status_in       = st;
 		rq.op_case        = PJ__OPENAPI__REQUEST__OP_INSTANCE_QUERY;
 		rq.instance_query = &q;
@@ -236,7 +238,8 @@ pjctl_instance(struct pjctl *o, int argc, char **argv)
 			pjctl_print_instances(r->instances->instances,
 			    r->instances->n_instances);
 			if (r->instances->next_after) {
-				printf("more: --after %lld\n",
+				printf("more: %s--after %lld\n",
+				    q.newest_first ? "--newest " : "",
 				    (long long) r->instances->next_after);
 			}
 		}

@@ -181,6 +181,12 @@ START_TEST(openapi_through_pjctl)
 	                     json_object_get(j, "instances"), "instances")),
 	    2);
 	json_decref(j);
+	/* newest first: the delayed run's instance, then the first one */
+	OK(PJCTL("instance", "list", "--job", id, "--newest", "--size", "1"));
+	HAS("more: --newest --after");
+	ck_assert_ptr_null(strstr(out, inst));
+	OK(PJCTL("instance", "list", "--job", id, "--size", "1"));
+	HAS(inst);
 
 	/* workers with metrics and score */
 	OK(PJCTL("worker", "list"));

@@ -376,10 +376,12 @@ START_TEST(test_convert)
 
 	Pj__Openapi__InstanceQuery iq = PJ__OPENAPI__INSTANCE_QUERY__INIT;
 	struct pj_instance_query   o;
-	iq.job_id_eq = 8;
-	iq.after     = 100;
+	iq.job_id_eq        = 8;
+	iq.after            = 100;
 	iq.after_gmt_create = 1700000000123LL;
+	iq.newest_first     = 1;
 	pj_gw_instance_query_from_pb(&iq, 4, &o);
+	ck_assert_int_eq(o.newest_first, 1);
 	ck_assert_int_eq(o.app_id, 4);
 	ck_assert_int_eq(o.job_id, 8);
 	ck_assert_int_eq(o.after_id, 100);
@@ -586,8 +588,8 @@ START_TEST(test_handle)
 	r.op_case    = PJ__OPENAPI__REQUEST__OP_JOB_ENABLE;
 	r.job_enable = &je;
 	je.job_id    = job;
-	ck_assert_int_eq(owner_op(&r, "shop", "pw1", now, job),
-	    PJ__FRIEND__OP__ENABLE_JOB);
+	ck_assert_int_eq(
+	    owner_op(&r, "shop", "pw1", now, job), PJ__FRIEND__OP__ENABLE_JOB);
 	/* another app's job never reaches the owner */
 	p = run(&r, "other", "pw1", NULL, now);
 	ck_assert_int_eq(p->code, PJ__OPENAPI__CODE__NO_PERMISSION);

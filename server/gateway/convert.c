@@ -190,5 +190,6 @@ pj_gw_instance_query_from_pb(const Pj__Openapi__InstanceQuery *q,
 	o->after_id      = q->after;
 	/* with a gmt_create filter the store pages by (gmt_create, id) */
 	o->after_gmt_create = q->after_gmt_create;
+	o->newest_first     = q->newest_first ? 1 : 0;
 	o->limit = q->page_size > 0 ? q->page_size : PJ_GW_PAGE_DEFAULT;
 }

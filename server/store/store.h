@@ -361,8 +361,8 @@ int pj_store_jobs_due(struct pj_store *s, const int64_t *app_ids,
     int limit, struct pj_job_list *out);
 /* The jobs of ids[0..n) that exist, in no particular order (a dispatch's
  * stale cache entries: one statement per 256 ids instead of one each). */
-int pj_store_jobs_get(struct pj_store *s, const int64_t *ids, size_t n,
-    struct pj_job_list *out);
+int pj_store_jobs_get(
+    struct pj_store *s, const int64_t *ids, size_t n, struct pj_job_list *out);
 
 /* ---- instances --------------------------------------------------------- */
 struct pj_instance {
@@ -466,6 +466,11 @@ int pj_store_instances_check(struct pj_store *s, enum pj_check_kind kind,
  *   with (gmt_create, id) > (after_gmt_create, after_id) (pass the last
  *   row's gmt_create and id; 0, 0 for the first page; after_id without
  *   after_gmt_create is PJ_STORE_EINVAL).
+ * - newest_first: the same orders descending, and the keyset bounds from
+ *   above: id < after_id, (gmt_create, id) < (after_gmt_create, after_id);
+ *   0 (0, 0) is still the first page, the newest rows. A job's or app's
+ *   newest rows are the pages a database keeps cached, where its oldest
+ *   ones may be disk reads (docs/benchmarks.md, store_scale).
  * Cost (bench/store_scale_bench.sh): in proportion to the page for a job
  * or an app, with or without statuses, and for an app with a gmt_create
  * condition (a job or status filter on top of it reads the app's rows of
@@ -480,6 +485,7 @@ struct pj_instance_query {
 	int64_t after_id;
 	int64_t after_gmt_create; /* with a gmt_create condition */
 	int     limit;            /* 1..1000; 0 = 10 */
+	int     newest_first;     /* 1 = descending order */
 };
 int pj_store_instance_list(struct pj_store *s,
     const struct pj_instance_query *q, struct pj_instance_list *out);

@@ -199,17 +199,27 @@ list_by_time(struct pj_store *s, const struct pj_instance_query *qq, int limit,
 	 * > (after_gmt_create, after_id) implies gmt_create > gmt_create_gt
 	 * when after_gmt_create > gmt_create_gt, and is implied by it
 	 * otherwise. */
-	struct pj_instance_query w = *qq;
-	int keyset                 = (qq->after_gmt_create || qq->after_id)
-	    && (!qq->gmt_create_gt
-	        || qq->after_gmt_create > qq->gmt_create_gt);
-	if (keyset)
+	/* Newest first, the same with the upper bound gmt_create_lt and
+	 * the keyset (gmt_create, id) < (after_gmt_create, after_id). */
+	struct pj_instance_query w    = *qq;
+	int                      desc = qq->newest_first != 0;
+	int64_t bound  = desc ? qq->gmt_create_lt : qq->gmt_create_gt;
+	int     keyset = (qq->after_gmt_create || qq->after_id)
+	    && (!bound
+	        || (desc ? qq->after_gmt_create < bound
+	                 : qq->after_gmt_create > bound));
+	if (keyset && desc)
+		w.gmt_create_lt = 0;
+	else if (keyset)
 		w.gmt_create_gt = 0;
 	inst_list_where(&q, &pp, &w);
 	if (keyset) {
 		/* written so that both planners see the range on gmt_create */
-		pj_sql_add(
-		    &q, " AND gmt_create >= ? AND (gmt_create > ? OR id > ?)");
+		pj_sql_add(&q,
+		    desc
+		        ? " AND gmt_create <= ? AND (gmt_create < ? OR id < ?)"
+		        : " AND gmt_create >= ? AND (gmt_create > ? OR id > "
+		          "?)");
 		pj_params_add(&pp, pj_p_int(qq->after_gmt_create));
 		pj_params_add(&pp, pj_p_int(qq->after_gmt_create));
 		pj_params_add(&pp, pj_p_int(qq->after_id));
@@ -220,7 +230,9 @@ list_by_time(struct pj_store *s, const struct pj_instance_query *qq, int limit,
 		for (int i = 0; i < qq->n_status_in; i++)
 			pj_params_add(&pp, pj_p_int(qq->status_in[i]));
 	}
-	pj_sql_add(&q, " ORDER BY gmt_create, id LIMIT ?");
+	pj_sql_add(&q,
+	    desc ? " ORDER BY gmt_create DESC, id DESC LIMIT ?"
+	         : " ORDER BY gmt_create, id LIMIT ?");
 	pj_params_add(&pp, pj_p_int(limit));
 	return pj_inst_list_run(s, &q, &pp, out);
 }
@@ -297,6 +309,13 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 	int                nb    = 0;
 	int                keyed = qq->job_id || qq->app_id;
 	const char        *idx, *cond = "";
+	/* newest first: the same ranges read backwards, from below after_id
+	 * (below every id on the first page) */
+	const char *from
+	    = qq->newest_first ? " WHERE id < ?" : " WHERE id > ?";
+	const char *order = qq->newest_first ? " DESC" : "";
+	int64_t     key
+	    = qq->newest_first && !qq->after_id ? INT64_MAX : qq->after_id;
 	memset(out, 0, sizeof(*out));
 	if (limit < 1 || limit > PJ_INST_LIMIT_MAX || qq->n_status_in < 0
 	    || qq->n_status_in > PJ_QUERY_IN_MAX)
@@ -349,19 +368,21 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 			    k ? " UNION ALL " : "");
 			idx = branch_index(s, qq, &br[k], &cond);
 			pj_sql_from(&q, s, "instance_info", idx);
-			pj_sql_add(&q, " WHERE id > ?");
-			pj_params_add(&pp, pj_p_int(qq->after_id));
+			pj_sql_add(&q, from);
+			pj_params_add(&pp, pj_p_int(key));
 			pj_sql_add(&q, cond);
 			pj_sql_add(&q, br[k].cond);
 			for (int i = 0; i < br[k].np; i++)
 				pj_params_add(&pp, pj_p_int(br[k].v[i]));
 			inst_list_where(&q, &pp, qq);
-			pj_sql_addf(&q, " ORDER BY id LIMIT ?) AS t%d", k);
+			pj_sql_addf(
+			    &q, " ORDER BY id%s LIMIT ?) AS t%d", order, k);
 			pj_params_add(&pp, pj_p_int(limit));
 		}
-		pj_sql_add(&q,
-		    " ORDER BY kid LIMIT ?) AS k JOIN instance_info ON "
-		    "instance_info.id = k.kid");
+		pj_sql_addf(&q,
+		    " ORDER BY kid%s LIMIT ?) AS k JOIN instance_info ON "
+		    "instance_info.id = k.kid",
+		    order);
 		pj_params_add(&pp, pj_p_int(limit));
 	} else {
 		/* one status (its ordered range), or neither job nor app
@@ -369,8 +390,8 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 		idx = nb == 1 ? branch_index(s, qq, &br[0], &cond) : NULL;
 		pj_sql_add(&q, INST_SELECT_COLS);
 		pj_sql_from(&q, s, "instance_info", idx);
-		pj_sql_add(&q, " WHERE id > ?");
-		pj_params_add(&pp, pj_p_int(qq->after_id));
+		pj_sql_add(&q, from);
+		pj_params_add(&pp, pj_p_int(key));
 		if (nb == 1) {
 			pj_sql_add(&q, cond);
 			pj_sql_add(&q, br[0].cond);
@@ -383,7 +404,7 @@ pj_store_instance_list(struct pj_store *s, const struct pj_instance_query *qq,
 		}
 		inst_list_where(&q, &pp, qq);
 	}
-	pj_sql_add(&q, " ORDER BY id LIMIT ?");
+	pj_sql_addf(&q, " ORDER BY id%s LIMIT ?", order);
 	pj_params_add(&pp, pj_p_int(limit));
 	return pj_inst_list_run(s, &q, &pp, out);
 }
