@@ -198,9 +198,12 @@ list_by_time(struct pj_store *s, const struct pj_instance_query *qq, int limit,
 	 * before it: 19 ms at 10,000,000 rows). The keyset (gmt_create, id)
 	 * > (after_gmt_create, after_id) implies gmt_create > gmt_create_gt
 	 * when after_gmt_create > gmt_create_gt, and is implied by it
-	 * otherwise. */
-	/* Newest first, the same with the upper bound gmt_create_lt and
-	 * the keyset (gmt_create, id) < (after_gmt_create, after_id). */
+	 * otherwise. Newest first, the same holds for the upper bound
+	 * gmt_create_lt and the keyset (gmt_create, id) < (...). */
+	static const char *const keyset_sql[2] = {
+		" AND gmt_create >= ? AND (gmt_create > ? OR id > ?)",
+		" AND gmt_create <= ? AND (gmt_create < ? OR id < ?)",
+	};
 	struct pj_instance_query w    = *qq;
 	int                      desc = qq->newest_first != 0;
 	int64_t bound  = desc ? qq->gmt_create_lt : qq->gmt_create_gt;
@@ -215,11 +218,7 @@ list_by_time(struct pj_store *s, const struct pj_instance_query *qq, int limit,
 	inst_list_where(&q, &pp, &w);
 	if (keyset) {
 		/* written so that both planners see the range on gmt_create */
-		pj_sql_add(&q,
-		    desc
-		        ? " AND gmt_create <= ? AND (gmt_create < ? OR id < ?)"
-		        : " AND gmt_create >= ? AND (gmt_create > ? OR id > "
-		          "?)");
+		pj_sql_add(&q, keyset_sql[desc]);
 		pj_params_add(&pp, pj_p_int(qq->after_gmt_create));
 		pj_params_add(&pp, pj_p_int(qq->after_gmt_create));
 		pj_params_add(&pp, pj_p_int(qq->after_id));
