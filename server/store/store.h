@@ -445,10 +445,9 @@ int pj_store_instance_count_live(struct pj_store *s, int64_t job_id,
  * carry id, instance_id, job_id, app_id, status, fire_time and
  * expected_trigger_time; every other column is 0 or "".
  * Cost: WAITING_DISPATCH reads the due index in order and stops after
- * limit entries of these apps, however many of theirs are overdue
- * (overdue entries of other apps are read past), and on MariaDB no row
- * (the index holds those columns); the other two read their status's
- * rows in those apps (live rows, few). */
+ * limit entries of these apps and their rows, however many of theirs are
+ * overdue (overdue entries of other apps are read past); the other two
+ * read their status's rows in those apps (live rows, few). */
 enum pj_check_kind {
 	PJ_CHECK_WAITING_DISPATCH = 1,
 	PJ_CHECK_WAITING_RECEIVE  = 2,
